@@ -1,0 +1,94 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Pending is an event on its way into the store with the rules it matched.
+type Pending struct {
+	Event   Event
+	RuleIDs []string
+}
+
+// Accepted is the store's answer for one event.
+type Accepted struct {
+	ID     string   `json:"id"`
+	Source string   `json:"source"`
+	Seq    uint64   `json:"seq"`
+	Runs   []string `json:"runs,omitempty"`
+	// Duplicate is true when (tenant, source, id) was already stored; the other fields then
+	// describe the original.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// AcceptRequest is one durable write of a batch of events.
+type AcceptRequest struct {
+	Tenant string
+	// IdempotencyKey, when set, makes the whole request answer with the first result.
+	IdempotencyKey string
+	Events         []Pending
+	Now            time.Time
+}
+
+// AcceptResult is the answer to an AcceptRequest.
+type AcceptResult struct {
+	Events []Accepted `json:"events"`
+	// Replayed is true when the IdempotencyKey had been seen and Events is the first answer.
+	Replayed bool `json:"-"`
+}
+
+// QueueStats counts runs by state.
+type QueueStats struct {
+	Queued  int `json:"queued"`
+	Leased  int `json:"leased"`
+	Dead    int `json:"dead"`
+	Events  int `json:"events"`
+	Pending int `json:"pending_due"`
+}
+
+// Store is the durable state of the pipeline: events, runs, the queue, the effect ledger
+// and the dead-letter queue. Every method is safe for concurrent use; every key is scoped
+// by tenant.
+type Store interface {
+	Queue
+	// Accept stores events, their deduplication keys and one queued run per matched rule in
+	// one transaction. It returns only after the data is on disk.
+	Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error)
+	// Events returns the events with that client id, optionally from one source.
+	Events(ctx context.Context, tenant, id, source string) ([]Event, error)
+	// EventBySeq returns one event by its hub sequence number.
+	EventBySeq(ctx context.Context, tenant string, seq uint64) (Event, error)
+	// EventsAfter returns events of every tenant with Seq > after, in order. Subscribers
+	// such as webhook fan-out keep their own cursor.
+	EventsAfter(ctx context.Context, after uint64, limit int) ([]Event, error)
+	// Run returns a run with its ledger.
+	Run(ctx context.Context, tenant, id string) (Run, error)
+	// Runs lists a tenant's runs, newest first, without ledgers.
+	Runs(ctx context.Context, tenant string, f RunFilter) ([]Run, error)
+	// Replay moves a dead run back to the queue, due now, keeping its ledger.
+	Replay(ctx context.Context, tenant, id string, now time.Time) (Run, error)
+	// Discard deletes a dead run.
+	Discard(ctx context.Context, tenant, id string) error
+	// Close releases the store.
+	Close() error
+}
+
+// Queue is the run queue with leases and the effect ledger.
+type Queue interface {
+	// Lease claims up to max runs due at or before now for ttl.
+	Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]Run, error)
+	// NextDue returns the due time of the earliest queued run.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	// RecordStep writes a step's ledger entry and, in the same transaction, accepts the
+	// events the step emitted.
+	RecordStep(ctx context.Context, run *Run, rec StepRecord, emitted []Pending) ([]Accepted, error)
+	// Finish ends a leased run: succeeded, retrying (queued again at run.NextAt) or dead.
+	Finish(ctx context.Context, run *Run) error
+	// Release returns leased runs to the queue untouched, due now (used when draining).
+	Release(ctx context.Context, runs []Run, now time.Time) error
+	// RequeueExpired queues again every run whose lease ran out before now.
+	RequeueExpired(ctx context.Context, now time.Time) (int, error)
+	// Stats counts what is queued, leased and dead.
+	Stats(ctx context.Context) (QueueStats, error)
+}
