@@ -1,0 +1,595 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Observer receives the engine's measurements; the Prometheus adapter implements it.
+// Methods must be cheap and safe for concurrent use.
+type Observer interface {
+	EventsAccepted(tenant string, accepted, duplicates int)
+	RunFinished(tenant, rule string, status RunStatus)
+	StepFinished(kind string, status StepStatus, d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) EventsAccepted(string, int, int)                {}
+func (nopObserver) RunFinished(string, string, RunStatus)          {}
+func (nopObserver) StepFinished(string, StepStatus, time.Duration) {}
+
+// EngineOptions configures an Engine. Store and Rules are required.
+type EngineOptions struct {
+	Store Store
+	Rules Rules
+	// Executors maps a step kind ("emit", "log", "connector", "generate", "webhook") to
+	// its executor. Emit and log are added when missing.
+	Executors map[string]StepExecutor
+	// Tenants receive schedule-triggered events.
+	Tenants []string
+	// Workers is how many runs execute at once (default 8).
+	Workers int
+	// LeaseTTL is how long a leased run stays claimed without a heartbeat (default 60s).
+	LeaseTTL time.Duration
+	// PollInterval bounds how long an idle dispatcher sleeps before looking at the queue
+	// again (default 1s); new events wake it at once.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	Observer     Observer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Engine matches events to rules, stores them durably and executes the resulting runs.
+type Engine struct {
+	store     Store
+	rules     atomic.Pointer[Rules]
+	executors map[string]StepExecutor
+	opts      EngineOptions
+	log       *slog.Logger
+	obs       Observer
+	now       func() time.Time
+
+	kick    chan struct{}
+	stop    chan struct{}
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+	runWG   sync.WaitGroup
+	// runCtx is cancelled when draining runs out of time.
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	mu        sync.Mutex
+	active    map[string]Run
+}
+
+// NewEngine returns an engine; call Start to begin executing runs.
+func NewEngine(opts EngineOptions) (*Engine, error) {
+	if opts.Store == nil || opts.Rules == nil {
+		return nil, errors.New("engine: Store and Rules are required")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 60 * time.Second
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	e := &Engine{
+		store: opts.Store, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
+		executors: map[string]StepExecutor{"emit": EmitExecutor{}, "log": LogExecutor{Logger: opts.Logger}},
+		kick:      make(chan struct{}, 1), stop: make(chan struct{}), active: map[string]Run{},
+	}
+	for k, x := range opts.Executors {
+		e.executors[k] = x
+	}
+	e.rules.Store(&opts.Rules)
+	e.runCtx, e.runCancel = context.WithCancel(context.Background())
+	return e, nil
+}
+
+// Kinds lists the step kinds the engine can execute.
+func (e *Engine) Kinds() []string {
+	out := make([]string, 0, len(e.executors))
+	for k := range e.executors {
+		out = append(out, k)
+	}
+	return out
+}
+
+// SetRules swaps the rule set; runs already queued use the new set from their next step.
+func (e *Engine) SetRules(r Rules) { e.rules.Store(&r) }
+
+// Rules returns the current rule set.
+func (e *Engine) Rules() Rules { return *e.rules.Load() }
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// Ingest validates events, matches them against the rules and stores them with their runs
+// in one durable write. The returned error wraps ErrInvalid and names the event index when
+// an event is malformed; nothing is stored then.
+func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, events []Event) (AcceptResult, error) {
+	if e.stopped.Load() {
+		return AcceptResult{}, ErrClosed
+	}
+	pending := make([]Pending, len(events))
+	for i := range events {
+		p, err := e.pending(events[i])
+		if err != nil {
+			if len(events) > 1 {
+				var fe *FieldError
+				if errors.As(err, &fe) {
+					return AcceptResult{}, &FieldError{Path: joinPath(fmt.Sprintf("[%d]", i), fe.Path), Reason: fe.Reason}
+				}
+			}
+			return AcceptResult{}, err
+		}
+		pending[i] = p
+	}
+	res, err := e.store.Accept(ctx, AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()})
+	if err != nil {
+		return res, err
+	}
+	if !res.Replayed {
+		dups := 0
+		for _, a := range res.Events {
+			if a.Duplicate {
+				dups++
+			}
+		}
+		e.obs.EventsAccepted(tenant, len(res.Events)-dups, dups)
+		e.wake()
+	}
+	return res, nil
+}
+
+func joinPath(a, b string) string {
+	if b == "" {
+		return a
+	}
+	if b[0] == '[' {
+		return a + b
+	}
+	return a + "." + b
+}
+
+// pending validates ev and matches it against the rules.
+func (e *Engine) pending(ev Event) (Pending, error) {
+	if err := ev.Validate(); err != nil {
+		return Pending{}, err
+	}
+	ids, err := e.Rules().Match(&ev)
+	if err != nil {
+		e.log.Warn("rule condition failed; treated as no match", "event", ev.ID, "type", ev.Type, "err", err)
+	}
+	return Pending{Event: ev, RuleIDs: ids}, nil
+}
+
+// Publish puts events into the pipeline on behalf of tenant, from outside any run (API
+// handlers, inbound webhooks, lifecycle events). Events without an id get a random one;
+// without specversion, "1.0".
+func (e *Engine) Publish(ctx context.Context, tenant string, events ...Event) ([]Accepted, error) {
+	for i := range events {
+		fillEvent(&events[i], newID(), "aquahub", e.now())
+	}
+	res, err := e.Ingest(ctx, tenant, "", events)
+	return res.Events, err
+}
+
+func fillEvent(ev *Event, id, source string, now time.Time) {
+	if ev.ID == "" {
+		ev.ID = id
+	}
+	if ev.Source == "" {
+		ev.Source = source
+	}
+	if ev.SpecVersion == "" {
+		ev.SpecVersion = SpecVersion
+	}
+	if ev.Time == nil {
+		t := now.UTC()
+		ev.Time = &t
+	}
+	if ev.DataContentType == "" && len(ev.Data) > 0 {
+		ev.DataContentType = "application/json"
+	}
+}
+
+func (e *Engine) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start recovers runs left leased by a previous process and starts the dispatcher, the
+// lease reaper and the scheduler. It returns at once.
+func (e *Engine) Start(ctx context.Context) error {
+	// bbolt holds an exclusive file lock, so no other process can own these leases.
+	n, err := e.store.RequeueExpired(ctx, e.now().Add(100*365*24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("recovering leased runs: %w", err)
+	}
+	if n > 0 {
+		e.log.Info("recovered runs left running by the previous process", "runs", n)
+	}
+	e.wg.Add(3)
+	go e.dispatch()
+	go e.reap()
+	go e.schedule()
+	return nil
+}
+
+// Drain stops leasing new runs, waits for running ones until ctx is done, then cancels the
+// rest and returns their leases to the queue. The engine cannot be restarted.
+func (e *Engine) Drain(ctx context.Context) error {
+	if e.stopped.Swap(true) {
+		return nil
+	}
+	close(e.stop)
+	e.wg.Wait()
+	done := make(chan struct{})
+	go func() { e.runWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	e.runCancel()
+	<-done
+	// Runs whose steps were cancelled have already finished as retrying; anything still
+	// marked active lost its chance to finish and goes back to the queue untouched.
+	e.mu.Lock()
+	var left []Run
+	for _, r := range e.active {
+		left = append(left, r)
+	}
+	e.mu.Unlock()
+	if len(left) > 0 {
+		return e.store.Release(context.Background(), left, e.now())
+	}
+	return nil
+}
+
+func (e *Engine) dispatch() {
+	defer e.wg.Done()
+	sem := make(chan struct{}, e.opts.Workers)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+		free := cap(sem) - len(sem)
+		if free > 0 {
+			runs, err := e.store.Lease(context.Background(), e.now(), free, e.opts.LeaseTTL)
+			if err != nil {
+				e.log.Error("leasing runs", "err", err)
+			}
+			for _, r := range runs {
+				sem <- struct{}{}
+				e.runWG.Add(1)
+				e.mu.Lock()
+				e.active[r.Tenant+"\x00"+r.ID] = r
+				e.mu.Unlock()
+				go func(r Run) {
+					defer e.runWG.Done()
+					e.execute(e.runCtx, r)
+					e.mu.Lock()
+					delete(e.active, r.Tenant+"\x00"+r.ID)
+					e.mu.Unlock()
+					<-sem
+					e.wake()
+				}(r)
+			}
+			if len(runs) == free {
+				continue
+			}
+		}
+		wait := e.opts.PollInterval
+		if free > 0 {
+			if due, ok, err := e.store.NextDue(context.Background()); err == nil && ok {
+				wait = min(wait, max(due.Sub(e.now()), time.Millisecond))
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-e.stop:
+			return
+		case <-e.kick:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (e *Engine) reap() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.opts.LeaseTTL / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			if n, err := e.store.RequeueExpired(context.Background(), e.now()); err != nil {
+				e.log.Error("re-queueing expired leases", "err", err)
+			} else if n > 0 {
+				e.log.Warn("re-queued runs whose lease expired", "runs", n)
+				e.wake()
+			}
+		}
+	}
+}
+
+// schedule publishes one "aquahub.schedule.fired" event per tenant at each activation of a
+// schedule rule. The event id is the rule and the activation time, so a restart that fires
+// the same activation again is deduplicated by the store.
+func (e *Engine) schedule() {
+	defer e.wg.Done()
+	for {
+		scheds := e.Rules().Schedules()
+		now := e.now()
+		var next time.Time
+		var due []Schedule
+		for _, s := range scheds {
+			t := s.Next(now)
+			switch {
+			case t.IsZero():
+			case next.IsZero() || t.Before(next):
+				next, due = t, []Schedule{s}
+			case t.Equal(next):
+				due = append(due, s)
+			}
+		}
+		wait := time.Minute
+		if !next.IsZero() {
+			wait = min(wait, next.Sub(now))
+		}
+		select {
+		case <-e.stop:
+			return
+		case <-time.After(wait):
+		}
+		if next.IsZero() || e.now().Before(next) {
+			continue
+		}
+		for _, s := range due {
+			for _, tenant := range e.opts.Tenants {
+				data, _ := json.Marshal(map[string]string{"rule": s.RuleID, "scheduled_time": next.UTC().Format(time.RFC3339)})
+				t := next.UTC()
+				ev := Event{ID: s.RuleID + "@" + t.Format(time.RFC3339), Source: ScheduleSource, Type: ScheduleEventType,
+					SpecVersion: SpecVersion, Time: &t, DataContentType: "application/json", Data: data}
+				if _, err := e.Ingest(context.Background(), tenant, "", []Event{ev}); err != nil {
+					e.log.Error("publishing schedule event", "rule", s.RuleID, "tenant", tenant, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// The event a schedule rule fires on.
+const (
+	ScheduleSource    = "aquahub/schedule"
+	ScheduleEventType = "aquahub.schedule.fired"
+)
+
+// execute runs one leased run to its next resting state.
+func (e *Engine) execute(ctx context.Context, run Run) {
+	log := e.log.With("run", run.ID, "rule", run.RuleID, "tenant", run.Tenant)
+	finish := func(status RunStatus, err error, class ErrorClass, next time.Time) {
+		now := e.now()
+		run.Status, run.UpdatedAt, run.NextAt = status, now, next
+		run.Steps = nil
+		if err != nil {
+			run.LastError, run.ErrorClass = err.Error(), string(class)
+		} else {
+			run.LastError, run.ErrorClass = "", ""
+		}
+		if status == RunSucceeded || status == RunDead {
+			run.FinishedAt = now
+		}
+		if ferr := e.store.Finish(context.Background(), &run); ferr != nil {
+			log.Error("finishing run", "err", ferr)
+			return
+		}
+		e.obs.RunFinished(run.Tenant, run.RuleID, status)
+	}
+	plan, ok := e.Rules().Plan(run.RuleID)
+	if !ok {
+		finish(RunDead, fmt.Errorf("rule %q is no longer loaded", run.RuleID), ClassPermanent, time.Time{})
+		return
+	}
+	ev, err := e.store.EventBySeq(context.Background(), run.Tenant, run.EventSeq)
+	if err != nil {
+		finish(RunDead, fmt.Errorf("loading event: %w", err), ClassPermanent, time.Time{})
+		return
+	}
+	stopBeat := e.heartbeat(&run)
+	defer stopBeat()
+
+	scope := Scope{Event: &ev, Steps: map[string]map[string]any{}, Tenant: run.Tenant}
+	prior := map[string]StepRecord{}
+	for _, rec := range run.Steps {
+		prior[rec.StepID] = rec
+	}
+	for _, sp := range plan.Steps {
+		if rec, ok := prior[sp.ID]; ok && rec.Done() {
+			out := map[string]any{}
+			if len(rec.Output) > 0 {
+				_ = json.Unmarshal(rec.Output, &out)
+			}
+			scope.Steps[sp.ID] = out
+			continue
+		}
+		started := e.now()
+		rec := StepRecord{StepID: sp.ID, Kind: sp.Kind, StartedAt: started, Attempts: prior[sp.ID].Attempts + 1}
+		res, err := e.runStep(ctx, &run, sp, scope, &ev, rec.Attempts)
+		rec.FinishedAt = e.now()
+		rec.DurationMS = float64(rec.FinishedAt.Sub(started).Microseconds()) / 1000
+		if errors.Is(err, errSkipped) {
+			rec.Status, err = StepSkipped, nil
+			res = StepResult{Output: map[string]any{"skipped": true}}
+		}
+		if err != nil {
+			se := Classify(err)
+			rec.Status, rec.Error, rec.ErrorClass = StepFailed, err.Error(), string(se.Class)
+			e.obs.StepFinished(sp.Kind, StepFailed, rec.FinishedAt.Sub(started))
+			if _, rerr := e.store.RecordStep(context.Background(), &run, rec, nil); rerr != nil {
+				log.Error("recording failed step", "step", sp.ID, "err", rerr)
+				return
+			}
+			policy := plan.Retry
+			if sp.Retry != nil {
+				policy = *sp.Retry
+			}
+			policy = policy.WithDefaults()
+			stepErr := fmt.Errorf("step %q: %w", sp.ID, err)
+			if se.Class.Retryable() && run.Attempts < policy.Attempts && ctx.Err() == nil {
+				next := e.now().Add(policy.Delay(run.Attempts+1, se.RetryAfter, nil))
+				log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", run.Attempts, "next", next, "err", err)
+				finish(RunRetrying, stepErr, se.Class, next)
+			} else if ctx.Err() != nil {
+				// Shutting down: the failure is ours, not the step's; give the attempt back.
+				run.Attempts--
+				finish(RunQueued, stepErr, se.Class, e.now())
+			} else {
+				log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", run.Attempts, "err", err)
+				finish(RunDead, stepErr, se.Class, time.Time{})
+			}
+			return
+		}
+		if rec.Status == "" {
+			rec.Status = StepSucceeded
+		}
+		if res.Output == nil {
+			res.Output = map[string]any{}
+		}
+		out, err := json.Marshal(res.Output)
+		if err != nil {
+			finish(RunDead, fmt.Errorf("step %q: output is not JSON: %w", sp.ID, err), ClassPermanent, time.Time{})
+			return
+		}
+		rec.Output = out
+		pending := make([]Pending, 0, len(res.Emit))
+		for i := range res.Emit {
+			em := res.Emit[i]
+			fillEvent(&em, stableID(run.ID, sp.ID, i), "aquahub/rules/"+run.RuleID, e.now())
+			p, err := e.pending(em)
+			if err != nil {
+				finish(RunDead, fmt.Errorf("step %q: emitted event %d: %w", sp.ID, i, err), ClassInvalidInput, time.Time{})
+				return
+			}
+			pending = append(pending, p)
+		}
+		if _, err := e.store.RecordStep(context.Background(), &run, rec, pending); err != nil {
+			log.Error("recording step", "step", sp.ID, "err", err)
+			return
+		}
+		e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
+		if len(pending) > 0 {
+			e.obs.EventsAccepted(run.Tenant, len(pending), 0)
+			e.wake()
+		}
+		// Re-read through JSON so later steps see exactly what a resumed run would see.
+		var seen map[string]any
+		_ = json.Unmarshal(out, &seen)
+		scope.Steps[sp.ID] = seen
+	}
+	finish(RunSucceeded, nil, "", time.Time{})
+}
+
+var errSkipped = errors.New("step skipped")
+
+func (e *Engine) runStep(ctx context.Context, run *Run, sp StepPlan, scope Scope, ev *Event, attempt int) (res StepResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Transient(fmt.Errorf("step executor panicked: %v", p))
+		}
+	}()
+	if sp.If != nil {
+		ok, err := sp.If(scope)
+		if err != nil {
+			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("evaluating if: %w", err)}
+		}
+		if !ok {
+			return res, errSkipped
+		}
+	}
+	var input map[string]any
+	if sp.Render != nil {
+		if input, err = sp.Render(scope); err != nil {
+			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("rendering input: %w", err)}
+		}
+	}
+	x, ok := e.executors[sp.Kind]
+	if !ok {
+		return res, Permanent(fmt.Errorf("no executor for step kind %q (is the feature configured?)", sp.Kind))
+	}
+	return x.Execute(ctx, StepCall{
+		Tenant: run.Tenant, RunID: run.ID, RuleID: run.RuleID, StepID: sp.ID, Kind: sp.Kind,
+		Connector: sp.Connector, Action: sp.Action, Input: input,
+		IdempotencyKey: stableID(run.ID, sp.ID, -1), Attempt: attempt, Event: ev,
+	})
+}
+
+// heartbeat extends the run's lease while it executes, so a long step is not taken over.
+func (e *Engine) heartbeat(run *Run) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(e.opts.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := e.store.ExtendLease(context.Background(), run, e.now().Add(e.opts.LeaseTTL)); err != nil {
+					e.log.Warn("extending lease", "run", run.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// stableID derives an id from a run and step that is the same on every attempt.
+func stableID(runID, stepID string, i int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d", runID, stepID, i))
+	return "evt_" + hex.EncodeToString(h[:12])
+}
+
+func newID() string {
+	var b [12]byte
+	if _, err := randRead(b[:]); err != nil {
+		panic(err)
+	}
+	return "evt_" + hex.EncodeToString(b[:])
+}
