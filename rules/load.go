@@ -1,0 +1,420 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/expr-lang/expr"
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// StepChecker validates a step's static input at load time, before any event arrives. The
+// plugin catalog implements it for connector steps against each action's input schema.
+// Values that are ${{ }} expressions arrive as their source strings.
+type StepChecker interface {
+	CheckStep(connector, action string, with map[string]any) error
+}
+
+// Options configures loading.
+type Options struct {
+	// Kinds, when set, lists the step kinds the hub can execute; a step of another kind is
+	// an error at load.
+	Kinds []string
+	// Checker, when set, validates connector steps.
+	Checker StepChecker
+	// Env is the allow-listed environment visible to expressions as `env`.
+	Env map[string]string
+}
+
+// Load reads every *.yaml and *.yml file under the paths (files or directories) and
+// compiles them into one Set. It returns Errors listing every problem found.
+func Load(paths []string, opts Options) (*Set, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("rules path: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rules path: %w", err)
+		}
+	}
+	sort.Strings(files)
+	srcs := make(map[string][]byte, len(files))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading rules: %w", err)
+		}
+		srcs[f] = b
+	}
+	return Parse(srcs, files, opts)
+}
+
+// Parse compiles rule documents given as file name → content, in the order of names.
+func Parse(srcs map[string][]byte, names []string, opts Options) (*Set, error) {
+	set := &Set{byID: map[string]*Rule{}, exact: map[string][]*Rule{}, env: opts.Env}
+	var errs Errors
+	for _, name := range names {
+		l := newLoader(name, opts)
+		rules := l.file_(srcs[name])
+		for _, r := range rules {
+			if prev, dup := set.byID[r.ID]; dup {
+				l.errs = append(l.errs, &Error{File: name, Line: r.line, Column: r.col, Path: r.path + ".id", Msg: fmt.Sprintf("duplicate rule id %q (first defined in %s:%d)", r.ID, prev.File, prev.line)})
+				continue
+			}
+			set.add(r)
+		}
+		errs = append(errs, l.errs...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return set, nil
+}
+
+type loader struct {
+	file        string
+	opts        Options
+	errs        Errors
+	envTemplate map[string]any
+	functions   []expr.Option
+}
+
+func newLoader(file string, opts Options) *loader {
+	return &loader{file: file, opts: opts, envTemplate: envTemplate(), functions: functions()}
+}
+
+func (l *loader) errorf(n *yaml.Node, path, format string, args ...any) {
+	e := &Error{File: l.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	l.errs = append(l.errs, e)
+}
+
+// fields checks a mapping node for unknown and duplicate keys and returns key → value.
+func (l *loader) fields(n *yaml.Node, path string, allowed ...string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n, path, "must be a mapping")
+		return out
+	}
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !ok[k.Value] {
+			l.errorf(k, joinPath(path, k.Value), "unknown field %q (allowed: %s)", k.Value, strings.Join(allowed, ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			l.errorf(k, joinPath(path, k.Value), "field given twice")
+			continue
+		}
+		out[k.Value] = n.Content[i+1]
+	}
+	return out
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+func (l *loader) str(n *yaml.Node, path string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!bool") {
+		l.errorf(n, path, "must be a string")
+		return "", false
+	}
+	return n.Value, true
+}
+
+var ruleID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+
+func (l *loader) file_(src []byte) []*Rule {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&doc); err != nil {
+		line := 0
+		msg := err.Error()
+		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(msg); m != nil {
+			fmt.Sscan(m[1], &line)
+		}
+		l.errs = append(l.errs, &Error{File: l.file, Line: line, Column: 1, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	top := l.fields(doc.Content[0], "", "rules")
+	rn := top["rules"]
+	if rn == nil {
+		if len(l.errs) == 0 {
+			l.errorf(doc.Content[0], "rules", "missing: a rule file has a top-level `rules:` list")
+		}
+		return nil
+	}
+	if rn.Kind != yaml.SequenceNode {
+		l.errorf(rn, "rules", "must be a list")
+		return nil
+	}
+	var out []*Rule
+	for i, n := range rn.Content {
+		if r := l.rule(n, fmt.Sprintf("rules[%d]", i)); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (l *loader) rule(n *yaml.Node, path string) *Rule {
+	before := len(l.errs)
+	f := l.fields(n, path, "id", "description", "on", "schedule", "when", "tenants", "steps", "retry", "tests")
+	r := &Rule{File: l.file, line: n.Line, col: n.Column, path: path}
+	if id, ok := l.str(f["id"], path+".id"); ok {
+		if !ruleID.MatchString(id) {
+			l.errorf(f["id"], path+".id", "%q is not a valid id (letters, digits, _ . -; up to 128)", id)
+		}
+		r.ID = id
+	} else if f["id"] == nil {
+		l.errorf(n, path+".id", "required")
+	}
+	if d, ok := l.str(f["description"], path+".description"); ok {
+		r.Description = d
+	}
+	switch on := f["on"]; {
+	case on == nil:
+		l.errorf(n, path+".on", "required: an event type pattern such as airtable.record.* or `schedule`")
+	case on.Kind == yaml.SequenceNode:
+		for i, c := range on.Content {
+			if s, ok := l.str(c, fmt.Sprintf("%s.on[%d]", path, i)); ok {
+				r.On = append(r.On, s)
+			}
+		}
+	default:
+		if s, ok := l.str(on, path+".on"); ok {
+			r.On = []string{s}
+		}
+	}
+	for i, p := range r.On {
+		if p == "schedule" && len(r.On) > 1 {
+			l.errorf(f["on"], fmt.Sprintf("%s.on[%d]", path, i), "`schedule` cannot be combined with event types")
+		}
+		if p == "" {
+			l.errorf(f["on"], path+".on", "empty pattern")
+		}
+	}
+	if len(r.On) == 1 && r.On[0] == "schedule" {
+		sn := f["schedule"]
+		if spec, ok := l.str(sn, path+".schedule"); ok {
+			sched, err := cron.ParseStandard(spec)
+			if err != nil {
+				l.errorf(sn, path+".schedule", "invalid cron expression %q: %v", spec, err)
+			} else {
+				r.Cron = spec
+				r.schedule = sched
+			}
+		} else if sn == nil {
+			l.errorf(n, path+".schedule", "required when on is `schedule` (a cron expression such as \"0 9 * * 1\")")
+		}
+	} else if f["schedule"] != nil {
+		l.errorf(f["schedule"], path+".schedule", "only allowed with `on: schedule`")
+	}
+	if wn := f["when"]; wn != nil {
+		if s, ok := l.str(wn, path+".when"); ok {
+			r.When = l.compileExpr(wn, path+".when", unwrap(s), 0, expr.AsBool())
+		}
+	}
+	if tn := f["tenants"]; tn != nil {
+		if tn.Kind != yaml.SequenceNode {
+			l.errorf(tn, path+".tenants", "must be a list of tenant ids")
+		} else {
+			for i, c := range tn.Content {
+				if s, ok := l.str(c, fmt.Sprintf("%s.tenants[%d]", path, i)); ok {
+					r.Tenants = append(r.Tenants, s)
+				}
+			}
+		}
+	}
+	r.Retry = core.DefaultRetry
+	if rn := f["retry"]; rn != nil {
+		r.Retry = l.retry(rn, path+".retry")
+	}
+	sn := f["steps"]
+	if sn == nil || sn.Kind != yaml.SequenceNode || len(sn.Content) == 0 {
+		l.errorf(n, path+".steps", "required: a non-empty list of steps")
+	} else {
+		seen := map[string]bool{}
+		for i, c := range sn.Content {
+			st := l.step(c, fmt.Sprintf("%s.steps[%d]", path, i))
+			if st == nil {
+				continue
+			}
+			if seen[st.ID] {
+				l.errorf(c, fmt.Sprintf("%s.steps[%d].id", path, i), "duplicate step id %q", st.ID)
+			}
+			seen[st.ID] = true
+			r.Steps = append(r.Steps, st)
+		}
+	}
+	if tn := f["tests"]; tn != nil {
+		r.Tests = l.tests(tn, path+".tests")
+	}
+	if len(l.errs) > before {
+		return nil
+	}
+	return r
+}
+
+func (l *loader) retry(n *yaml.Node, path string) core.RetryPolicy {
+	f := l.fields(n, path, "attempts", "backoff", "initial", "max")
+	p := core.DefaultRetry
+	if a := f["attempts"]; a != nil {
+		if err := a.Decode(&p.Attempts); err != nil || p.Attempts < 1 || p.Attempts > 100 {
+			l.errorf(a, path+".attempts", "must be a whole number from 1 to 100 (got %q)", a.Value)
+		}
+	}
+	if b := f["backoff"]; b != nil {
+		if b.Value != "exponential" && b.Value != "constant" {
+			l.errorf(b, path+".backoff", "must be exponential or constant (got %q)", b.Value)
+		}
+		p.Backoff = b.Value
+	}
+	dur := func(key string, dst *time.Duration) {
+		if d := f[key]; d != nil {
+			v, err := time.ParseDuration(d.Value)
+			if err != nil || v <= 0 {
+				l.errorf(d, path+"."+key, "must be a positive duration such as 5s or 2h (got %q)", d.Value)
+				return
+			}
+			*dst = v
+		}
+	}
+	dur("initial", &p.Initial)
+	dur("max", &p.Max)
+	if p.Max < p.Initial {
+		l.errorf(n, path+".max", "must not be less than initial (%s < %s)", p.Max, p.Initial)
+	}
+	return p
+}
+
+// stepKinds are the keys that name a step's kind; connector steps use connector+action+with.
+var stepKinds = []string{"emit", "log", "generate", "webhook"}
+
+var stepID = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`)
+
+func (l *loader) step(n *yaml.Node, path string) *Step {
+	f := l.fields(n, path, "id", "if", "emit", "log", "generate", "webhook", "connector", "action", "with", "retry")
+	st := &Step{}
+	id, ok := l.str(f["id"], path+".id")
+	switch {
+	case f["id"] == nil:
+		l.errorf(n, path+".id", "required")
+		return nil
+	case !ok:
+		return nil
+	case !stepID.MatchString(id):
+		l.errorf(f["id"], path+".id", "%q is not a valid step id: use letters, digits and _ so that steps.%s works in expressions", id, id)
+		return nil
+	}
+	st.ID = id
+	var kinds []string
+	for _, k := range stepKinds {
+		if f[k] != nil {
+			kinds = append(kinds, k)
+		}
+	}
+	if f["connector"] != nil {
+		kinds = append(kinds, "connector")
+	}
+	if len(kinds) != 1 {
+		l.errorf(n, path, "a step needs exactly one of emit, log, generate, webhook or connector (got %d: %s)", len(kinds), strings.Join(kinds, ", "))
+		return nil
+	}
+	st.Kind = kinds[0]
+	if len(l.opts.Kinds) > 0 && !contains(l.opts.Kinds, st.Kind) {
+		l.errorf(f[st.Kind], path+"."+st.Kind, "step kind %q is not available in this hub (available: %s)", st.Kind, strings.Join(l.opts.Kinds, ", "))
+	}
+	var body *yaml.Node
+	if st.Kind == "connector" {
+		st.Connector, _ = l.str(f["connector"], path+".connector")
+		if a, ok := l.str(f["action"], path+".action"); ok {
+			st.Action = a
+		} else if f["action"] == nil {
+			l.errorf(n, path+".action", "required with connector")
+		}
+		body = f["with"]
+		if body == nil {
+			body = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+		}
+	} else {
+		if f["action"] != nil || f["with"] != nil {
+			l.errorf(n, path, "action and with belong to connector steps; put a %s step's input under %s:", st.Kind, st.Kind)
+		}
+		body = f[st.Kind]
+	}
+	bodyPath := path + "." + st.Kind
+	if st.Kind == "connector" {
+		bodyPath = path + ".with"
+	}
+	if body.Kind != yaml.MappingNode {
+		l.errorf(body, bodyPath, "must be a mapping of inputs")
+		return nil
+	}
+	v, raw := l.compileValue(body, bodyPath)
+	st.input = v
+	st.Raw, _ = raw.(map[string]any)
+	if st.Kind == "connector" && l.opts.Checker != nil && st.Connector != "" && st.Action != "" {
+		if err := l.opts.Checker.CheckStep(st.Connector, st.Action, st.Raw); err != nil {
+			l.errorf(body, bodyPath, "%v", err)
+		}
+	}
+	if in := f["if"]; in != nil {
+		if s, ok := l.str(in, path+".if"); ok {
+			st.If = l.compileExpr(in, path+".if", unwrap(s), 0, expr.AsBool())
+		}
+	}
+	if rn := f["retry"]; rn != nil {
+		p := l.retry(rn, path+".retry")
+		st.Retry = &p
+	}
+	return st
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
