@@ -1,0 +1,391 @@
+package egress
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// Decision records one egress check, for metrics and audit logs.
+type Decision struct {
+	Allowed bool
+	// URL is the request or redirect URL with its query removed (queries may hold secrets).
+	URL    string
+	Reason string
+}
+
+// Policy is the egress configuration of one connector for one tenant.
+type Policy struct {
+	// Requested is the manifest's egress list ("*" requests whatever is granted).
+	Requested []string
+	// Granted is the tenant's grant for the connector.
+	Granted []string
+	// Secrets maps secret names to values, injected into {{secret:NAME}} references.
+	Secrets map[string]string
+	// MaxResponseBytes caps a response body; zero means abi.DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// MaxRedirects caps redirects followed; zero means 10.
+	MaxRedirects int
+	// LookupIP resolves host names; nil uses net.DefaultResolver. Tests replace it.
+	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
+	// OnDecision, when set, is told about every allow or deny.
+	OnDecision func(Decision)
+}
+
+// Client performs abi.HTTPRequests under a Policy. It is safe for concurrent use.
+type Client struct {
+	requested []abi.Origin
+	anyOrigin bool
+	granted   []abi.Origin
+	policy    Policy
+	transport *http.Transport
+	client    *http.Client
+}
+
+// DeniedError is returned when the egress rules refuse a URL or an address.
+type DeniedError struct{ Reason string }
+
+func (e *DeniedError) Error() string { return "egress denied: " + e.Reason }
+
+// NewClient parses the policy's origins and returns a client.
+func NewClient(p Policy) (*Client, error) {
+	c := &Client{policy: p}
+	for _, r := range p.Requested {
+		if r == "*" {
+			c.anyOrigin = true
+			continue
+		}
+		o, err := abi.ParseOrigin(r)
+		if err != nil {
+			return nil, fmt.Errorf("requested egress: %w", err)
+		}
+		c.requested = append(c.requested, o)
+	}
+	for _, g := range p.Granted {
+		o, err := abi.ParseOrigin(g)
+		if err != nil {
+			return nil, fmt.Errorf("granted egress: %w", err)
+		}
+		c.granted = append(c.granted, o)
+	}
+	if c.policy.MaxResponseBytes <= 0 {
+		c.policy.MaxResponseBytes = abi.DefaultMaxResponseBytes
+	}
+	if c.policy.MaxRedirects <= 0 {
+		c.policy.MaxRedirects = 10
+	}
+	if c.policy.LookupIP == nil {
+		c.policy.LookupIP = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	c.transport = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           c.dial,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	c.client = &http.Client{
+		Transport: c.transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= c.policy.MaxRedirects {
+				return fmt.Errorf("stopped after %d redirects", len(via))
+			}
+			if err := c.CheckURL(req.URL); err != nil {
+				c.decide(false, req.URL, "redirect: "+err.Error())
+				return err
+			}
+			return nil
+		},
+	}
+	return c, nil
+}
+
+// CloseIdleConnections releases pooled connections.
+func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
+
+// CheckURL applies the origin rules to u: the scheme must be http or https, and scheme, host
+// and port must be covered by both a requested and a granted origin.
+func (c *Client) CheckURL(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return &DeniedError{Reason: fmt.Sprintf("scheme %q is not allowed", u.Scheme)}
+	}
+	if u.User != nil {
+		return &DeniedError{Reason: "credentials in the URL are not allowed"}
+	}
+	host := u.Hostname()
+	port := u.Port()
+	if port == "" {
+		port = abi.DefaultPort(u.Scheme)
+	}
+	origin := u.Scheme + "://" + net.JoinHostPort(host, port)
+	if !c.anyOrigin && !matchAny(c.requested, u.Scheme, host, port) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not in the connector's requested egress", origin)}
+	}
+	if !matchAny(c.granted, u.Scheme, host, port) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not granted to this connector for the tenant", origin)}
+	}
+	return nil
+}
+
+func matchAny(list []abi.Origin, scheme, host, port string) bool {
+	for _, o := range list {
+		if o.Matches(scheme, host, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrAllowed decides whether the dialled host name may connect to addr. A blocked address
+// is allowed only when a grant names it literally for that port, or names "localhost" and
+// the address is loopback.
+func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
+	reason := BlockedReason(addr)
+	if reason == "" {
+		return nil
+	}
+	addr = addr.Unmap()
+	for _, g := range c.granted {
+		if g.Port != port {
+			continue
+		}
+		if ga, err := netip.ParseAddr(strings.Trim(g.Host, "[]")); err == nil && ga.Unmap() == addr {
+			return nil
+		}
+		if g.Host == "localhost" && addr.IsLoopback() && strings.EqualFold(host, "localhost") {
+			return nil
+		}
+	}
+	return &DeniedError{Reason: fmt.Sprintf("%s resolves to %s, a %s address", host, addr, reason)}
+}
+
+func (c *Client) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		addrs, err = c.policy.LookupIP(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var firstErr error
+	for _, a := range addrs {
+		if err := c.addrAllowed(host, port, a); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		d := net.Dialer{
+			Timeout: 10 * time.Second,
+			// Control sees the address actually dialled; it repeats the check so that no
+			// path around the resolution above can reach a blocked address.
+			Control: func(_, addr string, _ syscall.RawConn) error {
+				ap, err := netip.ParseAddrPort(addr)
+				if err != nil {
+					return &DeniedError{Reason: "unparsable dial address " + addr}
+				}
+				return c.addrAllowed(host, port, ap.Addr())
+			},
+		}
+		conn, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("no addresses for %s", host)
+	}
+	return nil, firstErr
+}
+
+func (c *Client) decide(allowed bool, u *url.URL, reason string) {
+	if c.policy.OnDecision == nil {
+		return
+	}
+	clean := *u
+	clean.RawQuery = ""
+	clean.User = nil
+	c.policy.OnDecision(Decision{Allowed: allowed, URL: clean.String(), Reason: reason})
+}
+
+var secretRef = regexp.MustCompile(`\{\{(secret|basic):([^{}]*)\}\}`)
+
+// InjectSecrets replaces {{secret:NAME}} and {{basic:USER:NAME}} in s with the secret's
+// value (or the Basic credentials). It fails on an unknown name.
+func InjectSecrets(s string, secrets map[string]string) (string, error) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	var err error
+	out := secretRef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretRef.FindStringSubmatch(m)
+		kind, arg := sub[1], sub[2]
+		user, name := "", arg
+		if kind == "basic" {
+			i := strings.LastIndexByte(arg, ':')
+			if i < 0 {
+				err = fmt.Errorf("%s: want {{basic:USER:SECRET}}", m)
+				return ""
+			}
+			user, name = arg[:i], arg[i+1:]
+		}
+		v, ok := secrets[name]
+		if !ok {
+			err = fmt.Errorf("secret %q is not set for this tenant", name)
+			return ""
+		}
+		if kind == "basic" {
+			return base64.StdEncoding.EncodeToString([]byte(user + ":" + v))
+		}
+		return v
+	})
+	return out, err
+}
+
+// reservedHeaders are set by the host, never by a connector.
+var reservedHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true,
+	"Proxy-Authorization": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+	"Upgrade": true, "Keep-Alive": true,
+}
+
+// Do performs req under the policy. Failures come back in HTTPResponse.Error, never as a Go
+// error, because they are answers to the guest.
+func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse {
+	fail := func(code, format string, args ...any) *abi.HTTPResponse {
+		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: code, Message: c.scrub(fmt.Sprintf(format, args...))}}
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return fail(abi.HTTPErrorInvalid, "url: %v", err)
+	}
+	if err := c.CheckURL(u); err != nil {
+		c.decide(false, u, err.Error())
+		return fail(abi.HTTPErrorDenied, "%v", err)
+	}
+	if u.RawQuery != "" {
+		q, err := InjectSecrets(u.RawQuery, c.policy.Secrets)
+		if err != nil {
+			return fail(abi.HTTPErrorInvalid, "url: %v", err)
+		}
+		u.RawQuery = q
+	}
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	if err != nil {
+		return fail(abi.HTTPErrorInvalid, "%v", err)
+	}
+	for k, vs := range req.Headers {
+		ck := http.CanonicalHeaderKey(k)
+		if reservedHeaders[ck] {
+			continue
+		}
+		for _, v := range vs {
+			v, err := InjectSecrets(v, c.policy.Secrets)
+			if err != nil {
+				return fail(abi.HTTPErrorInvalid, "header %s: %v", ck, err)
+			}
+			hreq.Header.Add(ck, v)
+		}
+	}
+	if hreq.Header.Get("User-Agent") == "" {
+		hreq.Header.Set("User-Agent", "aquahub-connector/1")
+	}
+	resp, err := c.client.Do(hreq)
+	if err != nil {
+		var denied *DeniedError
+		switch {
+		case errors.As(err, &denied):
+			c.decide(false, u, denied.Error())
+			return fail(abi.HTTPErrorDenied, "%v", denied)
+		case ctx.Err() != nil:
+			return fail(abi.HTTPErrorTimeout, "%s %s: call deadline exceeded", req.Method, u.Redacted())
+		default:
+			return fail(abi.HTTPErrorNetwork, "%v", stripURLError(err))
+		}
+	}
+	defer resp.Body.Close()
+	c.decide(true, u, fmt.Sprintf("%s %d", req.Method, resp.StatusCode))
+	limit := c.policy.MaxResponseBytes
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(abi.HTTPErrorTimeout, "reading response: call deadline exceeded")
+		}
+		return fail(abi.HTTPErrorNetwork, "reading response: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return fail(abi.HTTPErrorTooLarge, "response body exceeds the %d byte limit", limit)
+	}
+	out := &abi.HTTPResponse{
+		Status:  resp.StatusCode,
+		Headers: map[string][]string{},
+		Body:    c.scrubBytes(b),
+		URL:     resp.Request.URL.String(),
+	}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			out.Headers[k] = append(out.Headers[k], c.scrub(v))
+		}
+	}
+	out.URL = c.scrub(out.URL)
+	return out
+}
+
+func stripURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+const redacted = "[redacted]"
+
+func (c *Client) scrub(s string) string {
+	for _, v := range c.policy.Secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, redacted)
+		}
+	}
+	return s
+}
+
+func (c *Client) scrubBytes(b []byte) []byte {
+	for _, v := range c.policy.Secrets {
+		if len(v) >= 4 && bytes.Contains(b, []byte(v)) {
+			b = bytes.ReplaceAll(b, []byte(v), []byte(redacted))
+		}
+	}
+	return b
+}

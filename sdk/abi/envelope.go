@@ -1,0 +1,433 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Manifest is what hub_describe returns: the connector's identity, actions, configuration and
+// requested egress.
+type Manifest struct {
+	// ABI must equal Version.
+	ABI int `json:"abi"`
+	// ID names the connector in rules (`connector: <id>`) and in tenant configuration:
+	// lower-case letters, digits, '-' and '_', starting with a letter.
+	ID string `json:"id"`
+	// Version is the connector's own version (semantic versioning recommended).
+	Version     string `json:"version"`
+	Description string `json:"description,omitempty"`
+	// Actions are the operations a rule step can call.
+	Actions []ActionSpec `json:"actions"`
+	// Config lists the non-secret configuration keys the connector reads.
+	Config []ConfigSpec `json:"config,omitempty"`
+	// Secrets lists the secret names the connector references in HTTP requests.
+	Secrets []SecretSpec `json:"secrets,omitempty"`
+	// Egress lists the origins the connector asks to reach ("https://api.example.com",
+	// "https://*.example.com", or "*" for any origin the operator grants).
+	Egress []string `json:"egress,omitempty"`
+}
+
+// ActionSpec describes one action.
+type ActionSpec struct {
+	// Name is dotted lower case, such as "records.upsert".
+	Name        string  `json:"name"`
+	Description string  `json:"description,omitempty"`
+	Input       *Schema `json:"input"`
+	Output      *Schema `json:"output,omitempty"`
+}
+
+// ConfigSpec describes one configuration key.
+type ConfigSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+	Default     any    `json:"default,omitempty"`
+}
+
+// SecretSpec describes one secret the connector references by name.
+type SecretSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+}
+
+// Action returns the action with that name.
+func (m *Manifest) Action(name string) (*ActionSpec, bool) {
+	for i := range m.Actions {
+		if m.Actions[i].Name == name {
+			return &m.Actions[i], true
+		}
+	}
+	return nil, false
+}
+
+var (
+	idPattern     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	actionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+)
+
+// Validate checks the manifest and returns an error naming the first bad field.
+func (m *Manifest) Validate() error {
+	if m.ABI != Version {
+		return fmt.Errorf("abi: unsupported ABI version %d (this host speaks %d)", m.ABI, Version)
+	}
+	if !idPattern.MatchString(m.ID) {
+		return fmt.Errorf("id: must match %s (got %q)", idPattern, m.ID)
+	}
+	if m.Version == "" {
+		return errors.New("version: required")
+	}
+	if len(m.Actions) == 0 {
+		return errors.New("actions: at least one action is required")
+	}
+	seen := map[string]bool{}
+	for i, a := range m.Actions {
+		if !actionPattern.MatchString(a.Name) {
+			return fmt.Errorf("actions[%d].name: must be dotted lower case (got %q)", i, a.Name)
+		}
+		if seen[a.Name] {
+			return fmt.Errorf("actions[%d].name: duplicate %q", i, a.Name)
+		}
+		seen[a.Name] = true
+		if a.Input == nil {
+			return fmt.Errorf("actions[%d].input: schema required", i)
+		}
+		if err := a.Input.Check(); err != nil {
+			return fmt.Errorf("actions[%d].input%w", i, err)
+		}
+		if a.Output != nil {
+			if err := a.Output.Check(); err != nil {
+				return fmt.Errorf("actions[%d].output%w", i, err)
+			}
+		}
+	}
+	for i, c := range m.Config {
+		if c.Name == "" {
+			return fmt.Errorf("config[%d].name: required", i)
+		}
+	}
+	for i, s := range m.Secrets {
+		if s.Name == "" || strings.ContainsAny(s.Name, "{}: ") {
+			return fmt.Errorf("secrets[%d].name: must be non-empty without braces, colons or spaces (got %q)", i, s.Name)
+		}
+	}
+	for i, e := range m.Egress {
+		if e == "*" {
+			continue
+		}
+		if _, err := ParseOrigin(e); err != nil {
+			return fmt.Errorf("egress[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// DecodeManifest parses and validates a manifest. Unknown fields are errors.
+func DecodeManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := decodeStrict(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return &m, nil
+}
+
+// InvokeRequest is the hub_invoke argument: one action applied to a batch of inputs.
+type InvokeRequest struct {
+	Action string `json:"action"`
+	// Inputs are the action inputs, one per item; the host has validated each against the
+	// action's input schema.
+	Inputs []json.RawMessage `json:"inputs"`
+	// Config is the tenant's configuration for this connector.
+	Config map[string]any `json:"config,omitempty"`
+	// Secrets lists the secret names the tenant has set (never their values).
+	Secrets []string `json:"secrets,omitempty"`
+	// Tenant, RunID, StepID identify the call for logs.
+	Tenant string `json:"tenant,omitempty"`
+	RunID  string `json:"run_id,omitempty"`
+	StepID string `json:"step_id,omitempty"`
+	// IdempotencyKey is stable for one rule step across retries; pass it to APIs that accept
+	// one. With several inputs, item i uses IdempotencyKey + "-" + i.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Attempt counts from 1.
+	Attempt int `json:"attempt,omitempty"`
+	// DeadlineUnixMS is when the host will abort the call.
+	DeadlineUnixMS int64 `json:"deadline_unix_ms,omitempty"`
+}
+
+// DecodeInvokeRequest parses an invoke request.
+func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
+	var r InvokeRequest
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("invoke request: %w", err)
+	}
+	if r.Action == "" {
+		return nil, errors.New("invoke request: action: required")
+	}
+	return &r, nil
+}
+
+// InvokeResponse is the hub_invoke result. Either Error is set (the whole call failed, for
+// example an unknown action) or Results has one entry per input, in order.
+type InvokeResponse struct {
+	Results []Result `json:"results,omitempty"`
+	Error   *Error   `json:"error,omitempty"`
+}
+
+// Result is the outcome of one input: Output on success, Error on failure.
+type Result struct {
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// DecodeInvokeResponse parses an invoke response and checks that it answers n inputs.
+func DecodeInvokeResponse(b []byte, n int) (*InvokeResponse, error) {
+	var r InvokeResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("invoke response: %w", err)
+	}
+	if r.Error != nil {
+		if err := r.Error.Check(); err != nil {
+			return nil, fmt.Errorf("invoke response: error.%w", err)
+		}
+		return &r, nil
+	}
+	if len(r.Results) != n {
+		return nil, fmt.Errorf("invoke response: %d results for %d inputs", len(r.Results), n)
+	}
+	for i, res := range r.Results {
+		if (res.Error == nil) == (len(res.Output) == 0) {
+			return nil, fmt.Errorf("invoke response: results[%d]: exactly one of output and error must be set", i)
+		}
+		if res.Error != nil {
+			if err := res.Error.Check(); err != nil {
+				return nil, fmt.Errorf("invoke response: results[%d].error.%w", i, err)
+			}
+		}
+	}
+	return &r, nil
+}
+
+// ErrorKind classifies a failed action. The names match core.ErrorClass.
+type ErrorKind string
+
+// Error kinds. Transient and RateLimited are retried by the hub; the others are final.
+const (
+	KindInvalidInput ErrorKind = "invalid_input"
+	KindAuth         ErrorKind = "auth"
+	KindNotFound     ErrorKind = "not_found"
+	KindRateLimited  ErrorKind = "rate_limited"
+	KindTransient    ErrorKind = "transient"
+	KindPermanent    ErrorKind = "permanent"
+)
+
+// Valid reports whether k is one of the defined kinds.
+func (k ErrorKind) Valid() bool {
+	switch k {
+	case KindInvalidInput, KindAuth, KindNotFound, KindRateLimited, KindTransient, KindPermanent:
+		return true
+	}
+	return false
+}
+
+// Error is a typed failure reported by a connector.
+type Error struct {
+	Kind    ErrorKind `json:"kind"`
+	Message string    `json:"message"`
+	// RetryAfterMS, with KindRateLimited or KindTransient, is the least delay before a retry.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
+	// Field, with KindInvalidInput, names the offending input field (dotted path).
+	Field string `json:"field,omitempty"`
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	s := string(e.Kind)
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// RetryAfter returns RetryAfterMS as a duration.
+func (e *Error) RetryAfter() time.Duration { return time.Duration(e.RetryAfterMS) * time.Millisecond }
+
+// Check validates the error's fields; the returned message starts with the field name.
+func (e *Error) Check() error {
+	if !e.Kind.Valid() {
+		return fmt.Errorf("kind: unknown error kind %q", e.Kind)
+	}
+	if e.RetryAfterMS < 0 {
+		return fmt.Errorf("retry_after_ms: must not be negative (got %d)", e.RetryAfterMS)
+	}
+	return nil
+}
+
+// HTTPRequest is the http_request argument.
+//
+// Header values and the URL's query may contain secret references that the host replaces
+// with the tenant's secret values after the egress check: {{secret:NAME}} becomes the value,
+// {{basic:USER:NAME}} becomes base64(USER + ":" + value) for HTTP Basic auth. Secret values
+// never enter guest memory; the host also scrubs them from the response.
+type HTTPRequest struct {
+	Method  string              `json:"method"`
+	URL     string              `json:"url"`
+	Headers map[string][]string `json:"headers,omitempty"`
+	Body    []byte              `json:"body,omitempty"`
+}
+
+// DecodeHTTPRequest parses and checks an http_request argument.
+func DecodeHTTPRequest(b []byte) (*HTTPRequest, error) {
+	var r HTTPRequest
+	if err := decodeStrict(b, &r); err != nil {
+		return nil, fmt.Errorf("http request: %w", err)
+	}
+	if r.Method == "" {
+		r.Method = "GET"
+	}
+	if !validMethod(r.Method) {
+		return nil, fmt.Errorf("http request: method: invalid %q", r.Method)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("http request: url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("http request: url: scheme must be http or https (got %q)", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("http request: url: host required")
+	}
+	return &r, nil
+}
+
+func validMethod(m string) bool {
+	if len(m) > 16 {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// HTTPResponse is what http_request returns: either a response or Error.
+type HTTPResponse struct {
+	Status  int                 `json:"status,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"`
+	Body    []byte              `json:"body,omitempty"`
+	// URL is the final URL after redirects.
+	URL   string     `json:"url,omitempty"`
+	Error *HTTPError `json:"error,omitempty"`
+}
+
+// HTTPError says why the host did not complete an HTTP request.
+type HTTPError struct {
+	// Code is one of the HTTPError* constants.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string { return e.Code + ": " + e.Message }
+
+// HTTP error codes.
+const (
+	// HTTPErrorDenied: the egress rules refuse the URL, a redirect target or the resolved
+	// address. Not worth retrying.
+	HTTPErrorDenied = "egress_denied"
+	// HTTPErrorTooLarge: the response body exceeded the host's cap.
+	HTTPErrorTooLarge = "response_too_large"
+	// HTTPErrorTimeout: the call's deadline passed.
+	HTTPErrorTimeout = "timeout"
+	// HTTPErrorNetwork: connecting, sending or receiving failed.
+	HTTPErrorNetwork = "network"
+	// HTTPErrorInvalid: the request was malformed or named an unknown secret.
+	HTTPErrorInvalid = "invalid_request"
+)
+
+// LogRecord is the log argument.
+type LogRecord struct {
+	// Level is debug, info, warn or error.
+	Level string         `json:"level"`
+	Msg   string         `json:"msg"`
+	Attrs map[string]any `json:"attrs,omitempty"`
+}
+
+// Origin is a parsed egress entry: scheme, host (possibly "*.domain") and port.
+type Origin struct {
+	Scheme string
+	Host   string
+	Port   string
+}
+
+// String returns the origin as scheme://host:port.
+func (o Origin) String() string { return o.Scheme + "://" + o.Host + ":" + o.Port }
+
+// ParseOrigin parses "scheme://host[:port]" where host may start with "*." to match any
+// subdomain. The port defaults to the scheme's. A path other than "/" is an error.
+func ParseOrigin(s string) (Origin, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Origin{}, fmt.Errorf("origin %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return Origin{}, fmt.Errorf("origin %q: scheme must be http or https", s)
+	}
+	if u.Hostname() == "" {
+		return Origin{}, fmt.Errorf("origin %q: host required", s)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return Origin{}, fmt.Errorf("origin %q: only scheme, host and port are allowed", s)
+	}
+	port := u.Port()
+	if port == "" {
+		port = DefaultPort(u.Scheme)
+	}
+	return Origin{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Port: port}, nil
+}
+
+// DefaultPort returns 443 for https and 80 otherwise.
+func DefaultPort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// Matches reports whether the origin covers scheme, host and port.
+func (o Origin) Matches(scheme, host, port string) bool {
+	if o.Scheme != scheme || o.Port != port {
+		return false
+	}
+	host = strings.ToLower(host)
+	if strings.HasPrefix(o.Host, "*.") {
+		return strings.HasSuffix(host, o.Host[1:]) && len(host) > len(o.Host)-1
+	}
+	return o.Host == host
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}

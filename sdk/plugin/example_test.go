@@ -1,0 +1,103 @@
+package plugin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/aquascene/aquahub/sdk/plugin"
+	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
+)
+
+type greetIn struct {
+	Name  string `json:"name" desc:"who to greet" jsonschema:"minLength=1"`
+	Shout bool   `json:"shout,omitempty"`
+}
+
+type greetOut struct {
+	Greeting string `json:"greeting"`
+}
+
+// A connector is a value: actions with typed handlers, whose schemas come from the structs.
+func Example() {
+	c := &plugin.Connector{
+		ID: "greeter", Version: "1.0.0",
+		Actions: []plugin.Handler{
+			plugin.Action[greetIn, greetOut]{
+				Name: "greet",
+				Handle: func(ctx context.Context, in greetIn) (greetOut, error) {
+					g := "hello, " + in.Name
+					if in.Shout {
+						g = strings.ToUpper(g)
+					}
+					return greetOut{Greeting: g}, nil
+				},
+			},
+		},
+	}
+	schema, _ := json.Marshal(c.Manifest().Actions[0].Input)
+	fmt.Println(string(schema))
+
+	h, _ := plugintest.New(c, plugintest.Options{})
+	out, _ := h.Invoke(context.Background(), "greet", map[string]any{"name": "Amano", "shout": true})
+	fmt.Println(out["greeting"])
+	_, err := h.Invoke(context.Background(), "greet", map[string]any{"nmae": "typo"})
+	fmt.Println(err)
+	// Output:
+	// {"type":"object","properties":{"name":{"type":"string","description":"who to greet","minLength":1},"shout":{"type":"boolean"}},"required":["name"],"additionalProperties":false}
+	// HELLO, AMANO
+	// invalid_input: name: required field missing
+}
+
+// HTTPClient is ordinary net/http code; the host checks egress and injects the secret.
+func ExampleHTTPClient() {
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"auth":%q}`, r.Header.Get("Authorization"))
+	}))
+	defer vendor.Close()
+
+	type in struct{}
+	type out struct {
+		SawAuth bool `json:"saw_auth"`
+	}
+	c := &plugin.Connector{
+		ID: "vendor", Version: "1.0.0", Egress: []string{"*"},
+		Secrets: []plugin.SecretSpec{{Name: "api_key"}},
+		Actions: []plugin.Handler{plugin.Action[in, out]{
+			Name: "whoami",
+			Handle: func(ctx context.Context, _ in) (out, error) {
+				req, _ := http.NewRequestWithContext(ctx, "GET", vendor.URL+"/me", nil)
+				req.Header.Set("Authorization", "Bearer "+plugin.Secret("api_key"))
+				resp, err := plugin.HTTPClient().Do(req)
+				if err != nil {
+					return out{}, err
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if err := plugin.CheckResponse(resp, body); err != nil {
+					return out{}, err
+				}
+				// The vendor echoed the header; the host scrubbed the secret from the reply.
+				return out{SawAuth: strings.Contains(string(body), "[redacted]")}, nil
+			},
+		}},
+	}
+
+	denied, _ := plugintest.New(c, plugintest.Options{Secrets: map[string]string{"api_key": "s3cr3t-value"}})
+	_, err := denied.Invoke(context.Background(), "whoami", map[string]any{})
+	fmt.Println(err != nil && strings.Contains(err.Error(), "not granted"))
+
+	granted, _ := plugintest.New(c, plugintest.Options{
+		Secrets: map[string]string{"api_key": "s3cr3t-value"},
+		Egress:  []string{vendor.URL}, // a loopback address must be granted literally
+	})
+	res, err := granted.Invoke(context.Background(), "whoami", map[string]any{})
+	fmt.Println(res["saw_auth"], err)
+	// Output:
+	// true
+	// true <nil>
+}

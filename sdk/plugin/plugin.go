@@ -1,0 +1,204 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// ConfigSpec describes a configuration key (see abi.ConfigSpec).
+type ConfigSpec = abi.ConfigSpec
+
+// SecretSpec describes a secret referenced by name (see abi.SecretSpec).
+type SecretSpec = abi.SecretSpec
+
+// Connector is everything a module tells the hub about itself, plus its handlers.
+type Connector struct {
+	// ID names the connector in rules and configuration.
+	ID string
+	// Version is the connector's version.
+	Version     string
+	Description string
+	Config      []ConfigSpec
+	Secrets     []SecretSpec
+	// Egress lists the origins the connector asks to reach; the tenant's grant narrows it.
+	Egress  []string
+	Actions []Handler
+}
+
+// Handler is one action of a connector. Action is the implementation to use.
+type Handler interface {
+	// Spec returns the action's name, description and schemas.
+	Spec() abi.ActionSpec
+	// Call decodes raw input, runs the action and encodes its output.
+	Call(ctx context.Context, raw json.RawMessage) (json.RawMessage, error)
+}
+
+// Action is a typed action: In is decoded from the step input (unknown fields are an
+// invalid_input error naming the field), Out is encoded as the step output. Schemas are
+// derived from In and Out (see SchemaOf) unless given explicitly, so the struct tags are the
+// single source for validation, `aquahub plugin inspect` and documentation.
+type Action[In, Out any] struct {
+	Name        string
+	Description string
+	Handle      func(ctx context.Context, in In) (Out, error)
+	// InputSchema and OutputSchema override the derived schemas.
+	InputSchema, OutputSchema *abi.Schema
+}
+
+// Spec implements Handler.
+func (a Action[In, Out]) Spec() abi.ActionSpec {
+	in, out := a.InputSchema, a.OutputSchema
+	if in == nil {
+		in = SchemaOf[In]()
+	}
+	if out == nil {
+		out = SchemaOf[Out]()
+	}
+	return abi.ActionSpec{Name: a.Name, Description: a.Description, Input: in, Output: out}
+}
+
+// Call implements Handler.
+func (a Action[In, Out]) Call(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var in In
+	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return nil, decodeError(err)
+		}
+	}
+	out, err := a.Handle(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("encoding output: %w", err))
+	}
+	return b, nil
+}
+
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return InvalidInput(te.Field, fmt.Errorf("must be %s (got %s)", jsonKind(te.Type), te.Value))
+	}
+	const unknown = "json: unknown field "
+	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		name, _ := strconv.Unquote(msg[len(unknown):])
+		return InvalidInput(name, fmt.Errorf("unknown field %s", msg[len(unknown):]))
+	}
+	return InvalidInput("", err)
+}
+
+func jsonKind(t reflect.Type) string {
+	s := schemaFor(t)
+	if s.Type == "" {
+		return "a value"
+	}
+	return "a " + s.Type
+}
+
+// Manifest returns the connector's manifest.
+func (c *Connector) Manifest() abi.Manifest {
+	m := abi.Manifest{
+		ABI: abi.Version, ID: c.ID, Version: c.Version, Description: c.Description,
+		Config: c.Config, Secrets: c.Secrets, Egress: c.Egress,
+	}
+	for _, a := range c.Actions {
+		m.Actions = append(m.Actions, a.Spec())
+	}
+	return m
+}
+
+func (c *Connector) handler(name string) Handler {
+	for _, a := range c.Actions {
+		if a.Spec().Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// Invoke runs one invoke request against the connector with host providing the imports. The
+// wasm exports call it with the hub's imports; package plugintest calls it natively.
+func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeRequest) *abi.InvokeResponse {
+	h := c.handler(req.Action)
+	if h == nil {
+		return &abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindInvalidInput, Field: "action",
+			Message: fmt.Sprintf("connector %q has no action %q", c.ID, req.Action)}}
+	}
+	resp := &abi.InvokeResponse{Results: make([]abi.Result, len(req.Inputs))}
+	for i, raw := range req.Inputs {
+		call := callInfo{req: req, key: req.IdempotencyKey}
+		if len(req.Inputs) > 1 && call.key != "" {
+			call.key += "-" + strconv.Itoa(i)
+		}
+		ictx := context.WithValue(ctx, callKey{}, &call)
+		ictx = context.WithValue(ictx, hostKey{}, host)
+		out, err := h.Call(ictx, raw)
+		if err != nil {
+			resp.Results[i].Error = toABIError(err)
+			continue
+		}
+		resp.Results[i].Output = out
+	}
+	return resp
+}
+
+// connector is the one registered with Main.
+var connector *Connector
+
+// Main registers c as this module's connector. Call it from package main's init; a reactor
+// module never runs main. It panics on a second call or an invalid manifest, which the hub
+// reports when it loads the module.
+func Main(c *Connector) {
+	if connector != nil {
+		panic("plugin.Main called twice")
+	}
+	m := c.Manifest()
+	if err := m.Validate(); err != nil {
+		panic("plugin.Main: invalid connector: " + err.Error())
+	}
+	connector = c
+}
+
+// Registered returns the connector passed to Main, or nil.
+func Registered() *Connector { return connector }
+
+func describe() []byte {
+	if connector == nil {
+		b, _ := json.Marshal(map[string]string{"error": "plugin.Main was not called"})
+		return b
+	}
+	b, err := json.Marshal(connector.Manifest())
+	if err != nil {
+		panic("encoding manifest: " + err.Error())
+	}
+	return b
+}
+
+func invoke(host Host, raw []byte) []byte {
+	var resp *abi.InvokeResponse
+	req, err := abi.DecodeInvokeRequest(raw)
+	switch {
+	case connector == nil:
+		resp = &abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "plugin.Main was not called"}}
+	case err != nil:
+		resp = &abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: err.Error()}}
+	default:
+		resp = connector.Invoke(context.Background(), host, req)
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "encoding response: " + err.Error()}})
+	}
+	return b
+}

@@ -1,0 +1,71 @@
+package plugin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// Transport is an http.RoundTripper over the host's http_request import. The host follows
+// redirects (re-checking each one), so responses are final.
+type Transport struct{}
+
+// HTTPClient returns an *http.Client whose requests go through the host. Use it like any
+// client; make requests with the action's context.
+func HTTPClient() *http.Client { return &http.Client{Transport: Transport{}} }
+
+// EgressError is returned by Transport when the host refused or could not complete the
+// request (egress_denied, response_too_large, timeout, network, invalid_request). An
+// action that returns it unchanged reports egress_denied and invalid_request as permanent
+// failures and the others as transient.
+type EgressError struct{ *abi.HTTPError }
+
+// Unwrap returns the typed form of the failure.
+func (e *EgressError) Unwrap() error {
+	switch e.Code {
+	case abi.HTTPErrorDenied, abi.HTTPErrorInvalid, abi.HTTPErrorTooLarge:
+		return &Error{Kind: abi.KindPermanent, Err: errors.New(e.HTTPError.Error())}
+	}
+	return &Error{Kind: abi.KindTransient, Err: errors.New(e.HTTPError.Error())}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h := hostFrom(req.Context())
+	if h == nil {
+		return nil, ErrNoHost
+	}
+	areq := &abi.HTTPRequest{Method: req.Method, URL: req.URL.String(), Headers: map[string][]string(req.Header.Clone())}
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading request body: %w", err)
+		}
+		areq.Body = b
+	}
+	resp := h.HTTP(req.Context(), areq)
+	if resp.Error != nil {
+		return nil, &EgressError{resp.Error}
+	}
+	hdr := http.Header(resp.Headers)
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(resp.Status) + " " + http.StatusText(resp.Status),
+		StatusCode:    resp.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        hdr,
+		Body:          io.NopCloser(bytes.NewReader(resp.Body)),
+		ContentLength: int64(len(resp.Body)),
+		Request:       req,
+	}, nil
+}

@@ -1,0 +1,147 @@
+//go:build wasip1
+
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+	"unsafe"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+//go:wasmimport hub log
+func hubLog(ptr unsafe.Pointer, length uint32)
+
+//go:wasmimport hub http_request
+func hubHTTPRequest(ptr unsafe.Pointer, length uint32) int64
+
+//go:wasmimport hub kv_get
+func hubKVGet(kptr unsafe.Pointer, klen uint32) int64
+
+//go:wasmimport hub kv_set
+func hubKVSet(kptr unsafe.Pointer, klen uint32, vptr unsafe.Pointer, vlen uint32) int32
+
+//go:wasmimport hub now
+func hubNow() int64
+
+//go:wasmimport hub take_result
+func hubTakeResult(ptr unsafe.Pointer, length uint32) int32
+
+// pinned keeps hub_alloc buffers reachable until the export that consumes them runs.
+var pinned = map[uint32][]byte{}
+
+// lastResult keeps the previous export's result alive until the next export call.
+var lastResult []byte
+
+//go:wasmexport hub_abi_v1
+func hubABIv1() {}
+
+//go:wasmexport hub_alloc
+func hubAlloc(size uint32) uint32 {
+	if size == 0 {
+		size = 1
+	}
+	b := make([]byte, size)
+	p := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	pinned[p] = b
+	return p
+}
+
+//go:wasmexport hub_describe
+func hubDescribe() uint64 { return result(describe()) }
+
+//go:wasmexport hub_invoke
+func hubInvoke(ptr, length uint32) uint64 {
+	b, ok := pinned[ptr]
+	delete(pinned, ptr)
+	if !ok || uint32(len(b)) < length {
+		msg, _ := json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer was not returned by hub_alloc"}})
+		return result(msg)
+	}
+	return result(invoke(wasmHost{}, b[:length]))
+}
+
+func result(b []byte) uint64 {
+	lastResult = b
+	if len(b) == 0 {
+		return 0
+	}
+	return abi.Pack(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), uint32(len(b)))
+}
+
+func ptrOf(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(unsafe.SliceData(b))
+}
+
+// take copies the host's pending result of n bytes.
+func take(n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if st := abi.Status(hubTakeResult(ptrOf(b), uint32(n))); st != abi.StatusOK && n > 0 {
+		return nil, errors.New("take_result: " + st.String())
+	}
+	return b, nil
+}
+
+type wasmHost struct{}
+
+func defaultHost() Host { return wasmHost{} }
+
+func (wasmHost) HTTP(_ context.Context, req *abi.HTTPRequest) *abi.HTTPResponse {
+	fail := func(msg string) *abi.HTTPResponse {
+		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorInvalid, Message: msg}}
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fail(err.Error())
+	}
+	n := hubHTTPRequest(ptrOf(b), uint32(len(b)))
+	if n < 0 {
+		return fail("http_request: " + abi.Status(n).String())
+	}
+	out, err := take(n)
+	if err != nil {
+		return fail(err.Error())
+	}
+	var resp abi.HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return fail("decoding http response: " + err.Error())
+	}
+	return &resp
+}
+
+func (wasmHost) KVGet(_ context.Context, key string) ([]byte, bool, error) {
+	k := []byte(key)
+	n := hubKVGet(ptrOf(k), uint32(len(k)))
+	switch {
+	case n == int64(abi.StatusNotFound):
+		return nil, false, nil
+	case n < 0:
+		return nil, false, errors.New("kv_get: " + abi.Status(n).String())
+	}
+	v, err := take(n)
+	return v, err == nil, err
+}
+
+func (wasmHost) KVSet(_ context.Context, key string, value []byte) error {
+	k := []byte(key)
+	if st := abi.Status(hubKVSet(ptrOf(k), uint32(len(k)), ptrOf(value), uint32(len(value)))); st != abi.StatusOK {
+		return errors.New("kv_set: " + st.String())
+	}
+	return nil
+}
+
+func (wasmHost) Log(_ context.Context, rec abi.LogRecord) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	hubLog(ptrOf(b), uint32(len(b)))
+}
+
+func (wasmHost) Now(context.Context) time.Time { return time.Unix(0, hubNow()) }
