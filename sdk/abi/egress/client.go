@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aquascene/aquahub/core/netguard"
 	"github.com/aquascene/aquahub/sdk/abi"
 )
 
@@ -131,18 +132,29 @@ func (c *Client) CheckURL(u *url.URL) error {
 		return &DeniedError{Reason: "credentials in the URL are not allowed"}
 	}
 	host := u.Hostname()
+	if a, canonical, ok := netguard.ParseNumericHost(host); ok && !canonical {
+		return &DeniedError{Reason: fmt.Sprintf("%q is a non-canonical numeric address (%s)", host, a)}
+	}
 	port := u.Port()
 	if port == "" {
 		port = abi.DefaultPort(u.Scheme)
 	}
 	origin := u.Scheme + "://" + net.JoinHostPort(host, port)
-	if !c.anyOrigin && !matchAny(c.requested, u.Scheme, host, port) {
-		return &DeniedError{Reason: fmt.Sprintf("%s is not in the connector's requested egress", origin)}
-	}
 	if !matchAny(c.granted, u.Scheme, host, port) {
 		return &DeniedError{Reason: fmt.Sprintf("%s is not granted to this connector for the tenant", origin)}
 	}
+	if !c.anyOrigin && !matchAny(c.requested, u.Scheme, host, port) && !loopbackLiteral(host) {
+		return &DeniedError{Reason: fmt.Sprintf("%s is not in the connector's requested egress", origin)}
+	}
 	return nil
+}
+
+// loopbackLiteral reports whether host is a loopback IP literal. A grant naming one is the
+// operator pointing a connector at a local simulator (aquahub dev, tests), so it need not be
+// in the manifest's request list; everything else needs both.
+func loopbackLiteral(host string) bool {
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func matchAny(list []abi.Origin, scheme, host, port string) bool {
@@ -158,8 +170,8 @@ func matchAny(list []abi.Origin, scheme, host, port string) bool {
 // is allowed only when a grant names it literally for that port, or names "localhost" and
 // the address is loopback.
 func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
-	reason := BlockedReason(addr)
-	if reason == "" {
+	blocked := netguard.Policy{}.CheckAddr(addr)
+	if blocked == nil {
 		return nil
 	}
 	addr = addr.Unmap()
@@ -174,7 +186,7 @@ func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
 			return nil
 		}
 	}
-	return &DeniedError{Reason: fmt.Sprintf("%s resolves to %s, a %s address", host, addr, reason)}
+	return &DeniedError{Reason: fmt.Sprintf("%s resolves to a refused address: %v", host, blocked)}
 }
 
 func (c *Client) dial(ctx context.Context, network, address string) (net.Conn, error) {
