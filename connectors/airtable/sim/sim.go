@@ -156,14 +156,14 @@ type base struct {
 }
 
 type table struct {
-	id, name  string
+	id, name   string
 	schemaless bool
-	fieldIDs  map[string]string // name → id
-	fieldName map[string]string // id → name
-	order     []string          // field names in declaration order
-	views     map[string]View
-	records   []*record
-	byID      map[string]*record
+	fieldIDs   map[string]string // name → id
+	fieldName  map[string]string // id → name
+	order      []string          // field names in declaration order
+	views      map[string]View
+	records    []*record
+	byID       map[string]*record
 }
 
 type record struct {
