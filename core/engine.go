@@ -593,3 +593,12 @@ func newID() string {
 	}
 	return "evt_" + hex.EncodeToString(b[:])
 }
+
+// Replay queues a dead run again; steps it finished are not repeated.
+func (e *Engine) Replay(ctx context.Context, tenant, id string) (Run, error) {
+	run, err := e.store.Replay(ctx, tenant, id, e.now())
+	if err == nil {
+		e.wake()
+	}
+	return run, err
+}
