@@ -1,0 +1,4 @@
+package content
+
+// RetryWait exposes retryWait to the external tests.
+var RetryWait = retryWait
