@@ -170,7 +170,6 @@ func TestMatchType(t *testing.T) {
 	}
 }
 
-
 func FuzzParseSignatureHeader(f *testing.F) {
 	for _, s := range []string{vectorSig, "", "v1,", "v1,a v2,b", "v1,,,", " v1,Zm9v  v1,YmFy ", "v1", ",", "v1,====" + strings.Repeat(" v1,Zm9v", 20)} {
 		f.Add(s)
