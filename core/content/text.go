@@ -104,6 +104,19 @@ func Syllables(word string) int {
 		}
 		prevVowel = v
 	}
+	// "ia", "iu" and "io" are usually two syllables (a-qua-ri-um, pe-ri-od), except in the
+	// -tion/-sion/-cious endings.
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == 'i' && (s[i+1] == 'a' || s[i+1] == 'u' || s[i+1] == 'o') {
+			if s[i+1] == 'o' && i > 0 && strings.ContainsRune("tscx", rune(s[i-1])) {
+				continue
+			}
+			if s[i+1] == 'a' && i > 0 && strings.ContainsRune("tc", rune(s[i-1])) && strings.HasPrefix(s[i+2:], "l") {
+				continue // -tial, -cial
+			}
+			count++
+		}
+	}
 	if count == 0 {
 		return 1
 	}
