@@ -10,10 +10,10 @@ import (
 
 func TestFleschGolden(t *testing.T) {
 	tests := []struct {
-		name                         string
-		text                         string
-		words, sentences, syllables  int
-		flesch                       float64
+		name                        string
+		text                        string
+		words, sentences, syllables int
+		flesch                      float64
 	}{
 		// 6 words, 1 sentence, 6 syllables: 206.835 - 1.015*6 - 84.6*1 = 116.145.
 		{"one-syllable sentence", "The cat sat on the mat.", 6, 1, 6, 116.145},
