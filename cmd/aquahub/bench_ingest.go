@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aquascene/aquahub/core/config"
+	"github.com/spf13/cobra"
+)
+
+// ingestResult is what `aquahub bench ingest` prints.
+type ingestResult struct {
+	Target         string  `json:"target"`
+	Clients        int     `json:"clients"`
+	DurationS      float64 `json:"duration_s"`
+	Accepted       int64   `json:"accepted"`
+	Errors         int64   `json:"errors"`
+	AcceptedPerSec float64 `json:"accepted_per_s"`
+	P50MS          float64 `json:"p50_ms"`
+	P99MS          float64 `json:"p99_ms"`
+	MaxMS          float64 `json:"max_ms"`
+	// RunsCompleted and RunsPerSec measure the one-step rule end to end (in-process only).
+	RunsCompleted int64   `json:"runs_completed,omitempty"`
+	RunsPerSec    float64 `json:"runs_per_s,omitempty"`
+	CPUs          int     `json:"cpus"`
+}
+
+const benchRule = `rules:
+  - id: bench-one-step
+    on: bench.ping
+    steps:
+      - id: note
+        log: { message: "bench", level: debug, n: "${{ event.data.n }}" }
+`
+
+func newBenchIngestCmd() *cobra.Command {
+	var (
+		url, key string
+		clients  int
+		duration time.Duration
+		asJSON   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Durably accepted events/s, latency percentiles and end-to-end runs/s of a one-step rule",
+		Long: `Starts a hub on loopback with a temporary data directory and a one-step rule (or targets
+--url), drives POST /api/v1/events from concurrent clients for --duration, and prints accepted
+events/s with p50/p99 latency; in-process it then waits for every run and prints completed runs/s.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			var h *hub
+			target := url
+			if target == "" {
+				var err error
+				var cleanup func()
+				h, target, cleanup, err = startBenchHub(ctx, benchRule)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				key = DevAPIKey
+			}
+			res, err := benchIngest(ctx, target, key, clients, duration, h)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "ingest: %d clients for %.1fs against %s (%d CPUs)\n", res.Clients, res.DurationS, res.Target, res.CPUs)
+			fmt.Fprintf(out, "  accepted       %d events (%d errors)\n", res.Accepted, res.Errors)
+			fmt.Fprintf(out, "  throughput     %.0f events/s, durably accepted (fsync'd before 202)\n", res.AcceptedPerSec)
+			fmt.Fprintf(out, "  latency        p50 %.2f ms   p99 %.2f ms   max %.2f ms\n", res.P50MS, res.P99MS, res.MaxMS)
+			if res.RunsCompleted > 0 {
+				fmt.Fprintf(out, "  end to end     %d runs completed, %.0f runs/s (one-step rule, from first event to last run)\n", res.RunsCompleted, res.RunsPerSec)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "target a running hub instead of starting one")
+	cmd.Flags().StringVar(&key, "key", "dev-key", "API key for --url")
+	cmd.Flags().IntVar(&clients, "clients", 64, "concurrent clients")
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long to send")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// startBenchHub runs a hub on an ephemeral loopback port with a temporary data directory
+// and the given rules.
+func startBenchHub(ctx context.Context, rulesYAML string) (*hub, string, func(), error) {
+	dir, err := os.MkdirTemp("", "aquahub-bench-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+		return nil, "", nil, err
+	}
+	cfg := config.Default()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
+	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
+	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}}}
+	cfg.Connectors.Dir = filepath.Join(dir, "connectors")
+	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	addr, _, err := h.start(ctx)
+	if err != nil {
+		h.close(context.Background())
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	return h, "http://" + addr.String(), func() { h.shutdown(); os.RemoveAll(dir) }, nil
+}
+
+func benchIngest(ctx context.Context, target, key string, clients int, duration time.Duration, h *hub) (ingestResult, error) {
+	res := ingestResult{Target: target, Clients: clients, CPUs: runtime.NumCPU()}
+	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	var accepted, failed atomic.Int64
+	lats := make([][]time.Duration, clients)
+	start := time.Now()
+	deadline := start.Add(duration)
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				body := fmt.Appendf(nil, `{"specversion":"1.0","id":"bench-%d-%d-%d","source":"aquahub/bench","type":"bench.ping","data":{"n":%d}}`, start.UnixNano(), c, i, i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/events", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/cloudevents+json")
+				req.Header.Set("Authorization", "Bearer "+key)
+				t0 := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, resp.Status)
+					continue
+				}
+				lats[c] = append(lats[c], time.Since(t0))
+				accepted.Add(1)
+			}
+		}(c)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res.DurationS = elapsed.Seconds()
+	res.Accepted, res.Errors = accepted.Load(), failed.Load()
+	res.AcceptedPerSec = float64(res.Accepted) / elapsed.Seconds()
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+	}
+	res.P50MS, res.P99MS, res.MaxMS = pct(0.50), pct(0.99), pct(1)
+	if res.Accepted == 0 {
+		msg, _ := firstErr.Load().(string)
+		return res, fmt.Errorf("no event was accepted (first error: %s)", msg)
+	}
+	if h != nil {
+		// Every accepted event started one run; wait for the queue to drain.
+		for ctx.Err() == nil {
+			st, err := h.store.Stats(ctx)
+			if err != nil {
+				return res, err
+			}
+			if st.Queued == 0 && st.Leased == 0 {
+				break
+			}
+			if time.Since(start) > duration+5*time.Minute {
+				return res, fmt.Errorf("runs did not finish: %d queued, %d leased", st.Queued, st.Leased)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		res.RunsCompleted = res.Accepted
+		res.RunsPerSec = float64(res.RunsCompleted) / time.Since(start).Seconds()
+	}
+	return res, nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/aquascene/aquahub/core/config"
+	"github.com/spf13/cobra"
+)
+
+// devSetup prepares one part of the dev sandbox (a vendor simulator, say): it may change
+// cfg, prints where it listens to out and returns a function that stops it.
+type devSetup func(ctx context.Context, cfg *config.Config, out io.Writer) (stop func(), err error)
+
+// devSetups run in order before `aquahub dev` starts the hub.
+var devSetups = []devSetup{}
+
+// DevTenant and DevAPIKey are the sandbox's credentials.
+const (
+	DevTenant = "aquascene"
+	DevAPIKey = "dev-key"
+)
+
+func newDevCmd() *cobra.Command {
+	var f serveFlags
+	var rulesDir string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the hub as a local sandbox: example rules, builtin writer, every vendor simulator",
+		Long: `Run the hub with no configuration file: tenant aquascene with API key dev-key, the
+example rules, the builtin content writer and every vendor simulator on loopback, with
+connectors configured against them. Data lives under ./data unless --data says otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := devConfig(rulesDir, f)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			out := cmd.OutOrStdout()
+			for _, setup := range devSetups {
+				stop, err := setup(ctx, &cfg, out)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			return serve(ctx, cfg, func(addr string) {
+				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s)\n  data:     %s\n  rules:    %s\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
+					addr, DevTenant, DevAPIKey, cfg.Storage.Path, rulesDir, DevAPIKey, addr)
+			})
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&rulesDir, "rules", "examples/aquascene/rules", "rules directory")
+	return cmd
+}
+
+func devConfig(rulesDir string, f serveFlags) (config.Config, error) {
+	if _, err := os.Stat(rulesDir); err != nil {
+		return config.Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
+	}
+	cfg := config.Default()
+	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}}}
+	cfg.Rules.Paths = []string{rulesDir}
+	cfg.Webhooks.AllowHTTP = true
+	cfg.Webhooks.AllowLoopback = true
+	if f.addr != "" {
+		cfg.Server.Addr = f.addr
+	}
+	if f.data != "" {
+		cfg.Storage.Path = filepath.Join(f.data, "aquahub.db")
+	}
+	return cfg, cfg.Validate()
+}
