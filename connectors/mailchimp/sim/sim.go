@@ -662,4 +662,3 @@ func randomHex(n int) string {
 func BasicAuth(key string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte("anystring:"+key))
 }
-
