@@ -1,0 +1,10 @@
+// Package inbound verifies webhooks that vendors and partners send to the hub and turns them
+// into CloudEvents.
+//
+// A Source is one configured endpoint, POST /hooks/{tenant}/{source}: a Verifier decides
+// whether the request is authentic (HMAC over the raw body, Standard Webhooks, Basic auth, an
+// API key, Airtable's X-Airtable-Content-MAC, SendGrid's ECDSA signature), replay protection
+// refuses stale timestamps and repeated message ids, and expr-lang expressions map the
+// payload to the event's type, id, subject and data. The Receiver publishes the event into
+// the pipeline, where rules pick it up like any other.
+package inbound
