@@ -25,6 +25,7 @@ func newRootCmd() *cobra.Command {
 		newDLQCmd(),
 		newBenchCmd(),
 		newVersionCmd(),
+		newSimCmd(),
 	)
 	return root
 }
