@@ -2,24 +2,149 @@ package config
 
 // This file is owned by webhooks (issue 6); extend it there.
 
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
 // WebhooksConfig configures outbound webhook delivery.
 type WebhooksConfig struct {
 	// AllowHTTP permits http:// endpoint URLs (default false: https only).
 	AllowHTTP bool `koanf:"allow_http"`
-	// AllowLoopback permits endpoints on loopback addresses, for local receivers.
+	// AllowLoopback permits endpoints on loopback addresses, for local receivers (default
+	// false; aquahub dev sets it).
 	AllowLoopback bool `koanf:"allow_loopback"`
+	// AllowPrivate permits RFC 1918, 100.64/10 and fc00::/7 addresses, for receivers on the
+	// operator's private network (default false). Link-local and cloud metadata addresses are
+	// never allowed.
+	AllowPrivate bool `koanf:"allow_private"`
+	// Timeout bounds one delivery request, connection to last byte (default 15s).
+	Timeout time.Duration `koanf:"timeout"`
+	// Schedule is the delay before each attempt of a message; its length is the number of
+	// attempts before the message is dead (default 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h).
+	Schedule []time.Duration `koanf:"schedule"`
+	// DisableAfter disables an endpoint that has failed continuously for this long
+	// (default 120h, five days).
+	DisableAfter time.Duration `koanf:"disable_after"`
+	// RotationOverlap is how long the previous secret keeps signing after a rotation
+	// (default 24h).
+	RotationOverlap time.Duration `koanf:"rotation_overlap"`
+	// Workers bounds concurrent delivery requests (default 32).
+	Workers int `koanf:"workers"`
 }
 
-func (c *WebhooksConfig) setDefaults() {}
+func (c *WebhooksConfig) setDefaults() {
+	*c = WebhooksConfig{
+		Timeout: 15 * time.Second,
+		Schedule: []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+			2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		DisableAfter:    5 * 24 * time.Hour,
+		RotationOverlap: 24 * time.Hour,
+		Workers:         32,
+	}
+}
 
-func (c WebhooksConfig) validate(path string) []error { return nil }
+func (c WebhooksConfig) validate(path string) []error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
+	}
+	if c.Timeout < time.Second || c.Timeout > 5*time.Minute {
+		add("timeout", "must be between 1s and 5m (got %s)", c.Timeout)
+	}
+	if len(c.Schedule) == 0 || len(c.Schedule) > 50 {
+		add("schedule", "must list 1 to 50 delays (got %d)", len(c.Schedule))
+	}
+	for i, d := range c.Schedule {
+		if d < 0 || d > 7*24*time.Hour {
+			add(fmt.Sprintf("schedule[%d]", i), "must be between 0s and 168h (got %s)", d)
+		}
+	}
+	if c.DisableAfter < time.Minute {
+		add("disable_after", "must be at least 1m (got %s)", c.DisableAfter)
+	}
+	if c.RotationOverlap < 0 || c.RotationOverlap > 30*24*time.Hour {
+		add("rotation_overlap", "must be between 0s and 720h (got %s)", c.RotationOverlap)
+	}
+	if c.Workers < 1 || c.Workers > 1024 {
+		add("workers", "must be between 1 and 1024 (got %d)", c.Workers)
+	}
+	return errs
+}
 
-// Source is an inbound webhook served at POST /hooks/{tenant}/{name}.
+// Source is an inbound webhook served at POST /hooks/{tenant}/{name}. Requests are
+// authenticated by the verifier, not by an API key.
 type Source struct {
-	// Verifier checks the request's authenticity.
+	// Verifier checks the request's authenticity: hmac, standard-webhooks, basic, api_key,
+	// airtable or sendgrid (required).
 	Verifier string `koanf:"verifier"`
-	// Secret is the verifier's key.
+	// Secret is the verifier's key: the HMAC key as text (hmac), whsec_… (standard-webhooks;
+	// several separated by spaces while the sender rotates), "user:password" (basic), the
+	// key (api_key), the webhook's macSecretBase64 (airtable), or the base64 DER public key
+	// (sendgrid). Use ${VAR} to keep it out of the file.
 	Secret string `koanf:"secret"`
+	// Header carries the signature (hmac, default X-Signature-256) or the key (api_key,
+	// default X-API-Key; with Authorization the key follows "Bearer ").
+	Header string `koanf:"header"`
+	// Algorithm is the HMAC hash: sha256 (default) or sha512.
+	Algorithm string `koanf:"algorithm"`
+	// Encoding of the HMAC in the header: hex (default) or base64.
+	Encoding string `koanf:"encoding"`
+	// Prefix precedes the encoded HMAC in the header, such as "sha256=".
+	Prefix string `koanf:"prefix"`
+	// Tolerance bounds signed timestamps' distance from now (standard-webhooks, sendgrid;
+	// default 5m).
+	Tolerance time.Duration `koanf:"tolerance"`
+	// Type is an expr-lang expression giving the event type, over body (the decoded JSON),
+	// headers (lower-case names), tenant, source, verified and raw; for example
+	// '"airtable.content." + body.action'. Default: "<name>.received".
+	Type string `koanf:"type"`
+	// ID is an expression giving the event id. Default: the sender's message id
+	// (webhook-id), else a hash of the body, so a repeated delivery is deduplicated.
+	ID string `koanf:"id"`
+	// Subject is an expression giving the event subject (default none).
+	Subject string `koanf:"subject"`
+	// Data is an expression giving the event data (default: the whole body).
+	Data string `koanf:"data"`
 }
 
-func (s Source) validate(path string) []error { return nil }
+// SourceVerifiers lists the accepted Source.Verifier values.
+var SourceVerifiers = []string{"hmac", "standard-webhooks", "basic", "api_key", "airtable", "sendgrid"}
+
+var sourceNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (s Source) validate(path string) []error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
+	}
+	if name := path[strings.LastIndexByte(path, '.')+1:]; !sourceNamePattern.MatchString(name) {
+		errs = append(errs, fmt.Errorf("%s: source name %q must be lowercase letters, digits, - and _", path, name))
+	}
+	if !slices.Contains(SourceVerifiers, s.Verifier) {
+		add("verifier", "must be one of %s (got %q)", strings.Join(SourceVerifiers, ", "), s.Verifier)
+	}
+	if s.Secret == "" {
+		add("secret", "required")
+	}
+	if s.Algorithm != "" && s.Algorithm != "sha256" && s.Algorithm != "sha512" {
+		add("algorithm", "must be sha256 or sha512 (got %q)", s.Algorithm)
+	}
+	if s.Encoding != "" && s.Encoding != "hex" && s.Encoding != "base64" {
+		add("encoding", "must be hex or base64 (got %q)", s.Encoding)
+	}
+	if s.Verifier != "hmac" {
+		for _, f := range [][2]string{{"algorithm", s.Algorithm}, {"encoding", s.Encoding}, {"prefix", s.Prefix}} {
+			if f[1] != "" {
+				add(f[0], "applies only to verifier hmac")
+			}
+		}
+	}
+	if s.Tolerance < 0 || s.Tolerance > 24*time.Hour {
+		add("tolerance", "must be between 0s and 24h (got %s)", s.Tolerance)
+	}
+	return errs
+}
