@@ -11,12 +11,12 @@ import (
 
 // StepExecutor runs rule steps of kind webhook:
 //
-//	- id: notify
-//	  webhook:
-//	    type: partner.content.ready        # required: the message's event type
-//	    endpoint: ep_…                     # optional: one endpoint; default every endpoint whose patterns match type
-//	    subject: ${{ steps.draft.content_id }}
-//	    data: { content_id: ${{ steps.draft.content_id }} }   # default: the trigger's data
+//   - id: notify
+//     webhook:
+//     type: partner.content.ready        # required: the message's event type
+//     endpoint: ep_…                     # optional: one endpoint; default every endpoint whose patterns match type
+//     subject: ${{ steps.draft.content_id }}
+//     data: { content_id: ${{ steps.draft.content_id }} }   # default: the trigger's data
 //
 // The message is a CloudEvent queued on the durable delivery queue, not published into the
 // pipeline, so no rule sees it. The step's idempotency key names the message, so a retried
