@@ -261,6 +261,15 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 		if !ok {
 			return fail("must be an object (got %s)", show(v))
 		}
+		// Unknown fields first: a misspelt key also leaves a required one missing, and the
+		// misspelling is the error worth reporting.
+		if s.ClosedObject && s.AdditionalProperties == nil {
+			for _, k := range sortedKeys(obj) {
+				if _, ok := s.Properties[k]; !ok {
+					return &ValidationError{Path: join(path, k), Reason: fmt.Sprintf("unknown field %q", k)}
+				}
+			}
+		}
 		for _, r := range s.Required {
 			if _, ok := obj[r]; !ok {
 				return &ValidationError{Path: join(path, r), Reason: "required field missing"}

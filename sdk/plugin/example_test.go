@@ -50,7 +50,7 @@ func Example() {
 	// Output:
 	// {"type":"object","properties":{"name":{"type":"string","description":"who to greet","minLength":1},"shout":{"type":"boolean"}},"required":["name"],"additionalProperties":false}
 	// HELLO, AMANO
-	// invalid_input: name: required field missing
+	// invalid_input: nmae: unknown field "nmae"
 }
 
 // HTTPClient is ordinary net/http code; the host checks egress and injects the secret.

@@ -166,13 +166,17 @@ func matchAny(list []abi.Origin, scheme, host, port string) bool {
 	return false
 }
 
-// addrAllowed decides whether the dialled host name may connect to addr. A blocked address
-// is allowed only when a grant names it literally for that port, or names "localhost" and
-// the address is loopback.
+// addrAllowed decides whether the dialled host name may connect to addr. A loopback or
+// private address is allowed only when a grant names it literally for that port, or names
+// "localhost" and the address is loopback. Link-local (cloud metadata), NAT64 and the other
+// special ranges are never allowed.
 func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
 	blocked := netguard.Policy{}.CheckAddr(addr)
 	if blocked == nil {
 		return nil
+	}
+	if err := (netguard.Policy{AllowLoopback: true, AllowPrivate: true}).CheckAddr(addr); err != nil {
+		return &DeniedError{Reason: fmt.Sprintf("%s resolves to a refused address: %v", host, err)}
 	}
 	addr = addr.Unmap()
 	for _, g := range c.granted {

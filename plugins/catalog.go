@@ -1,0 +1,373 @@
+package plugins
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/aquascene/aquahub/sdk/abi/egress"
+)
+
+// Catalog is the set of loaded connectors. It is safe for concurrent use.
+type Catalog struct {
+	opts    Options
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	metrics *metrics
+
+	reloadMu sync.Mutex // one load or reload at a time
+	mu       sync.RWMutex
+	byID     map[string]*version
+	byFile   map[string]*version
+
+	clientsMu sync.Mutex
+	clients   map[string]*egress.Client
+}
+
+// Open creates the host runtime and loads every *.wasm file in opts.Dir. A module that
+// cannot be loaded is refused with an error naming its file; the others are loaded, and
+// the returned error (if any) joins the refusals: callers that must not start with a
+// missing connector treat it as fatal, with the Catalog still closed by them.
+func Open(ctx context.Context, opts Options) (*Catalog, error) {
+	opts.setDefaults()
+	if opts.Dir == "" {
+		return nil, errors.New("plugins: Dir is required")
+	}
+	c := &Catalog{
+		opts:    opts,
+		metrics: newMetrics(opts.Registerer),
+		byID:    map[string]*version{},
+		byFile:  map[string]*version{},
+		clients: map[string]*egress.Client{},
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(opts.MemoryLimitPages)
+	if opts.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		c.cache = cache
+	} else {
+		c.cache = wazero.NewCompilationCache()
+	}
+	rc = rc.WithCompilationCache(c.cache)
+	c.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("plugins: wasi: %w", err)
+	}
+	if err := c.instantiateHostModule(ctx); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("plugins: host module: %w", err)
+	}
+	_, err := c.Reload(ctx)
+	return c, err
+}
+
+// Close closes every instance and the runtime.
+func (c *Catalog) Close(ctx context.Context) error {
+	c.mu.Lock()
+	for _, v := range c.byID {
+		v.retired.Store(true)
+		v.closeIdle()
+	}
+	c.byID, c.byFile = map[string]*version{}, map[string]*version{}
+	c.mu.Unlock()
+	c.clientsMu.Lock()
+	for _, cl := range c.clients {
+		cl.CloseIdleConnections()
+	}
+	c.clientsMu.Unlock()
+	err := c.rt.Close(ctx)
+	c.cache.Close(ctx)
+	return err
+}
+
+// ReloadReport says what a reload changed.
+type ReloadReport struct {
+	// Loaded are the connector ids loaded or replaced, Unchanged those kept, Removed those
+	// whose file disappeared, Failed the files refused (old versions stay in service).
+	Loaded    []string `json:"loaded"`
+	Unchanged []string `json:"unchanged"`
+	Removed   []string `json:"removed"`
+	Failed    []string `json:"failed"`
+}
+
+// Reload scans Dir again: new and changed files are loaded and swapped in atomically, files
+// that disappeared are unloaded, unchanged files (same size and modification time, or same
+// content hash) are kept. Calls in flight finish on the version they started with. A file
+// that fails to load is reported in the error and leaves the previous version in service.
+func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	var rep ReloadReport
+	entries, err := os.ReadDir(c.opts.Dir)
+	if err != nil {
+		return rep, fmt.Errorf("plugins: reading connector dir: %w", err)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	next := map[string]*version{} // by file
+	c.mu.RLock()
+	for f, v := range c.byFile {
+		next[f] = v
+	}
+	c.mu.RUnlock()
+	var loaded []*version
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wasm") {
+			continue
+		}
+		path := filepath.Join(c.opts.Dir, e.Name())
+		seen[path] = true
+		info, err := e.Info()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connector file %s: %w", path, err))
+			continue
+		}
+		old := next[path]
+		if old != nil && old.size == info.Size() && old.modTime.Equal(info.ModTime()) {
+			rep.Unchanged = append(rep.Unchanged, old.id)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connector file %s: %w", path, err))
+			rep.Failed = append(rep.Failed, path)
+			continue
+		}
+		sum := sha256.Sum256(b)
+		hash := hex.EncodeToString(sum[:])
+		if old != nil && old.hash == hash {
+			old.size, old.modTime = info.Size(), info.ModTime()
+			rep.Unchanged = append(rep.Unchanged, old.id)
+			continue
+		}
+		v, err := c.load(ctx, path, b, hash)
+		if err != nil {
+			errs = append(errs, err)
+			rep.Failed = append(rep.Failed, path)
+			continue
+		}
+		v.size, v.modTime = info.Size(), info.ModTime()
+		next[path] = v
+		loaded = append(loaded, v)
+	}
+	for path := range next {
+		if !seen[path] {
+			rep.Removed = append(rep.Removed, next[path].id)
+			delete(next, path)
+		}
+	}
+	// One id, one file.
+	byID := map[string]*version{}
+	for _, path := range sortedFiles(next) {
+		v := next[path]
+		if other, dup := byID[v.id]; dup {
+			errs = append(errs, fmt.Errorf("connector file %s: id %q is already provided by %s", path, v.id, other.file))
+			rep.Failed = append(rep.Failed, path)
+			delete(next, path)
+			continue
+		}
+		byID[v.id] = v
+	}
+	c.mu.Lock()
+	var retired []*version
+	for path, v := range c.byFile {
+		if next[path] != v {
+			retired = append(retired, v)
+		}
+	}
+	c.byFile, c.byID = next, byID
+	for _, v := range retired {
+		v.retire()
+	}
+	c.mu.Unlock()
+	for _, v := range loaded {
+		if next[v.file] == v {
+			rep.Loaded = append(rep.Loaded, v.id)
+			c.opts.Logger.Info("connector loaded", "connector", v.id, "version", v.manifest.Version, "file", v.file, "sha256", v.hash[:12])
+		} else {
+			v.retire()
+		}
+	}
+	if len(loaded) > 0 || len(retired) > 0 {
+		c.clientsMu.Lock()
+		for k, cl := range c.clients {
+			cl.CloseIdleConnections()
+			delete(c.clients, k)
+		}
+		c.clientsMu.Unlock()
+	}
+	for _, l := range [][]string{rep.Loaded, rep.Unchanged, rep.Removed, rep.Failed} {
+		sort.Strings(l)
+	}
+	return rep, errors.Join(errs...)
+}
+
+func sortedFiles(m map[string]*version) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// load compiles and checks one module and reads its manifest.
+func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) (*version, error) {
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("connector file %s: refused: %s", path, fmt.Sprintf(format, args...))
+	}
+	compiled, err := c.rt.CompileModule(ctx, b)
+	if err != nil {
+		return nil, refuse("not a valid WebAssembly module: %v", err)
+	}
+	fail := func(err error) (*version, error) {
+		compiled.Close(ctx)
+		return nil, err
+	}
+	exports := compiled.ExportedFunctions()
+	if _, ok := exports[abi.ExportMarker]; !ok {
+		var other []string
+		for name := range exports {
+			if strings.HasPrefix(name, "hub_abi_v") {
+				other = append(other, name)
+			}
+		}
+		if len(other) > 0 {
+			return fail(refuse("speaks %s, this host speaks %s", strings.Join(other, ", "), abi.ExportMarker))
+		}
+		return fail(refuse("no %s export: not a hub connector (build it with sdk/plugin)", abi.ExportMarker))
+	}
+	for _, want := range []struct {
+		name    string
+		params  int
+		results int
+	}{{abi.ExportAlloc, 1, 1}, {abi.ExportDescribe, 0, 1}, {abi.ExportInvoke, 2, 1}, {abi.ExportInitialize, 0, 0}} {
+		fn, ok := exports[want.name]
+		if !ok {
+			return fail(refuse("missing export %s", want.name))
+		}
+		if len(fn.ParamTypes()) != want.params || len(fn.ResultTypes()) != want.results {
+			return fail(refuse("export %s has the wrong signature", want.name))
+		}
+	}
+	v := newVersion(c)
+	v.file, v.hash, v.compiled, v.loadedAt = path, hash, compiled, time.Now()
+	ictx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
+	inst, err := instantiate(ictx, c.rt, compiled)
+	if err != nil {
+		return fail(refuse("%v", err))
+	}
+	m, err := describeWith(ictx, inst, c.opts.MaxResponseBytes)
+	if err != nil {
+		inst.close()
+		return fail(refuse("%v", err))
+	}
+	v.id, v.manifest = m.ID, m
+	v.live.Add(1)
+	c.metrics.instances.WithLabelValues(v.id).Inc()
+	v.idle <- inst
+	return v, nil
+}
+
+// get returns the current version of a connector and registers a call in flight; the caller
+// must call v.inflight.Done.
+func (c *Catalog) get(id string) (*version, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.byID[id]
+	if ok {
+		v.inflight.Add(1)
+	}
+	return v, ok
+}
+
+// Manifest returns a loaded connector's manifest.
+func (c *Catalog) Manifest(id string) (*abi.Manifest, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return v.manifest, true
+}
+
+// ConnectorInfo describes a loaded connector for the API and CLI.
+type ConnectorInfo struct {
+	ID          string    `json:"id"`
+	Version     string    `json:"version"`
+	Description string    `json:"description,omitempty"`
+	File        string    `json:"file"`
+	SHA256      string    `json:"sha256"`
+	LoadedAt    time.Time `json:"loaded_at"`
+	Actions     []string  `json:"actions"`
+	Egress      []string  `json:"egress,omitempty"`
+	// PoolSize is the most instances the connector may have; Live the instances that exist
+	// now, Idle those waiting in the pool.
+	PoolSize int   `json:"pool_size"`
+	Live     int64 `json:"live_instances"`
+	Idle     int   `json:"idle_instances"`
+	// Calls and Errors count invocations and failed ones since this version was loaded.
+	Calls  int64 `json:"calls"`
+	Errors int64 `json:"errors"`
+}
+
+// Connectors lists the loaded connectors by id.
+func (c *Catalog) Connectors() []ConnectorInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]ConnectorInfo, 0, len(c.byID))
+	for _, v := range c.byID {
+		info := ConnectorInfo{
+			ID: v.id, Version: v.manifest.Version, Description: v.manifest.Description,
+			File: v.file, SHA256: v.hash, LoadedAt: v.loadedAt, Egress: v.manifest.Egress,
+			PoolSize: c.opts.PoolSize, Live: v.live.Load(), Idle: len(v.idle),
+			Calls: v.calls.Load(), Errors: v.errors.Load(),
+		}
+		for _, a := range v.manifest.Actions {
+			info.Actions = append(info.Actions, a.Name)
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Watch reloads every interval until ctx ends, logging what changed and what failed. It
+// notices replaced files by size and modification time.
+func (c *Catalog) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := c.Reload(ctx)
+		if err != nil {
+			c.opts.Logger.Error("connector reload", "err", err)
+		}
+		if len(rep.Loaded)+len(rep.Removed) > 0 {
+			c.opts.Logger.Info("connectors reloaded", "loaded", rep.Loaded, "removed", rep.Removed)
+		}
+	}
+}

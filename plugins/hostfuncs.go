@@ -1,0 +1,224 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/aquascene/aquahub/sdk/abi/egress"
+)
+
+// callState is what host functions know about the call in progress. It travels in the
+// context passed to api.Function.Call, which wazero hands to every host function.
+type callState struct {
+	tenant, runID, stepID, action string
+	v                             *version
+	grant                         Grant
+	inst                          *instance
+}
+
+type callStateKey struct{}
+
+const maxHostArgBytes = 8 << 20
+
+func stateOf(ctx context.Context) *callState {
+	cs, _ := ctx.Value(callStateKey{}).(*callState)
+	return cs
+}
+
+func (c *Catalog) instantiateHostModule(ctx context.Context) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	b := c.rt.NewHostModuleBuilder(abi.ModuleName)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostLog), []api.ValueType{i32, i32}, nil).Export(abi.ImportLog)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostHTTP), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.ImportHTTPRequest)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostKVGet), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.ImportKVGet)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostKVSet), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export(abi.ImportKVSet)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostNow), nil, []api.ValueType{i64}).Export(abi.ImportNow)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostTakeResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(abi.ImportTakeResult)
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+func readArg(mod api.Module, ptr, n uint64, limit int) ([]byte, abi.Status) {
+	if int(uint32(n)) > limit {
+		return nil, abi.StatusTooLarge
+	}
+	b, ok := mod.Memory().Read(uint32(ptr), uint32(n))
+	if !ok {
+		return nil, abi.StatusInvalid
+	}
+	return b, abi.StatusOK
+}
+
+func status(s abi.Status) uint64 { return uint64(int64(s)) }
+
+func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	b, st := readArg(mod, stack[0], stack[1], 64<<10)
+	if st != abi.StatusOK {
+		return
+	}
+	var rec abi.LogRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		rec = abi.LogRecord{Level: "warn", Msg: "undecodable log record from connector"}
+	}
+	level := slog.LevelInfo
+	switch rec.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	attrs := make([]any, 0, 2*len(rec.Attrs)+8)
+	if cs := stateOf(ctx); cs != nil {
+		attrs = append(attrs, "tenant", cs.tenant, "run", cs.runID, "connector", cs.v.id, "action", cs.action)
+	}
+	if len(rec.Attrs) > 0 {
+		group := make([]any, 0, 2*len(rec.Attrs))
+		for k, v := range rec.Attrs {
+			group = append(group, k, v)
+		}
+		attrs = append(attrs, slog.Group("attrs", group...))
+	}
+	c.opts.Logger.Log(ctx, level, rec.Msg, attrs...)
+}
+
+func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	b, st := readArg(mod, stack[0], stack[1], maxHostArgBytes)
+	if st != abi.StatusOK {
+		stack[0] = status(st)
+		return
+	}
+	var resp *abi.HTTPResponse
+	req, err := abi.DecodeHTTPRequest(b)
+	if err != nil {
+		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorInvalid, Message: err.Error()}}
+	} else if client, err := c.client(cs); err != nil {
+		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorDenied, Message: err.Error()}}
+	} else {
+		resp = client.Do(ctx, req)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	cs.inst.pending = out
+	stack[0] = uint64(len(out))
+}
+
+// client returns the egress client for the call's tenant and connector version.
+func (c *Catalog) client(cs *callState) (*egress.Client, error) {
+	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash
+	c.clientsMu.Lock()
+	defer c.clientsMu.Unlock()
+	if cl, ok := c.clients[key]; ok {
+		return cl, nil
+	}
+	id, tenant, log := cs.v.id, cs.tenant, c.opts.Logger
+	cl, err := egress.NewClient(egress.Policy{
+		Requested:        cs.v.manifest.Egress,
+		Granted:          cs.grant.Egress,
+		Secrets:          cs.grant.Secrets,
+		MaxResponseBytes: c.opts.MaxResponseBytes,
+		LookupIP:         c.opts.LookupIP,
+		OnDecision: func(d egress.Decision) {
+			decision := "allowed"
+			if !d.Allowed {
+				decision = "denied"
+			}
+			c.metrics.egress.WithLabelValues(id, decision).Inc()
+			level := slog.LevelDebug
+			if !d.Allowed {
+				level = slog.LevelWarn
+			}
+			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id, "url", d.URL, "reason", d.Reason)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.clients[key] = cl
+	return cl, nil
+}
+
+func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil || c.opts.DB == nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	key, st := readArg(mod, stack[0], stack[1], abi.MaxKVKeyBytes)
+	if st != abi.StatusOK || len(key) == 0 {
+		stack[0] = status(orInvalid(st))
+		return
+	}
+	v, ok, err := c.kvGet(cs.tenant, cs.v.id, key)
+	switch {
+	case err != nil:
+		stack[0] = status(abi.StatusUnavailable)
+	case !ok:
+		stack[0] = status(abi.StatusNotFound)
+	default:
+		cs.inst.pending = v
+		stack[0] = uint64(len(v))
+	}
+}
+
+func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil || c.opts.DB == nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	key, st := readArg(mod, stack[0], stack[1], abi.MaxKVKeyBytes)
+	if st != abi.StatusOK || len(key) == 0 {
+		stack[0] = status(orInvalid(st))
+		return
+	}
+	val, st := readArg(mod, stack[2], stack[3], c.opts.MaxKVValueBytes)
+	if st != abi.StatusOK {
+		stack[0] = status(st)
+		return
+	}
+	if err := c.kvSet(cs.tenant, cs.v.id, key, val); err != nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	stack[0] = status(abi.StatusOK)
+}
+
+func hostNow(_ context.Context, _ api.Module, stack []uint64) {
+	stack[0] = uint64(time.Now().UnixNano())
+}
+
+func hostTakeResult(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil || cs.inst.pending == nil || uint32(stack[1]) != uint32(len(cs.inst.pending)) {
+		stack[0] = status(abi.StatusNoResult)
+		return
+	}
+	if !mod.Memory().Write(uint32(stack[0]), cs.inst.pending) {
+		stack[0] = status(abi.StatusInvalid)
+		return
+	}
+	cs.inst.pending = nil
+	stack[0] = status(abi.StatusOK)
+}
+
+func orInvalid(st abi.Status) abi.Status {
+	if st == abi.StatusOK {
+		return abi.StatusInvalid
+	}
+	return st
+}

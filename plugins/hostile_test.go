@@ -1,0 +1,454 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.etcd.io/bbolt"
+
+	"github.com/aquascene/aquahub/core"
+)
+
+// invoke runs one action on the hostile connector for tenant "t1".
+func invoke(tb testing.TB, c *Catalog, action string, input any) (map[string]any, error) {
+	tb.Helper()
+	in, _ := json.Marshal(input)
+	var m map[string]any
+	_ = json.Unmarshal(in, &m)
+	res, err := c.Execute(context.Background(), core.StepCall{
+		Tenant: "t1", RunID: "run-1", StepID: "s1", Kind: "connector",
+		Connector: "hostile", Action: action, Input: m, IdempotencyKey: "run-1/s1", Attempt: 1,
+	})
+	return res.Output, err
+}
+
+func TestLoadRefusesFaultyModules(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  func(t *testing.T) string
+		wants []string
+	}{
+		{"no marker", func(t *testing.T) string { return rawGuest(t, "nomarker") }, []string{"no hub_abi_v1 export"}},
+		{"wrong ABI version", func(t *testing.T) string { return rawGuest(t, "v2") }, []string{"speaks hub_abi_v2"}},
+		{"failing describe", func(t *testing.T) string { return rawGuest(t, "baddescribe") }, []string{"hub_describe", "describe exploded on purpose"}},
+		{"not wasm", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "junk")
+			os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o644)
+			return p
+		}, []string{"not a valid WebAssembly module"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := openCatalog(t, Options{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
+			if err == nil {
+				t.Fatal("Open accepted a faulty module")
+			}
+			want := append([]string{"broken.wasm", "refused"}, tt.wants...)
+			if !containsAll(err.Error(), want...) {
+				t.Fatalf("error %q should mention %q", err, want)
+			}
+			infos := c.Connectors()
+			if len(infos) != 1 || infos[0].ID != "raw" {
+				t.Fatalf("the good module should still load; got %+v", infos)
+			}
+		})
+	}
+}
+
+func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	c, _ := openCatalog(t, Options{CallTimeout: timeout, PoolSize: 2}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+
+	done := make(chan error, 1)
+	var elapsed time.Duration
+	go func() {
+		start := time.Now()
+		_, err := invoke(t, c, "loop", map[string]any{})
+		elapsed = time.Since(start)
+		done <- err
+	}()
+	// The hub keeps serving while one instance spins.
+	if _, err := invoke(t, c, "noop", map[string]any{}); err != nil {
+		t.Fatalf("noop during the loop: %v", err)
+	}
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("loop: want a deadline error, got %v", err)
+	}
+	if cls := core.Classify(err).Class; cls != core.ClassTransient {
+		t.Fatalf("loop: class %s, want transient", cls)
+	}
+	if elapsed > timeout+50*time.Millisecond {
+		t.Fatalf("loop returned after %s, want within %s", elapsed, timeout+50*time.Millisecond)
+	}
+	if _, err := invoke(t, c, "noop", map[string]any{}); err != nil {
+		t.Fatalf("noop after the loop: %v", err)
+	}
+}
+
+func TestUnboundedAllocationIsOutOfMemory(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c, _ := openCatalog(t, Options{MemoryLimitPages: 256, Registerer: reg}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	_, err := invoke(t, c, "alloc", map[string]any{})
+	if err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("alloc: want an out of memory error, got %v", err)
+	}
+	if cls := core.Classify(err).Class; cls != core.ClassTransient {
+		t.Fatalf("alloc: class %s, want transient", cls)
+	}
+	if _, err := invoke(t, c, "noop", map[string]any{}); err != nil {
+		t.Fatalf("noop after OOM: %v", err)
+	}
+	if n := counterValue(c.metrics.discarded.WithLabelValues("hostile", "oom")); n != 1 {
+		t.Fatalf("discarded instances (oom) = %v, want 1", n)
+	}
+	if n := counterValue(c.metrics.instances.WithLabelValues("hostile")); n != 2 {
+		t.Fatalf("instances created = %v, want 2 (the broken one replaced)", n)
+	}
+}
+
+func TestPanicSurfacesItsMessage(t *testing.T) {
+	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	_, err := invoke(t, c, "panic", map[string]any{"message": "kaboom 42"})
+	if err == nil || !strings.Contains(err.Error(), "panic: kaboom 42") {
+		t.Fatalf("want the panic text in the error, got %v", err)
+	}
+	if cls := core.Classify(err).Class; cls != core.ClassTransient {
+		t.Fatalf("class %s, want transient", cls)
+	}
+	if _, err := invoke(t, c, "noop", map[string]any{}); err != nil {
+		t.Fatalf("noop after panic: %v", err)
+	}
+}
+
+func TestGuestSeesNoFilesOrEnvironment(t *testing.T) {
+	t.Setenv("AQUAHUB_TEST_SECRET", "should-not-leak")
+	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	out, err := invoke(t, c, "probe", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["file"] != "" || out["file_err"] == "" {
+		t.Fatalf("reading /etc/passwd should fail; got %v", out)
+	}
+	if env, _ := out["env"].([]any); len(env) != 0 || out["home"] != "" || out["dir"] != nil {
+		t.Fatalf("guest should see no environment and no directories; got %v", out)
+	}
+}
+
+func TestOversizedResultIsCutOff(t *testing.T) {
+	c, _ := openCatalog(t, Options{MaxResponseBytes: 64 << 10}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	_, err := invoke(t, c, "big", map[string]any{"bytes": 200_000})
+	if err == nil || !containsAll(err.Error(), "exceeds the 65536 byte limit", "cut off") {
+		t.Fatalf("want a size error, got %v", err)
+	}
+	if cls := core.Classify(err).Class; cls != core.ClassPermanent {
+		t.Fatalf("class %s, want permanent", cls)
+	}
+	if _, err := invoke(t, c, "big", map[string]any{"bytes": 1000}); err != nil {
+		t.Fatalf("small result after a big one: %v", err)
+	}
+}
+
+// countingListener counts accepted connections.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+func loopbackServer(t *testing.T, h http.Handler) (*httptest.Server, *countingListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = cl
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, cl
+}
+
+func TestEgressRules(t *testing.T) {
+	target, hits := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Write(make([]byte, 200_000))
+			return
+		}
+		fmt.Fprintf(w, "auth=%s", r.Header.Get("Authorization"))
+	}))
+	port := target.Listener.Addr().(*net.TCPAddr).Port
+	redirector, _ := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	}))
+	lookup := func(_ context.Context, host string) ([]netip.Addr, error) {
+		switch host {
+		case "evil.test":
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		case "meta.test":
+			return []netip.Addr{netip.MustParseAddr("169.254.169.254")}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var mu sync.Mutex
+	grants := map[string]Grant{}
+	c, _ := openCatalog(t, Options{
+		MaxResponseBytes: 64 << 10,
+		LookupIP:         lookup,
+		Grants: func(tenant, _ string) (Grant, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			g, ok := grants[tenant]
+			return g, ok
+		},
+	}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+
+	evil := fmt.Sprintf("http://evil.test:%d", port)
+	tests := []struct {
+		name  string
+		grant []string
+		url   string
+		want  string // substring of the error
+		// connects says the request is allowed to reach the listener.
+		connects bool
+	}{
+		{"ungranted host", nil, "https://api.not-granted.test/v1", "not granted", false},
+		{"loopback by number", nil, target.URL + "/x", "not granted", false},
+		{"loopback by name", nil, fmt.Sprintf("http://localhost:%d/x", port), "not granted", false},
+		{"loopback as a decimal number", []string{fmt.Sprintf("http://2130706433:%d", port)}, fmt.Sprintf("http://2130706433:%d/x", port), "non-canonical numeric address", false},
+		{"metadata by number", nil, "http://169.254.169.254/latest/meta-data/", "not granted", false},
+		{"granted name resolving to loopback", []string{evil}, evil + "/x", "loopback", false},
+		{"granted name resolving to metadata", []string{"http://meta.test"}, "http://meta.test/latest/meta-data/", "cloud metadata", false},
+		{"metadata granted literally is still refused", []string{"http://169.254.169.254"}, "http://169.254.169.254/latest/", "cloud metadata", false},
+		{"redirect to an ungranted loopback port", []string{redirector.URL}, redirector.URL + "/?to=" + target.URL + "/x", "not granted", false},
+		{"redirect to metadata", []string{redirector.URL}, redirector.URL + "/?to=http://169.254.169.254/latest/", "not granted", false},
+		{"oversized response", []string{target.URL}, target.URL + "/big", "response_too_large", true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tenant := fmt.Sprintf("tenant%d", i)
+			mu.Lock()
+			grants[tenant] = Grant{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
+			mu.Unlock()
+			before := hits.n.Load()
+			_, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want an error containing %q, got %v", tt.want, err)
+			}
+			if n := hits.n.Load() - before; n != 0 && !tt.connects {
+				t.Fatalf("the loopback listener saw %d connections, want 0", n)
+			}
+		})
+	}
+
+	t.Run("granted loopback address with secret injection", func(t *testing.T) {
+		mu.Lock()
+		grants["ok"] = Grant{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
+		mu.Unlock()
+		out, err := c.Execute(context.Background(), core.StepCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Output["body"] != "auth=Bearer [redacted]" {
+			t.Fatalf("body %q: the host should inject the secret and scrub it from the reply", out.Output["body"])
+		}
+		if n := counterValue(c.metrics.egress.WithLabelValues("hostile", "allowed")); n < 1 {
+			t.Fatalf("allowed egress counter = %v", n)
+		}
+		if n := counterValue(c.metrics.egress.WithLabelValues("hostile", "denied")); n < 9 {
+			t.Fatalf("denied egress counter = %v, want every denial counted", n)
+		}
+	})
+}
+
+func TestKVIsScopedAndCapped(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "kv.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, _ := openCatalog(t, Options{DB: db, MaxKVValueBytes: 16}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	exec := func(tenant string, in map[string]any) (map[string]any, error) {
+		res, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
+		return res.Output, err
+	}
+	if out, err := exec("t1", map[string]any{"key": "cursor", "value": "abc"}); err != nil || out["value"] != "abc" {
+		t.Fatalf("set: %v %v", out, err)
+	}
+	if out, err := exec("t1", map[string]any{"key": "cursor"}); err != nil || out["value"] != "abc" || out["found"] != true {
+		t.Fatalf("get same tenant: %v %v", out, err)
+	}
+	if out, err := exec("t2", map[string]any{"key": "cursor"}); err != nil || out["found"] != false {
+		t.Fatalf("another tenant must not see the value: %v %v", out, err)
+	}
+	if _, err := exec("t1", map[string]any{"key": "big", "value": strings.Repeat("v", 17)}); err == nil || !strings.Contains(err.Error(), "too_large") {
+		t.Fatalf("oversized value: want too_large, got %v", err)
+	}
+}
+
+func TestErrorKindsMapOntoStepErrors(t *testing.T) {
+	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	tests := []struct {
+		name       string
+		kind       string
+		class      core.ErrorClass
+		retryAfter time.Duration
+	}{
+		{"invalid input", "invalid_input", core.ClassInvalidInput, 0},
+		{"auth", "auth", core.ClassAuth, 0},
+		{"not found", "not_found", core.ClassNotFound, 0},
+		{"rate limited honours retry_after", "rate_limited", core.ClassRateLimited, 1500 * time.Millisecond},
+		{"transient", "transient", core.ClassTransient, 0},
+		{"permanent", "permanent", core.ClassPermanent, 0},
+		{"untyped is transient", "untyped", core.ClassTransient, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := invoke(t, c, "fail", map[string]any{"kind": tt.kind, "retry_after_ms": 1500})
+			se := core.Classify(err)
+			if se.Class != tt.class {
+				t.Fatalf("class %s, want %s (%v)", se.Class, tt.class, err)
+			}
+			if tt.retryAfter > 0 && se.RetryAfter != tt.retryAfter {
+				t.Fatalf("retry after %s, want %s", se.RetryAfter, tt.retryAfter)
+			}
+			if !strings.Contains(err.Error(), "key run-1/s1") {
+				t.Fatalf("the idempotency key should reach the connector: %v", err)
+			}
+		})
+	}
+	t.Run("invalid input names the field", func(t *testing.T) {
+		_, err := invoke(t, c, "fail", map[string]any{"kind": "auth", "extra": 1})
+		var fe *core.FieldError
+		if !errors.As(err, &fe) || fe.Path != "extra" || core.Classify(err).Class != core.ClassInvalidInput {
+			t.Fatalf("want a field error on extra, got %v", err)
+		}
+	})
+	t.Run("unknown action", func(t *testing.T) {
+		_, err := invoke(t, c, "nope", map[string]any{})
+		if core.Classify(err).Class != core.ClassInvalidInput || !strings.Contains(err.Error(), "no action") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("unknown connector", func(t *testing.T) {
+		_, err := c.Execute(context.Background(), core.StepCall{Connector: "ghost", Action: "x"})
+		if core.Classify(err).Class != core.ClassPermanent || !strings.Contains(err.Error(), "not loaded") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestCheckStep(t *testing.T) {
+	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	tests := []struct {
+		name      string
+		connector string
+		action    string
+		with      map[string]any
+		want      string
+	}{
+		{"valid", "hostile", "big", map[string]any{"bytes": 10}, ""},
+		{"expression where a number is expected", "hostile", "big", map[string]any{"bytes": "${{ event.data.n }}"}, ""},
+		{"wrong type", "hostile", "big", map[string]any{"bytes": "ten"}, "bytes: must be a integer"},
+		{"unknown field", "hostile", "big", map[string]any{"bytse": 10}, `bytse`},
+		{"missing field", "hostile", "fetch", map[string]any{}, "url: required field missing"},
+		{"enum", "hostile", "fail", map[string]any{"kind": "weird"}, "kind: must be one of"},
+		{"unknown action", "hostile", "nope", nil, `no action "nope"`},
+		{"unknown connector", "ghost", "x", nil, `connector "ghost" is not loaded`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := c.CheckStep(tt.connector, tt.action, tt.with)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want error containing %q, got %v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestReloadSwapsPoolAndFinishesInFlightCalls(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openCatalog(t, Options{Dir: dir}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
+	v2 := rawGuest(t, "v2release")
+
+	call := func(action string, in map[string]any) (map[string]any, error) {
+		res, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: action, Input: in})
+		return res.Output, err
+	}
+	slow := make(chan map[string]any, 1)
+	go func() {
+		out, err := call("slow", map[string]any{"ms": 600})
+		if err != nil {
+			t.Error(err)
+		}
+		slow <- out
+	}()
+	// Wait until the slow call holds an instance.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if info := c.Connectors(); len(info) == 1 && info[0].Idle == 0 {
+			break
+		}
+	}
+	copyInto(t, dir, map[string]string{"raw.wasm": v2})
+	rep, err := c.Reload(context.Background())
+	if err != nil || len(rep.Loaded) != 1 {
+		t.Fatalf("reload: %+v %v", rep, err)
+	}
+	out, err := call("echo", map[string]any{})
+	if err != nil || out["version"] != "2.0.0" {
+		t.Fatalf("after reload: %v %v", out, err)
+	}
+	if old := <-slow; old["version"] != "1.0.0" {
+		t.Fatalf("the call in flight should finish on the old version, got %v", old)
+	}
+	if info := c.Connectors(); info[0].Version != "2.0.0" {
+		t.Fatalf("listing shows %s", info[0].Version)
+	}
+	// Unchanged files are kept.
+	rep, err = c.Reload(context.Background())
+	if err != nil || len(rep.Unchanged) != 1 || len(rep.Loaded) != 0 {
+		t.Fatalf("second reload: %+v %v", rep, err)
+	}
+	os.Remove(filepath.Join(dir, "raw.wasm"))
+	if rep, _ = c.Reload(context.Background()); len(rep.Removed) != 1 {
+		t.Fatalf("removal: %+v", rep)
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}

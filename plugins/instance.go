@@ -1,0 +1,180 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// instance is one initialised module. It is used by one goroutine at a time (taken from a
+// pool); api.Function.Call is not safe for concurrent use.
+type instance struct {
+	mod      api.Module
+	alloc    api.Function
+	describe api.Function
+	invoke   api.Function
+	out      *tailBuffer
+	calls    int
+	// pending is the result of the last http_request or kv_get, waiting for take_result.
+	pending []byte
+}
+
+// tailBuffer keeps the last max bytes written: the guest's stdout and stderr.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) reset() {
+	t.mu.Lock()
+	t.buf = t.buf[:0]
+	t.mu.Unlock()
+}
+
+// crashText returns what best explains a crash: from the last "panic:" or "fatal error:"
+// line on (the Go runtime's report), else the last lines, at most 1 KiB.
+func (t *tailBuffer) crashText() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	i := max(bytes.LastIndex(b, []byte("panic: ")), bytes.LastIndex(b, []byte("fatal error: ")))
+	if i >= 0 {
+		b = b[i:]
+	}
+	const limit = 1024
+	if len(b) > limit {
+		if i >= 0 {
+			b = b[:limit]
+		} else {
+			b = b[len(b)-limit:]
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var errMissingExport = errors.New("missing export")
+
+// instantiate creates and initialises an instance of compiled. The context bounds
+// _initialize.
+func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule) (*instance, error) {
+	out := &tailBuffer{max: 16 << 10}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(abi.ExportInitialize).
+		WithStdout(out).
+		WithStderr(out).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	// No WithFS, WithEnv or WithArgs: the guest sees no files, no environment and no args.
+	mod, err := rt.InstantiateModule(ctx, compiled, cfg)
+	if err != nil {
+		if text := out.crashText(); text != "" {
+			return nil, fmt.Errorf("initialising: %w: %s", err, text)
+		}
+		return nil, fmt.Errorf("initialising: %w", err)
+	}
+	inst := &instance{
+		mod:      mod,
+		alloc:    mod.ExportedFunction(abi.ExportAlloc),
+		describe: mod.ExportedFunction(abi.ExportDescribe),
+		invoke:   mod.ExportedFunction(abi.ExportInvoke),
+		out:      out,
+	}
+	if inst.alloc == nil || inst.describe == nil || inst.invoke == nil {
+		mod.Close(context.Background())
+		return nil, errMissingExport
+	}
+	return inst, nil
+}
+
+func (i *instance) close() { i.mod.Close(context.Background()) }
+
+// memoryPages returns the instance's current linear memory size in pages.
+func (i *instance) memoryPages() uint32 {
+	if m := i.mod.Memory(); m != nil {
+		return m.Size() / 65536
+	}
+	return 0
+}
+
+// callError describes a failed export call. broken means the instance must be discarded.
+type callError struct {
+	reason string // deadline, trap
+	err    error
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+
+// classify turns an export call's error into a callError, reading the guest's output.
+func (i *instance) classify(ctx context.Context, export string, err error, limitPages uint32) *callError {
+	var exit *sys.ExitError
+	if ctx.Err() != nil || (errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled)) {
+		cause := "deadline exceeded"
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cause = "canceled"
+		}
+		return &callError{reason: "deadline", err: fmt.Errorf("%s: %s", export, cause)}
+	}
+	text := i.out.crashText()
+	if strings.Contains(text, "out of memory") {
+		return &callError{reason: "oom", err: fmt.Errorf("%s: out of memory (limit %d pages): %s", export, limitPages, text)}
+	}
+	if text == "" {
+		return &callError{reason: "trap", err: fmt.Errorf("%s: %v", export, err)}
+	}
+	return &callError{reason: "trap", err: fmt.Errorf("%s: %v: %s", export, err, text)}
+}
+
+// read copies a packed range out of guest memory, refusing more than limit bytes.
+func (i *instance) read(packed uint64, limit int64) ([]byte, error) {
+	ptr, n := abi.Unpack(packed)
+	if int64(n) > limit {
+		return nil, &tooLargeError{size: int64(n), limit: limit}
+	}
+	b, ok := i.mod.Memory().Read(ptr, n)
+	if !ok {
+		return nil, fmt.Errorf("result range %d+%d is outside guest memory", ptr, n)
+	}
+	return bytes.Clone(b), nil
+}
+
+type tooLargeError struct{ size, limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("connector response of %d bytes exceeds the %d byte limit (connectors.max_response_bytes); it was cut off", e.size, e.limit)
+}
+
+// write copies b into a fresh hub_alloc buffer and returns its pointer.
+func (i *instance) write(ctx context.Context, b []byte) (uint32, error) {
+	res, err := i.alloc.Call(ctx, uint64(len(b)))
+	if err != nil {
+		return 0, err
+	}
+	ptr := uint32(res[0])
+	if !i.mod.Memory().Write(ptr, b) {
+		return 0, fmt.Errorf("hub_alloc returned %d, outside guest memory", ptr)
+	}
+	return ptr, nil
+}

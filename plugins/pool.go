@@ -1,0 +1,174 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// version is one loaded module file: its manifest, compiled code and instance pool. A reload
+// that replaces the file creates a new version; the old one retires once its calls finish.
+type version struct {
+	cat      *Catalog
+	id       string
+	file     string
+	hash     string
+	size     int64
+	modTime  time.Time
+	loadedAt time.Time
+	manifest *abi.Manifest
+	compiled wazero.CompiledModule
+
+	idle chan *instance
+	// slots bounds live instances: a token is held from acquire to release.
+	slots chan struct{}
+
+	inflight sync.WaitGroup
+	retired  atomic.Bool
+	live     atomic.Int64
+	calls    atomic.Int64
+	errors   atomic.Int64
+}
+
+func newVersion(c *Catalog) *version {
+	return &version{
+		cat:   c,
+		idle:  make(chan *instance, c.opts.PoolSize),
+		slots: make(chan struct{}, c.opts.PoolSize),
+	}
+}
+
+// acquire returns an instance, waiting for a free slot; it creates one when none is idle.
+func (v *version) acquire(ctx context.Context) (*instance, error) {
+	select {
+	case v.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a free %s instance: %w", v.id, ctx.Err())
+	}
+	select {
+	case inst := <-v.idle:
+		return inst, nil
+	default:
+	}
+	inst, err := v.instantiate(ctx)
+	if err != nil {
+		<-v.slots
+		return nil, err
+	}
+	return inst, nil
+}
+
+func (v *version) instantiate(ctx context.Context) (*instance, error) {
+	inst, err := instantiate(ctx, v.cat.rt, v.compiled)
+	if err != nil {
+		if errors.Is(err, errMissingExport) {
+			return nil, fmt.Errorf("%s: %w", v.file, err)
+		}
+		return nil, err
+	}
+	v.live.Add(1)
+	v.cat.metrics.instances.WithLabelValues(v.id).Inc()
+	return inst, nil
+}
+
+// release returns inst to the pool, or closes it when broken, worn out or retired.
+func (v *version) release(inst *instance, broken string) {
+	reason := broken
+	if reason == "" {
+		switch {
+		case v.retired.Load():
+			reason = "reload"
+		case inst.calls >= v.cat.opts.RecycleAfterCalls:
+			reason = "recycled_calls"
+		case inst.memoryPages() > v.cat.opts.RecycleMemoryPages:
+			reason = "recycled_memory"
+		}
+	}
+	if reason != "" {
+		v.discard(inst, reason)
+	} else {
+		inst.pending = nil
+		v.idle <- inst
+	}
+	<-v.slots
+}
+
+func (v *version) discard(inst *instance, reason string) {
+	inst.close()
+	v.live.Add(-1)
+	v.cat.metrics.discarded.WithLabelValues(v.id, reason).Inc()
+}
+
+// retire closes the version once the calls in flight have finished.
+func (v *version) retire() {
+	v.retired.Store(true)
+	go func() {
+		v.inflight.Wait()
+		v.closeIdle()
+		v.compiled.Close(context.Background())
+	}()
+}
+
+func (v *version) closeIdle() {
+	for {
+		select {
+		case inst := <-v.idle:
+			v.discard(inst, "reload")
+		default:
+			return
+		}
+	}
+}
+
+// call runs one export round trip on a pooled instance: write req, call hub_invoke, read the
+// result. cs is visible to host functions through the context.
+func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, error) {
+	inst, err := v.acquire(ctx)
+	if err != nil {
+		return nil, &callError{reason: "deadline", err: err}
+	}
+	cs.inst = inst
+	ctx = context.WithValue(ctx, callStateKey{}, cs)
+	inst.out.reset()
+	inst.calls++
+	ptr, err := inst.write(ctx, req)
+	if err != nil {
+		ce := inst.classify(ctx, abi.ExportAlloc, err, v.cat.opts.MemoryLimitPages)
+		v.release(inst, ce.reason)
+		return nil, ce
+	}
+	res, err := inst.invoke.Call(ctx, uint64(ptr), uint64(len(req)))
+	if err != nil {
+		ce := inst.classify(ctx, abi.ExportInvoke, err, v.cat.opts.MemoryLimitPages)
+		v.release(inst, ce.reason)
+		return nil, ce
+	}
+	out, err := inst.read(res[0], v.cat.opts.MaxResponseBytes)
+	v.release(inst, "")
+	return out, err
+}
+
+// describeWith reads the manifest from inst.
+func describeWith(ctx context.Context, inst *instance, limit int64) (*abi.Manifest, error) {
+	inst.out.reset()
+	res, err := inst.describe.Call(ctx)
+	if err != nil {
+		return nil, inst.classify(ctx, abi.ExportDescribe, err, 0)
+	}
+	b, err := inst.read(res[0], limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", abi.ExportDescribe, err)
+	}
+	m, err := abi.DecodeManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", abi.ExportDescribe, err)
+	}
+	return m, nil
+}

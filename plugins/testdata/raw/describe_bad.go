@@ -1,0 +1,5 @@
+//go:build baddescribe
+
+package main
+
+func describeHook() { panic("describe exploded on purpose") }

@@ -1,0 +1,5 @@
+//go:build nomarker
+
+package main
+
+const abiVersion = 1
