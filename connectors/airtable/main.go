@@ -68,7 +68,7 @@ type WriteIn struct {
 	Base  string `json:"base,omitempty" desc:"base id (default: config base_id)"`
 	Table string `json:"table" jsonschema:"minLength=1"`
 	// Records are written in requests of 10; Fields is shorthand for one record.
-	Records  []WriteRecord `json:"records,omitempty"`
+	Records  []WriteRecord  `json:"records,omitempty"`
 	Fields   map[string]any `json:"fields,omitempty" desc:"shorthand for a single record"`
 	MergeOn  []string       `json:"merge_on,omitempty" desc:"records.upsert: fields identifying an existing record (1-3)" jsonschema:"maxItems=3"`
 	Replace  bool           `json:"replace,omitempty" desc:"PUT semantics: clear fields not given (default: merge)"`
