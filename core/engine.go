@@ -404,7 +404,7 @@ const (
 // execute runs one leased run to its next resting state.
 func (e *Engine) execute(ctx context.Context, run Run) {
 	log := e.log.With("run", run.ID, "rule", run.RuleID, "tenant", run.Tenant)
-	finish := func(status RunStatus, err error, class ErrorClass, next time.Time) {
+	finish := func(status RunStatus, err error, class ErrorClass, next time.Time, last *StepRecord, emitted []Pending) {
 		now := e.now()
 		run.Status, run.UpdatedAt, run.NextAt = status, now, next
 		run.Steps = nil
@@ -416,7 +416,7 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 		if status == RunSucceeded || status == RunDead {
 			run.FinishedAt = now
 		}
-		if ferr := e.store.Finish(context.Background(), &run); ferr != nil {
+		if ferr := e.store.Finish(context.Background(), &run, last, emitted); ferr != nil {
 			log.Error("finishing run", "err", ferr)
 			return
 		}
@@ -424,12 +424,12 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 	}
 	plan, ok := e.Rules().Plan(run.RuleID)
 	if !ok {
-		finish(RunDead, fmt.Errorf("rule %q is no longer loaded", run.RuleID), ClassPermanent, time.Time{})
+		finish(RunDead, fmt.Errorf("rule %q is no longer loaded", run.RuleID), ClassPermanent, time.Time{}, nil, nil)
 		return
 	}
 	ev, err := e.store.EventBySeq(context.Background(), run.Tenant, run.EventSeq)
 	if err != nil {
-		finish(RunDead, fmt.Errorf("loading event: %w", err), ClassPermanent, time.Time{})
+		finish(RunDead, fmt.Errorf("loading event: %w", err), ClassPermanent, time.Time{}, nil, nil)
 		return
 	}
 	stopBeat := e.heartbeat(&run)
@@ -440,7 +440,8 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 	for _, rec := range run.Steps {
 		prior[rec.StepID] = rec
 	}
-	for _, sp := range plan.Steps {
+	for i, sp := range plan.Steps {
+		lastStep := i == len(plan.Steps)-1
 		if rec, ok := prior[sp.ID]; ok && rec.Done() {
 			out := map[string]any{}
 			if len(rec.Output) > 0 {
@@ -462,10 +463,6 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 			se := Classify(err)
 			rec.Status, rec.Error, rec.ErrorClass = StepFailed, err.Error(), string(se.Class)
 			e.obs.StepFinished(sp.Kind, StepFailed, rec.FinishedAt.Sub(started))
-			if _, rerr := e.store.RecordStep(context.Background(), &run, rec, nil); rerr != nil {
-				log.Error("recording failed step", "step", sp.ID, "err", rerr)
-				return
-			}
 			policy := plan.Retry
 			if sp.Retry != nil {
 				policy = *sp.Retry
@@ -475,14 +472,14 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 			if se.Class.Retryable() && run.Attempts < policy.Attempts && ctx.Err() == nil {
 				next := e.now().Add(policy.Delay(run.Attempts+1, se.RetryAfter, nil))
 				log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", run.Attempts, "next", next, "err", err)
-				finish(RunRetrying, stepErr, se.Class, next)
+				finish(RunRetrying, stepErr, se.Class, next, &rec, nil)
 			} else if ctx.Err() != nil {
 				// Shutting down: the failure is ours, not the step's; give the attempt back.
 				run.Attempts--
-				finish(RunQueued, stepErr, se.Class, e.now())
+				finish(RunQueued, stepErr, se.Class, e.now(), &rec, nil)
 			} else {
 				log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", run.Attempts, "err", err)
-				finish(RunDead, stepErr, se.Class, time.Time{})
+				finish(RunDead, stepErr, se.Class, time.Time{}, &rec, nil)
 			}
 			return
 		}
@@ -494,36 +491,43 @@ func (e *Engine) execute(ctx context.Context, run Run) {
 		}
 		out, err := json.Marshal(res.Output)
 		if err != nil {
-			finish(RunDead, fmt.Errorf("step %q: output is not JSON: %w", sp.ID, err), ClassPermanent, time.Time{})
+			rec.Status, rec.Error = StepFailed, "output is not JSON: "+err.Error()
+			finish(RunDead, fmt.Errorf("step %q: output is not JSON: %w", sp.ID, err), ClassPermanent, time.Time{}, &rec, nil)
 			return
 		}
 		rec.Output = out
 		pending := make([]Pending, 0, len(res.Emit))
-		for i := range res.Emit {
-			em := res.Emit[i]
-			fillEvent(&em, stableID(run.ID, sp.ID, i), "aquahub/rules/"+run.RuleID, e.now())
+		for j := range res.Emit {
+			em := res.Emit[j]
+			fillEvent(&em, stableID(run.ID, sp.ID, j), "aquahub/rules/"+run.RuleID, e.now())
 			p, err := e.pending(em)
 			if err != nil {
-				finish(RunDead, fmt.Errorf("step %q: emitted event %d: %w", sp.ID, i, err), ClassInvalidInput, time.Time{})
+				rec.Status, rec.Error, rec.Output = StepFailed, fmt.Sprintf("emitted event %d: %v", j, err), nil
+				finish(RunDead, fmt.Errorf("step %q: emitted event %d: %w", sp.ID, j, err), ClassInvalidInput, time.Time{}, &rec, nil)
 				return
 			}
 			pending = append(pending, p)
 		}
-		if _, err := e.store.RecordStep(context.Background(), &run, rec, pending); err != nil {
-			log.Error("recording step", "step", sp.ID, "err", err)
-			return
-		}
 		e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
 		if len(pending) > 0 {
 			e.obs.EventsAccepted(run.Tenant, len(pending), 0)
-			e.wake()
+			defer e.wake()
+		}
+		if lastStep {
+			finish(RunSucceeded, nil, "", time.Time{}, &rec, pending)
+			return
+		}
+		if _, err := e.store.RecordStep(context.Background(), &run, rec, pending); err != nil {
+			log.Error("recording step", "step", sp.ID, "err", err)
+			return
 		}
 		// Re-read through JSON so later steps see exactly what a resumed run would see.
 		var seen map[string]any
 		_ = json.Unmarshal(out, &seen)
 		scope.Steps[sp.ID] = seen
 	}
-	finish(RunSucceeded, nil, "", time.Time{})
+	// Reached only when every step was already done (a replay after the final write).
+	finish(RunSucceeded, nil, "", time.Time{}, nil, nil)
 }
 
 var errSkipped = errors.New("step skipped")

@@ -84,7 +84,9 @@ type Queue interface {
 	// events the step emitted.
 	RecordStep(ctx context.Context, run *Run, rec StepRecord, emitted []Pending) ([]Accepted, error)
 	// Finish ends a leased run: succeeded, retrying (queued again at run.NextAt) or dead.
-	Finish(ctx context.Context, run *Run) error
+	// When last is not nil, its ledger entry and the emitted events are written in the same
+	// transaction, saving a commit for the run's final step.
+	Finish(ctx context.Context, run *Run, last *StepRecord, emitted []Pending) error
 	// Release returns leased runs to the queue untouched, due now (used when draining).
 	Release(ctx context.Context, runs []Run, now time.Time) error
 	// RequeueExpired queues again every run whose lease ran out before now.

@@ -84,35 +84,8 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // RecordStep implements core.Queue.
 func (s *Store) RecordStep(ctx context.Context, run *core.Run, rec core.StepRecord, emitted []core.Pending) ([]core.Accepted, error) {
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	runIDs := make([][]string, len(emitted))
-	for i, p := range emitted {
-		for range p.RuleIDs {
-			runIDs[i] = append(runIDs[i], newRunID())
-		}
-	}
-	now := rec.FinishedAt
 	var out []core.Accepted
-	err = s.db.Batch(func(tx *bbolt.Tx) error {
-		out = out[:0]
-		if tx.Bucket(bucketLeases).Get(tkey(run.Tenant, run.ID)) == nil {
-			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
-		}
-		if err := tx.Bucket(bucketLedger).Put(tkey(run.Tenant, run.ID, rec.StepID), v); err != nil {
-			return err
-		}
-		for i := range emitted {
-			acc, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now)
-			if err != nil {
-				return err
-			}
-			out = append(out, acc)
-		}
-		return nil
-	})
+	err := s.writeStep(run, &rec, emitted, &out, nil)
 	if err != nil {
 		return nil, fmt.Errorf("recording step %q of run %q: %w", rec.StepID, run.ID, err)
 	}
@@ -120,28 +93,69 @@ func (s *Store) RecordStep(ctx context.Context, run *core.Run, rec core.StepReco
 }
 
 // Finish implements core.Queue.
-func (s *Store) Finish(ctx context.Context, run *core.Run) error {
-	err := s.db.Batch(func(tx *bbolt.Tx) error {
-		key := tkey(run.Tenant, run.ID)
-		if tx.Bucket(bucketLeases).Get(key) == nil {
-			return fmt.Errorf("lease lost: %w", core.ErrConflict)
-		}
-		if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
+func (s *Store) Finish(ctx context.Context, run *core.Run, last *core.StepRecord, emitted []core.Pending) error {
+	var out []core.Accepted
+	if err := s.writeStep(run, last, emitted, &out, finishRun); err != nil {
+		return fmt.Errorf("finishing run %q: %w", run.ID, err)
+	}
+	return nil
+}
+
+// writeStep writes a ledger entry (when rec is not nil) with the events it emitted and,
+// when then is not nil, applies it in the same batched transaction.
+func (s *Store) writeStep(run *core.Run, rec *core.StepRecord, emitted []core.Pending, out *[]core.Accepted, then func(tx *bbolt.Tx, run *core.Run) error) error {
+	var v []byte
+	now := time.Now()
+	if rec != nil {
+		var err error
+		if v, err = json.Marshal(rec); err != nil {
 			return err
 		}
-		if err := putRun(tx, run); err != nil {
-			return err
+		now = rec.FinishedAt
+	}
+	runIDs := make([][]string, len(emitted))
+	for i, p := range emitted {
+		for range p.RuleIDs {
+			runIDs[i] = append(runIDs[i], newRunID())
 		}
-		switch run.Status {
-		case core.RunRetrying, core.RunQueued:
-			return tx.Bucket(bucketQueue).Put(queueKey(run.NextAt, run.Tenant, run.ID), nil)
-		case core.RunDead:
-			return tx.Bucket(bucketDLQ).Put(key, nil)
+	}
+	return s.db.Batch(func(tx *bbolt.Tx) error {
+		*out = (*out)[:0]
+		if tx.Bucket(bucketLeases).Get(tkey(run.Tenant, run.ID)) == nil {
+			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
+		}
+		if rec != nil {
+			if err := tx.Bucket(bucketLedger).Put(tkey(run.Tenant, run.ID, rec.StepID), v); err != nil {
+				return err
+			}
+		}
+		for i := range emitted {
+			acc, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now)
+			if err != nil {
+				return err
+			}
+			*out = append(*out, acc)
+		}
+		if then != nil {
+			return then(tx, run)
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("finishing run %q: %w", run.ID, err)
+}
+
+func finishRun(tx *bbolt.Tx, run *core.Run) error {
+	key := tkey(run.Tenant, run.ID)
+	if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
+		return err
+	}
+	if err := putRun(tx, run); err != nil {
+		return err
+	}
+	switch run.Status {
+	case core.RunRetrying, core.RunQueued:
+		return tx.Bucket(bucketQueue).Put(queueKey(run.NextAt, run.Tenant, run.ID), nil)
+	case core.RunDead:
+		return tx.Bucket(bucketDLQ).Put(key, nil)
 	}
 	return nil
 }
