@@ -256,6 +256,10 @@ var secretRef = regexp.MustCompile(`\{\{(secret|basic):([^{}]*)\}\}`)
 // InjectSecrets replaces {{secret:NAME}} and {{basic:USER:NAME}} in s with the secret's
 // value (or the Basic credentials). It fails on an unknown name.
 func InjectSecrets(s string, secrets map[string]string) (string, error) {
+	return injectSecrets(s, secrets, nil)
+}
+
+func injectSecrets(s string, secrets map[string]string, escape func(string) string) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
@@ -278,7 +282,10 @@ func InjectSecrets(s string, secrets map[string]string) (string, error) {
 			return ""
 		}
 		if kind == "basic" {
-			return base64.StdEncoding.EncodeToString([]byte(user + ":" + v))
+			v = base64.StdEncoding.EncodeToString([]byte(user + ":" + v))
+		}
+		if escape != nil {
+			v = escape(v)
 		}
 		return v
 	})
@@ -307,7 +314,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 		return fail(abi.HTTPErrorDenied, "%v", err)
 	}
 	if u.RawQuery != "" {
-		q, err := InjectSecrets(u.RawQuery, c.policy.Secrets)
+		q, err := injectSecrets(u.RawQuery, c.policy.Secrets, url.QueryEscape)
 		if err != nil {
 			return fail(abi.HTTPErrorInvalid, "url: %v", err)
 		}

@@ -1,0 +1,122 @@
+// Package wasmtest builds connector guests for wasip1 and loads them into a plugins.Catalog,
+// for tests that run a connector through the real host (package plugins) rather than the
+// native harness (sdk/plugin/plugintest).
+package wasmtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aquascene/aquahub/plugins"
+)
+
+var (
+	mu     sync.Mutex
+	builds = map[string]*build{}
+)
+
+type build struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+// Build compiles the package in dir (a directory path, absolute or relative to the test's
+// working directory) with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, once per test
+// binary, and returns the .wasm path. The file lives in a temporary directory that is
+// left for the OS to clean, since it is shared by every test of the binary.
+func Build(tb testing.TB, dir string) string {
+	tb.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mu.Lock()
+	b, ok := builds[abs]
+	if !ok {
+		b = &build{}
+		builds[abs] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() {
+		out, err := os.MkdirTemp("", "aquahub-wasmtest-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(out, filepath.Base(abs)+".wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", b.path, ".")
+		cmd.Dir = abs
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		b.out, b.err = cmd.CombinedOutput()
+	})
+	if b.err != nil {
+		tb.Fatalf("building %s for wasip1: %v\n%s", dir, b.err, b.out)
+	}
+	return b.path
+}
+
+// CacheDir returns a compilation cache directory kept between test runs (compiling a Go
+// guest takes seconds; the cache is keyed by content, so stale entries are harmless).
+func CacheDir(tb testing.TB) string {
+	tb.Helper()
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return tb.TempDir()
+	}
+	dir := filepath.Join(base, "aquahub", "wazero-test")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return tb.TempDir()
+	}
+	return dir
+}
+
+// Open copies the .wasm files into a temporary connector directory and opens a Catalog on
+// it, closed when the test ends. Empty Dir, CacheDir, Logger and Registerer fields of opts
+// get test defaults. A load error fails the test.
+func Open(tb testing.TB, opts plugins.Options, wasmFiles ...string) *plugins.Catalog {
+	tb.Helper()
+	if opts.Dir == "" {
+		opts.Dir = tb.TempDir()
+	}
+	for _, f := range wasmFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		name := filepath.Base(f)
+		if !strings.HasSuffix(name, ".wasm") {
+			name += ".wasm"
+		}
+		if err := os.WriteFile(filepath.Join(opts.Dir, name), b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = CacheDir(tb)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	c, err := plugins.Open(context.Background(), opts)
+	if c != nil {
+		tb.Cleanup(func() { c.Close(context.Background()) })
+	}
+	if err != nil {
+		tb.Fatalf("loading connectors: %v", err)
+	}
+	return c
+}
