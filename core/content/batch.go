@@ -21,7 +21,7 @@ const (
 
 // Limits of one batch.
 const (
-	MaxBatchRequests      = 1000
+	MaxBatchRequests       = 1000
 	DefaultBatchConcurrent = 3
 	MaxBatchConcurrent     = 64
 )
