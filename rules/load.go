@@ -333,7 +333,13 @@ var stepKinds = []string{"emit", "log", "generate", "webhook"}
 var stepID = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`)
 
 func (l *loader) step(n *yaml.Node, path string) *Step {
-	f := l.fields(n, path, "id", "if", "emit", "log", "generate", "webhook", "connector", "action", "with", "retry")
+	known := append([]string(nil), stepKinds...)
+	for _, k := range l.opts.Kinds {
+		if k != "connector" && !contains(known, k) {
+			known = append(known, k)
+		}
+	}
+	f := l.fields(n, path, append([]string{"id", "if", "connector", "action", "with", "retry"}, known...)...)
 	st := &Step{}
 	id, ok := l.str(f["id"], path+".id")
 	switch {
@@ -348,7 +354,7 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 	}
 	st.ID = id
 	var kinds []string
-	for _, k := range stepKinds {
+	for _, k := range known {
 		if f[k] != nil {
 			kinds = append(kinds, k)
 		}
@@ -357,7 +363,7 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 		kinds = append(kinds, "connector")
 	}
 	if len(kinds) != 1 {
-		l.errorf(n, path, "a step needs exactly one of emit, log, generate, webhook or connector (got %d: %s)", len(kinds), strings.Join(kinds, ", "))
+		l.errorf(n, path, "a step needs exactly one of %s or connector (got %d: %s)", strings.Join(known, ", "), len(kinds), strings.Join(kinds, ", "))
 		return nil
 	}
 	st.Kind = kinds[0]

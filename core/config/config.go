@@ -123,7 +123,7 @@ func Default() Config {
 		Server:  Server{Addr: "127.0.0.1:8080", BodyLimit: 1 << 20, ShutdownTimeout: 25 * time.Second},
 		Storage: Storage{Path: "./data/aquahub.db", MaxBatchSize: 64, MaxBatchDelay: 2 * time.Millisecond},
 		Rules:   Rules{Paths: []string{"./rules"}},
-		Engine:  Engine{Workers: 8, LeaseTTL: 60 * time.Second},
+		Engine:  Engine{Workers: 32, LeaseTTL: 60 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 	applyFeatureDefaults(&c)

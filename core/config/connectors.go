@@ -5,6 +5,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/aquascene/aquahub/sdk/abi"
 )
 
 // ConnectorsConfig configures the WASM connector host.
@@ -19,12 +21,25 @@ type ConnectorsConfig struct {
 	CallTimeout time.Duration `koanf:"call_timeout"`
 	// MemoryLimitPages caps a module's linear memory in 64KiB pages (default 1024 = 64MiB).
 	MemoryLimitPages int `koanf:"memory_limit_pages"`
-	// MaxResponseBytes caps an HTTP response a connector reads (default 8MiB).
+	// MaxResponseBytes caps an HTTP response body a connector reads and the result of one
+	// action call (default 8MiB).
 	MaxResponseBytes ByteSize `koanf:"max_response_bytes"`
+	// MaxKVValueBytes caps one value a connector stores with kv_set (default 64KiB).
+	MaxKVValueBytes ByteSize `koanf:"max_kv_value_bytes"`
+	// RecycleAfterCalls closes an instance after this many calls, since Go guests never
+	// return memory (default 10000).
+	RecycleAfterCalls int `koanf:"recycle_after_calls"`
+	// RecycleMemoryPages closes an instance whose linear memory grew past this many pages
+	// (default 0 = three quarters of memory_limit_pages).
+	RecycleMemoryPages int `koanf:"recycle_memory_pages"`
+	// WatchInterval is how often the directory is checked for replaced, added or removed
+	// modules; 0 disables watching (reload with POST /api/v1/connectors/reload) (default 2s).
+	WatchInterval time.Duration `koanf:"watch_interval"`
 }
 
 func (c *ConnectorsConfig) setDefaults() {
-	*c = ConnectorsConfig{Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024, MaxResponseBytes: 8 << 20}
+	*c = ConnectorsConfig{Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
+		MaxResponseBytes: 8 << 20, MaxKVValueBytes: 64 << 10, RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second}
 }
 
 func (c ConnectorsConfig) validate(path string) []error {
@@ -37,6 +52,21 @@ func (c ConnectorsConfig) validate(path string) []error {
 	}
 	if c.MemoryLimitPages < 64 || c.MemoryLimitPages > 65536 {
 		errs = append(errs, fmt.Errorf("%s.memory_limit_pages: must be between 64 and 65536 (got %d)", path, c.MemoryLimitPages))
+	}
+	if c.MaxResponseBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("%s.max_response_bytes: must be at least 1KiB (got %d)", path, c.MaxResponseBytes))
+	}
+	if c.MaxKVValueBytes < 1 || c.MaxKVValueBytes > 16<<20 {
+		errs = append(errs, fmt.Errorf("%s.max_kv_value_bytes: must be between 1 and 16MiB (got %d)", path, c.MaxKVValueBytes))
+	}
+	if c.RecycleAfterCalls < 1 {
+		errs = append(errs, fmt.Errorf("%s.recycle_after_calls: must be positive (got %d)", path, c.RecycleAfterCalls))
+	}
+	if c.RecycleMemoryPages < 0 || c.RecycleMemoryPages > c.MemoryLimitPages {
+		errs = append(errs, fmt.Errorf("%s.recycle_memory_pages: must be between 0 and memory_limit_pages (got %d)", path, c.RecycleMemoryPages))
+	}
+	if c.WatchInterval < 0 {
+		errs = append(errs, fmt.Errorf("%s.watch_interval: must not be negative (got %s)", path, c.WatchInterval))
 	}
 	return errs
 }
@@ -53,4 +83,17 @@ type TenantConnector struct {
 	Egress []string `koanf:"egress"`
 }
 
-func (c TenantConnector) validate(path string) []error { return nil }
+func (c TenantConnector) validate(path string) []error {
+	var errs []error
+	for i, e := range c.Egress {
+		if _, err := abi.ParseOrigin(e); err != nil {
+			errs = append(errs, fmt.Errorf("%s.egress[%d]: %v", path, i, err))
+		}
+	}
+	for name := range c.Secrets {
+		if name == "" {
+			errs = append(errs, fmt.Errorf("%s.secrets: empty secret name", path))
+		}
+	}
+	return errs
+}

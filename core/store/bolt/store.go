@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -255,6 +256,8 @@ func ledger(tx *bbolt.Tx, tenant, runID string) ([]core.StepRecord, error) {
 		}
 		out = append(out, rec)
 	}
+	// Keys sort by step id; a run reads best in the order its steps ran.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
 	return out, nil
 }
 
