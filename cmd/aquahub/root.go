@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVersionCmd(),
 		newSimCmd(),
+		newWebhooksCmd(),
 	)
 	return root
 }
