@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -116,7 +117,12 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	defer c.reloadMu.Unlock()
 	var rep ReloadReport
 	entries, err := os.ReadDir(c.opts.Dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Not built yet: serve without connectors (and pick them up once they appear).
+		c.opts.Logger.Warn("connector directory does not exist", "dir", c.opts.Dir)
+		entries = nil
+	case err != nil:
 		return rep, fmt.Errorf("plugins: reading connector dir: %w", err)
 	}
 	var errs []error
