@@ -16,7 +16,7 @@ import (
 type devSetup func(ctx context.Context, cfg *config.Config, out io.Writer) (stop func(), err error)
 
 // devSetups run in order before `aquahub dev` starts the hub.
-var devSetups = []devSetup{}
+var devSetups = []devSetup{devSimulators}
 
 // DevTenant and DevAPIKey are the sandbox's credentials.
 const (

@@ -37,6 +37,8 @@ type simInfo struct {
 	handler http.Handler
 	// notes are extra lines printed after the address (public keys, default ids).
 	notes []string
+	// publicKey is the SendGrid Event Webhook verification key (base64 DER).
+	publicKey string
 }
 
 // simulator is one vendor simulator the CLI can run.
@@ -82,7 +84,7 @@ func simulators() map[string]simulator {
 				if o.eventWebhook != "" {
 					notes = append(notes, "event webhook: "+o.eventWebhook)
 				}
-				return simInfo{handler: s, notes: notes}
+				return simInfo{handler: s, notes: notes, publicKey: s.PublicKey()}
 			},
 			connector: func(baseURL, key string) config.TenantConnector {
 				return config.TenantConnector{
