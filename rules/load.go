@@ -100,6 +100,7 @@ type loader struct {
 	errs        Errors
 	envTemplate map[string]any
 	functions   []expr.Option
+	nodes       int
 }
 
 func newLoader(file string, opts Options) *loader {
@@ -169,7 +170,8 @@ func (l *loader) file_(src []byte) []*Rule {
 		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(msg); m != nil {
 			fmt.Sscan(m[1], &line)
 		}
-		l.errs = append(l.errs, &Error{File: l.file, Line: line, Column: 1, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+		msg = regexp.MustCompile(`^yaml: (line \d+: )?`).ReplaceAllString(msg, "")
+		l.errs = append(l.errs, &Error{File: l.file, Line: line, Column: 1, Msg: "YAML syntax: " + msg})
 		return nil
 	}
 	if len(doc.Content) == 0 {

@@ -92,11 +92,28 @@ func (l list) eval(env map[string]any) (any, error) {
 	return out, nil
 }
 
+// maxNodes bounds the values one rule file may expand to, so a self-referencing or
+// exponential YAML alias cannot exhaust memory or the stack.
+const maxNodes = 10_000
+
+// maxDepth bounds nesting of a step's input.
+const maxDepth = 32
+
 var placeholder = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
 
 // compileValue turns a YAML node into a value, compiling every ${{ }} it contains. The raw
 // form (with placeholders kept as strings) is returned too, for schema checks at load time.
 func (l *loader) compileValue(n *yaml.Node, path string) (value, any) {
+	l.nodes++
+	if depth := strings.Count(path, ".") + strings.Count(path, "["); depth > maxDepth {
+		l.nodes = maxNodes
+	}
+	if l.nodes > maxNodes {
+		if l.nodes == maxNodes+1 {
+			l.errorf(n, path, "input is too large or too deeply nested (at most %d values, aliases expanded, and %d levels)", maxNodes, maxDepth)
+		}
+		return constant{}, nil
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		return l.compileValue(n.Alias, path)
