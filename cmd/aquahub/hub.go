@@ -43,7 +43,7 @@ type hub struct {
 
 // features wire themselves into a hub in this order; each may add executors, routes,
 // a rule checker, starters and stoppers.
-var features = []func(h *hub) error{wireWebhooks, wirePlugins}
+var features = []func(h *hub) error{wireWebhooks, wirePlugins, wireContent}
 
 // Publish lets features put events into the pipeline; it satisfies their Publisher
 // interfaces and is valid once the hub is built.

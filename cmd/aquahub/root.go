@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newSimCmd(),
 		newWebhooksCmd(),
+		newContentCmd(),
 	)
 	return root
 }

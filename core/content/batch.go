@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // Batch statuses.
@@ -207,23 +208,19 @@ func (s *Service) runBatch(ctx context.Context, tenant, id string) error {
 		go func(it BatchItem, c Content) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out, _, err := s.run(ctx, tenant, &c, true)
-			if ctx.Err() != nil && out.Status != StatusCompleted && out.Status != StatusFailed {
-				return // stopping: the item stays pending in the stored batch
-			}
-			if err != nil && out.Status != StatusFailed {
+			out, _, err := s.runWith(ctx, tenant, &c, true, func(tx *bbolt.Tx, out *Content) error {
+				now := s.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+				_, err := updateBatchTx(tx, tenant, id, func(b *Batch) {
+					b.Results[it.Index] = itemFrom(it, out)
+					b.UpdatedAt = now
+					if b.Progress.Completed+b.Progress.Failed+1 >= b.Progress.Total {
+						b.CompletedAt = now
+					}
+				})
+				return err
+			})
+			if err != nil && out.Status != StatusFailed && ctx.Err() == nil {
 				s.log.Error("content batch item", "batch", id, "content", c.ID, "err", err)
-				return
-			}
-			now := s.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
-			if _, uerr := s.st.updateBatch(tenant, id, func(b *Batch) {
-				b.Results[it.Index] = itemFrom(it, &out)
-				b.UpdatedAt = now
-				if b.Progress.Completed+b.Progress.Failed+1 >= b.Progress.Total {
-					b.CompletedAt = now
-				}
-			}); uerr != nil {
-				s.log.Error("updating content batch", "batch", id, "err", uerr)
 			}
 		}(it, c)
 	}

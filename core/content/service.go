@@ -258,6 +258,12 @@ func newUUID() string {
 // the started and completed events. The failure event is always published. When ctx ends
 // because the service is stopping, the record stays pending for the next Start.
 func (s *Service) run(ctx context.Context, tenant string, c *Content, publish bool) (Content, []core.Event, error) {
+	return s.runWith(ctx, tenant, c, publish, nil)
+}
+
+// runWith is run with a hook that records the outcome in the same transaction as the
+// content (a batch's item).
+func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publish bool, also func(tx *bbolt.Tx, c *Content) error) (Content, []core.Event, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -272,7 +278,7 @@ func (s *Service) run(ctx context.Context, tenant string, c *Content, publish bo
 	var evs []core.Event
 	started := s.now().UTC()
 	c.Status, c.UpdatedAt = StatusRunning, started
-	if err := s.st.saveContent(tenant, c, false); err != nil {
+	if err := s.st.saveContent(tenant, c, false, nil); err != nil {
 		return *c, nil, err
 	}
 	evs = append(evs, s.startedEvent(c, started))
@@ -285,7 +291,7 @@ func (s *Service) run(ctx context.Context, tenant string, c *Content, publish bo
 	if gerr != nil && errors.As(gerr, &ge) && ge.Type == ErrTypeInterruptedByStop && s.bg.Err() != nil {
 		// Shutting down: leave the record pending so that Start resumes it.
 		c.Status = StatusPending
-		_ = s.st.saveContent(tenant, c, false)
+		_ = s.st.saveContent(tenant, c, false, nil)
 		return *c, nil, gerr
 	}
 	// Keep the record's identity; take everything the generation produced.
@@ -295,7 +301,11 @@ func (s *Service) run(ctx context.Context, tenant string, c *Content, publish bo
 		out.CompletedAt = out.UpdatedAt
 	}
 	*c = out
-	if err := s.st.saveContent(tenant, c, true); err != nil {
+	var hook func(tx *bbolt.Tx) error
+	if also != nil {
+		hook = func(tx *bbolt.Tx) error { return also(tx, c) }
+	}
+	if err := s.st.saveContent(tenant, c, true, hook); err != nil {
 		return *c, nil, err
 	}
 	if gerr != nil {

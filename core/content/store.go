@@ -104,10 +104,16 @@ func (s *store) createContent(tenant string, cs []*Content, pending bool) error 
 }
 
 // saveContent overwrites a record; done also drops its pending entry and adds its usage.
-func (s *store) saveContent(tenant string, c *Content, done bool) error {
+// also, when set, runs in the same transaction (a batch records the item's outcome).
+func (s *store) saveContent(tenant string, c *Content, done bool, also func(tx *bbolt.Tx) error) error {
 	return s.db.Batch(func(tx *bbolt.Tx) error {
 		if err := putJSON(tx.Bucket(bucketItems), tkey(tenant, c.ID), c); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if !done {
 			return nil
@@ -322,25 +328,30 @@ func (s *store) batch(tenant, id string) (Batch, error) {
 func (s *store) updateBatch(tenant, id string, fn func(b *Batch)) (Batch, error) {
 	var out Batch
 	err := s.db.Batch(func(tx *bbolt.Tx) error {
-		bb := tx.Bucket(bucketBatches)
-		var b Batch
-		ok, err := getJSON(bb, tkey(tenant, id), &b)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("batch %q: %w", id, core.ErrNotFound)
-		}
-		fn(&b)
-		b.recount()
-		if err := putJSON(bb, tkey(tenant, id), &b); err != nil {
-			return err
-		}
-		out = b
-		if b.Status != BatchRunning {
-			return tx.Bucket(bucketPending).Delete(tkey(tenant, id))
-		}
-		return nil
+		var err error
+		out, err = updateBatchTx(tx, tenant, id, fn)
+		return err
 	})
 	return out, err
+}
+
+func updateBatchTx(tx *bbolt.Tx, tenant, id string, fn func(b *Batch)) (Batch, error) {
+	bb := tx.Bucket(bucketBatches)
+	var b Batch
+	ok, err := getJSON(bb, tkey(tenant, id), &b)
+	if err != nil {
+		return b, err
+	}
+	if !ok {
+		return b, fmt.Errorf("batch %q: %w", id, core.ErrNotFound)
+	}
+	fn(&b)
+	b.recount()
+	if err := putJSON(bb, tkey(tenant, id), &b); err != nil {
+		return b, err
+	}
+	if b.Status != BatchRunning {
+		return b, tx.Bucket(bucketPending).Delete(tkey(tenant, id))
+	}
+	return b, nil
 }

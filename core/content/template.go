@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aquascene/aquahub/core"
 	"gopkg.in/yaml.v3"
@@ -301,27 +302,38 @@ func ParseTemplateJSON(b []byte) (Template, error) {
 //go:embed templates/*.yaml
 var embedded embed.FS
 
+var (
+	builtinOnce   sync.Once
+	builtinParsed []Template
+)
+
 // BuiltinTemplates returns the templates shipped in the binary, sorted by id. Each call
 // returns fresh copies.
 func BuiltinTemplates() []Template {
-	entries, err := fs.ReadDir(embedded, "templates")
-	if err != nil {
-		panic(err) // the embed directive guarantees the directory
-	}
-	var out []Template
-	for _, e := range entries {
-		b, err := embedded.ReadFile(path.Join("templates", e.Name()))
+	builtinOnce.Do(func() {
+		entries, err := fs.ReadDir(embedded, "templates")
 		if err != nil {
-			panic(err)
+			panic(err) // the embed directive guarantees the directory
 		}
-		t, err := ParseTemplateYAML(b)
-		if err != nil {
-			panic(fmt.Sprintf("embedded template %s: %v", e.Name(), err)) // caught by tests
+		for _, e := range entries {
+			b, err := embedded.ReadFile(path.Join("templates", e.Name()))
+			if err != nil {
+				panic(err)
+			}
+			t, err := ParseTemplateYAML(b)
+			if err != nil {
+				panic(fmt.Sprintf("embedded template %s: %v", e.Name(), err)) // caught by tests
+			}
+			t.Source = "builtin"
+			builtinParsed = append(builtinParsed, t)
 		}
-		t.Source = "builtin"
-		out = append(out, t)
+		sort.Slice(builtinParsed, func(i, j int) bool { return builtinParsed[i].ID < builtinParsed[j].ID })
+	})
+	out := make([]Template, len(builtinParsed))
+	for i, t := range builtinParsed {
+		t.Structure = append([]Section(nil), t.Structure...)
+		out[i] = t
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

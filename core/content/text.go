@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TextStats are the counts readability and density are computed from.
@@ -25,30 +26,41 @@ func (s TextStats) FleschReadingEase() float64 {
 // Words splits text into words: runs of letters and digits, joined across an inner
 // apostrophe or hyphen ("don't", "low-tech" are one word each).
 func Words(text string) []string {
-	var words []string
-	rs := []rune(text)
+	words := make([]string, 0, len(text)/6)
 	start := -1
-	isWordRune := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-	for i := 0; i <= len(rs); i++ {
-		if i < len(rs) && isWordRune(rs[i]) {
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if isWordRune(r) {
 			if start < 0 {
 				start = i
 			}
+			i += size
 			continue
 		}
-		if i < len(rs) && start >= 0 && (rs[i] == '\'' || rs[i] == '’' || rs[i] == '-') &&
-			i+1 < len(rs) && isWordRune(rs[i+1]) {
-			continue
+		if start >= 0 && (r == '\'' || r == '’' || r == '-') && i+size < len(text) {
+			if next, _ := utf8.DecodeRuneInString(text[i+size:]); isWordRune(next) {
+				i += size
+				continue
+			}
 		}
 		if start >= 0 {
-			words = append(words, string(rs[start:i]))
+			words = append(words, text[start:i])
 			start = -1
 		}
+		i += size
+	}
+	if start >= 0 {
+		words = append(words, text[start:])
 	}
 	return words
 }
 
-var sentenceEnd = regexp.MustCompile(`[.!?]+(?:["')\]]*)(?:\s+|$)`)
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
 
 // Sentences counts sentences in prose: text ending in . ! or ? followed by a space or the
 // end, and every line (a list item, a heading-less fragment) that holds words without a
@@ -56,15 +68,29 @@ var sentenceEnd = regexp.MustCompile(`[.!?]+(?:["')\]]*)(?:\s+|$)`)
 func Sentences(prose string) int {
 	n := 0
 	for _, line := range strings.Split(prose, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		parts := sentenceEnd.Split(line, -1)
-		for _, p := range parts {
-			if len(Words(p)) > 0 {
-				n++
+		hasWord := false
+		for i := 0; i < len(line); {
+			r, size := utf8.DecodeRuneInString(line[i:])
+			i += size
+			switch {
+			case isWordRune(r):
+				hasWord = true
+			case r == '.' || r == '!' || r == '?':
+				// Skip the run of terminators and closing quotes; a sentence ends when a
+				// space or the end of the line follows ("2.5" does not end one).
+				j := i
+				for j < len(line) && strings.IndexByte(".!?\"')]", line[j]) >= 0 {
+					j++
+				}
+				if (j == len(line) || line[j] == ' ' || line[j] == '\t') && hasWord {
+					n++
+					hasWord = false
+				}
+				i = j
 			}
+		}
+		if hasWord {
+			n++
 		}
 	}
 	return n
@@ -217,9 +243,17 @@ func SplitMarkdown(md string) (prose string, headings []Heading) {
 			b.WriteByte('\n')
 			continue
 		}
-		trim = mdListItem.ReplaceAllString(trim, "")
+		if trim == "" {
+			b.WriteByte('\n')
+			continue
+		}
+		if c := trim[0]; c == '-' || c == '*' || c == '+' || (c >= '0' && c <= '9') {
+			trim = mdListItem.ReplaceAllString(trim, "")
+		}
 		trim = strings.TrimPrefix(trim, "> ")
-		trim = mdHashtag.ReplaceAllString(trim, " ")
+		if strings.IndexByte(trim, '#') >= 0 {
+			trim = mdHashtag.ReplaceAllString(trim, " ")
+		}
 		b.WriteString(stripInline(trim))
 		b.WriteByte('\n')
 	}
@@ -227,6 +261,11 @@ func SplitMarkdown(md string) (prose string, headings []Heading) {
 }
 
 func stripInline(s string) string {
-	s = mdLink.ReplaceAllString(s, "$1")
-	return mdEmphasis.ReplaceAllString(s, "")
+	if strings.IndexByte(s, '[') >= 0 {
+		s = mdLink.ReplaceAllString(s, "$1")
+	}
+	if strings.ContainsAny(s, "*_`") {
+		s = mdEmphasis.ReplaceAllString(s, "")
+	}
+	return s
 }

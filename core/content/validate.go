@@ -129,7 +129,11 @@ func FindPII(text string) []Finding {
 			Message: fmt.Sprintf("personal information detected (%s)", typ),
 		})
 	}
-	for _, m := range piiEmail.FindAllStringIndex(text, -1) {
+	emails := [][]int(nil)
+	if strings.IndexByte(text, '@') >= 0 {
+		emails = piiEmail.FindAllStringIndex(text, -1)
+	}
+	for _, m := range emails {
 		if boundary(text, m[0], m[1]) {
 			add("email", m[0], m[1], redactEmail(text[m[0]:m[1]]))
 		}
@@ -149,6 +153,9 @@ func FindPII(text string) []Finding {
 		}
 	}
 	for _, re := range []*regexp.Regexp{piiPhoneNANP, piiPhoneIntl} {
+		if re == piiPhoneIntl && strings.IndexByte(text, '+') < 0 {
+			continue
+		}
 		for _, m := range re.FindAllStringIndex(text, -1) {
 			digits := onlyDigits(text[m[0]:m[1]])
 			if digitBoundary(text, m[0], m[1]) && len(digits) >= 10 && len(digits) <= 15 {
