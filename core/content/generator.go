@@ -199,6 +199,10 @@ func (g *Generator) Generate(ctx context.Context, tenant string, req Request) (C
 		return fail(ErrTypeProvider, true, err)
 	}
 	c.Format = t.Format
+	// An audience that names a level ("beginners") sets the readability target.
+	if lvl := expertiseOf(req.Audience); lvl != "" {
+		t.Brand.ExpertiseLevel = lvl
+	}
 	pol := g.Policies.For(tenant)
 	prompt := BuildPrompt(&t, &req, pol.BrandVoice)
 	w, err := g.Provider.Write(ctx, WriteInput{Tenant: tenant, Template: &t, Request: &req, Prompt: prompt})
@@ -269,3 +273,17 @@ func classifyProviderError(ctx context.Context, err error) (string, bool) {
 
 // errTimeout marks a provider call that ran out of its per-attempt time.
 var errTimeout = errors.New("provider timed out")
+
+// expertiseOf maps an audience onto an expertise level, or "" when it names none.
+func expertiseOf(audience string) string {
+	a := strings.ToLower(strings.TrimSpace(audience))
+	switch {
+	case strings.HasPrefix(a, "beginner") || a == "novice" || a == "newcomers":
+		return "beginner"
+	case strings.HasPrefix(a, "intermediate"):
+		return "intermediate"
+	case strings.HasPrefix(a, "advanced") || strings.HasPrefix(a, "expert"):
+		return "advanced"
+	}
+	return ""
+}
