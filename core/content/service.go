@@ -168,7 +168,8 @@ type GenerateOptions struct {
 // Generate runs one request synchronously and stores the result. On failure it returns the
 // stored content (status failed, with findings) and a *GenerationError.
 func (s *Service) Generate(ctx context.Context, tenant string, req Request, opts GenerateOptions) (Content, error) {
-	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey)
+	// A rule step's retries belong to the engine, so its record is not resumed by Start.
+	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey, opts.Emit == nil)
 	if err != nil {
 		return c, err
 	}
@@ -190,7 +191,7 @@ func (s *Service) Generate(ctx context.Context, tenant string, req Request, opts
 // GenerateAsync stores the request and runs it in the background; the returned content is
 // pending. The work survives a restart.
 func (s *Service) GenerateAsync(ctx context.Context, tenant string, req Request, opts GenerateOptions) (Content, error) {
-	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey)
+	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey, true)
 	if err != nil || done {
 		return c, err
 	}
@@ -201,7 +202,7 @@ func (s *Service) GenerateAsync(ctx context.Context, tenant string, req Request,
 
 // prepare validates the request and creates (or, with an idempotency key, finds) the
 // content record. done is true when a completed record was found.
-func (s *Service) prepare(ctx context.Context, tenant string, req Request, key string) (Content, bool, error) {
+func (s *Service) prepare(ctx context.Context, tenant string, req Request, key string, resumable bool) (Content, bool, error) {
 	if err := req.Validate(""); err != nil {
 		return Content{}, false, err
 	}
@@ -226,7 +227,7 @@ func (s *Service) prepare(ctx context.Context, tenant string, req Request, key s
 			}
 			c.Request, c.Template, c.RequestID = req, req.Template, req.RequestID
 			c.Status = StatusPending
-			if err := s.st.createContent(tenant, []*Content{&c}, true); err != nil {
+			if err := s.st.createContent(tenant, []*Content{&c}, resumable); err != nil {
 				return Content{}, false, err
 			}
 			return c, false, nil
@@ -237,7 +238,7 @@ func (s *Service) prepare(ctx context.Context, tenant string, req Request, key s
 		ID: NewContentID(), Status: StatusPending, Request: req, Template: req.Template, RequestID: req.RequestID,
 		IdempotencyKey: key, CreatedAt: now, UpdatedAt: now, Findings: []Finding{}, Provider: s.gen.Provider.Name(),
 	}
-	if err := s.st.createContent(tenant, []*Content{&c}, true); err != nil {
+	if err := s.st.createContent(tenant, []*Content{&c}, resumable); err != nil {
 		return Content{}, false, err
 	}
 	return c, false, nil
@@ -288,8 +289,10 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 
 	out, gerr := s.gen.Generate(ctx, tenant, c.Request)
 	var ge *GenerationError
-	if gerr != nil && errors.As(gerr, &ge) && ge.Type == ErrTypeInterruptedByStop && s.bg.Err() != nil {
-		// Shutting down: leave the record pending so that Start resumes it.
+	if gerr != nil && errors.As(gerr, &ge) && ge.Type == ErrTypeInterruptedByStop {
+		// The caller or the service is stopping: this is no failure of the content. The
+		// record stays pending; Start resumes it if it was resumable, a retry of the same
+		// idempotency key regenerates it otherwise.
 		c.Status = StatusPending
 		_ = s.st.saveContent(tenant, c, false, nil)
 		return *c, nil, gerr
