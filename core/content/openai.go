@@ -110,6 +110,7 @@ func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, err
 			{Role: openai.ChatMessageRoleSystem, Content: in.Prompt.System},
 			{Role: openai.ChatMessageRoleUser, Content: in.Prompt.User},
 		},
+		//lint:ignore SA1019 compatible servers (Ollama, vLLM, llama.cpp) read max_tokens, not max_completion_tokens
 		MaxTokens:   p.opts.MaxTokens,
 		Temperature: p.opts.Temperature,
 		User:        in.Tenant,

@@ -20,6 +20,9 @@ type Publisher interface {
 	Publish(ctx context.Context, tenant string, events ...core.Event) ([]core.Accepted, error)
 }
 
+// The engine is the Publisher the hub wires in.
+var _ Publisher = (*core.Engine)(nil)
+
 // Event types the content engine emits, with the seed's payloads.
 const (
 	EventStarted   = "content.generation.started"

@@ -188,7 +188,7 @@ func (s *store) listContent(tenant string, f Filter) ([]Content, error) {
 		c := tx.Bucket(bucketItems).Cursor()
 		var k, v []byte
 		if f.After != "" {
-			k, v = c.Seek(tkey(tenant, f.After))
+			k, _ = c.Seek(tkey(tenant, f.After))
 			if k != nil {
 				k, v = c.Prev()
 			} else {
@@ -196,7 +196,7 @@ func (s *store) listContent(tenant string, f Filter) ([]Content, error) {
 			}
 		} else {
 			// Seek past the tenant's last key, then step back.
-			k, v = c.Seek(append(append([]byte(nil), tenant...), 0x01))
+			k, _ = c.Seek(append(append([]byte(nil), tenant...), 0x01))
 			if k == nil {
 				k, v = c.Last()
 			} else {
