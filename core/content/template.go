@@ -47,6 +47,9 @@ type Template struct {
 	Brand BrandGuidelines `yaml:"brand_guidelines" json:"brand_guidelines"`
 	// SEO holds the optimisation settings.
 	SEO SEOSettings `yaml:"seo_settings" json:"seo_settings"`
+	// OptimizationSettings is accepted as another name for seo_settings (the key the seed's
+	// load_template_from_airtable returns); Validate moves it into SEO.
+	OptimizationSettings *SEOSettings `yaml:"optimization_settings,omitempty" json:"optimization_settings,omitempty"`
 	// Limits are hard platform limits (captions); a violation fails the generation.
 	Limits Limits `yaml:"limits,omitempty" json:"limits,omitzero"`
 	// Source is "builtin" for the embedded templates and "stored" for a tenant's own; it is
@@ -62,6 +65,43 @@ type Section struct {
 	Title string `yaml:"title" json:"title"`
 	// Guidance tells the writer what belongs in the section.
 	Guidance string `yaml:"guidance,omitempty" json:"guidance,omitempty"`
+}
+
+// UnmarshalYAML accepts a bare section id ("Engaging_Introduction") as well as a mapping.
+func (s *Section) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = Section{ID: n.Value}
+		return nil
+	}
+	type plain Section
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = Section(p)
+	return nil
+}
+
+// UnmarshalJSON accepts a bare section id, as Airtable's Structure field holds them.
+func (s *Section) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var id string
+		if err := json.Unmarshal(b, &id); err != nil {
+			return err
+		}
+		*s = Section{ID: id}
+		return nil
+	}
+	type plain Section
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*s = Section(p)
+	return nil
 }
 
 // BrandGuidelines are the seed's brand_guidelines.
@@ -209,6 +249,12 @@ func (t *Template) Validate() error {
 	case FormatArticle, FormatCaption:
 	default:
 		return core.Invalid("format", "must be %q or %q (got %q)", FormatArticle, FormatCaption, t.Format)
+	}
+	if o := t.OptimizationSettings; o != nil {
+		if t.SEO != (SEOSettings{}) {
+			return core.Invalid("optimization_settings", "give seo_settings or optimization_settings, not both")
+		}
+		t.SEO, t.OptimizationSettings = *o, nil
 	}
 	if len(t.Structure) == 0 {
 		return core.Invalid("structure", "needs at least one section")

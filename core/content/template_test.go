@@ -74,6 +74,9 @@ seo_settings: {keyword_density: {min: 1, max: 2}}
 	if tpl, err := ParseTemplateYAML([]byte(valid)); err != nil || tpl.Structure[0].Title != "Intro" || tpl.Format != FormatArticle {
 		t.Fatalf("valid template: %+v %v", tpl, err)
 	}
+	if tpl, err := ParseTemplateYAML([]byte(strings.Replace(valid, "[{id: Intro}]", "[Intro, Next_Steps]", 1))); err != nil || tpl.Structure[1].Title != "Next Steps" {
+		t.Fatalf("bare section names: %+v %v", tpl, err)
+	}
 	tests := []struct {
 		name, yaml, path string
 	}{
@@ -119,6 +122,17 @@ func TestParseTemplateJSONFromAirtableStrings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tpl.Brand.WordCount != (Range{300, 500}) || tpl.Brand.ExpertiseLevel != "beginner" || tpl.Structure[1].Title != "Practical Tips" {
+		t.Errorf("%+v", tpl)
+	}
+	// Airtable's Structure holds bare section names; the seed's loader says optimization_settings.
+	seed := `{"id":"seed_newsletter","structure":["Engaging_Introduction","Main_Content_Sections","Call_To_Action"],
+	"brand_guidelines":{"tone":"Friendly and educational","word_count_range":"1200-1500"},
+	"optimization_settings":{"keyword_density":"2-3%","headings_required":true,"meta_description":true}}`
+	tpl, err = ParseTemplateJSON([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.Structure) != 3 || tpl.Structure[1].Title != "Main Content Sections" || tpl.SEO.KeywordDensity != (Range{2, 3}) || tpl.OptimizationSettings != nil {
 		t.Errorf("%+v", tpl)
 	}
 	if _, err := ParseTemplateJSON([]byte(`{"id":"x","structure":[{"id":"A"}],"brand_guidelines":{"word_count_range":"1-2"},"extra":1}`)); err == nil {
