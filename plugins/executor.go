@@ -27,12 +27,16 @@ type Call struct {
 // returns one result per input. The error is a *core.StepError when the call as a whole
 // failed: unknown connector or action, invalid input, deadline, trap, oversized response.
 func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
+	return c.invokeCounted(ctx, call, nil)
+}
+
+func (c *Catalog) invokeCounted(ctx context.Context, call Call, decoded []any) ([]abi.Result, error) {
 	v, ok := c.get(call.Connector)
 	if !ok {
 		return nil, core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", call.Connector, c.loadedIDs()))
 	}
 	defer v.inflight.Done()
-	res, err := c.invoke(ctx, v, call)
+	res, err := c.invoke(ctx, v, call, decoded)
 	v.calls.Add(1)
 	outcome := "ok"
 	if err != nil {
@@ -52,13 +56,23 @@ func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
 	return res, err
 }
 
-func (c *Catalog) invoke(ctx context.Context, v *version, call Call) ([]abi.Result, error) {
+// invoke runs call on v. decoded, when not nil, holds the inputs already decoded (the
+// executor's rendered `with`), which saves decoding them again for validation.
+func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]abi.Result, error) {
 	spec, ok := v.manifest.Action(call.Action)
 	if !ok {
 		return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("action",
 			"connector %q has no action %q (actions: %s)", v.id, call.Action, actionNames(v.manifest))}
 	}
+	for _, val := range decoded {
+		if err := spec.Input.Validate(val, abi.ValidateOptions{}); err != nil {
+			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: fieldError(err)}
+		}
+	}
 	for i, in := range call.Inputs {
+		if decoded != nil {
+			break
+		}
 		var val any
 		if err := json.Unmarshal(in, &val); err != nil {
 			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("", "input %d is not JSON: %v", i, err)}
@@ -179,11 +193,13 @@ func (c *Catalog) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 	if err != nil {
 		return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("with", "not JSON: %v", err)}
 	}
-	res, err := c.Invoke(ctx, Call{
+	// The rendered input holds JSON shapes already (maps, slices, strings, float64...);
+	// normalize covers integer types a renderer may produce.
+	res, err := c.invokeCounted(ctx, Call{
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Connector, Action: call.Action, Inputs: []json.RawMessage{in},
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
-	})
+	}, []any{normalize(map[string]any(call.Input))})
 	if err != nil {
 		return core.StepResult{}, err
 	}

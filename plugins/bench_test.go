@@ -1,0 +1,84 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aquascene/aquahub/core"
+)
+
+func TestNoopModuleLoadsAndAnswers(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := openCatalog(t, Options{Dir: dir}, nil, false)
+	res, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{"a": 1}})
+	if err != nil || res.Output == nil {
+		t.Fatalf("noop: %v %v", res, err)
+	}
+}
+
+func BenchmarkPooledNoopCall(b *testing.B) {
+	dir := b.TempDir()
+	os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644)
+	c, _ := openCatalog(b, Options{Dir: dir}, nil, false)
+	call := core.StepCall{Tenant: "t", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Execute(ctx, call); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGoGuestNoopCall(b *testing.B) {
+	c, _ := openCatalog(b, Options{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
+	call := Call{Connector: "hostile", Action: "noop", Inputs: []json.RawMessage{json.RawMessage(`{}`)}}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Invoke(ctx, call); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkInstantiateGoGuest(b *testing.B) {
+	c, _ := openCatalog(b, Options{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
+	v, _ := c.get("hostile")
+	defer v.inflight.Done()
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		inst, err := v.instantiate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(inst.memoryPages())*64, "KiB/instance")
+		v.discard(inst, "bench")
+	}
+}
+
+func BenchmarkWarmCacheLoad(b *testing.B) {
+	path := hostileGuest(b)
+	cache := b.TempDir()
+	dir := b.TempDir()
+	copyInto(b, dir, map[string]string{"hostile.wasm": path})
+	openCatalog(b, Options{Dir: dir, CacheDir: cache}, nil, false) // fills the cache
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := Open(context.Background(), Options{Dir: dir, CacheDir: cache, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close(context.Background())
+	}
+}
