@@ -226,7 +226,7 @@ func (e *Engine) wake() {
 // lease reaper and the scheduler. It returns at once.
 func (e *Engine) Start(ctx context.Context) error {
 	// bbolt holds an exclusive file lock, so no other process can own these leases.
-	n, err := e.store.RequeueExpired(ctx, e.now().Add(100*365*24*time.Hour))
+	n, err := e.store.RecoverLeases(ctx, e.now())
 	if err != nil {
 		return fmt.Errorf("recovering leased runs: %w", err)
 	}

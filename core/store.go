@@ -91,6 +91,9 @@ type Queue interface {
 	Release(ctx context.Context, runs []Run, now time.Time) error
 	// RequeueExpired queues again every run whose lease ran out before now.
 	RequeueExpired(ctx context.Context, now time.Time) (int, error)
+	// RecoverLeases queues again, due now, every leased run whatever its expiry: at start,
+	// no worker of this process holds a lease, so all of them belong to a dead process.
+	RecoverLeases(ctx context.Context, now time.Time) (int, error)
 	// ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
 	ExtendLease(ctx context.Context, run *Run, until time.Time) error
 	// Stats counts what is queued, leased and dead.

@@ -272,6 +272,15 @@ func testRequeueExpired(t *testing.T, s core.Store) {
 	if again.ID != runs[1].ID || again.Attempts != 2 {
 		t.Fatalf("an expired lease keeps its attempt counted: %+v", again)
 	}
+	// At start every lease belongs to a dead process, expired or not; the runs are due now.
+	n, err = s.RecoverLeases(ctx, t0)
+	if err != nil || n != 2 {
+		t.Fatalf("RecoverLeases: %d %v", n, err)
+	}
+	recovered, err := s.Lease(ctx, t0, 10, time.Minute)
+	if err != nil || len(recovered) != 2 {
+		t.Fatalf("recovered runs must be due at once: %d %v", len(recovered), err)
+	}
 }
 
 func testRelease(t *testing.T, s core.Store) {

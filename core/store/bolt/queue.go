@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -198,13 +199,23 @@ func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error
 
 // RequeueExpired implements core.Queue.
 func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
+	return s.requeueLeases(now, now)
+}
+
+// RecoverLeases implements core.Queue.
+func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
+	return s.requeueLeases(now, time.Unix(0, math.MaxInt64))
+}
+
+// requeueLeases queues, due now, every run whose lease expires at or before cutoff.
+func (s *Store) requeueLeases(now, cutoff time.Time) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		n = 0
 		var expired [][]byte
 		c := tx.Bucket(bucketLeases).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
+			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= cutoff.UnixNano() {
 				expired = append(expired, append([]byte(nil), k...))
 			}
 		}

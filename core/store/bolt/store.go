@@ -354,6 +354,9 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 		f.Limit = 100
 	}
 	var out []core.Run
+	if f.EventID != "" {
+		return s.runsOfEvent(tenant, f)
+	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketRuns).Cursor()
@@ -386,6 +389,41 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 		}
 		return nil
 	})
+	return out, err
+}
+
+// runsOfEvent lists the runs an event started through its dedup record, which names
+// them, instead of scanning the tenant's runs.
+func (s *Store) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, error) {
+	var out []core.Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append(tkey(tenant, f.EventID), 0)
+		c := tx.Bucket(bucketEventIDs).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var acc core.Accepted
+			if err := json.Unmarshal(v, &acc); err != nil {
+				return err
+			}
+			for _, id := range acc.Runs {
+				r, err := getRun(tx, tenant, id)
+				if errors.Is(err, core.ErrNotFound) {
+					continue // discarded
+				}
+				if err != nil {
+					return err
+				}
+				if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) {
+					continue
+				}
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
 	return out, err
 }
 
