@@ -192,19 +192,21 @@ func orDefault(s, d string) string {
 	return s
 }
 
+var invalidKeys = regexp.MustCompile(`'([^']*)' has invalid keys: (.*)`)
+
 // cleanDecodeError turns mapstructure's wording into "path: problem" lines.
 func cleanDecodeError(err error) error {
 	msg := err.Error()
 	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):\n\n", "")
-	msg = regexp.MustCompile(`'([^']*)' has invalid keys: (.*)`).ReplaceAllStringFunc(msg, func(s string) string {
-		m := regexp.MustCompile(`'([^']*)' has invalid keys: (.*)`).FindStringSubmatch(s)
+	msg = invalidKeys.ReplaceAllStringFunc(msg, func(s string) string {
+		m := invalidKeys.FindStringSubmatch(s)
 		var out []string
 		for _, k := range strings.Split(m[2], ", ") {
 			out = append(out, joinPath(m[1], k)+": unknown key")
 		}
 		return strings.Join(out, "; ")
 	})
-	msg = regexp.MustCompile(`\[(\d+)\]`).ReplaceAllString(msg, "[$1]")
+	msg = strings.ReplaceAll(msg, "config.Config.", "")
 	return errors.New(msg)
 }
 
