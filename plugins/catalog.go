@@ -377,3 +377,29 @@ func (c *Catalog) Watch(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// InstanceStats is what creating one instance cost.
+type InstanceStats struct {
+	// Instantiate is the time to instantiate and run _initialize.
+	Instantiate time.Duration
+	// MemoryBytes is the instance's linear memory after initialisation.
+	MemoryBytes uint64
+}
+
+// MeasureInstance creates one extra instance of a connector outside its pool, measures it
+// and closes it. It is for benchmarks (`aquahub bench plugins`).
+func (c *Catalog) MeasureInstance(ctx context.Context, id string) (InstanceStats, error) {
+	v, ok := c.get(id)
+	if !ok {
+		return InstanceStats{}, fmt.Errorf("connector %q is not loaded", id)
+	}
+	defer v.inflight.Done()
+	start := time.Now()
+	inst, err := instantiate(ctx, c.rt, v.compiled)
+	if err != nil {
+		return InstanceStats{}, err
+	}
+	st := InstanceStats{Instantiate: time.Since(start), MemoryBytes: uint64(inst.memoryPages()) * 65536}
+	inst.close()
+	return st, nil
+}

@@ -26,6 +26,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVersionCmd(),
 		newSimCmd(),
+		newPluginCmd(),
+		newConnectorsCmd(),
 		newWebhooksCmd(),
 		newContentCmd(),
 	)

@@ -311,7 +311,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 	}
 	if err := c.CheckURL(u); err != nil {
 		c.decide(false, u, err.Error())
-		return fail(abi.HTTPErrorDenied, "%v", err)
+		return fail(abi.HTTPErrorDenied, "%s", err.(*DeniedError).Reason)
 	}
 	if u.RawQuery != "" {
 		q, err := injectSecrets(u.RawQuery, c.policy.Secrets, url.QueryEscape)
@@ -350,7 +350,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 		switch {
 		case errors.As(err, &denied):
 			c.decide(false, u, denied.Error())
-			return fail(abi.HTTPErrorDenied, "%v", denied)
+			return fail(abi.HTTPErrorDenied, "%s", denied.Reason)
 		case ctx.Err() != nil:
 			return fail(abi.HTTPErrorTimeout, "%s %s: call deadline exceeded", req.Method, u.Redacted())
 		default:

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aquascene/aquahub/plugins"
+	"github.com/aquascene/aquahub/sdk/client"
+)
+
+func newConnectorsCmd() *cobra.Command {
+	var api apiFlags
+	cmd := &cobra.Command{Use: "connectors", Short: "Inspect the connectors a running hub has loaded"}
+	api.register(cmd)
+	var asJSON bool
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List loaded connectors with versions, actions, pool sizes, call and error counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct {
+				Connectors []plugins.ConnectorInfo `json:"connectors"`
+			}
+			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "GET", "/api/v1/connectors", nil, "", nil, &out); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), out.Connectors)
+			}
+			printConnectors(cmd.OutOrStdout(), out.Connectors)
+			return nil
+		},
+	}
+	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	reload := &cobra.Command{
+		Use:   "reload",
+		Short: "Make the hub reload its connector directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out map[string]any
+			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "POST", "/api/v1/connectors/reload", nil, "", nil, &out); err != nil {
+				return err
+			}
+			if err := printJSON(cmd.OutOrStdout(), out); err != nil {
+				return err
+			}
+			if e, ok := out["error"].(string); ok && e != "" {
+				return fmt.Errorf("some connectors were refused")
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, reload)
+	return cmd
+}
+
+func printConnectors(w io.Writer, list []plugins.ConnectorInfo) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVERSION\tACTIONS\tPOOL\tLIVE\tIDLE\tCALLS\tERRORS\tFILE")
+	for _, c := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.Version, strings.Join(c.Actions, ","),
+			c.PoolSize, c.Live, c.Idle, c.Calls, c.Errors, c.File)
+	}
+	tw.Flush()
+}
