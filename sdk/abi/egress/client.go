@@ -167,8 +167,8 @@ func matchAny(list []abi.Origin, scheme, host, port string) bool {
 }
 
 // addrAllowed decides whether the dialled host name may connect to addr. A loopback or
-// private address is allowed only when a grant names it literally for that port, or names
-// "localhost" and the address is loopback. Link-local (cloud metadata), NAT64 and the other
+// private address is allowed only when the URL and a grant both name it literally (same
+// port), or both name "localhost" and the address is loopback. Link-local (cloud metadata), NAT64 and the other
 // special ranges are never allowed.
 func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
 	blocked := netguard.Policy{}.CheckAddr(addr)
@@ -183,8 +183,12 @@ func (c *Client) addrAllowed(host, port string, addr netip.Addr) error {
 		if g.Port != port {
 			continue
 		}
+		// A literal grant covers the URLs that name that address, not host names that
+		// happen to resolve to it.
 		if ga, err := netip.ParseAddr(strings.Trim(g.Host, "[]")); err == nil && ga.Unmap() == addr {
-			return nil
+			if ha, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && ha.Unmap() == addr {
+				return nil
+			}
 		}
 		if g.Host == "localhost" && addr.IsLoopback() && strings.EqualFold(host, "localhost") {
 			return nil

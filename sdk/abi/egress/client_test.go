@@ -1,0 +1,125 @@
+package egress
+
+import (
+	"context"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+func TestCheckURL(t *testing.T) {
+	c, err := NewClient(Policy{
+		Requested: []string{"https://api.example.com", "https://*.cdn.example.com"},
+		Granted:   []string{"https://api.example.com", "https://*.cdn.example.com", "http://127.0.0.1:8025", "https://other.example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, url, want string
+	}{
+		{"requested and granted", "https://api.example.com/v3/mail", ""},
+		{"wildcard", "https://img.cdn.example.com/a.png", ""},
+		{"granted but not requested", "https://other.example.com/", "not in the connector's requested egress"},
+		{"loopback literal grant needs no request", "http://127.0.0.1:8025/sim", ""},
+		{"other port", "https://api.example.com:8443/", "not granted"},
+		{"plain http", "http://api.example.com/", "not granted"},
+		{"scheme", "ftp://api.example.com/", "scheme"},
+		{"credentials", "https://u:p@api.example.com/", "credentials"},
+		{"octal loopback", "http://0177.0.0.1:8025/", "non-canonical numeric"},
+		{"hex loopback", "http://0x7f000001:8025/", "non-canonical numeric"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, _ := url.Parse(tt.url)
+			err := c.CheckURL(u)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want %q, got %v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestAddrAllowed(t *testing.T) {
+	c, err := NewClient(Policy{Requested: []string{"*"}, Granted: []string{"http://127.0.0.1:8025", "http://localhost:9000", "http://10.0.0.5:80", "http://169.254.169.254"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, host, port, addr string
+		allowed                bool
+	}{
+		{"public", "api.example.com", "443", "93.184.216.34", true},
+		{"granted loopback literal", "127.0.0.1", "8025", "127.0.0.1", true},
+		{"loopback on another port", "127.0.0.1", "8026", "127.0.0.1", false},
+		{"name resolving to loopback", "evil.test", "8025", "127.0.0.1", false},
+		{"localhost grant", "localhost", "9000", "::1", true},
+		{"granted private literal", "10.0.0.5", "80", "10.0.0.5", true},
+		{"other private", "x.test", "80", "10.0.0.6", false},
+		{"metadata never", "169.254.169.254", "80", "169.254.169.254", false},
+		{"mapped loopback", "x.test", "8025", "::ffff:127.0.0.1", false},
+		{"nat64", "x.test", "443", "64:ff9b::a9fe:a9fe", false},
+		{"ula", "x.test", "443", "fd00::1", false},
+		{"cgnat", "x.test", "443", "100.64.0.1", false},
+		{"unspecified", "x.test", "443", "0.0.0.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := c.addrAllowed(tt.host, tt.port, netip.MustParseAddr(tt.addr))
+			if (err == nil) != tt.allowed {
+				t.Fatalf("allowed=%v, err=%v", tt.allowed, err)
+			}
+		})
+	}
+}
+
+func TestInjectSecrets(t *testing.T) {
+	secrets := map[string]string{"key": "s3cr3t", "pw": "hunter2"}
+	tests := []struct {
+		name, in, want, err string
+	}{
+		{"plain", "Bearer {{secret:key}}", "Bearer s3cr3t", ""},
+		{"basic", "Basic {{basic:anystring:pw}}", "Basic YW55c3RyaW5nOmh1bnRlcjI=", ""},
+		{"two", "{{secret:key}}/{{secret:pw}}", "s3cr3t/hunter2", ""},
+		{"none", "no refs", "no refs", ""},
+		{"unknown", "{{secret:nope}}", "", `secret "nope" is not set`},
+		{"basic without user", "{{basic:pw}}", "", "want {{basic:USER:SECRET}}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := InjectSecrets(tt.in, secrets)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("want error %q, got %v", tt.err, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v", got, err)
+			}
+		})
+	}
+}
+
+func TestDeniedBeforeConnecting(t *testing.T) {
+	var dialed bool
+	c, _ := NewClient(Policy{Requested: []string{"*"}, Granted: []string{"http://evil.test:1"},
+		LookupIP: func(context.Context, string) ([]netip.Addr, error) {
+			dialed = true
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		}})
+	u, _ := url.Parse("http://evil.test:1/")
+	resp := c.Do(context.Background(), &abi.HTTPRequest{Method: "GET", URL: u.String()})
+	if resp.Error == nil || resp.Error.Code != "egress_denied" || !dialed {
+		t.Fatalf("got %+v", resp.Error)
+	}
+}
