@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -134,6 +135,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	}
 	c.mu.RUnlock()
 	var loaded []*version
+	var pending []*loadJob
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wasm") {
 			continue
@@ -163,15 +165,30 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 			rep.Unchanged = append(rep.Unchanged, old.id)
 			continue
 		}
-		v, err := c.load(ctx, path, b, hash)
-		if err != nil {
-			errs = append(errs, err)
-			rep.Failed = append(rep.Failed, path)
+		pending = append(pending, &loadJob{path: path, b: b, hash: hash, info: info})
+	}
+	// Compiling a Go module takes seconds without a warm cache: use every core.
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, j := range pending {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			j.v, j.err = c.load(ctx, j.path, j.b, j.hash)
+		}()
+	}
+	wg.Wait()
+	for _, j := range pending {
+		if j.err != nil {
+			errs = append(errs, j.err)
+			rep.Failed = append(rep.Failed, j.path)
 			continue
 		}
-		v.size, v.modTime = info.Size(), info.ModTime()
-		next[path] = v
-		loaded = append(loaded, v)
+		j.v.size, j.v.modTime = j.info.Size(), j.info.ModTime()
+		next[j.path] = j.v
+		loaded = append(loaded, j.v)
 	}
 	for path := range next {
 		if !seen[path] {
@@ -223,6 +240,16 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 		sort.Strings(l)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// loadJob is one module file to compile and check during a reload.
+type loadJob struct {
+	path string
+	b    []byte
+	hash string
+	info fs.FileInfo
+	v    *version
+	err  error
 }
 
 func sortedFiles(m map[string]*version) []string {
