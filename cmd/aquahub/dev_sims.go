@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
+	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
 	"github.com/aquascene/aquahub/core/config"
 )
 
@@ -16,8 +20,10 @@ import (
 // connectors against them: base URL in config, the simulator's key as the api_key secret,
 // and an egress grant naming the simulator's loopback address and nothing else. The SendGrid
 // simulator posts its signed Event Webhook to the hub's /hooks/{tenant}/sendgrid, which is
-// configured with the simulator's public key.
-func devSimulators(_ context.Context, cfg *config.Config, out io.Writer) (func(), error) {
+// configured with the simulator's public key. The Airtable simulator gets a webhook on the
+// dev base whose pings go to /hooks/{tenant}/airtable, a source that verifies them with the
+// webhook's MAC secret and turns the fetched payloads into airtable.record.* events.
+func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func(), error) {
 	var stops []func()
 	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -41,6 +47,15 @@ func devSimulators(_ context.Context, cfg *config.Config, out io.Writer) (func()
 			return nil, err
 		}
 		stops = append(stops, stop)
+		var airtableSource *config.Source
+		if name == "airtable" {
+			src, err := registerAirtableWebhook(ctx, url, o.key, hubURL+"/hooks/"+DevTenant+"/airtable")
+			if err != nil {
+				stopAll()
+				return nil, err
+			}
+			airtableSource = &src
+		}
 		for i := range cfg.Tenants {
 			t := &cfg.Tenants[i]
 			if t.ID != DevTenant {
@@ -56,10 +71,61 @@ func devSimulators(_ context.Context, cfg *config.Config, out io.Writer) (func()
 				}
 				t.Sources[name] = config.Source{Verifier: "sendgrid", Secret: info.publicKey}
 			}
+			if airtableSource != nil {
+				if t.Sources == nil {
+					t.Sources = map[string]config.Source{}
+				}
+				t.Sources[name] = *airtableSource
+			}
 		}
 		fmt.Fprintf(out, "  %-10s %s  (key %s)\n", name+":", url, o.key)
+		if airtableSource != nil {
+			fmt.Fprintf(out, "  %-10s webhook %s pings %s/hooks/%s/airtable\n", "", airtableSource.WebhookID, hubURL, DevTenant)
+		}
 	}
 	return stopAll, nil
+}
+
+// registerAirtableWebhook creates a webhook on the Airtable simulator at api that watches
+// every table of the dev base (cell values of all fields, previous values of changed ones)
+// and pings notify, and returns the inbound source that verifies those pings and fetches
+// the payloads.
+func registerAirtableWebhook(ctx context.Context, api, key, notify string) (config.Source, error) {
+	body, _ := json.Marshal(map[string]any{
+		"notificationUrl": notify,
+		"specification": map[string]any{"options": map[string]any{
+			"filters":  map[string]any{"dataTypes": []string{"tableData"}},
+			"includes": map[string]any{"includeCellValuesInFieldIds": "all", "includePreviousCellValues": true},
+		}},
+	})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/v0/bases/"+airtablesim.DefaultBase+"/webhooks", bytes.NewReader(body))
+	if err != nil {
+		return config.Source{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	var created struct {
+		ID              string `json:"id"`
+		MacSecretBase64 string `json:"macSecretBase64"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %s: %s", resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
+	}
+	return config.Source{
+		Verifier: "airtable", Secret: created.MacSecretBase64,
+		BaseURL: api, Token: key, BaseID: airtablesim.DefaultBase, WebhookID: created.ID,
+	}, nil
 }
 
 // rateLimitPenalty is Airtable's wait after a 429, kept in the dev sandbox.

@@ -78,6 +78,7 @@ func inboundSources(cfg config.Config) ([]*inbound.Source, error) {
 				Verifier: s.Verifier, Secret: s.Secret, Header: s.Header, Algorithm: s.Algorithm,
 				Encoding: s.Encoding, Prefix: s.Prefix, Tolerance: s.Tolerance,
 				Type: s.Type, ID: s.ID, Subject: s.Subject, Data: s.Data,
+				Airtable: airtableFetch(cfg, s),
 			})
 			if err != nil {
 				return nil, fmt.Errorf("tenants[%d].sources.%s.%w", i, name, err)

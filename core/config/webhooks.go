@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,6 +110,23 @@ type Source struct {
 	Subject string `koanf:"subject"`
 	// Data is an expression giving the event data (default: the whole body).
 	Data string `koanf:"data"`
+
+	// The fields below apply to verifier airtable only. When webhook_id is set, a verified
+	// notification ping makes the hub fetch the webhook's payloads (GET
+	// {base_url}/v0/bases/{base_id}/webhooks/{webhook_id}/payloads, cursor kept in the
+	// database) and publish one airtable.record.created|updated|deleted event per changed
+	// record. The fetch obeys webhooks.allow_http, allow_loopback and allow_private.
+
+	// BaseURL is the Airtable API origin (default https://api.airtable.com).
+	BaseURL string `koanf:"base_url"`
+	// Token is the personal access token used to fetch payloads and the base schema (scopes
+	// data.records:read, schema.bases:read). Use ${VAR} to keep it out of the file.
+	Token string `koanf:"token"`
+	// BaseID is the base the webhook watches (app…).
+	BaseID string `koanf:"base_id"`
+	// WebhookID is the webhook's id (ach…), as webhook creation returned it with the
+	// macSecretBase64 that goes in secret.
+	WebhookID string `koanf:"webhook_id"`
 }
 
 // SourceVerifiers lists the accepted Source.Verifier values.
@@ -146,5 +164,40 @@ func (s Source) validate(path string) []error {
 	if s.Tolerance < 0 || s.Tolerance > 24*time.Hour {
 		add("tolerance", "must be between 0s and 24h (got %s)", s.Tolerance)
 	}
+	s.validateAirtable(add)
 	return errs
+}
+
+// validateAirtable checks the payload-fetch fields of an airtable source.
+func (s Source) validateAirtable(add func(field, format string, args ...any)) {
+	fields := [][2]string{{"base_url", s.BaseURL}, {"token", s.Token}, {"base_id", s.BaseID}, {"webhook_id", s.WebhookID}}
+	if s.Verifier != "airtable" {
+		for _, f := range fields {
+			if f[1] != "" {
+				add(f[0], "applies only to verifier airtable")
+			}
+		}
+		return
+	}
+	if s.BaseURL == "" && s.Token == "" && s.BaseID == "" && s.WebhookID == "" {
+		return // verification only; the ping itself becomes the event
+	}
+	if !airtableIDPattern("ach").MatchString(s.WebhookID) {
+		add("webhook_id", "must be the webhook's id, ach followed by 14 letters or digits (got %q)", s.WebhookID)
+	}
+	if !airtableIDPattern("app").MatchString(s.BaseID) {
+		add("base_id", "must be a base id, app followed by 14 letters or digits (got %q)", s.BaseID)
+	}
+	if s.Token == "" {
+		add("token", "required to fetch the webhook's payloads")
+	}
+	if s.BaseURL != "" {
+		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("base_url", "must be an http(s) URL (got %q)", s.BaseURL)
+		}
+	}
+}
+
+func airtableIDPattern(prefix string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + prefix + `[A-Za-z0-9]{14}$`)
 }

@@ -45,6 +45,9 @@ type Spec struct {
 	// source and verified. Type defaults to "<source>.received", ID to the sender's message
 	// id or a hash of the body, Data to body.
 	Type, ID, Subject, Data string
+	// Airtable, with verifier airtable, fetches the webhook's payloads after each verified
+	// ping and publishes one event per changed record instead of the ping itself.
+	Airtable *AirtableFetch
 }
 
 // Source is a compiled Spec.
@@ -55,6 +58,7 @@ type Source struct {
 	typ, id      *vm.Program
 	subject      *vm.Program
 	data         *vm.Program
+	airtable     *airtableFetcher
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -151,6 +155,14 @@ func NewSource(tenant, name string, spec Spec) (*Source, error) {
 		return nil, fmt.Errorf("tolerance: must not be negative (got %s)", spec.Tolerance)
 	}
 	s := &Source{Tenant: tenant, Name: name, verifier: v, tolerance: spec.Tolerance}
+	if spec.Airtable != nil {
+		if spec.Verifier != VerifierAirtable {
+			return nil, fmt.Errorf("verifier: fetching Airtable payloads needs verifier airtable (got %q)", spec.Verifier)
+		}
+		if s.airtable, err = newAirtableFetcher(*spec.Airtable); err != nil {
+			return nil, err
+		}
+	}
 	if s.tolerance == 0 {
 		s.tolerance = webhooks.DefaultTolerance
 	}
@@ -250,6 +262,9 @@ type Result struct {
 	Accepted core.Accepted `json:"event"`
 	// Duplicate is true when the sender's message id was already received.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Events lists every event published when one request becomes several (an Airtable
+	// ping's changed records, a SendGrid batch's items); Accepted is then the last of them.
+	Events []core.Accepted `json:"events,omitempty"`
 }
 
 // ReceiverOptions configures a Receiver.
@@ -295,8 +310,12 @@ func NewReceiver(opts ReceiverOptions, sources ...*Source) (*Receiver, error) {
 		r.sources[s.Tenant+"\x00"+s.Name] = s
 	}
 	err := r.db.Update(func(tx *bbolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketSeen)
-		return err
+		for _, b := range [][]byte{bucketSeen, bucketAirtableCursor} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return r, err
 }
@@ -312,6 +331,9 @@ func (r *Receiver) Receive(ctx context.Context, tenant, source string, header ht
 		return Result{}, fmt.Errorf("webhook source %q: %w", source, core.ErrNotFound)
 	}
 	now := r.clock.Now()
+	if s.airtable != nil {
+		return r.receiveAirtable(ctx, s, header, body, now)
+	}
 	ev, ver, err := s.Event(header, body, now)
 	if err != nil {
 		return Result{}, err
