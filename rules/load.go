@@ -101,6 +101,7 @@ type loader struct {
 	envTemplate map[string]any
 	functions   []expr.Option
 	nodes       int
+	tooBig      bool
 }
 
 func newLoader(file string, opts Options) *loader {

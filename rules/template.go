@@ -105,11 +105,10 @@ var placeholder = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
 // form (with placeholders kept as strings) is returned too, for schema checks at load time.
 func (l *loader) compileValue(n *yaml.Node, path string) (value, any) {
 	l.nodes++
-	if depth := strings.Count(path, ".") + strings.Count(path, "["); depth > maxDepth {
-		l.nodes = maxNodes
-	}
-	if l.nodes > maxNodes {
-		if l.nodes == maxNodes+1 {
+	depth := strings.Count(path, ".") + strings.Count(path, "[")
+	if l.nodes > maxNodes || depth > maxDepth {
+		if !l.tooBig {
+			l.tooBig = true
 			l.errorf(n, path, "input is too large or too deeply nested (at most %d values, aliases expanded, and %d levels)", maxNodes, maxDepth)
 		}
 		return constant{}, nil
