@@ -357,6 +357,9 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 	if f.EventID != "" {
 		return s.runsOfEvent(tenant, f)
 	}
+	if f.Status == core.RunDead {
+		return s.deadRuns(tenant, f)
+	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketRuns).Cursor()
@@ -383,6 +386,37 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 				return err
 			}
 			if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) || (f.EventID != "" && r.EventID != f.EventID) {
+				continue
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// deadRuns lists dead runs from the dlq index, newest first, without scanning live runs.
+func (s *Store) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
+	var out []core.Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append([]byte(tenant), 0)
+		c := tx.Bucket(bucketDLQ).Cursor()
+		k, _ := c.Seek(append([]byte(tenant), 1))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, _ = c.Prev() {
+			_, id, _ := splitRunKey(k)
+			if f.After != "" && id >= f.After {
+				continue
+			}
+			r, err := getRun(tx, tenant, id)
+			if err != nil {
+				return err
+			}
+			if f.RuleID != "" && r.RuleID != f.RuleID {
 				continue
 			}
 			out = append(out, r)
