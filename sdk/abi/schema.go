@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -241,7 +242,7 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 			return fail("must be <= %v (got %v)", *s.Maximum, f)
 		}
 	case "array":
-		arr, ok := v.([]any)
+		arr, ok := asList(v)
 		if !ok {
 			return fail("must be an array (got %s)", show(v))
 		}
@@ -257,7 +258,7 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 			}
 		}
 	case "object":
-		obj, ok := v.(map[string]any)
+		obj, ok := asObject(v)
 		if !ok {
 			return fail("must be an object (got %s)", show(v))
 		}
@@ -292,6 +293,39 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 		}
 	}
 	return nil
+}
+
+// asList accepts any Go slice or array, so typed values from Go callers ([]string,
+// []map[string]any) validate like the []any that JSON decoding produces.
+func asList(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
+}
+
+// asObject accepts any Go map keyed by strings, for the same reason as asList.
+func asObject(v any) (map[string]any, bool) {
+	if m, ok := v.(map[string]any); ok {
+		return m, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
+		return nil, false
+	}
+	out := make(map[string]any, rv.Len())
+	for it := rv.MapRange(); it.Next(); {
+		out[it.Key().String()] = it.Value().Interface()
+	}
+	return out, true
 }
 
 func toFloat(v any) (float64, bool) {
