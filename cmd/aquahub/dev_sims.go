@@ -80,52 +80,87 @@ func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func
 		}
 		fmt.Fprintf(out, "  %-10s %s  (key %s)\n", name+":", url, o.key)
 		if airtableSource != nil {
-			fmt.Fprintf(out, "  %-10s webhook %s pings %s/hooks/%s/airtable\n", "", airtableSource.WebhookID, hubURL, DevTenant)
+			fmt.Fprintf(out, "  %-10s webhook %s on %s pings %s/hooks/%s/airtable\n", "", airtableSource.WebhookID, devWebhookTable, hubURL, DevTenant)
 		}
 	}
 	return stopAll, nil
 }
 
+// devWebhookTable is the table the dev sandbox's Airtable webhook watches. Watching the whole
+// base would make every row the hub writes (Email_Events above all) cost a payload fetch
+// against the simulator's 5 requests/s, which the connectors need.
+const devWebhookTable = "Content_Master"
+
 // registerAirtableWebhook creates a webhook on the Airtable simulator at api that watches
-// every table of the dev base (cell values of all fields, previous values of changed ones)
-// and pings notify, and returns the inbound source that verifies those pings and fetches
-// the payloads.
+// devWebhookTable of the dev base (cell values of all fields, previous values of changed
+// ones) and pings notify, and returns the inbound source that verifies those pings and
+// fetches the payloads.
 func registerAirtableWebhook(ctx context.Context, api, key, notify string) (config.Source, error) {
-	body, _ := json.Marshal(map[string]any{
-		"notificationUrl": notify,
-		"specification": map[string]any{"options": map[string]any{
-			"filters":  map[string]any{"dataTypes": []string{"tableData"}},
-			"includes": map[string]any{"includeCellValuesInFieldIds": "all", "includePreviousCellValues": true},
-		}},
-	})
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/v0/bases/"+airtablesim.DefaultBase+"/webhooks", bytes.NewReader(body))
-	if err != nil {
-		return config.Source{}, err
+	var meta struct {
+		Tables []struct{ ID, Name string } `json:"tables"`
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
+	if err := simCall(ctx, http.MethodGet, api+"/v0/meta/bases/"+airtablesim.DefaultBase+"/tables", key, nil, &meta); err != nil {
+		return config.Source{}, fmt.Errorf("reading the Airtable simulator's tables: %w", err)
 	}
-	defer resp.Body.Close()
+	scope := ""
+	for _, t := range meta.Tables {
+		if t.Name == devWebhookTable {
+			scope = t.ID
+		}
+	}
+	if scope == "" {
+		return config.Source{}, fmt.Errorf("the Airtable simulator's base has no %s table", devWebhookTable)
+	}
 	var created struct {
 		ID              string `json:"id"`
 		MacSecretBase64 string `json:"macSecretBase64"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %s: %s", resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+	err := simCall(ctx, http.MethodPost, api+"/v0/bases/"+airtablesim.DefaultBase+"/webhooks", key, map[string]any{
+		"notificationUrl": notify,
+		"specification": map[string]any{"options": map[string]any{
+			"filters":  map[string]any{"dataTypes": []string{"tableData"}, "recordChangeScope": scope},
+			"includes": map[string]any{"includeCellValuesInFieldIds": "all", "includePreviousCellValues": true},
+		}},
+	}, &created)
+	if err != nil {
 		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
 	}
 	return config.Source{
 		Verifier: "airtable", Secret: created.MacSecretBase64,
 		BaseURL: api, Token: key, BaseID: airtablesim.DefaultBase, WebhookID: created.ID,
 	}, nil
+}
+
+// simCall sends a Bearer-authenticated JSON request to a simulator and decodes a 200 answer.
+func simCall(ctx context.Context, method, url, key string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, b)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
 
 // rateLimitPenalty is Airtable's wait after a 429, kept in the dev sandbox.

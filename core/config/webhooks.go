@@ -80,7 +80,9 @@ func (c WebhooksConfig) validate(path string) []error {
 // authenticated by the verifier, not by an API key.
 type Source struct {
 	// Verifier checks the request's authenticity: hmac, standard-webhooks, basic, api_key,
-	// airtable or sendgrid (required).
+	// airtable or sendgrid (required). With sendgrid every item of an Event Webhook batch
+	// becomes its own event (type email.<event>, id sg_event_id, subject the address), and
+	// the expressions below run per item with body bound to the item.
 	Verifier string `koanf:"verifier"`
 	// Secret is the verifier's key: the HMAC key as text (hmac), whsec_… (standard-webhooks;
 	// several separated by spaces while the sender rotates), "user:password" (basic), the

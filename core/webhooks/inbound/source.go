@@ -43,7 +43,10 @@ type Spec struct {
 	Tolerance time.Duration
 	// Type, ID, Subject and Data are expr-lang expressions over body, headers, tenant,
 	// source and verified. Type defaults to "<source>.received", ID to the sender's message
-	// id or a hash of the body, Data to body.
+	// id or a hash of the body, Data to body. With verifier sendgrid each item of the batch
+	// becomes an event and the expressions run per item with body bound to the item; the
+	// defaults are then email.<event> (open, click, bounce as opened, clicked, bounced),
+	// sg_event_id, the address and the item.
 	Type, ID, Subject, Data string
 	// Airtable, with verifier airtable, fetches the webhook's payloads after each verified
 	// ping and publishes one event per changed record instead of the ping itself.
@@ -193,17 +196,40 @@ func (s *Source) Event(header http.Header, body []byte, now time.Time) (core.Eve
 			parsed = string(body)
 		}
 	}
+	hdrs := headerMap(header)
+	verified := map[string]any{"id": ver.ID}
+	if !ver.Timestamp.IsZero() {
+		verified["timestamp"] = ver.Timestamp.Unix()
+	}
+	env := exprEnv{Body: parsed, Headers: hdrs, Tenant: s.Tenant, Source: s.Name, Verified: verified, Raw: string(body)}
+	defID := ver.ID
+	if defID == "" {
+		defID = hashID(body)
+	}
+	ev, err := s.mapEvent(env, s.Name+".received", defID, "", now)
+	return ev, ver, err
+}
+
+// headerMap maps lower-case header names to their first value.
+func headerMap(header http.Header) map[string]string {
 	hdrs := make(map[string]string, len(header))
 	for k, v := range header {
 		if len(v) > 0 {
 			hdrs[strings.ToLower(k)] = v[0]
 		}
 	}
-	verified := map[string]any{"id": ver.ID}
-	if !ver.Timestamp.IsZero() {
-		verified["timestamp"] = ver.Timestamp.Unix()
-	}
-	env := exprEnv{Body: parsed, Headers: hdrs, Tenant: s.Tenant, Source: s.Name, Verified: verified, Raw: string(body)}
+	return hdrs
+}
+
+func hashID(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256-" + hex.EncodeToString(sum[:16])
+}
+
+// mapEvent runs the source's mapping expressions over env; the defaults apply where no
+// expression is configured (or it gives nil), and the data defaults to env.Body.
+func (s *Source) mapEvent(env exprEnv, defType, defID, defSubject string, now time.Time) (core.Event, error) {
+	var err error
 	str := func(p *vm.Program, field, def string) (string, error) {
 		if p == nil {
 			return def, nil
@@ -224,37 +250,32 @@ func (s *Source) Event(header http.Header, body []byte, now time.Time) (core.Eve
 		}
 	}
 	ev := core.Event{Source: "aquahub/hooks/" + s.Name, SpecVersion: core.SpecVersion, DataContentType: "application/json"}
-	if ev.Type, err = str(s.typ, "type", s.Name+".received"); err != nil {
-		return ev, ver, err
-	}
-	defID := ver.ID
-	if defID == "" {
-		sum := sha256.Sum256(body)
-		defID = "sha256-" + hex.EncodeToString(sum[:16])
+	if ev.Type, err = str(s.typ, "type", defType); err != nil {
+		return ev, err
 	}
 	if ev.ID, err = str(s.id, "id", defID); err != nil {
-		return ev, ver, err
+		return ev, err
 	}
-	if ev.Subject, err = str(s.subject, "subject", ""); err != nil {
-		return ev, ver, err
+	if ev.Subject, err = str(s.subject, "subject", defSubject); err != nil {
+		return ev, err
 	}
-	data := parsed
+	data := env.Body
 	if s.data != nil {
 		if data, err = expr.Run(s.data, env); err != nil {
-			return ev, ver, core.Invalid("data", "mapping expression failed: %v", err)
+			return ev, core.Invalid("data", "mapping expression failed: %v", err)
 		}
 	}
 	if data != nil {
 		if ev.Data, err = json.Marshal(data); err != nil {
-			return ev, ver, core.Invalid("data", "mapping result is not JSON: %v", err)
+			return ev, core.Invalid("data", "mapping result is not JSON: %v", err)
 		}
 	}
 	t := now.UTC()
 	ev.Time = &t
 	if err := ev.Validate(); err != nil {
-		return ev, ver, err
+		return ev, err
 	}
-	return ev, ver, nil
+	return ev, nil
 }
 
 // Result is the Receiver's answer to one request.
@@ -333,6 +354,9 @@ func (r *Receiver) Receive(ctx context.Context, tenant, source string, header ht
 	now := r.clock.Now()
 	if s.airtable != nil {
 		return r.receiveAirtable(ctx, s, header, body, now)
+	}
+	if _, ok := s.verifier.(SendGrid); ok {
+		return r.receiveSendGrid(ctx, s, header, body, now)
 	}
 	ev, ver, err := s.Event(header, body, now)
 	if err != nil {
