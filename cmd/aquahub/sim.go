@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -104,8 +105,12 @@ func simulators() map[string]simulator {
 				return simInfo{handler: s, notes: []string{"audience: " + mailchimpsim.DefaultList}}
 			},
 			connector: func(baseURL, key string) config.TenantConnector {
+				cfg := map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList}
+				if dc := mailchimpDataCenter(key); dc != "" {
+					cfg["dc"] = dc // what a real tenant's config needs; base_url overrides it here
+				}
 				return config.TenantConnector{
-					Config:  map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList},
+					Config:  cfg,
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},
 				}
@@ -116,6 +121,19 @@ func simulators() map[string]simulator {
 		},
 	}
 }
+
+// mailchimpDataCenter returns the data center of a Mailchimp API key, its suffix after the
+// last '-' (us21 for …-us21), or "" when the key has none. The connector cannot do this
+// itself: the host injects the key into requests and the guest never sees it.
+func mailchimpDataCenter(key string) string {
+	i := strings.LastIndexByte(key, '-')
+	if i < 0 || !dataCenter.MatchString(key[i+1:]) {
+		return ""
+	}
+	return key[i+1:]
+}
+
+var dataCenter = regexp.MustCompile(`^[a-z]+[0-9]+$`)
 
 func simNames() []string {
 	var names []string

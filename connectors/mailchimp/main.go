@@ -110,8 +110,13 @@ func baseURL(ctx context.Context) (string, error) {
 		return strings.TrimRight(b, "/"), nil
 	}
 	dc := plugin.ConfigString(ctx, "dc", "")
+	if dc == "" {
+		// The host injects the key into requests; the guest never sees it, so it cannot
+		// read the data center from the key's suffix itself.
+		return "", plugin.Permanent(errors.New("mailchimp: set config.dc to the API key's data center (the suffix after the last '-': us21 for …-us21) or config.base_url; the connector never sees the key, so it cannot derive it"))
+	}
 	if !dcPattern.MatchString(dc) {
-		return "", plugin.Permanent(fmt.Errorf("mailchimp: configure dc (the API key's suffix, such as us21) or base_url (got dc %q)", dc))
+		return "", plugin.Permanent(fmt.Errorf("mailchimp: config.dc must be a data center such as us21, the API key's suffix after the last '-' (got %q)", dc))
 	}
 	return "https://" + dc + ".api.mailchimp.com/3.0", nil
 }
