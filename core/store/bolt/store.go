@@ -15,6 +15,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/google/uuid"
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -70,7 +71,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: opts.InitialMmapSize, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: the file is locked by another process (is another aquahub running?)", path)
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -363,23 +364,12 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketRuns).Cursor()
-		// Newest first: start past the tenant's last key, or just before the After cursor.
-		var k, v []byte
+		// Newest first: start just before the After cursor, or at the tenant's last key.
+		start := append([]byte(tenant), 1)
 		if f.After != "" {
-			k, v = c.Seek(tkey(tenant, f.After))
-			if k != nil {
-				k, v = c.Prev()
-			} else {
-				k, v = c.Last()
-			}
-		} else {
-			k, v = c.Seek(append([]byte(tenant), 1))
-			if k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
+			start = tkey(tenant, f.After)
 		}
+		k, v := lastBefore(c, start)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, v = c.Prev() {
 			var r core.Run
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -395,23 +385,27 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 	return out, err
 }
 
+// lastBefore positions c at the last key strictly less than key.
+func lastBefore(c *bbolt.Cursor, key []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(key); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
 // deadRuns lists dead runs from the dlq index, newest first, without scanning live runs.
 func (s *Store) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
 	var out []core.Run
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketDLQ).Cursor()
-		k, _ := c.Seek(append([]byte(tenant), 1))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+		start := append([]byte(tenant), 1)
+		if f.After != "" {
+			start = tkey(tenant, f.After)
 		}
+		k, _ := lastBefore(c, start)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, _ = c.Prev() {
 			_, id, _ := splitRunKey(k)
-			if f.After != "" && id >= f.After {
-				continue
-			}
 			r, err := getRun(tx, tenant, id)
 			if err != nil {
 				return err
