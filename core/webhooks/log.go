@@ -34,12 +34,11 @@ func (s *Service) Deliveries(ctx context.Context, tenant, endpointID string, f D
 		}
 		p := prefix(tenant, endpointID)
 		c := tx.Bucket(bucketDeliveries).Cursor()
-		var k, v []byte
+		start := append(append([]byte(nil), p...), 0xff)
 		if f.Before != "" {
-			k, v = c.Seek(key(tenant, endpointID, f.Before))
-		} else {
-			k, v = c.Seek(append(append([]byte(nil), p...), 0xff))
+			start = key(tenant, endpointID, f.Before)
 		}
+		k, v := c.Seek(start)
 		if k == nil {
 			k, v = c.Last()
 		} else {
