@@ -38,8 +38,8 @@ func (s *Service) Deliveries(ctx context.Context, tenant, endpointID string, f D
 		if f.Before != "" {
 			start = key(tenant, endpointID, f.Before)
 		}
-		k, v := c.Seek(start)
-		if k == nil {
+		var k, v []byte
+		if k, _ = c.Seek(start); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
