@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
@@ -314,6 +315,10 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 		return fail(refuse("%v", err))
 	}
 	v.id, v.manifest = m.ID, m
+	v.okCalls = make(map[string]prometheus.Counter, len(m.Actions))
+	for _, a := range m.Actions {
+		v.okCalls[a.Name] = c.metrics.calls.WithLabelValues(v.id, a.Name, "ok")
+	}
 	v.live.Add(1)
 	c.metrics.instances.WithLabelValues(v.id).Inc()
 	v.idle <- inst

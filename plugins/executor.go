@@ -1,13 +1,13 @@
 package plugins
 
 import (
-	"bytes"
-	"context"
+		"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -27,38 +27,77 @@ type Call struct {
 // returns one result per input. The error is a *core.StepError when the call as a whole
 // failed: unknown connector or action, invalid input, deadline, trap, oversized response.
 func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
-	return c.invokeCounted(ctx, call, nil)
+	var results []abi.Result
+	err := c.run(ctx, call, nil, func(v *version, out []byte) (string, error) {
+		resp, err := decodeResponse(v.id, call.Action, out, len(call.Inputs))
+		if err != nil {
+			return "", err
+		}
+		results = resp.Results
+		return outcomeOf(results), nil
+	})
+	return results, err
 }
 
-func (c *Catalog) invokeCounted(ctx context.Context, call Call, decoded []any) ([]abi.Result, error) {
-	v, ok := c.get(call.Connector)
-	if !ok {
-		return nil, core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", call.Connector, c.loadedIDs()))
-	}
-	defer v.inflight.Done()
-	res, err := c.invoke(ctx, v, call, decoded)
-	v.calls.Add(1)
-	outcome := "ok"
+// decodeResponse decodes an invoke response; a whole-call error becomes the step error.
+func decodeResponse(connector, action string, out []byte, n int) (*abi.InvokeResponse, error) {
+	resp, err := abi.DecodeInvokeResponse(out, n)
 	if err != nil {
-		outcome = string(core.Classify(err).Class)
-	} else {
-		for _, r := range res {
-			if r.Error != nil {
-				outcome = string(r.Error.Kind)
-				break
-			}
+		return nil, core.Permanent(fmt.Errorf("connector %q action %q: %w", connector, action, err))
+	}
+	if resp.Error != nil {
+		return nil, stepError(connector, action, resp.Error)
+	}
+	return resp, nil
+}
+
+func outcomeOf(results []abi.Result) string {
+	for _, r := range results {
+		if r.Error != nil {
+			return string(r.Error.Kind)
 		}
 	}
+	return "ok"
+}
+
+// run invokes call and hands the guest's response to decode, which returns the outcome
+// for the call metrics; it counts the call.
+func (c *Catalog) run(ctx context.Context, call Call, decoded []any, decode func(v *version, out []byte) (string, error)) error {
+	v, ok := c.get(call.Connector)
+	if !ok {
+		return core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", call.Connector, c.loadedIDs()))
+	}
+	defer v.inflight.Done()
+	out, err := c.invoke(ctx, v, call, decoded)
+	outcome := "ok"
+	if err == nil {
+		outcome, err = decode(v, out)
+	}
+	if err != nil && (outcome == "" || outcome == "ok") {
+		outcome = string(core.Classify(err).Class)
+	}
+	v.calls.Add(1)
 	if outcome != "ok" {
 		v.errors.Add(1)
 	}
-	c.metrics.calls.WithLabelValues(v.id, call.Action, outcome).Inc()
-	return res, err
+	if counter, ok := v.okCalls[call.Action]; ok && outcome == "ok" {
+		counter.Inc()
+	} else {
+		c.metrics.calls.WithLabelValues(v.id, call.Action, outcome).Inc()
+	}
+	return err
 }
+
+// requestBuffers holds encoding buffers for invoke requests, which are copied into guest
+// memory and dropped within one call.
+var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledRequest keeps rare huge requests from pinning memory in requestBuffers.
+const maxPooledRequest = 64 << 10
 
 // invoke runs call on v. decoded, when not nil, holds the inputs already decoded (the
 // executor's rendered `with`), which saves decoding them again for validation.
-func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]abi.Result, error) {
+func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]byte, error) {
 	spec, ok := v.manifest.Action(call.Action)
 	if !ok {
 		return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("action",
@@ -85,16 +124,24 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	secrets := make([]string, 0, len(grant.Secrets))
-	for k := range grant.Secrets {
-		secrets = append(secrets, k)
+	var secrets []string
+	if len(grant.Secrets) > 0 {
+		secrets = make([]string, 0, len(grant.Secrets))
+		for k := range grant.Secrets {
+			secrets = append(secrets, k)
+		}
+		sort.Strings(secrets)
 	}
-	sort.Strings(secrets)
-	req, err := json.Marshal(&abi.InvokeRequest{
+	bufp := requestBuffers.Get().(*[]byte)
+	defer requestBuffers.Put(bufp)
+	req, err := (&abi.InvokeRequest{
 		Action: call.Action, Inputs: call.Inputs, Config: grant.Config, Secrets: secrets,
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt, DeadlineUnixMS: deadline.UnixMilli(),
-	})
+	}).AppendJSON((*bufp)[:0])
+	if cap(req) <= maxPooledRequest {
+		*bufp = req
+	}
 	if err != nil {
 		return nil, core.Permanent(fmt.Errorf("encoding invoke request: %w", err))
 	}
@@ -116,14 +163,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		}
 		return nil, core.Transient(fmt.Errorf("%s: %w", prefix, err))
 	}
-	resp, err := abi.DecodeInvokeResponse(out, len(call.Inputs))
-	if err != nil {
-		return nil, core.Permanent(fmt.Errorf("connector %q action %q: %w", v.id, call.Action, err))
-	}
-	if resp.Error != nil {
-		return nil, stepError(v.id, call.Action, resp.Error)
-	}
-	return resp.Results, nil
+	return out, nil
 }
 
 func (c *Catalog) grant(tenant, connector string) (Grant, bool) {
@@ -195,27 +235,44 @@ func (c *Catalog) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 	}
 	// The rendered input holds JSON shapes already (maps, slices, strings, float64...);
 	// normalize covers integer types a renderer may produce.
-	res, err := c.invokeCounted(ctx, Call{
+	var output map[string]any
+	err = c.run(ctx, Call{
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Connector, Action: call.Action, Inputs: []json.RawMessage{in},
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
-	}, []any{normalize(map[string]any(call.Input))})
+	}, []any{normalized(map[string]any(call.Input))}, func(v *version, out []byte) (string, error) {
+		if vals, ok := decodeOutputsFast(out, 1); ok {
+			output = outputValue(vals[0])
+			return "ok", nil
+		}
+		resp, err := decodeResponse(v.id, call.Action, out, 1)
+		if err != nil {
+			return "", err
+		}
+		if e := resp.Results[0].Error; e != nil {
+			return string(e.Kind), stepError(call.Connector, call.Action, e)
+		}
+		output = outputMap(resp.Results[0].Output)
+		return "ok", nil
+	})
 	if err != nil {
 		return core.StepResult{}, err
 	}
-	if e := res[0].Error; e != nil {
-		return core.StepResult{}, stepError(call.Connector, call.Action, e)
-	}
-	return core.StepResult{Output: outputMap(res[0].Output)}, nil
+	return core.StepResult{Output: output}, nil
 }
 
 // outputMap decodes an action output; a value that is not an object is kept under "value".
 func outputMap(raw json.RawMessage) map[string]any {
 	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return map[string]any{"value": string(raw)}
 	}
+	return outputValue(v)
+}
+
+// outputValue is a decoded output as step output: an object as it is, anything else under
+// "value".
+func outputValue(v any) map[string]any {
 	if m, ok := v.(map[string]any); ok {
 		return m
 	}
@@ -242,6 +299,36 @@ func (c *Catalog) CheckStep(connector, action string, with map[string]any) error
 		return fieldError(err)
 	}
 	return nil
+}
+
+// normalized is normalize without copying a value that has JSON shapes already (the
+// rendered `with` of a step nearly always does).
+func normalized(v any) any {
+	if jsonShaped(v) {
+		return v
+	}
+	return normalize(v)
+}
+
+// jsonShaped reports whether v holds no map[any]any, the one shape normalize changes.
+func jsonShaped(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for _, x := range t {
+			if !jsonShaped(x) {
+				return false
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if !jsonShaped(x) {
+				return false
+			}
+		}
+	case map[any]any:
+		return false
+	}
+	return true
 }
 
 // normalize turns YAML-decoded values (map[any]any, int) into the JSON shapes the

@@ -25,6 +25,13 @@ type instance struct {
 	invoke   api.Function
 	out      *tailBuffer
 	calls    int
+	// reuseInput is set when the module exports hub_reuse_input: input (inputCap bytes at
+	// inputPtr, from the last hub_alloc) may be written again for every hub_invoke.
+	reuseInput bool
+	inputPtr   uint32
+	inputCap   uint32
+	// allocs counts hub_alloc calls (tests check that reuse saves them).
+	allocs int
 	// pending is the result of the last http_request or kv_get, waiting for take_result.
 	pending []byte
 }
@@ -102,6 +109,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.Compile
 		invoke:   mod.ExportedFunction(abi.ExportInvoke),
 		out:      out,
 	}
+	_, inst.reuseInput = compiled.ExportedFunctions()[abi.ExportReuseInput]
 	if inst.alloc == nil || inst.describe == nil || inst.invoke == nil {
 		mod.Close(context.Background())
 		return nil, errMissingExport
@@ -166,15 +174,40 @@ func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("connector response of %d bytes exceeds the %d byte limit (connectors.max_response_bytes); it was cut off", e.size, e.limit)
 }
 
-// write copies b into a fresh hub_alloc buffer and returns its pointer.
+// minInputBuffer is the smallest buffer asked of a guest that reuses its input buffer, so
+// that growing inputs do not cost an hub_alloc each.
+const minInputBuffer = 4 << 10
+
+// write copies b into guest memory and returns its pointer: into the buffer of an earlier
+// hub_alloc when the guest allows reuse and b fits, else into a fresh hub_alloc buffer.
 func (i *instance) write(ctx context.Context, b []byte) (uint32, error) {
-	res, err := i.alloc.Call(ctx, uint64(len(b)))
+	mem := i.mod.Memory()
+	if i.reuseInput && i.inputCap > 0 && len(b) <= int(i.inputCap) {
+		if !mem.Write(i.inputPtr, b) {
+			return 0, fmt.Errorf("hub_alloc returned %d, outside guest memory", i.inputPtr)
+		}
+		return i.inputPtr, nil
+	}
+	size := uint32(len(b))
+	if i.reuseInput {
+		size = max(size, minInputBuffer)
+		if n := uint64(len(b)); n > minInputBuffer && n+n/2 <= maxHostArgBytes {
+			size = uint32(n + n/2) // room to grow without an hub_alloc per call
+		}
+	}
+	i.allocs++
+	res, err := i.alloc.Call(ctx, uint64(size))
 	if err != nil {
 		return 0, err
 	}
 	ptr := uint32(res[0])
-	if !i.mod.Memory().Write(ptr, b) {
+	// The whole buffer must lie in memory, not only the bytes written now.
+	if end := uint64(ptr) + uint64(size); end > uint64(mem.Size()) || !mem.Write(ptr, b) {
+		i.inputCap = 0
 		return 0, fmt.Errorf("hub_alloc returned %d, outside guest memory", ptr)
+	}
+	if i.reuseInput {
+		i.inputPtr, i.inputCap = ptr, size
 	}
 	return ptr, nil
 }

@@ -7,7 +7,8 @@ import (
 
 // NoopModule returns a minimal hub ABI v1 module, assembled here byte by byte: connector id
 // "noop" with one action "noop" whose hub_invoke answers every call with one empty output
-// without parsing its input. Benchmarks use it to measure the host's own cost per call
+// without parsing its input. It exports hub_reuse_input (its hub_alloc returns one fixed
+// scratch buffer). Benchmarks use it to measure the host's own cost per call
 // (pool, copy in, export call, copy out, envelope decoding), free of guest work.
 func NoopModule() []byte {
 	manifest := []byte(`{"abi":1,"id":"noop","version":"1.0.0","description":"does nothing, for benchmarks","actions":[{"name":"noop","input":{"type":"object"}}]}`)
@@ -39,6 +40,7 @@ func NoopModule() []byte {
 		export("hub_describe", 0, 2),
 		export("hub_invoke", 0, 3),
 		export("_initialize", 0, 4),
+		export("hub_reuse_input", 0, 0), // hub_alloc always returns the same scratch buffer
 	}
 	section(7, cat(append([][]byte{{byte(len(exports))}}, exports...)...))
 	body := func(code ...byte) []byte {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tetratelabs/wazero"
 
 	"github.com/aquascene/aquahub/sdk/abi"
@@ -25,6 +26,9 @@ type version struct {
 	loadedAt time.Time
 	manifest *abi.Manifest
 	compiled wazero.CompiledModule
+	// okCalls are the calls counters of successful calls by action, looked up once at load
+	// rather than by label values on every call.
+	okCalls map[string]prometheus.Counter
 
 	idle chan *instance
 	// slots bounds live instances: a token is held from acquire to release.

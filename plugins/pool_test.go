@@ -2,10 +2,14 @@ package plugins
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -55,4 +59,53 @@ func TestPoolBoundsInstances(t *testing.T) {
 	if info.Calls != 320 || info.Errors != 0 {
 		t.Fatalf("calls %d errors %d", info.Calls, info.Errors)
 	}
+}
+
+// idleInstance takes the one idle instance of a connector, for inspection, and puts it back.
+func idleInstance(t *testing.T, c *Catalog, id string) *instance {
+	t.Helper()
+	v, ok := c.get(id)
+	if !ok {
+		t.Fatalf("%s not loaded", id)
+	}
+	defer v.inflight.Done()
+	inst := <-v.idle
+	v.idle <- inst
+	return inst
+}
+
+func TestInputBufferReuse(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "kv.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	t.Run("guest exporting hub_reuse_input gets one hub_alloc per buffer size", func(t *testing.T) {
+		c, _ := openCatalog(t, Options{DB: db, PoolSize: 1}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+		// Sizes grow past the buffer (a new hub_alloc) and shrink back (reused); every value
+		// must come back intact, so no call reads a stale or short buffer.
+		sizes := []int{10, 3000, 10, 20000, 50000, 5, 40000, 7}
+		for i, n := range sizes {
+			val := strings.Repeat(string(rune('a'+i)), n)
+			out, err := invoke(t, c, "kv", map[string]any{"key": "k", "value": val})
+			if err != nil || out["value"] != val {
+				t.Fatalf("call %d (%d bytes): value came back wrong (%d bytes), err %v", i, n, len(fmt.Sprint(out["value"])), err)
+			}
+		}
+		if got := idleInstance(t, c, "hostile").allocs; got != 3 {
+			t.Fatalf("hub_alloc calls = %d for %d invokes, want 3 (4 KiB, 20 KB, 50 KB inputs)", got, len(sizes))
+		}
+	})
+	t.Run("guest without the export gets a fresh buffer per call", func(t *testing.T) {
+		c, _ := openCatalog(t, Options{PoolSize: 1}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
+		for range 5 {
+			if _, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: "echo", Input: map[string]any{"a": 1.0}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := idleInstance(t, c, "raw").allocs; got != 5 {
+			t.Fatalf("hub_alloc calls = %d for 5 invokes, want 5", got)
+		}
+	})
 }

@@ -16,8 +16,16 @@ const (
 	ExportMarker = "hub_abi_v1"
 	// ExportAlloc is `hub_alloc(size i32) -> i32`: the guest returns a pointer to size bytes
 	// the host may write, owned by the guest and kept alive until the next hub_invoke or
-	// hub_describe consumes it.
+	// hub_describe consumes it (or, for a guest exporting ExportReuseInput, until the next
+	// hub_alloc call).
 	ExportAlloc = "hub_alloc"
+	// ExportReuseInput is an optional function export `() -> ()`, never called, added in ABI
+	// revision 1.1. Its presence promises that a hub_alloc buffer stays valid and untouched
+	// by the guest until the host calls hub_alloc again, so the host may pass the same buffer
+	// to any number of hub_invoke calls (each with a length up to the buffer's size) and
+	// skip one export call per invoke. Without it the host calls hub_alloc before every
+	// hub_invoke, as in revision 1.0.
+	ExportReuseInput = "hub_reuse_input"
 	// ExportDescribe is `hub_describe() -> i64`: the packed location of the Manifest JSON.
 	ExportDescribe = "hub_describe"
 	// ExportInvoke is `hub_invoke(ptr i32, len i32) -> i64`: ptr/len locate an InvokeRequest

@@ -30,8 +30,10 @@ func hubNow() int64
 //go:wasmimport hub take_result
 func hubTakeResult(ptr unsafe.Pointer, length uint32) int32
 
-// pinned keeps hub_alloc buffers reachable until the export that consumes them runs.
-var pinned = map[uint32][]byte{}
+// input is the buffer of the last hub_alloc. Since this module exports hub_reuse_input,
+// the host may write into it and call hub_invoke any number of times until it calls
+// hub_alloc again, which drops it.
+var input []byte
 
 // lastResult keeps the previous export's result alive until the next export call.
 var lastResult []byte
@@ -39,15 +41,18 @@ var lastResult []byte
 //go:wasmexport hub_abi_v1
 func hubABIv1() {}
 
+// hubReuseInput declares ABI revision 1.1 input-buffer reuse (docs/connector-abi.md §2).
+//
+//go:wasmexport hub_reuse_input
+func hubReuseInput() {}
+
 //go:wasmexport hub_alloc
 func hubAlloc(size uint32) uint32 {
 	if size == 0 {
 		size = 1
 	}
-	b := make([]byte, size)
-	p := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
-	pinned[p] = b
-	return p
+	input = make([]byte, size)
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(input))))
 }
 
 //go:wasmexport hub_describe
@@ -55,13 +60,13 @@ func hubDescribe() uint64 { return result(describe()) }
 
 //go:wasmexport hub_invoke
 func hubInvoke(ptr, length uint32) uint64 {
-	b, ok := pinned[ptr]
-	delete(pinned, ptr)
-	if !ok || uint32(len(b)) < length {
-		msg, _ := json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer was not returned by hub_alloc"}})
+	// The request is decoded into fresh values (json copies strings and RawMessages), so
+	// nothing refers to input once invoke returns and the host may overwrite it.
+	if len(input) == 0 || ptr != uint32(uintptr(unsafe.Pointer(unsafe.SliceData(input)))) || uint32(len(input)) < length {
+		msg, _ := json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer and length are not within the last hub_alloc buffer"}})
 		return result(msg)
 	}
-	return result(invoke(wasmHost{}, b[:length]))
+	return result(invoke(wasmHost{}, input[:length]))
 }
 
 func result(b []byte) uint64 {
