@@ -1,7 +1,7 @@
 package plugins
 
 import (
-		"context"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"

@@ -27,7 +27,7 @@ func TestInvokeRequestAppendJSONMatchesMarshal(t *testing.T) {
 		{name: "empty inputs", req: InvokeRequest{Action: "a", Inputs: []json.RawMessage{}}},
 		{name: "every field", req: InvokeRequest{
 			Action: "records.list", Inputs: []json.RawMessage{json.RawMessage(`{"a":1}`), json.RawMessage(`[1,"x"]`)},
-			Config: map[string]any{"base_url": "http://127.0.0.1:1", "n": 3.5, "nested": map[string]any{"b": []any{true, nil}}},
+			Config:  map[string]any{"base_url": "http://127.0.0.1:1", "n": 3.5, "nested": map[string]any{"b": []any{true, nil}}},
 			Secrets: []string{"api_key", "token"}, Tenant: "aquascene", RunID: "01J", StepID: "list",
 			IdempotencyKey: "01J/list", Attempt: 3, DeadlineUnixMS: 1767225600000,
 		}},
