@@ -30,6 +30,9 @@ type Options struct {
 	Kinds []string
 	// Checker, when set, validates connector steps.
 	Checker StepChecker
+	// KindCheckers validate the input of steps of other kinds (generate, webhook...) at
+	// load, keyed by kind; ${{ }} expressions arrive as their source strings.
+	KindCheckers map[string]func(with map[string]any) error
 	// Env is the allow-listed environment visible to expressions as `env`.
 	Env map[string]string
 }
@@ -404,6 +407,11 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 	st.Raw, _ = raw.(map[string]any)
 	if st.Kind == "connector" && l.opts.Checker != nil && st.Connector != "" && st.Action != "" {
 		if err := l.opts.Checker.CheckStep(st.Connector, st.Action, st.Raw); err != nil {
+			l.errorf(body, bodyPath, "%v", err)
+		}
+	}
+	if check := l.opts.KindCheckers[st.Kind]; check != nil && st.Kind != "connector" {
+		if err := check(st.Raw); err != nil {
 			l.errorf(body, bodyPath, "%v", err)
 		}
 	}

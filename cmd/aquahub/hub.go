@@ -36,6 +36,8 @@ type hub struct {
 	features  []httpapi.Routes
 	public    []httpapi.Routes
 	checker   rules.StepChecker
+	// kindCheckers validate other step kinds' input when the rules load.
+	kindCheckers map[string]func(with map[string]any) error
 	// starters run after the engine starts; stoppers run in reverse order at shutdown.
 	starters []func(ctx context.Context) error
 	stoppers []func(ctx context.Context) error
@@ -71,7 +73,7 @@ func buildHub(cfg config.Config, log *slog.Logger) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hub{cfg: cfg, log: log, store: st, metrics: metrics.New(), executors: map[string]core.StepExecutor{}}
+	h := &hub{cfg: cfg, log: log, store: st, metrics: metrics.New(), executors: map[string]core.StepExecutor{}, kindCheckers: map[string]func(map[string]any) error{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -92,7 +94,7 @@ func buildHub(cfg config.Config, log *slog.Logger) (*hub, error) {
 	for _, name := range cfg.Rules.Env {
 		env[name] = os.Getenv(name)
 	}
-	set, err := rules.Load(cfg.Rules.Paths, rules.Options{Kinds: kinds, Checker: h.checker, Env: env})
+	set, err := rules.Load(cfg.Rules.Paths, rules.Options{Kinds: kinds, Checker: h.checker, KindCheckers: h.kindCheckers, Env: env})
 	if err != nil {
 		return nil, fmt.Errorf("loading rules:\n%w", err)
 	}

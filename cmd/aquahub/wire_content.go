@@ -20,6 +20,7 @@ func wireContent(h *hub) error {
 		return err
 	}
 	h.executors["generate"] = content.StepExecutor{Service: svc}
+	h.kindCheckers["generate"] = content.CheckStepInput
 	h.features = append(h.features, httpapi.ContentRoutes(svc))
 	// Resumed work publishes events, so it starts after the engine.
 	h.starters = append(h.starters, func(ctx context.Context) error { return svc.Start(ctx) })

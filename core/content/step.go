@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -52,6 +53,44 @@ func (x StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.Ste
 		return core.StepResult{}, core.Transient(err)
 	}
 	return core.StepResult{Output: StepOutput(&c), Emit: emitted}, nil
+}
+
+// CheckStepInput validates a generate step's input when the rules load: unknown fields and
+// literal values of the wrong type or format are errors. Values that are ${{ }} expressions
+// are unknown until the step runs, so they are set aside and only literals are checked.
+func CheckStepInput(with map[string]any) error {
+	_, err := RequestFromMap(withoutExpressions(with).(map[string]any), "")
+	var fe *core.FieldError
+	if errors.As(err, &fe) && fe.Reason == "required" {
+		// The field may be one of the expressions set aside; the step checks it at run time.
+		return nil
+	}
+	return err
+}
+
+// withoutExpressions copies v with every ${{ }} string replaced by nil, the "not known
+// yet" value, so that format checks apply to literals only.
+func withoutExpressions(v any) any {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, "${{") {
+			return nil
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = withoutExpressions(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withoutExpressions(e)
+		}
+		return out
+	}
+	return v
 }
 
 // StepOutput is what a generate step shows later steps.
