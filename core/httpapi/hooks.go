@@ -31,7 +31,11 @@ func HookRoutes(r *inbound.Receiver) Routes {
 			if res.Duplicate {
 				status = "duplicate"
 			}
-			return c.Status(202).JSON(fiber.Map{"status": status, "event": res.Accepted})
+			body := fiber.Map{"status": status, "event": res.Accepted}
+			if len(res.Events) > 0 {
+				body["events"] = res.Events
+			}
+			return c.Status(202).JSON(body)
 		})
 	}
 }
