@@ -26,7 +26,7 @@ const (
 
 func newDevCmd() *cobra.Command {
 	var f serveFlags
-	var rulesDir string
+	var rulesDir, connectorsDir string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the hub as a local sandbox: example rules, builtin writer, every vendor simulator",
@@ -38,6 +38,9 @@ connectors configured against them. Data lives under ./data unless --data says o
 			cfg, err := devConfig(rulesDir, f)
 			if err != nil {
 				return err
+			}
+			if connectorsDir != "" {
+				cfg.Connectors.Dir = connectorsDir
 			}
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -59,6 +62,7 @@ connectors configured against them. Data lives under ./data unless --data says o
 	}
 	f.register(cmd, false)
 	cmd.Flags().StringVar(&rulesDir, "rules", "examples/aquascene/rules", "rules directory")
+	cmd.Flags().StringVar(&connectorsDir, "connectors", "", "directory of connector modules (default ./build/connectors, where make builds them)")
 	return cmd
 }
 
