@@ -37,6 +37,9 @@ type Catalog struct {
 
 	clientsMu sync.Mutex
 	clients   map[string]*egress.Client
+	// limiters are the buckets of declared rate limits, shared by every instance and kept
+	// across reloads.
+	limiters *egress.Limiters
 }
 
 // Open creates the host runtime and loads every *.wasm file in opts.Dir. A module that
@@ -49,11 +52,12 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		return nil, errors.New("plugins: Dir is required")
 	}
 	c := &Catalog{
-		opts:    opts,
-		metrics: newMetrics(opts.Registerer),
-		byID:    map[string]*version{},
-		byFile:  map[string]*version{},
-		clients: map[string]*egress.Client{},
+		opts:     opts,
+		metrics:  newMetrics(opts.Registerer),
+		byID:     map[string]*version{},
+		byFile:   map[string]*version{},
+		clients:  map[string]*egress.Client{},
+		limiters: egress.NewLimiters(),
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
@@ -314,7 +318,7 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 		inst.close()
 		return fail(refuse("%v", err))
 	}
-	v.id, v.manifest = m.ID, m
+	v.id, v.manifest, v.reuseInput = m.ID, m, inst.reuseInput
 	v.okCalls = make(map[string]prometheus.Counter, len(m.Actions))
 	for _, a := range m.Actions {
 		v.okCalls[a.Name] = c.metrics.calls.WithLabelValues(v.id, a.Name, "ok")
@@ -358,6 +362,9 @@ type ConnectorInfo struct {
 	LoadedAt    time.Time `json:"loaded_at"`
 	Actions     []string  `json:"actions"`
 	Egress      []string  `json:"egress,omitempty"`
+	// Features lists the ABI v1 revisions' optional features the module uses:
+	// "hub_reuse_input" (1.1), "rate_limits" (1.2).
+	Features []string `json:"abi_features,omitempty"`
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.
 	PoolSize int   `json:"pool_size"`
@@ -383,9 +390,32 @@ func (c *Catalog) Connectors() []ConnectorInfo {
 		for _, a := range v.manifest.Actions {
 			info.Actions = append(info.Actions, a.Name)
 		}
+		info.Features = v.features()
 		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Features returns the optional ABI features a loaded connector uses (see
+// ConnectorInfo.Features).
+func (c *Catalog) Features(id string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if v, ok := c.byID[id]; ok {
+		return v.features()
+	}
+	return nil
+}
+
+func (v *version) features() []string {
+	var out []string
+	if v.reuseInput {
+		out = append(out, abi.ExportReuseInput)
+	}
+	if len(v.manifest.RateLimits) > 0 {
+		out = append(out, "rate_limits")
+	}
 	return out
 }
 

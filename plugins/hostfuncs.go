@@ -132,6 +132,9 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		Secrets:          cs.grant.Secrets,
 		MaxResponseBytes: c.opts.MaxResponseBytes,
 		LookupIP:         c.opts.LookupIP,
+		RateLimits:       cs.v.manifest.RateLimits,
+		Limiters:         c.limiters,
+		LimitScope:       cs.tenant + "\x00" + cs.v.id,
 		OnDecision: func(d egress.Decision) {
 			decision := "allowed"
 			if !d.Allowed {

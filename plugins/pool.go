@@ -29,6 +29,8 @@ type version struct {
 	// okCalls are the calls counters of successful calls by action, looked up once at load
 	// rather than by label values on every call.
 	okCalls map[string]prometheus.Counter
+	// reuseInput: the module exports hub_reuse_input (ABI revision 1.1).
+	reuseInput bool
 
 	idle chan *instance
 	// slots bounds live instances: a token is held from acquire to release.

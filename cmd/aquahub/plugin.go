@@ -255,7 +255,7 @@ func newPluginInspectCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), m)
 			}
-			printManifest(cmd.OutOrStdout(), m)
+			printManifest(cmd.OutOrStdout(), m, cat.Features(id))
 			return nil
 		},
 	}
@@ -263,8 +263,12 @@ func newPluginInspectCmd() *cobra.Command {
 	return cmd
 }
 
-func printManifest(w io.Writer, m *abi.Manifest) {
-	fmt.Fprintf(w, "connector %s %s (ABI v%d)\n", m.ID, m.Version, m.ABI)
+func printManifest(w io.Writer, m *abi.Manifest, features []string) {
+	abiText := fmt.Sprintf("ABI v%d", m.ABI)
+	if len(features) > 0 {
+		abiText += "; " + strings.Join(features, ", ")
+	}
+	fmt.Fprintf(w, "connector %s %s (%s)\n", m.ID, m.Version, abiText)
 	if m.Description != "" {
 		fmt.Fprintf(w, "  %s\n", m.Description)
 	}
@@ -273,6 +277,16 @@ func printManifest(w io.Writer, m *abi.Manifest) {
 		egress = strings.Join(m.Egress, ", ")
 	}
 	fmt.Fprintf(w, "egress requested: %s\n", egress)
+	if len(m.RateLimits) > 0 {
+		fmt.Fprintln(w, "rate limits (enforced by the host per tenant and key, before sending):")
+		for _, r := range m.RateLimits {
+			origin := r.Origin
+			if origin == "" {
+				origin = "*"
+			}
+			fmt.Fprintf(w, "  %s  %g/s burst %d, keyed by origin + %d path segment(s)\n", origin, r.PerSecond, r.EffectiveBurst(), r.PathSegments)
+		}
+	}
 	if len(m.Config) > 0 {
 		fmt.Fprintln(w, "config:")
 		for _, c := range m.Config {

@@ -45,6 +45,12 @@ func TestDecodeManifest(t *testing.T) {
 		{"unknown field", strings.Replace(valid, `"abi":1`, `"abi":1,"extra":true`, 1), "unknown field"},
 		{"bad egress", strings.Replace(valid, `"abi":1`, `"abi":1,"egress":["ftp://x"]`, 1), "egress[0]"},
 		{"secret with braces", strings.Replace(valid, `"abi":1`, `"abi":1,"secrets":[{"name":"a}}"}]`, 1), "secrets[0].name"},
+		{"rate limit", `{"abi":1,"rate_limits":[{"origin":"https://api.acme.test","path_segments":2,"per_second":5,"burst":5},{"per_second":0.5}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, ""},
+		{"rate limit without rate", `{"abi":1,"rate_limits":[{"origin":"*"}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, "rate_limits[0].per_second: must be above 0"},
+		{"rate limit bad origin", `{"abi":1,"rate_limits":[{"origin":"ftp://x","per_second":1}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, "rate_limits[0].origin"},
+		{"rate limit negative burst", `{"abi":1,"rate_limits":[{"per_second":1,"burst":-1}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, "rate_limits[0].burst"},
+		{"rate limit too many segments", `{"abi":1,"rate_limits":[{"per_second":1,"path_segments":17}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, "rate_limits[0].path_segments"},
+		{"rate limit unknown field", `{"abi":1,"rate_limits":[{"per_second":1,"per_minute":3}],"id":"acme","version":"1.0.0","actions":[{"name":"orders.list","input":{"type":"object"}}]}`, "unknown field"},
 		{"not json", `{`, "manifest"},
 		{"trailing data", valid + `{}`, "trailing data"},
 	}

@@ -31,6 +31,57 @@ type Manifest struct {
 	// Egress lists the origins the connector asks to reach ("https://api.example.com",
 	// "https://*.example.com", or "*" for any origin the operator grants).
 	Egress []string `json:"egress,omitempty"`
+	// RateLimits are limits the host enforces on the connector's own HTTP requests, before
+	// dialing, per tenant and key (ABI revision 1.2; a host older than that refuses a
+	// manifest carrying them, which is safer than ignoring them).
+	RateLimits []RateLimit `json:"rate_limits,omitempty"`
+}
+
+// RateLimit declares a request rate the host enforces on a connector's egress. A request
+// is governed by the first entry whose Origin matches it; its limiter is shared by all
+// instances of the connector and keyed by (tenant, connector, entry, key), where key is the
+// request's origin plus its first PathSegments path segments ("https://api.airtable.com:443
+// /v0/appXYZ" for PathSegments 2). A request that would have to wait past the call's
+// deadline fails at once with HTTP error code rate_limited and the wait as retry_after_ms.
+type RateLimit struct {
+	// Origin selects requests: "scheme://host[:port]" ("*.domain" hosts allowed) or "*" (or
+	// empty) for every origin, including simulators a tenant points the connector at.
+	Origin string `json:"origin,omitempty"`
+	// PathSegments is how many leading path segments belong to the key: 0 limits the whole
+	// origin, 2 limits "/v0/{base}" separately per base. At most 16.
+	PathSegments int `json:"path_segments,omitempty"`
+	// PerSecond is the sustained rate, requests per second (> 0, at most 10000).
+	PerSecond float64 `json:"per_second"`
+	// Burst is how many requests may go at once after a quiet period; 0 means
+	// max(1, floor(PerSecond)). At most 10000.
+	Burst int `json:"burst,omitempty"`
+}
+
+// EffectiveBurst returns Burst with its default applied.
+func (r RateLimit) EffectiveBurst() int {
+	if r.Burst > 0 {
+		return r.Burst
+	}
+	return max(1, int(r.PerSecond))
+}
+
+// Check validates the rate limit; the message starts with the field name.
+func (r RateLimit) Check() error {
+	if r.Origin != "" && r.Origin != "*" {
+		if _, err := ParseOrigin(r.Origin); err != nil {
+			return fmt.Errorf("origin: %w", err)
+		}
+	}
+	if r.PathSegments < 0 || r.PathSegments > 16 {
+		return fmt.Errorf("path_segments: must be 0 to 16 (got %d)", r.PathSegments)
+	}
+	if !(r.PerSecond > 0 && r.PerSecond <= 10000) {
+		return fmt.Errorf("per_second: must be above 0 and at most 10000 (got %v)", r.PerSecond)
+	}
+	if r.Burst < 0 || r.Burst > 10000 {
+		return fmt.Errorf("burst: must be 0 to 10000 (got %d)", r.Burst)
+	}
+	return nil
 }
 
 // ActionSpec describes one action.
@@ -123,6 +174,11 @@ func (m *Manifest) Validate() error {
 		}
 		if _, err := ParseOrigin(e); err != nil {
 			return fmt.Errorf("egress[%d]: %w", i, err)
+		}
+	}
+	for i, r := range m.RateLimits {
+		if err := r.Check(); err != nil {
+			return fmt.Errorf("rate_limits[%d].%w", i, err)
 		}
 	}
 	return nil
@@ -339,6 +395,9 @@ type HTTPError struct {
 	// Code is one of the HTTPError* constants.
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterMS, with HTTPErrorRateLimited, is how long the request would have had to
+	// wait for the connector's declared rate limit.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
 // Error implements error.
@@ -357,6 +416,9 @@ const (
 	HTTPErrorNetwork = "network"
 	// HTTPErrorInvalid: the request was malformed or named an unknown secret.
 	HTTPErrorInvalid = "invalid_request"
+	// HTTPErrorRateLimited: the connector's declared rate limit (Manifest.RateLimits) would
+	// have delayed the request past the call's deadline; it was not sent.
+	HTTPErrorRateLimited = "rate_limited"
 )
 
 // LogRecord is the log argument.

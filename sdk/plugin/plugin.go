@@ -28,8 +28,13 @@ type Connector struct {
 	Config      []ConfigSpec
 	Secrets     []SecretSpec
 	// Egress lists the origins the connector asks to reach; the tenant's grant narrows it.
-	Egress  []string
-	Actions []Handler
+	Egress []string
+	// RateLimits are limits the host enforces on the connector's HTTP requests before
+	// sending them, shared by all its instances, per tenant (see abi.RateLimit). A request
+	// that would wait past the call deadline fails with an EgressError whose typed form is
+	// rate_limited with the wait as retry-after.
+	RateLimits []abi.RateLimit
+	Actions    []Handler
 }
 
 // Handler is one action of a connector. Action is the implementation to use.
@@ -110,7 +115,7 @@ func jsonKind(t reflect.Type) string {
 func (c *Connector) Manifest() abi.Manifest {
 	m := abi.Manifest{
 		ABI: abi.Version, ID: c.ID, Version: c.Version, Description: c.Description,
-		Config: c.Config, Secrets: c.Secrets, Egress: c.Egress,
+		Config: c.Config, Secrets: c.Secrets, Egress: c.Egress, RateLimits: c.RateLimits,
 	}
 	for _, a := range c.Actions {
 		m.Actions = append(m.Actions, a.Spec())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/aquascene/aquahub/sdk/abi"
 )
@@ -20,14 +21,17 @@ type Transport struct{}
 func HTTPClient() *http.Client { return &http.Client{Transport: Transport{}} }
 
 // EgressError is returned by Transport when the host refused or could not complete the
-// request (egress_denied, response_too_large, timeout, network, invalid_request). An
-// action that returns it unchanged reports egress_denied and invalid_request as permanent
-// failures and the others as transient.
+// request (egress_denied, response_too_large, timeout, network, invalid_request,
+// rate_limited). An action that returns it unchanged reports egress_denied,
+// invalid_request and response_too_large as permanent failures, rate_limited as
+// rate_limited with the host's retry-after, and the others as transient.
 type EgressError struct{ *abi.HTTPError }
 
 // Unwrap returns the typed form of the failure.
 func (e *EgressError) Unwrap() error {
 	switch e.Code {
+	case abi.HTTPErrorRateLimited:
+		return RateLimited(time.Duration(e.RetryAfterMS)*time.Millisecond, errors.New(e.HTTPError.Error()))
 	case abi.HTTPErrorDenied, abi.HTTPErrorInvalid, abi.HTTPErrorTooLarge:
 		return &Error{Kind: abi.KindPermanent, Err: errors.New(e.HTTPError.Error())}
 	}

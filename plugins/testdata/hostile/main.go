@@ -6,12 +6,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
@@ -59,11 +61,29 @@ type kvOut struct {
 
 var sink [][]byte
 
+// rateLimit, set with -ldflags "-X main.rateLimit=PER_SECOND/BURST/PATH_SEGMENTS", declares
+// one rate limit on every origin (a variant for the host's rate-limit test; the compiled
+// packages are shared with the plain build, only the link differs).
+var rateLimit string
+
+func rateLimits() []abi.RateLimit {
+	if rateLimit == "" {
+		return nil
+	}
+	var perSecond float64
+	var burst, segments int
+	if _, err := fmt.Sscanf(rateLimit, "%g/%d/%d", &perSecond, &burst, &segments); err != nil {
+		panic("main.rateLimit: " + err.Error())
+	}
+	return []abi.RateLimit{{Origin: "*", PerSecond: perSecond, Burst: burst, PathSegments: segments}}
+}
+
 func main() {}
 
 func init() {
 	plugin.Main(&plugin.Connector{
-		ID: "hostile", Version: "1.0.0", Description: "misbehaving test connector",
+		RateLimits: rateLimits(),
+		ID:         "hostile", Version: "1.0.0", Description: "misbehaving test connector",
 		Egress:  []string{"*"},
 		Secrets: []plugin.SecretSpec{{Name: "token"}},
 		Actions: []plugin.Handler{

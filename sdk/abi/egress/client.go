@@ -44,6 +44,15 @@ type Policy struct {
 	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
 	// OnDecision, when set, is told about every allow or deny.
 	OnDecision func(Decision)
+	// RateLimits are the connector's declared limits (abi.Manifest.RateLimits), applied to
+	// every request and redirect before dialing.
+	RateLimits []abi.RateLimit
+	// Limiters holds the buckets, shared by every client of the host; nil gives the client
+	// buckets of its own.
+	Limiters *Limiters
+	// LimitScope prefixes bucket keys: the host uses tenant and connector id, so that
+	// limits are per (tenant, connector, key).
+	LimitScope string
 }
 
 // Client performs abi.HTTPRequests under a Policy. It is safe for concurrent use.
@@ -52,6 +61,8 @@ type Client struct {
 	anyOrigin bool
 	granted   []abi.Origin
 	policy    Policy
+	limits    []rateLimit
+	limiters  *Limiters
 	transport *http.Transport
 	client    *http.Client
 }
@@ -82,6 +93,14 @@ func NewClient(p Policy) (*Client, error) {
 		}
 		c.granted = append(c.granted, o)
 	}
+	limits, err := parseRateLimits(p.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	c.limits, c.limiters = limits, p.Limiters
+	if c.limiters == nil {
+		c.limiters = NewLimiters()
+	}
 	if c.policy.MaxResponseBytes <= 0 {
 		c.policy.MaxResponseBytes = abi.DefaultMaxResponseBytes
 	}
@@ -104,7 +123,7 @@ func NewClient(p Policy) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	c.client = &http.Client{
-		Transport: c.transport,
+		Transport: limitedTransport{c: c, next: c.transport},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= c.policy.MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", len(via))
@@ -351,7 +370,12 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 	resp, err := c.client.Do(hreq)
 	if err != nil {
 		var denied *DeniedError
+		var limited *RateLimitedError
 		switch {
+		case errors.As(err, &limited):
+			resp := fail(abi.HTTPErrorRateLimited, "%s", limited.Error())
+			resp.Error.RetryAfterMS = max(1, limited.Wait.Milliseconds())
+			return resp
 		case errors.As(err, &denied):
 			c.decide(false, u, denied.Error())
 			return fail(abi.HTTPErrorDenied, "%s", denied.Reason)

@@ -123,3 +123,28 @@ func TestDeniedBeforeConnecting(t *testing.T) {
 		t.Fatalf("got %+v", resp.Error)
 	}
 }
+
+func TestRateLimitKey(t *testing.T) {
+	tests := []struct {
+		name, url string
+		segments  int
+		want      string
+	}{
+		{"origin only", "https://api.airtable.com/v0/appA/Table", 0, "https://api.airtable.com:443"},
+		{"base of airtable", "https://API.airtable.com/v0/appA/Table%20X/listRecords?x=1", 2, "https://api.airtable.com:443/v0/appA"},
+		{"path shorter than segments", "http://127.0.0.1:8025/v0", 3, "http://127.0.0.1:8025/v0"},
+		{"escaped slash stays in segment", "http://h:1/a%2Fb/c", 1, "http://h:1/a%2Fb"},
+		{"empty path", "http://h", 2, "http://h:80"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := RateLimitKey(u, tt.segments); got != tt.want {
+				t.Fatalf("RateLimitKey(%s, %d) = %q, want %q", tt.url, tt.segments, got, tt.want)
+			}
+		})
+	}
+}

@@ -80,6 +80,8 @@ func New(c *plugin.Connector, opts Options) (*Harness, error) {
 		Secrets:          opts.Secrets,
 		MaxResponseBytes: opts.MaxResponseBytes,
 		LookupIP:         opts.LookupIP,
+		RateLimits:       m.RateLimits,
+		LimitScope:       opts.Tenant + "\x00" + m.ID,
 		OnDecision: func(d egress.Decision) {
 			h.mu.Lock()
 			h.decisions = append(h.decisions, d)
