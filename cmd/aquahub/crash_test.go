@@ -205,7 +205,6 @@ func waitReady(t testing.TB, base string) {
 	t.Fatalf("hub at %s did not become ready", base)
 }
 
-
 // TestSIGTERMDrains checks that a hub asked to stop with runs queued and running exits
 // cleanly within 30 s, and that after a restart every accepted event's run completes.
 // (Interrupting a step that outlives the drain timeout is covered by core's
