@@ -31,9 +31,12 @@ type Catalog struct {
 	metrics *metrics
 
 	reloadMu sync.Mutex // one load or reload at a time
-	mu       sync.RWMutex
-	byID     map[string]*version
-	byFile   map[string]*version
+	// dirMissing remembers that Dir was missing at the last reload, so that Watch logs the
+	// fact once per change rather than every interval. Guarded by reloadMu.
+	dirMissing bool
+	mu         sync.RWMutex
+	byID       map[string]*version
+	byFile     map[string]*version
 
 	clientsMu sync.Mutex
 	clients   map[string]*egress.Client
@@ -126,10 +129,18 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Not built yet: serve without connectors (and pick them up once they appear).
-		c.opts.Logger.Warn("connector directory does not exist", "dir", c.opts.Dir)
+		if !c.dirMissing {
+			c.opts.Logger.Warn("connector directory does not exist; serving without connectors until it appears", "dir", c.opts.Dir)
+			c.dirMissing = true
+		}
 		entries = nil
 	case err != nil:
 		return rep, fmt.Errorf("plugins: reading connector dir: %w", err)
+	default:
+		if c.dirMissing {
+			c.opts.Logger.Info("connector directory appeared", "dir", c.opts.Dir)
+			c.dirMissing = false
+		}
 	}
 	var errs []error
 	seen := map[string]bool{}

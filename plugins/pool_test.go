@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,4 +109,65 @@ func TestInputBufferReuse(t *testing.T) {
 			t.Fatalf("hub_alloc calls = %d for 5 invokes, want 5", got)
 		}
 	})
+}
+
+// countingHandler counts log records by message.
+type countingHandler struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n[r.Message]++
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *countingHandler) count(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for msg, c := range h.n {
+		if strings.HasPrefix(msg, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+func TestMissingDirectoryIsLoggedOncePerChange(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "connectors")
+	logs := &countingHandler{n: map[string]int{}}
+	c, _ := openCatalog(t, Options{Dir: dir, Logger: slog.New(logs)}, nil, false)
+	reload := func() {
+		t.Helper()
+		if _, err := c.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload()
+	reload()
+	if n := logs.count("connector directory does not exist"); n != 1 {
+		t.Fatalf("3 scans of a missing directory logged it %d times, want once", n)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reload()
+	reload()
+	if n := logs.count("connector directory appeared"); n != 1 {
+		t.Fatalf("appearance logged %d times, want once", n)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	reload()
+	reload()
+	if n := logs.count("connector directory does not exist"); n != 2 {
+		t.Fatalf("missing again: logged %d times in all, want 2", n)
+	}
 }
