@@ -230,4 +230,3 @@ func envTemplate() map[string]any {
 		"env":    map[string]any{},
 	}
 }
-

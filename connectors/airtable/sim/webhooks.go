@@ -280,11 +280,9 @@ func (t *table) byFieldID(fields map[string]any, only []string) map[string]any {
 		}
 		out[t.addField(k)] = v
 	}
-	if only != nil {
-		for _, k := range only {
-			if _, ok := fields[k]; !ok {
-				out[t.addField(k)] = nil
-			}
+	for _, k := range only {
+		if _, ok := fields[k]; !ok {
+			out[t.addField(k)] = nil
 		}
 	}
 	return out
