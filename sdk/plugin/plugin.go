@@ -178,6 +178,7 @@ func Main(c *Connector) {
 // Registered returns the connector passed to Main, or nil.
 func Registered() *Connector { return connector }
 
+//lint:ignore U1000 called by the hub_describe export in wasm_wasip1.go
 func describe() []byte {
 	if connector == nil {
 		b, _ := json.Marshal(map[string]string{"error": "plugin.Main was not called"})
@@ -190,6 +191,7 @@ func describe() []byte {
 	return b
 }
 
+//lint:ignore U1000 called by the hub_invoke export in wasm_wasip1.go
 func invoke(host Host, raw []byte) []byte {
 	var resp *abi.InvokeResponse
 	req, err := abi.DecodeInvokeRequest(raw)
