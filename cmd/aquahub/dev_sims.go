@@ -34,7 +34,7 @@ func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func
 	sims := simulators()
 	for _, name := range simNames() {
 		sim := sims[name]
-		o := simOptions{key: sim.defaultKey, rateLimit: 5, penalty: rateLimitPenalty}
+		o := simOptions{key: sim.defaultKey, rateLimit: devAirtableRate, penalty: rateLimitPenalty}
 		if name == "sendgrid" {
 			o.eventWebhook = hubURL + "/hooks/" + DevTenant + "/sendgrid"
 		}
@@ -162,6 +162,12 @@ func simCall(ctx context.Context, method, url, key string, in, out any) error {
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
+
+// devAirtableRate is the dev simulator's per-base limit. Airtable allows 5 requests/s per
+// base to one client; in the sandbox three clients share the one base (the connector, which
+// the host holds to 5/s, the hub's webhook payload fetcher, and a person with curl), so the
+// simulator allows each of them Airtable's rate. `aquahub sim airtable` keeps 5/s.
+const devAirtableRate = 15
 
 // rateLimitPenalty is Airtable's wait after a 429, kept in the dev sandbox.
 const rateLimitPenalty = 30 * time.Second

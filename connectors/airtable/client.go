@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/plugin"
@@ -20,7 +19,7 @@ const (
 	defaultBaseURL = "https://api.airtable.com"
 	// maxPerRequest is Airtable's limit of records per create, update or upsert request.
 	maxPerRequest = 10
-	// requestsPerSecond is Airtable's limit per base.
+	// requestsPerSecond is Airtable's limit per base; the host enforces it (see Connector).
 	requestsPerSecond = 5
 	// rateLimitPenalty is how long Airtable wants clients to wait after a 429.
 	rateLimitPenalty = 30 * time.Second
@@ -41,34 +40,6 @@ func newClient(ctx context.Context) *client {
 		http:    plugin.HTTPClient(),
 		auth:    "Bearer " + plugin.Secret("api_key"),
 	}
-}
-
-// limiter spaces requests to one base at least 1/requestsPerSecond apart within this
-// instance, so that a connector never trips Airtable's per-base limit on its own.
-var limiter = struct {
-	mu   sync.Mutex
-	next map[string]time.Time
-}{next: map[string]time.Time{}}
-
-func waitTurn(ctx context.Context, base string) error {
-	limiter.mu.Lock()
-	now := time.Now()
-	at := limiter.next[base]
-	if at.Before(now) {
-		at = now
-	}
-	limiter.next[base] = at.Add(time.Second / requestsPerSecond)
-	limiter.mu.Unlock()
-	if d := time.Until(at); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return plugin.Transient(ctx.Err())
-		}
-	}
-	return nil
 }
 
 // apiError is Airtable's error body: {"error":{"type","message"}} or {"error":"NOT_FOUND"}.
@@ -146,9 +117,6 @@ func typed(e *apiError) error {
 
 // do sends one request to base and decodes a 2xx JSON answer into out.
 func (c *client) do(ctx context.Context, base, method, path string, query url.Values, in, out any) error {
-	if err := waitTurn(ctx, base); err != nil {
-		return err
-	}
 	u := c.baseURL + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()

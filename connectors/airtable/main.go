@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
@@ -98,6 +99,10 @@ var Connector = &plugin.Connector{
 	},
 	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "personal access token (pat…)", Required: true}},
 	Egress:  []string{defaultBaseURL},
+	// Airtable allows 5 requests/s per base. Paths are /v0/{base}/..., so the first two
+	// segments key one bucket per base; the host holds the buckets, shared by every pooled
+	// instance, and waits before dialing. "*" covers the simulator's origin too.
+	RateLimits: []abi.RateLimit{{Origin: "*", PathSegments: 2, PerSecond: requestsPerSecond, Burst: requestsPerSecond}},
 	Actions: []plugin.Handler{
 		plugin.Action[ListIn, ListOut]{Name: "records.list", Description: "List records: formula, view, fields, sort; every page or one.", Handle: list},
 		plugin.Action[GetIn, Record]{Name: "records.get", Description: "Get one record by id.", Handle: get},
