@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI scripts in testdata/script/*.txtar. Scripts that build Go code
 // (a scaffolded connector) get this machine's Go caches and proxy, so they build offline
-// from what `make test` already fetched, and AQUAHUB_SRC, the repository root.
+// from what `make test` already fetched, and REPO_ROOT, the repository root.
 func TestScripts(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -39,7 +39,7 @@ func TestScripts(t *testing.T) {
 			for k, v := range goEnv {
 				env.Setenv(k, v)
 			}
-			env.Setenv("AQUAHUB_SRC", root)
+			env.Setenv("REPO_ROOT", root)
 			return nil
 		},
 	})

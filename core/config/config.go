@@ -130,6 +130,10 @@ func Default() Config {
 	return c
 }
 
+// clientVariables are read by the CLI's client commands, not by the hub; they may be set in
+// the same shell that runs `aquahub serve`.
+var clientVariables = map[string]bool{"AQUAHUB_URL": true, "AQUAHUB_API_KEY": true}
+
 // Load reads the file at path (optional: "" loads defaults and the environment only), then
 // AQUAHUB_* environment variables, then the overrides (flag values keyed by path, such as
 // "server.addr"). It expands ${VAR}, decodes strictly and validates.
@@ -143,6 +147,9 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	known := leafPaths(reflect.TypeOf(Config{}), "")
 	var envErr error
 	err := k.Load(env.Provider(".", env.Opt{Prefix: "AQUAHUB_", TransformFunc: func(key, v string) (string, any) {
+		if clientVariables[key] {
+			return "", nil
+		}
 		name := strings.ToLower(strings.TrimPrefix(key, "AQUAHUB_"))
 		for _, p := range known {
 			if strings.ReplaceAll(p, ".", "_") == name {

@@ -22,6 +22,7 @@ func TestLoadFileEnvAndFlags(t *testing.T) {
 	t.Setenv("ACME_KEY", "secret-123")
 	t.Setenv("AQUAHUB_SERVER_BODY_LIMIT", "2MiB")
 	t.Setenv("AQUAHUB_ENGINE_WORKERS", "4")
+	t.Setenv("AQUAHUB_URL", "http://127.0.0.1:9100") // the CLI client's, ignored by the hub
 	p := write(t, `
 server: { addr: 127.0.0.1:9000 }
 storage: { path: /tmp/x.db }
