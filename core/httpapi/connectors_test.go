@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/store/bolt"
 	"github.com/aquascene/aquahub/plugins"
 )
 
@@ -25,18 +23,8 @@ func TestConnectorRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close(context.Background()) })
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "hub.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := core.NewEngine(core.EngineOptions{Store: st, Rules: noRules{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := NewAPIKeys()
-	keys.Add("admin-key", "aquascene", "admin")
-	srv := New(Options{Engine: eng, Auth: keys, Features: []Routes{ConnectorRoutes(cat)}})
+	_, eng := newTestEngine(t)
+	srv := New(Options{Engine: eng, Auth: testKeys(), Features: []Routes{ConnectorRoutes(cat)}})
 
 	get := func(method, path string) (int, map[string]any) {
 		t.Helper()

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/store/bolt"
 )
 
 type contentAPI struct {
@@ -23,15 +20,7 @@ type contentAPI struct {
 
 func newContentAPI(tb testing.TB) *contentAPI {
 	tb.Helper()
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "hub.db"), bolt.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	eng, err := core.NewEngine(core.EngineOptions{Store: st, Rules: noRules{}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	st, eng := newTestEngine(tb)
 	svc, err := content.NewService(content.ServiceOptions{DB: st.DB(), Publisher: eng,
 		Policies: content.Policies{PerTenant: map[string]content.Policy{"aquascene": {Prohibited: []string{"miracle cure"}}}}})
 	if err != nil {
@@ -41,10 +30,7 @@ func newContentAPI(tb testing.TB) *contentAPI {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { svc.Close() })
-	keys := NewAPIKeys()
-	keys.Add("dev-key", "aquascene", "admin")
-	keys.Add("other-key", "other", "admin")
-	keys.Add("viewer-key", "aquascene", "viewer")
+	keys := testKeys()
 	return &contentAPI{srv: New(Options{Engine: eng, Auth: keys, Features: []Routes{ContentRoutes(svc)}}), svc: svc}
 }
 

@@ -10,26 +10,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/core/netguard"
-	"github.com/aquascene/aquahub/core/store/bolt"
 	"github.com/aquascene/aquahub/core/webhooks"
 	"github.com/aquascene/aquahub/core/webhooks/inbound"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
-
-// noRules matches nothing: these tests follow events through webhooks, not rules.
-type noRules struct{}
-
-func (noRules) Match(*core.Event) ([]string, error) { return nil, nil }
-func (noRules) Plan(string) (core.RulePlan, bool)   { return core.RulePlan{}, false }
-func (noRules) Schedules() []core.Schedule          { return nil }
 
 type webhookAPI struct {
 	srv *Server
@@ -38,15 +28,7 @@ type webhookAPI struct {
 
 func newWebhookAPI(tb testing.TB) *webhookAPI {
 	tb.Helper()
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "hub.db"), bolt.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	eng, err := core.NewEngine(core.EngineOptions{Store: st, Rules: noRules{}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	st, eng := newTestEngine(tb)
 	svc, err := webhooks.New(webhooks.Options{DB: st.DB(), Events: st, Publisher: eng,
 		Policy: netguard.Policy{AllowHTTP: true, AllowLoopback: true}})
 	if err != nil {
@@ -64,9 +46,7 @@ func newWebhookAPI(tb testing.TB) *webhookAPI {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := NewAPIKeys()
-	keys.Add("dev-key", "aquascene", "admin")
-	keys.Add("other-key", "other", "admin")
+	keys := testKeys()
 	srv := New(Options{Engine: eng, Auth: keys, Features: []Routes{WebhookRoutes(svc)}, Public: []Routes{HookRoutes(recv)}})
 	return &webhookAPI{srv: srv, svc: svc}
 }

@@ -1,0 +1,43 @@
+package httpapi
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/core/store/bolt"
+)
+
+// noRules matches nothing: the feature tests follow events through their feature, not rules.
+type noRules struct{}
+
+func (noRules) Match(*core.Event) ([]string, error) { return nil, nil }
+func (noRules) Plan(string) (core.RulePlan, bool)   { return core.RulePlan{}, false }
+func (noRules) Schedules() []core.Schedule          { return nil }
+
+// newTestEngine opens a store in a temporary directory and an engine over it with no rules;
+// both are closed when the test ends.
+func newTestEngine(tb testing.TB) (*bolt.Store, *core.Engine) {
+	tb.Helper()
+	st, err := bolt.Open(filepath.Join(tb.TempDir(), "hub.db"), bolt.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	eng, err := core.NewEngine(core.EngineOptions{Store: st, Rules: noRules{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st, eng
+}
+
+// testKeys are the API keys the feature tests use: dev-key and viewer-key for tenant
+// aquascene, other-key for tenant other, admin-key an alias of dev-key.
+func testKeys() *APIKeys {
+	keys := NewAPIKeys()
+	keys.Add("dev-key", "aquascene", "admin")
+	keys.Add("admin-key", "aquascene", "admin")
+	keys.Add("viewer-key", "aquascene", "viewer")
+	keys.Add("other-key", "other", "admin")
+	return keys
+}
