@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,7 +11,7 @@ import (
 	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/plugins/wasmtest"
 )
 
 // TestWASMThroughHost builds the connector for wasip1 and runs it through the real host
@@ -24,45 +20,15 @@ func TestWASMThroughHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm module")
 	}
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "airtable.wasm"), ".")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building: %v\n%s", err, out)
-	}
 	s := sim.New(sim.WithRateLimit(0, 0))
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	db, err := bbolt.Open(filepath.Join(dir, "kv.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	cat, err := plugins.Open(ctx, plugins.Options{
-		Dir: dir, DB: db, CallTimeout: 2 * time.Second, PoolSize: 1,
-		Grants: func(tenant, connector string) (plugins.Grant, bool) {
-			return plugins.Grant{
-				Config:  map[string]any{"base_url": ts.URL, "base_id": sim.DefaultBase},
-				Secrets: map[string]string{"api_key": sim.DefaultKey},
-				Egress:  []string{ts.URL},
-			}, true
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close(ctx)
-
-	step := 0
-	run := func(action string, input map[string]any) (map[string]any, error) {
-		step++
-		res, err := cat.Execute(ctx, core.StepCall{
-			Tenant: "aquascene", RunID: "run1", StepID: "s" + string(rune('a'+step)), Kind: "connector",
-			Connector: "airtable", Action: action, Input: input, IdempotencyKey: "run1/s" + string(rune('a'+step)), Attempt: 1,
-		})
-		return res.Output, err
-	}
+	cat := wasmtest.Connector(t, ".", plugins.Grant{
+		Config:  map[string]any{"base_url": ts.URL, "base_id": sim.DefaultBase},
+		Secrets: map[string]string{"api_key": sim.DefaultKey},
+		Egress:  []string{ts.URL},
+	}, plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	run := wasmtest.Steps(cat, "aquascene", "airtable")
 	class := func(err error) core.ErrorClass {
 		var se *core.StepError
 		if !errors.As(err, &se) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // TestWASMThroughHost builds the connector for wasip1 (once per test binary) and runs it
@@ -23,33 +21,13 @@ func TestWASMThroughHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm module")
 	}
-	wasm := wasmtest.Build(t, ".")
 	s := sim.New()
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	db, err := bbolt.Open(t.TempDir()+"/kv.db", 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	config := map[string]any{"base_url": ts.URL + "/3.0", "list_id": sim.DefaultList}
-	cat := wasmtest.Open(t, plugins.Options{
-		DB: db, CallTimeout: 2 * time.Second, PoolSize: 1,
-		Grants: func(tenant, connector string) (plugins.Grant, bool) {
-			return plugins.Grant{Config: config, Secrets: map[string]string{"api_key": sim.DefaultKey}, Egress: []string{ts.URL}}, true
-		},
-	}, wasm)
-	ctx := context.Background()
-	step := 0
-	run := func(action string, input map[string]any) (map[string]any, error) {
-		step++
-		id := fmt.Sprint("s", step)
-		res, err := cat.Execute(ctx, core.StepCall{
-			Tenant: "aquascene", RunID: "run1", StepID: id, Kind: "connector", Connector: "mailchimp",
-			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
-	}
+	cat := wasmtest.Connector(t, ".", plugins.Grant{Config: config, Secrets: map[string]string{"api_key": sim.DefaultKey}, Egress: []string{ts.URL}},
+		plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	run := wasmtest.Steps(cat, "aquascene", "mailchimp")
 	member := func(email string) map[string]any {
 		return map[string]any{"email": email, "merge_fields": map[string]any{"FNAME": "Ana"}, "tags": []any{"newsletter"}}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // TestWASMThroughHost builds the connector for wasip1 (once per test binary) and runs it
@@ -21,36 +19,16 @@ func TestWASMThroughHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm module")
 	}
-	wasm := wasmtest.Build(t, ".")
 	s := sim.New()
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	db, err := bbolt.Open(t.TempDir()+"/kv.db", 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cat := wasmtest.Open(t, plugins.Options{
-		DB: db, CallTimeout: 2 * time.Second, PoolSize: 1,
-		Grants: func(tenant, connector string) (plugins.Grant, bool) {
-			return plugins.Grant{
-				Config:  map[string]any{"base_url": ts.URL},
-				Secrets: map[string]string{"api_key": sim.DefaultKey},
-				Egress:  []string{ts.URL},
-			}, true
-		},
-	}, wasm)
-	ctx := context.Background()
-	step := 0
-	run := func(input map[string]any) (map[string]any, error) {
-		step++
-		id := "s" + string(rune('a'+step))
-		res, err := cat.Execute(ctx, core.StepCall{
-			Tenant: "aquascene", RunID: "run1", StepID: id, Kind: "connector", Connector: "sendgrid",
-			Action: "mail.send", Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
-	}
+	cat := wasmtest.Connector(t, ".", plugins.Grant{
+		Config:  map[string]any{"base_url": ts.URL},
+		Secrets: map[string]string{"api_key": sim.DefaultKey},
+		Egress:  []string{ts.URL},
+	}, plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	step := wasmtest.Steps(cat, "aquascene", "sendgrid")
+	run := func(input map[string]any) (map[string]any, error) { return step("mail.send", input) }
 	mail := func(recipients int) map[string]any {
 		to := make([]any, recipients)
 		for i := range to {

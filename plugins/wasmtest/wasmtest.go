@@ -5,6 +5,7 @@ package wasmtest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/bbolt"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 )
 
@@ -119,4 +122,38 @@ func Open(tb testing.TB, opts plugins.Options, wasmFiles ...string) *plugins.Cat
 		tb.Fatalf("loading connectors: %v", err)
 	}
 	return c
+}
+
+// Connector builds the connector in dir, opens a catalog holding only it with grant given to
+// every tenant, and a kv database in a temporary directory when opts.DB is nil. Everything
+// is closed when the test ends.
+func Connector(tb testing.TB, dir string, grant plugins.Grant, opts plugins.Options) *plugins.Catalog {
+	tb.Helper()
+	wasm := Build(tb, dir)
+	if opts.DB == nil {
+		db, err := bbolt.Open(filepath.Join(tb.TempDir(), "kv.db"), 0o600, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { db.Close() })
+		opts.DB = db
+	}
+	opts.Grants = func(tenant, connector string) (plugins.Grant, bool) { return grant, true }
+	return Open(tb, opts, wasm)
+}
+
+// Steps returns a function that executes one action of connector as the next step of one
+// run of tenant, the way the engine calls it: each call is a new step with its own
+// idempotency key.
+func Steps(cat *plugins.Catalog, tenant, connector string) func(action string, input map[string]any) (map[string]any, error) {
+	step := 0
+	return func(action string, input map[string]any) (map[string]any, error) {
+		step++
+		id := fmt.Sprint("s", step)
+		res, err := cat.Execute(context.Background(), core.StepCall{
+			Tenant: tenant, RunID: "run1", StepID: id, Kind: "connector", Connector: connector,
+			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
+		})
+		return res.Output, err
+	}
 }
