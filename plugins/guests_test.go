@@ -5,38 +5,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Guests are built from testdata once per test binary, into a directory removed by TestMain.
 
-var (
-	guestDir   string
-	guestMu    sync.Mutex
-	guestBuilt = map[string]*guestBuild{}
-)
-
-type guestBuild struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "aquahub-guests-")
-	if err != nil {
-		panic(err)
-	}
-	guestDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	wasmbuild.Cleanup()
 	os.Exit(code)
 }
 
@@ -44,26 +25,11 @@ func TestMain(m *testing.M) {
 // build tags and ldflags, once per test binary, and returns the .wasm path.
 func buildGuest(tb testing.TB, name, pkg string, args ...string) string {
 	tb.Helper()
-	guestMu.Lock()
-	g, ok := guestBuilt[name]
-	if !ok {
-		g = &guestBuild{}
-		guestBuilt[name] = g
+	path, err := wasmbuild.Build(name, moduleRoot(tb), pkg, args...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	guestMu.Unlock()
-	g.once.Do(func() {
-		g.path = filepath.Join(guestDir, name+".wasm")
-		cmdArgs := append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", g.path}, args...)
-		cmdArgs = append(cmdArgs, pkg)
-		cmd := exec.Command("go", cmdArgs...)
-		cmd.Dir = moduleRoot(tb)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		g.out, g.err = cmd.CombinedOutput()
-	})
-	if g.err != nil {
-		tb.Fatalf("building guest %s: %v\n%s", name, g.err, g.out)
-	}
-	return g.path
+	return path
 }
 
 func moduleRoot(tb testing.TB) string {
@@ -91,16 +57,11 @@ func rawGuest(tb testing.TB, variant string) string {
 	}
 }
 
-// testCacheDir is a compilation cache kept between test runs: compiling a Go guest takes
-// seconds, and the cache is keyed by content so stale entries are harmless.
+// testCacheDir is the compilation cache shared by test runs.
 func testCacheDir(tb testing.TB) string {
 	tb.Helper()
-	base, err := os.UserCacheDir()
+	dir, err := wasmbuild.CacheDir()
 	if err != nil {
-		return tb.TempDir()
-	}
-	dir := filepath.Join(base, "aquahub", "wazero-test")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return tb.TempDir()
 	}
 	return dir

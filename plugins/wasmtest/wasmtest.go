@@ -9,10 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,65 +18,30 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
+	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
 )
-
-var (
-	mu     sync.Mutex
-	builds = map[string]*build{}
-)
-
-type build struct {
-	once sync.Once
-	path string
-	out  []byte
-	err  error
-}
 
 // Build compiles the package in dir (a directory path, absolute or relative to the test's
 // working directory) with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, once per test
-// binary, and returns the .wasm path. The file lives in a temporary directory that is
-// left for the OS to clean, since it is shared by every test of the binary.
+// binary, and returns the .wasm path.
 func Build(tb testing.TB, dir string) string {
 	tb.Helper()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mu.Lock()
-	b, ok := builds[abs]
-	if !ok {
-		b = &build{}
-		builds[abs] = b
+	path, err := wasmbuild.Build(abs, abs, ".", "-ldflags=-s -w")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	mu.Unlock()
-	b.once.Do(func() {
-		out, err := os.MkdirTemp("", "aquahub-wasmtest-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.path = filepath.Join(out, filepath.Base(abs)+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", b.path, ".")
-		cmd.Dir = abs
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		b.out, b.err = cmd.CombinedOutput()
-	})
-	if b.err != nil {
-		tb.Fatalf("building %s for wasip1: %v\n%s", dir, b.err, b.out)
-	}
-	return b.path
+	return path
 }
 
-// CacheDir returns a compilation cache directory kept between test runs (compiling a Go
-// guest takes seconds; the cache is keyed by content, so stale entries are harmless).
+// CacheDir returns the compilation cache shared by test runs.
 func CacheDir(tb testing.TB) string {
 	tb.Helper()
-	base, err := os.UserCacheDir()
+	dir, err := wasmbuild.CacheDir()
 	if err != nil {
-		return tb.TempDir()
-	}
-	dir := filepath.Join(base, "aquahub", "wazero-test")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return tb.TempDir()
 	}
 	return dir
