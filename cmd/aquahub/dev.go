@@ -18,10 +18,12 @@ type devSetup func(ctx context.Context, cfg *config.Config, out io.Writer) (stop
 // devSetups run in order before `aquahub dev` starts the hub.
 var devSetups = []devSetup{devSimulators}
 
-// DevTenant and DevAPIKey are the sandbox's credentials.
+// DevTenant and DevAPIKey are the sandbox's credentials; DevHookSecret signs the seed's
+// content-updates webhook (X-Signature-256) in the sandbox.
 const (
-	DevTenant = "aquascene"
-	DevAPIKey = "dev-key"
+	DevTenant     = "aquascene"
+	DevAPIKey     = "dev-key"
+	DevHookSecret = "dev-webhook-secret"
 )
 
 func newDevCmd() *cobra.Command {
@@ -55,8 +57,8 @@ connectors configured against them. Data lives under ./data unless --data says o
 				defer stop()
 			}
 			return serve(ctx, cfg, func(addr string) {
-				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s)\n  data:     %s\n  rules:    %s\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
-					addr, DevTenant, DevAPIKey, cfg.Storage.Path, rulesDir, DevAPIKey, addr)
+				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s)\n  data:     %s\n  rules:    %s\n  inbound:  http://%s/hooks/%s/content-updates  (X-Signature-256: sha256=<hex HMAC-SHA256 of the body, key %s>)\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
+					addr, DevTenant, DevAPIKey, cfg.Storage.Path, rulesDir, addr, DevTenant, DevHookSecret, DevAPIKey, addr)
 			})
 		},
 	}
@@ -71,7 +73,13 @@ func devConfig(rulesDir string, f serveFlags) (config.Config, error) {
 		return config.Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
 	}
 	cfg := config.Default()
-	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}}}
+	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}, Sources: map[string]config.Source{
+		// The seed guide's /webhooks/content-updates (examples/aquascene/rules/webhook-content-updates.yaml).
+		"content-updates": {
+			Verifier: "hmac", Secret: DevHookSecret, Header: "X-Signature-256", Prefix: "sha256=",
+			Type: `"content." + body.event`, Subject: "body.data.content_id", Data: "body.data",
+		},
+	}}}
 	cfg.Rules.Paths = []string{rulesDir}
 	cfg.Webhooks.AllowHTTP = true
 	cfg.Webhooks.AllowLoopback = true

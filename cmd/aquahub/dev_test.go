@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -214,7 +218,39 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		return fmt.Sprintf("campaigns: %+v", list.Campaigns)
 	})
 
-	// Every run the three events started, directly or through the events they emitted,
+	// The seed's signed content-updates webhook reaches its rule; a wrong signature does not.
+	body, err := os.ReadFile("../../examples/aquascene/hooks/content-update.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", d.hub.BaseURL+"/hooks/aquascene/content-updates", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Signature-256", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	mac := hmac.New(sha256.New, []byte(DevHookSecret))
+	mac.Write(body)
+	if code := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+		t.Fatalf("a wrong signature got %d, want 401", code)
+	}
+	if code := post("sha256=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusAccepted {
+		t.Fatalf("the signed content update got %d, want 202", code)
+	}
+	eventually(t, "content update handled by its rule", func() string {
+		runs, err := d.hub.Runs(context.Background(), client.RunFilter{Rule: "content-update-received"})
+		if err != nil || len(runs) != 1 || runs[0].Status != "succeeded" {
+			return fmt.Sprintf("runs %+v %v", runs, err)
+		}
+		return ""
+	})
+
+	// Every run the events started, directly or through the events they emitted,
 	// ends well: nothing is dead-lettered.
 	eventually(t, "all runs finished", func() string {
 		runs, err := d.hub.Runs(context.Background(), client.RunFilter{Limit: 1000})
