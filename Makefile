@@ -31,8 +31,13 @@ check: connectors
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
+# Every figure the README's Performance section shows, then the Go benchmarks.
 bench: build
 	./$(BIN) bench ingest
+	./$(BIN) bench plugins
+	./$(BIN) bench webhooks
+	./$(BIN) bench content
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./core/store/bolt/ ./plugins/ ./core/content/
 
 # Runs each fuzz target briefly; seeds and crashers live in testdata/fuzz.
 fuzz:
