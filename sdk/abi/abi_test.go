@@ -57,15 +57,7 @@ func TestDecodeManifest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeManifest([]byte(tt.in))
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("want %q, got %v", tt.want, err)
-			}
+			checkErr(t, err, tt.want)
 		})
 	}
 }
@@ -90,15 +82,7 @@ func TestDecodeInvokeResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeInvokeResponse([]byte(tt.in), tt.n)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("want %q, got %v", tt.want, err)
-			}
+			checkErr(t, err, tt.want)
 		})
 	}
 }
@@ -119,15 +103,7 @@ func TestDecodeHTTPRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeHTTPRequest([]byte(tt.in))
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("want %q, got %v", tt.want, err)
-			}
+			checkErr(t, err, tt.want)
 		})
 	}
 }
@@ -209,15 +185,7 @@ func TestSchemaValidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := s.Validate(v, ValidateOptions{AllowExpressions: tt.exprs})
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("want %q, got %v", tt.want, err)
-			}
+			checkErr(t, err, tt.want)
 		})
 	}
 }
@@ -234,5 +202,19 @@ func TestSchemaJSONRoundTrip(t *testing.T) {
 	}
 	if string(out) != in {
 		t.Fatalf("round trip:\n got %s\nwant %s", out, in)
+	}
+}
+
+// checkErr fails the test unless err is nil when want is empty, or contains want.
+func checkErr(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("want %q, got %v", want, err)
 	}
 }
