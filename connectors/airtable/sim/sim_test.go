@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
+
 	"github.com/aquascene/aquahub/connectors/airtable/webhook"
 )
 
@@ -38,12 +40,8 @@ func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server, *fa
 	return s, ts, clock
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
+// response is a simulator answer.
+type response = simtest.Response
 
 func call(t testing.TB, ts *httptest.Server, key, method, path string, body any) response {
 	t.Helper()
@@ -63,23 +61,15 @@ func call(t testing.TB, ts *httptest.Server, key, method, path string, body any)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return simtest.Do(t, ts.Client(), req)
 }
 
 func errType(r response) string {
-	if e, ok := r.body["error"].(map[string]any); ok {
+	if e, ok := r.Body["error"].(map[string]any); ok {
 		s, _ := e["type"].(string)
 		return s
 	}
-	s, _ := r.body["error"].(string)
+	s, _ := r.Body["error"].(string)
 	return s
 }
 
@@ -113,10 +103,10 @@ func TestAuthAndRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := call(t, ts, tt.key, tt.method, tt.path, nil)
-			if r.status != tt.wantStatus || errType(r) != tt.wantType {
-				t.Fatalf("%s %s = %d %s, want %d %s", tt.method, tt.path, r.status, r.raw, tt.wantStatus, tt.wantType)
+			if r.Status != tt.wantStatus || errType(r) != tt.wantType {
+				t.Fatalf("%s %s = %d %s, want %d %s", tt.method, tt.path, r.Status, r.Raw, tt.wantStatus, tt.wantType)
 			}
-			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type = %q", ct)
 			}
 		})
@@ -160,8 +150,8 @@ func TestWriteErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := call(t, ts, DefaultKey, tt.method, cm, tt.body)
-			if r.status != tt.wantStatus || errType(r) != tt.wantType {
-				t.Fatalf("= %d %s, want %d %s", r.status, r.raw, tt.wantStatus, tt.wantType)
+			if r.Status != tt.wantStatus || errType(r) != tt.wantType {
+				t.Fatalf("= %d %s, want %d %s", r.Status, r.Raw, tt.wantStatus, tt.wantType)
 			}
 		})
 	}
@@ -180,8 +170,8 @@ func TestCreateListPaginate(t *testing.T) {
 			recs = append(recs, map[string]any{"fields": map[string]any{"Content_ID": fmt.Sprintf("c-%02d", n), "Quality_Score": n, "Status": []string{"Draft", "Generated"}[n%2]}})
 		}
 		r := call(t, ts, DefaultKey, "POST", cm, map[string]any{"records": recs, "typecast": false})
-		if r.status != 200 || len(r.body["records"].([]any)) != len(recs) {
-			t.Fatalf("create = %d %s", r.status, r.raw)
+		if r.Status != 200 || len(r.Body["records"].([]any)) != len(recs) {
+			t.Fatalf("create = %d %s", r.Status, r.Raw)
 		}
 	}
 	// Every page of 7 via GET, echoing offset back.
@@ -192,13 +182,13 @@ func TestCreateListPaginate(t *testing.T) {
 			t.Fatal("pagination does not end")
 		}
 		r := call(t, ts, DefaultKey, "GET", path, nil)
-		if r.status != 200 {
-			t.Fatalf("list = %d %s", r.status, r.raw)
+		if r.Status != 200 {
+			t.Fatalf("list = %d %s", r.Status, r.Raw)
 		}
-		for _, rec := range r.body["records"].([]any) {
+		for _, rec := range r.Body["records"].([]any) {
 			ids = append(ids, rec.(map[string]any)["fields"].(map[string]any)["Content_ID"].(string))
 		}
-		off, ok := r.body["offset"].(string)
+		off, ok := r.Body["offset"].(string)
 		if !ok {
 			break
 		}
@@ -215,12 +205,12 @@ func TestCreateListPaginate(t *testing.T) {
 		"filterByFormula": "AND({Status}='Generated', {Quality_Score}>=10)", "fields": []string{"Content_ID"},
 		"sort": []map[string]string{{"field": "Content_ID"}}, "maxRecords": 3,
 	})
-	if r.status != 200 {
-		t.Fatalf("listRecords = %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("listRecords = %d %s", r.Status, r.Raw)
 	}
-	got := r.body["records"].([]any)
-	if len(got) != 3 || r.body["offset"] != nil {
-		t.Fatalf("listRecords returned %d records, offset %v", len(got), r.body["offset"])
+	got := r.Body["records"].([]any)
+	if len(got) != 3 || r.Body["offset"] != nil {
+		t.Fatalf("listRecords returned %d records, offset %v", len(got), r.Body["offset"])
 	}
 	first := got[0].(map[string]any)["fields"].(map[string]any)
 	if first["Content_ID"] != "c-11" || len(first) != 1 {
@@ -233,12 +223,12 @@ func TestGetUpdateUpsertDelete(t *testing.T) {
 	recs, _ := s.Seed(DefaultBase, "Content_Master", map[string]any{"Content_ID": "a", "Title": "A", "Status": "Draft"})
 	id := recs[0].ID
 	r := call(t, ts, DefaultKey, "PATCH", cm+"/"+id, map[string]any{"fields": map[string]any{"Status": "Generated"}})
-	if r.status != 200 || r.body["fields"].(map[string]any)["Title"] != "A" || r.body["fields"].(map[string]any)["Status"] != "Generated" {
-		t.Fatalf("PATCH merges: %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Body["fields"].(map[string]any)["Title"] != "A" || r.Body["fields"].(map[string]any)["Status"] != "Generated" {
+		t.Fatalf("PATCH merges: %d %s", r.Status, r.Raw)
 	}
 	r = call(t, ts, DefaultKey, "PUT", cm+"/"+id, map[string]any{"fields": map[string]any{"Content_ID": "a"}})
-	if r.status != 200 || len(r.body["fields"].(map[string]any)) != 1 {
-		t.Fatalf("PUT replaces: %d %s", r.status, r.raw)
+	if r.Status != 200 || len(r.Body["fields"].(map[string]any)) != 1 {
+		t.Fatalf("PUT replaces: %d %s", r.Status, r.Raw)
 	}
 	r = call(t, ts, DefaultKey, "PATCH", cm, map[string]any{
 		"records": []any{
@@ -247,20 +237,20 @@ func TestGetUpdateUpsertDelete(t *testing.T) {
 		},
 		"performUpsert": map[string]any{"fieldsToMergeOn": []string{"Content_ID"}}, "typecast": false,
 	})
-	if r.status != 200 {
-		t.Fatalf("upsert = %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("upsert = %d %s", r.Status, r.Raw)
 	}
-	created, updated := r.body["createdRecords"].([]any), r.body["updatedRecords"].([]any)
+	created, updated := r.Body["createdRecords"].([]any), r.Body["updatedRecords"].([]any)
 	if len(created) != 1 || len(updated) != 1 || updated[0] != id {
 		t.Fatalf("upsert created %v updated %v", created, updated)
 	}
 	r = call(t, ts, DefaultKey, "GET", cm+"/"+id, nil)
-	if r.status != 200 || r.body["fields"].(map[string]any)["Quality_Score"] != 91.0 || r.body["createdTime"] != "2025-08-06T12:00:00.000Z" {
-		t.Fatalf("get = %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Body["fields"].(map[string]any)["Quality_Score"] != 91.0 || r.Body["createdTime"] != "2025-08-06T12:00:00.000Z" {
+		t.Fatalf("get = %d %s", r.Status, r.Raw)
 	}
 	r = call(t, ts, DefaultKey, "DELETE", cm+"?records%5B%5D="+id, nil)
-	if r.status != 200 {
-		t.Fatalf("delete = %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("delete = %d %s", r.Status, r.Raw)
 	}
 	if all, _ := s.Records(DefaultBase, "Content_Master"); len(all) != 1 {
 		t.Fatalf("%d records left, want 1", len(all))
@@ -280,7 +270,7 @@ func TestScheduledView(t *testing.T) {
 	}
 	r := call(t, ts, DefaultKey, "GET", "/v0/"+DefaultBase+"/Publishing_Calendar?view=Scheduled", nil)
 	var got []string
-	for _, rec := range r.body["records"].([]any) {
+	for _, rec := range r.Body["records"].([]any) {
 		got = append(got, rec.(map[string]any)["fields"].(map[string]any)["Schedule_ID"].(string))
 	}
 	if strings.Join(got, ",") != "s4,s1" {
@@ -291,21 +281,21 @@ func TestScheduledView(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	_, ts, clock := newTestServer(t, WithRateLimit(5, 30*time.Second))
 	for i := 0; i < 5; i++ {
-		if r := call(t, ts, DefaultKey, "GET", cm, nil); r.status != 200 {
-			t.Fatalf("request %d = %d", i, r.status)
+		if r := call(t, ts, DefaultKey, "GET", cm, nil); r.Status != 200 {
+			t.Fatalf("request %d = %d", i, r.Status)
 		}
 	}
 	r := call(t, ts, DefaultKey, "GET", cm, nil)
-	if r.status != 429 {
-		t.Fatalf("sixth request in a second = %d, want 429", r.status)
+	if r.Status != 429 {
+		t.Fatalf("sixth request in a second = %d, want 429", r.Status)
 	}
 	clock.add(2 * time.Second)
-	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.status != 429 {
-		t.Fatalf("within the 30 s penalty = %d, want 429", r.status)
+	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.Status != 429 {
+		t.Fatalf("within the 30 s penalty = %d, want 429", r.Status)
 	}
 	clock.add(29 * time.Second)
-	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.status != 200 {
-		t.Fatalf("after the penalty = %d, want 200", r.status)
+	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.Status != 200 {
+		t.Fatalf("after the penalty = %d, want 200", r.Status)
 	}
 }
 
@@ -316,8 +306,8 @@ func TestInjectedFaults(t *testing.T) {
 	want := []int{503, 429, 200}
 	for i, w := range want {
 		r := call(t, ts, DefaultKey, "GET", cm, nil)
-		if r.status != w {
-			t.Fatalf("request %d = %d, want %d", i, r.status, w)
+		if r.Status != w {
+			t.Fatalf("request %d = %d, want %d", i, r.Status, w)
 		}
 	}
 	reqs := s.Requests()
@@ -326,14 +316,14 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	// The control endpoint queues faults too.
 	r := call(t, ts, DefaultKey, "POST", "/_sim/inject", map[string]any{"status": 500, "count": 1})
-	if r.status != 204 {
-		t.Fatalf("inject = %d %s", r.status, r.raw)
+	if r.Status != 204 {
+		t.Fatalf("inject = %d %s", r.Status, r.Raw)
 	}
-	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.status != 500 || errType(r) != "SERVER_ERROR" {
-		t.Fatalf("after inject = %d %s", r.status, r.raw)
+	if r := call(t, ts, DefaultKey, "GET", cm, nil); r.Status != 500 || errType(r) != "SERVER_ERROR" {
+		t.Fatalf("after inject = %d %s", r.Status, r.Raw)
 	}
-	if r := call(t, ts, "bad", "GET", "/_sim/requests", nil); r.status != 401 {
-		t.Fatalf("control endpoint without the key = %d", r.status)
+	if r := call(t, ts, "bad", "GET", "/_sim/requests", nil); r.Status != 401 {
+		t.Fatalf("control endpoint without the key = %d", r.Status)
 	}
 }
 
@@ -352,7 +342,7 @@ func TestWebhooks(t *testing.T) {
 
 	meta := call(t, ts, DefaultKey, "GET", "/v0/meta/bases/"+DefaultBase+"/tables", nil)
 	var tableID string
-	for _, tb := range meta.body["tables"].([]any) {
+	for _, tb := range meta.Body["tables"].([]any) {
 		if tb.(map[string]any)["name"] == "Content_Master" {
 			tableID = tb.(map[string]any)["id"].(string)
 		}
@@ -364,10 +354,10 @@ func TestWebhooks(t *testing.T) {
 			"includes": map[string]any{"includeCellValuesInFieldIds": "all"},
 		}},
 	})
-	if r.status != 200 || !strings.HasPrefix(r.body["id"].(string), "ach") {
-		t.Fatalf("create webhook = %d %s", r.status, r.raw)
+	if r.Status != 200 || !strings.HasPrefix(r.Body["id"].(string), "ach") {
+		t.Fatalf("create webhook = %d %s", r.Status, r.Raw)
 	}
-	hookID, secret := r.body["id"].(string), r.body["macSecretBase64"].(string)
+	hookID, secret := r.Body["id"].(string), r.Body["macSecretBase64"].(string)
 
 	call(t, ts, DefaultKey, "POST", cm, map[string]any{"fields": map[string]any{"Content_ID": "x", "Title": "T"}})
 	// A change in another table is out of the webhook's scope.
@@ -388,21 +378,21 @@ func TestWebhooks(t *testing.T) {
 	s.WaitPings()
 
 	r = call(t, ts, DefaultKey, "GET", "/v0/bases/"+DefaultBase+"/webhooks/"+hookID+"/payloads?cursor=1", nil)
-	payloads := r.body["payloads"].([]any)
-	if r.status != 200 || len(payloads) != 1 || r.body["cursor"] != 2.0 || r.body["mightHaveMore"] != false {
-		t.Fatalf("payloads = %d %s", r.status, r.raw)
+	payloads := r.Body["payloads"].([]any)
+	if r.Status != 200 || len(payloads) != 1 || r.Body["cursor"] != 2.0 || r.Body["mightHaveMore"] != false {
+		t.Fatalf("payloads = %d %s", r.Status, r.Raw)
 	}
 	changed := payloads[0].(map[string]any)["changedTablesById"].(map[string]any)[tableID].(map[string]any)
 	if len(changed["createdRecordsById"].(map[string]any)) != 1 {
 		t.Fatalf("payload %v", changed)
 	}
 	r = call(t, ts, DefaultKey, "GET", "/v0/bases/"+DefaultBase+"/webhooks/"+hookID+"/payloads?cursor=2", nil)
-	if len(r.body["payloads"].([]any)) != 0 || r.body["cursor"] != 2.0 {
-		t.Fatalf("payloads after cursor = %s", r.raw)
+	if len(r.Body["payloads"].([]any)) != 0 || r.Body["cursor"] != 2.0 {
+		t.Fatalf("payloads after cursor = %s", r.Raw)
 	}
 	// Manual ping through the control endpoint.
-	if r := call(t, ts, DefaultKey, "POST", "/_sim/webhooks/"+DefaultBase+"/"+hookID+"/ping", nil); r.status != 204 {
-		t.Fatalf("control ping = %d %s", r.status, r.raw)
+	if r := call(t, ts, DefaultKey, "POST", "/_sim/webhooks/"+DefaultBase+"/"+hookID+"/ping", nil); r.Status != 204 {
+		t.Fatalf("control ping = %d %s", r.Status, r.Raw)
 	}
 	<-pings
 	if errs := s.PingErrors(); len(errs) != 0 {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 
 	"github.com/aquascene/aquahub/connectors/simkit"
 )
@@ -21,12 +22,8 @@ func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	return s, ts
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
+// response is a simulator answer.
+type response = simtest.Response
 
 func call(t testing.TB, ts *httptest.Server, auth, method, path, body string) response {
 	t.Helper()
@@ -39,15 +36,7 @@ func call(t testing.TB, ts *httptest.Server, auth, method, path, body string) re
 		req.Header.Set("Authorization", auth)
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
-	resp, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return simtest.Do(t, ts.Client(), req)
 }
 
 var auth = BasicAuth(DefaultKey)
@@ -71,7 +60,7 @@ func TestSubscriberHashAndDataCenter(t *testing.T) {
 func TestErrors(t *testing.T) {
 	s, ts := newTestServer(t)
 	ready := call(t, ts, auth, "POST", "/3.0/campaigns", `{"type":"regular","recipients":{"list_id":"`+DefaultList+`"},"settings":{"subject_line":"s","from_name":"f","reply_to":"a@b.co"}}`)
-	id := ready.body["id"].(string)
+	id := ready.Body["id"].(string)
 	tests := []struct {
 		name       string
 		auth       string
@@ -98,19 +87,19 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := call(t, ts, tt.auth, tt.method, tt.path, tt.body)
-			if r.status != tt.wantStatus || r.body["title"] != tt.wantTitle || r.body["status"] != float64(tt.wantStatus) {
-				t.Fatalf("= %d %s, want %d %q", r.status, r.raw, tt.wantStatus, tt.wantTitle)
+			if r.Status != tt.wantStatus || r.Body["title"] != tt.wantTitle || r.Body["status"] != float64(tt.wantStatus) {
+				t.Fatalf("= %d %s, want %d %q", r.Status, r.Raw, tt.wantStatus, tt.wantTitle)
 			}
-			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 				t.Fatalf("Content-Type = %q", ct)
 			}
-			if r.body["type"] != errorsDoc || r.body["instance"] == "" {
-				t.Fatalf("problem body %s", r.raw)
+			if r.Body["type"] != errorsDoc || r.Body["instance"] == "" {
+				t.Fatalf("problem body %s", r.Raw)
 			}
 		})
 	}
-	if r := call(t, ts, auth, "POST", "/3.0/campaigns/"+id+"/actions/send", ""); !strings.Contains(r.body["detail"].(string), "not ready") {
-		t.Fatalf("not-ready detail: %s", r.raw)
+	if r := call(t, ts, auth, "POST", "/3.0/campaigns/"+id+"/actions/send", ""); !strings.Contains(r.Body["detail"].(string), "not ready") {
+		t.Fatalf("not-ready detail: %s", r.Raw)
 	}
 	if n := len(s.Campaigns()); n != 1 {
 		t.Fatalf("%d campaigns, want 1", n)
@@ -122,50 +111,50 @@ func TestNewsletterFlow(t *testing.T) {
 	for _, email := range []string{"a@example.com", "B@example.com"} {
 		r := call(t, ts, auth, "PUT", "/3.0/lists/"+DefaultList+"/members/"+SubscriberHash(email),
 			`{"email_address":"`+email+`","status_if_new":"subscribed","merge_fields":{"FNAME":"Ann"}}`)
-		if r.status != 200 || r.body["status"] != "subscribed" || r.body["id"] != SubscriberHash(email) {
-			t.Fatalf("upsert member = %d %s", r.status, r.raw)
+		if r.Status != 200 || r.Body["status"] != "subscribed" || r.Body["id"] != SubscriberHash(email) {
+			t.Fatalf("upsert member = %d %s", r.Status, r.Raw)
 		}
 	}
 	// An update keeps the member and its status.
 	r := call(t, ts, auth, "PUT", "/3.0/lists/"+DefaultList+"/members/"+SubscriberHash("a@example.com"),
 		`{"email_address":"a@example.com","status_if_new":"pending","merge_fields":{"LNAME":"Lee"}}`)
-	if r.body["status"] != "subscribed" || r.body["full_name"] != "Ann Lee" {
-		t.Fatalf("update member = %s", r.raw)
+	if r.Body["status"] != "subscribed" || r.Body["full_name"] != "Ann Lee" {
+		t.Fatalf("update member = %s", r.Raw)
 	}
 	r = call(t, ts, auth, "POST", "/3.0/lists/"+DefaultList+"/members", `{"email_address":"a@example.com","status":"subscribed"}`)
-	if r.status != 400 || r.body["title"] != "Member Exists" {
-		t.Fatalf("POST existing member = %d %s", r.status, r.raw)
+	if r.Status != 400 || r.Body["title"] != "Member Exists" {
+		t.Fatalf("POST existing member = %d %s", r.Status, r.Raw)
 	}
 
 	r = call(t, ts, auth, "POST", "/3.0/campaigns", `{"type":"regular","recipients":{"list_id":"`+DefaultList+`"},
 		"settings":{"subject_line":"This Week in Aquascaping","title":"AquaScene Newsletter","from_name":"AquaScene Team","reply_to":"hello@aquascene.bg","to_name":"*|FNAME|*"}}`)
-	if r.status != 200 || r.body["status"] != "save" || len(r.body["id"].(string)) != 10 {
-		t.Fatalf("create = %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Body["status"] != "save" || len(r.Body["id"].(string)) != 10 {
+		t.Fatalf("create = %d %s", r.Status, r.Raw)
 	}
-	id := r.body["id"].(string)
+	id := r.Body["id"].(string)
 	r = call(t, ts, auth, "PUT", "/3.0/campaigns/"+id+"/content", `{"html":"<h1>CO2</h1><p>Tips</p>"}`)
-	if r.status != 200 || r.body["html"] != "<h1>CO2</h1><p>Tips</p>" || r.body["plain_text"] != "CO2Tips" {
-		t.Fatalf("content = %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Body["html"] != "<h1>CO2</h1><p>Tips</p>" || r.Body["plain_text"] != "CO2Tips" {
+		t.Fatalf("content = %d %s", r.Status, r.Raw)
 	}
 	r = call(t, ts, auth, "GET", "/3.0/campaigns/"+id+"/send-checklist", "")
-	if r.body["is_ready"] != true {
-		t.Fatalf("checklist = %s", r.raw)
+	if r.Body["is_ready"] != true {
+		t.Fatalf("checklist = %s", r.Raw)
 	}
 	r = call(t, ts, auth, "POST", "/3.0/campaigns/"+id+"/actions/send", "")
-	if r.status != 204 || r.raw != "" {
-		t.Fatalf("send = %d %s", r.status, r.raw)
+	if r.Status != 204 || r.Raw != "" {
+		t.Fatalf("send = %d %s", r.Status, r.Raw)
 	}
 	r = call(t, ts, auth, "POST", "/3.0/campaigns/"+id+"/actions/send", "")
-	if r.status != 400 {
-		t.Fatalf("second send = %d", r.status)
+	if r.Status != 400 {
+		t.Fatalf("second send = %d", r.Status)
 	}
 	c := s.Campaigns()[0]
 	if c.Status != "sent" || c.EmailsSent != 2 {
 		t.Fatalf("campaign after send = %+v", c)
 	}
 	r = call(t, ts, auth, "GET", "/3.0/campaigns?status=sent&count=5", "")
-	if r.body["total_items"] != 1.0 {
-		t.Fatalf("list = %s", r.raw)
+	if r.Body["total_items"] != 1.0 {
+		t.Fatalf("list = %s", r.Raw)
 	}
 }
 
@@ -192,7 +181,7 @@ func TestConnectionLimit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses <- call(t, ts, auth, "GET", "/3.0/ping", "").status
+			statuses <- call(t, ts, auth, "GET", "/3.0/ping", "").Status
 		}()
 	}
 	wg.Wait()

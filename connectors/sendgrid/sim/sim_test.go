@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
+
 	"github.com/aquascene/aquahub/connectors/sendgrid/eventwebhook"
 )
 
@@ -24,12 +26,8 @@ func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	return s, ts
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
+// response is a simulator answer.
+type response = simtest.Response
 
 func send(t testing.TB, ts *httptest.Server, auth, body string) response {
 	t.Helper()
@@ -38,15 +36,7 @@ func send(t testing.TB, ts *httptest.Server, auth, body string) response {
 		req.Header.Set("Authorization", auth)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return simtest.Do(t, ts.Client(), req)
 }
 
 const good = `{"personalizations":[{"to":[{"email":"reader@example.com","name":"Reader"}]}],
@@ -56,7 +46,7 @@ const good = `{"personalizations":[{"to":[{"email":"reader@example.com","name":"
  "custom_args":{"content_id":"c-1","campaign_type":"newsletter"},"categories":["newsletter"]}`
 
 func firstError(r response) (string, string) {
-	errs, _ := r.body["errors"].([]any)
+	errs, _ := r.Body["errors"].([]any)
 	if len(errs) == 0 {
 		return "", ""
 	}
@@ -69,10 +59,10 @@ func firstError(r response) (string, string) {
 func TestSendAccepted(t *testing.T) {
 	s, ts := newTestServer(t)
 	r := send(t, ts, "Bearer "+DefaultKey, good)
-	if r.status != 202 || r.raw != "" {
-		t.Fatalf("send = %d %q", r.status, r.raw)
+	if r.Status != 202 || r.Raw != "" {
+		t.Fatalf("send = %d %q", r.Status, r.Raw)
 	}
-	id := r.header.Get("X-Message-Id")
+	id := r.Header.Get("X-Message-Id")
 	if len(id) != 22 {
 		t.Fatalf("X-Message-Id = %q", id)
 	}
@@ -124,8 +114,8 @@ func TestSendErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := send(t, ts, tt.auth, tt.body)
 			f, m := firstError(r)
-			if r.status != tt.wantStatus || f != tt.wantField || !strings.Contains(m, tt.wantMsg) {
-				t.Fatalf("= %d %s, want %d field %q message %q", r.status, r.raw, tt.wantStatus, tt.wantField, tt.wantMsg)
+			if r.Status != tt.wantStatus || f != tt.wantField || !strings.Contains(m, tt.wantMsg) {
+				t.Fatalf("= %d %s, want %d field %q message %q", r.Status, r.Raw, tt.wantStatus, tt.wantField, tt.wantMsg)
 			}
 		})
 	}
@@ -134,27 +124,27 @@ func TestSendErrors(t *testing.T) {
 func TestTooLarge(t *testing.T) {
 	_, ts := newTestServer(t, WithMaxBody(100))
 	r := send(t, ts, "Bearer "+DefaultKey, good)
-	if _, m := firstError(r); r.status != 413 || m != "content too large" {
-		t.Fatalf("= %d %s", r.status, r.raw)
+	if _, m := firstError(r); r.Status != 413 || m != "content too large" {
+		t.Fatalf("= %d %s", r.Status, r.Raw)
 	}
 }
 
 func TestRateLimit(t *testing.T) {
 	_, ts := newTestServer(t, WithRateLimit(2, time.Minute))
 	for i := 0; i < 2; i++ {
-		if r := send(t, ts, "Bearer "+DefaultKey, good); r.status != 202 {
-			t.Fatalf("send %d = %d", i, r.status)
+		if r := send(t, ts, "Bearer "+DefaultKey, good); r.Status != 202 {
+			t.Fatalf("send %d = %d", i, r.Status)
 		}
 	}
 	r := send(t, ts, "Bearer "+DefaultKey, good)
-	if r.status != 429 {
-		t.Fatalf("third send = %d", r.status)
+	if r.Status != 429 {
+		t.Fatalf("third send = %d", r.Status)
 	}
-	if got, want := r.header.Get("X-RateLimit-Reset"), strconv.FormatInt(testNow.Add(time.Minute).Unix(), 10); got != want {
+	if got, want := r.Header.Get("X-RateLimit-Reset"), strconv.FormatInt(testNow.Add(time.Minute).Unix(), 10); got != want {
 		t.Fatalf("X-RateLimit-Reset = %s, want %s", got, want)
 	}
-	if _, m := firstError(r); m != "too many requests" || r.header.Get("X-RateLimit-Remaining") != "0" {
-		t.Fatalf("429 = %s %v", r.raw, r.header)
+	if _, m := firstError(r); m != "too many requests" || r.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("429 = %s %v", r.Raw, r.Header)
 	}
 }
 
@@ -162,14 +152,14 @@ func TestInjectedFaults(t *testing.T) {
 	s, ts := newTestServer(t)
 	s.Injector().Inject(429, 1)
 	s.Injector().Inject(500, 1)
-	if r := send(t, ts, "Bearer "+DefaultKey, good); r.status != 429 || r.header.Get("X-RateLimit-Reset") == "" {
-		t.Fatalf("first = %d %v", r.status, r.header)
+	if r := send(t, ts, "Bearer "+DefaultKey, good); r.Status != 429 || r.Header.Get("X-RateLimit-Reset") == "" {
+		t.Fatalf("first = %d %v", r.Status, r.Header)
 	}
-	if r := send(t, ts, "Bearer "+DefaultKey, good); r.status != 500 {
-		t.Fatalf("second = %d", r.status)
+	if r := send(t, ts, "Bearer "+DefaultKey, good); r.Status != 500 {
+		t.Fatalf("second = %d", r.Status)
 	}
-	if r := send(t, ts, "Bearer "+DefaultKey, good); r.status != 202 {
-		t.Fatalf("third = %d", r.status)
+	if r := send(t, ts, "Bearer "+DefaultKey, good); r.Status != 202 {
+		t.Fatalf("third = %d", r.Status)
 	}
 	if n := len(s.Messages()); n != 1 {
 		t.Fatalf("%d messages recorded, want 1 (faults do not send)", n)
@@ -203,7 +193,7 @@ func TestEventWebhook(t *testing.T) {
 	resp.Body.Close()
 
 	r := send(t, ts, "Bearer "+DefaultKey, good)
-	msgID := r.header.Get("X-Message-Id")
+	msgID := r.Header.Get("X-Message-Id")
 	p := <-posts
 	if err := eventwebhook.Verify(keyBody.PublicKey, p.sig, p.ts, p.body); err != nil {
 		t.Fatalf("delivery events signature: %v", err)

@@ -1,0 +1,33 @@
+// Package simtest holds what the simulators' tests share: sending a request and reading
+// the answer the way a vendor client would.
+package simtest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// Response is a simulator's answer: status, headers, the body raw and, when it is a JSON
+// object, decoded.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// Do sends req with client and reads the whole answer; a transport error fails the test.
+func Do(tb testing.TB, client *http.Client, req *http.Request) Response {
+	tb.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
