@@ -1,11 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -36,26 +32,7 @@ func newContentAPI(tb testing.TB) *contentAPI {
 
 func (a *contentAPI) call(tb testing.TB, method, path, key string, body any) (int, map[string]any, map[string][]string) {
 	tb.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		r = bytes.NewReader(j)
-	}
-	req := httptest.NewRequest(method, path, r)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := a.srv.App().Test(req, 30_000)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, resp.Header
+	return callAPI(tb, a.srv, method, path, key, body, nil)
 }
 
 func (a *contentAPI) poll(tb testing.TB, path string, done func(map[string]any) bool) map[string]any {

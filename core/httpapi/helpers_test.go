@@ -1,7 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
@@ -40,4 +46,36 @@ func testKeys() *APIKeys {
 	keys.Add("viewer-key", "aquascene", "viewer")
 	keys.Add("other-key", "other", "admin")
 	return keys
+}
+
+// callAPI sends a JSON request (body as given when a string, else marshalled) through srv
+// with the API key and extra headers, and returns the status, the decoded JSON object and
+// the headers.
+func callAPI(tb testing.TB, srv *Server, method, path, key string, body any, header map[string]string) (int, map[string]any, http.Header) {
+	tb.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.App().Test(req, 30_000)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, resp.Header
 }

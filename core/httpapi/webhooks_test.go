@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -53,31 +52,8 @@ func newWebhookAPI(tb testing.TB) *webhookAPI {
 
 func (a *webhookAPI) call(tb testing.TB, method, path, key string, body any, header map[string]string) (int, map[string]any) {
 	tb.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		r = bytes.NewReader(j)
-	}
-	req := httptest.NewRequest(method, path, r)
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := a.srv.App().Test(req, 10_000)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	status, out, _ := callAPI(tb, a.srv, method, path, key, body, header)
+	return status, out
 }
 
 func seedSignature(secret string, body []byte) string {
