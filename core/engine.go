@@ -52,7 +52,7 @@ type EngineOptions struct {
 // Engine matches events to rules, stores them durably and executes the resulting runs.
 type Engine struct {
 	store     Store
-	rules     atomic.Pointer[Rules]
+	rules     Rules
 	executors map[string]StepExecutor
 	opts      EngineOptions
 	log       *slog.Logger
@@ -95,32 +95,19 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	e := &Engine{
-		store: opts.Store, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
+		store: opts.Store, rules: opts.Rules, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
 		executors: map[string]StepExecutor{"emit": EmitExecutor{}, "log": LogExecutor{Logger: opts.Logger}},
 		kick:      make(chan struct{}, 1), stop: make(chan struct{}), active: map[string]Run{},
 	}
 	for k, x := range opts.Executors {
 		e.executors[k] = x
 	}
-	e.rules.Store(&opts.Rules)
 	e.runCtx, e.runCancel = context.WithCancel(context.Background())
 	return e, nil
 }
 
-// Kinds lists the step kinds the engine can execute.
-func (e *Engine) Kinds() []string {
-	out := make([]string, 0, len(e.executors))
-	for k := range e.executors {
-		out = append(out, k)
-	}
-	return out
-}
-
-// SetRules swaps the rule set; runs already queued use the new set from their next step.
-func (e *Engine) SetRules(r Rules) { e.rules.Store(&r) }
-
-// Rules returns the current rule set.
-func (e *Engine) Rules() Rules { return *e.rules.Load() }
+// Rules returns the rule set.
+func (e *Engine) Rules() Rules { return e.rules }
 
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }

@@ -95,9 +95,6 @@ func (s *Server) App() *fiber.App { return s.app }
 // Document returns the OpenAPI document built from the registered routes.
 func (s *Server) Document() *Document { return s.doc }
 
-// Engine returns the engine the server feeds.
-func (s *Server) Engine() *core.Engine { return s.opts.Engine }
-
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 
