@@ -18,7 +18,7 @@ import (
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 

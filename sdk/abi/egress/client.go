@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aquascene/aquahub/core/netguard"
+	"github.com/aquascene/aquahub/sdk/netguard"
 	"github.com/aquascene/aquahub/sdk/abi"
 )
 

@@ -6,7 +6,7 @@
 // redirects are re-checked; no proxy is used; secret references in headers and the query
 // are replaced by the tenant's values after the check and scrubbed from the response.
 //
-// Address ranges come from core/netguard, the SSRF policy webhooks use too.
+// Address ranges come from sdk/netguard, the SSRF policy webhooks use too.
 //
 // Both the wasm host (package plugins) and the native test harness (sdk/plugin/plugintest)
 // use it, so a connector behaves the same in unit tests and in production.
