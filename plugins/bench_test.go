@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/aquascene/aquahub/core"
 )
 
 func TestNoopModuleLoadsAndAnswers(t *testing.T) {
@@ -18,7 +16,7 @@ func TestNoopModuleLoadsAndAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := openCatalog(t, Options{Dir: dir}, nil, false)
-	res, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{"a": 1}})
+	res, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{"a": 1}})
 	if err != nil || res.Output == nil {
 		t.Fatalf("noop: %v %v", res, err)
 	}
@@ -28,7 +26,7 @@ func BenchmarkPooledNoopCall(b *testing.B) {
 	dir := b.TempDir()
 	os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644)
 	c, _ := openCatalog(b, Options{Dir: dir}, nil, false)
-	call := core.StepCall{Tenant: "t", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
+	call := ActionCall{Tenant: "t", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

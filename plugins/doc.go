@@ -20,6 +20,5 @@
 // name, counted in metrics); kv_get/kv_set in the bbolt bucket "plugins.kv" scoped by tenant
 // and connector; now; take_result.
 //
-// The Catalog is the `connector` step executor (core.StepExecutor) and the rules loader's
-// StepChecker.
+// The Catalog's StepKind is the `connector` rule step kind.
 package plugins

@@ -30,8 +30,8 @@ func invoke(tb testing.TB, c *Catalog, action string, input any) (map[string]any
 	in, _ := json.Marshal(input)
 	var m map[string]any
 	_ = json.Unmarshal(in, &m)
-	res, err := c.Execute(context.Background(), core.StepCall{
-		Tenant: "t1", RunID: "run-1", StepID: "s1", Kind: "connector",
+	res, err := c.Execute(context.Background(), ActionCall{
+		Tenant: "t1", RunID: "run-1", StepID: "s1",
 		Connector: "hostile", Action: action, Input: m, IdempotencyKey: "run-1/s1", Attempt: 1,
 	})
 	return res.Output, err
@@ -102,7 +102,7 @@ func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 		deadline, _ := ctx.Deadline()
 		done := make(chan error, 1)
 		go func() {
-			_, err := c.Execute(ctx, core.StepCall{Tenant: "t1", RunID: "run-1", StepID: "s1", Connector: "hostile", Action: "loop", Input: map[string]any{}})
+			_, err := c.Execute(ctx, ActionCall{Tenant: "t1", RunID: "run-1", StepID: "s1", Connector: "hostile", Action: "loop", Input: map[string]any{}})
 			done <- err
 		}()
 		if i == 0 {
@@ -292,7 +292,7 @@ func TestEgressRules(t *testing.T) {
 			grants[tenant] = Grant{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
 			mu.Unlock()
 			before := hits.n.Load()
-			_, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
+			_, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want an error containing %q, got %v", tt.want, err)
 			}
@@ -306,7 +306,7 @@ func TestEgressRules(t *testing.T) {
 		mu.Lock()
 		grants["ok"] = Grant{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
 		mu.Unlock()
-		out, err := c.Execute(context.Background(), core.StepCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
+		out, err := c.Execute(context.Background(), ActionCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +330,7 @@ func TestKVIsScopedAndCapped(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	c, _ := openCatalog(t, Options{DB: db, MaxKVValueBytes: 16}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	exec := func(tenant string, in map[string]any) (map[string]any, error) {
-		res, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
+		res, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
 		return res.Output, err
 	}
 	if out, err := exec("t1", map[string]any{"key": "cursor", "value": "abc"}); err != nil || out["value"] != "abc" {
@@ -392,7 +392,7 @@ func TestErrorKindsMapOntoStepErrors(t *testing.T) {
 		}
 	})
 	t.Run("unknown connector", func(t *testing.T) {
-		_, err := c.Execute(context.Background(), core.StepCall{Connector: "ghost", Action: "x"})
+		_, err := c.Execute(context.Background(), ActionCall{Connector: "ghost", Action: "x"})
 		if core.Classify(err).Class != core.ClassPermanent || !strings.Contains(err.Error(), "not loaded") {
 			t.Fatalf("got %v", err)
 		}
@@ -439,7 +439,7 @@ func TestReloadSwapsPoolAndFinishesInFlightCalls(t *testing.T) {
 	v2 := rawGuest(t, "v2release")
 
 	call := func(action string, in map[string]any) (map[string]any, error) {
-		res, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: action, Input: in})
+		res, err := c.Execute(context.Background(), ActionCall{Connector: "raw", Action: action, Input: in})
 		return res.Output, err
 	}
 	slow := make(chan map[string]any, 1)

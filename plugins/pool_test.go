@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"go.etcd.io/bbolt"
-
-	"github.com/aquascene/aquahub/core"
 )
 
 func noopCatalog(t *testing.T, opts Options) *Catalog {
@@ -28,7 +26,7 @@ func noopCatalog(t *testing.T, opts Options) *Catalog {
 func TestInstancesRecycleAfterCalls(t *testing.T) {
 	c := noopCatalog(t, Options{RecycleAfterCalls: 3})
 	for range 7 {
-		if _, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
+		if _, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,7 +43,7 @@ func TestPoolBoundsInstances(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				if _, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
+				if _, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -101,7 +99,7 @@ func TestInputBufferReuse(t *testing.T) {
 	t.Run("guest without the export gets a fresh buffer per call", func(t *testing.T) {
 		c, _ := openCatalog(t, Options{PoolSize: 1}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
 		for range 5 {
-			if _, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: "echo", Input: map[string]any{"a": 1.0}}); err != nil {
+			if _, err := c.Execute(context.Background(), ActionCall{Connector: "raw", Action: "echo", Input: map[string]any{"a": 1.0}}); err != nil {
 				t.Fatal(err)
 			}
 		}

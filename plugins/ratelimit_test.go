@@ -70,7 +70,7 @@ func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 	// 4 concurrent callers (one per instance) send 12 requests to key "a" of tenant t1,
 	// while 5 requests to key "b" and 5 of tenant t2 to key "a" have buckets of their own.
 	fetch := func(tenant, path string) error {
-		_, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "fetch",
+		_, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "fetch",
 			Input: map[string]any{"url": srv.URL + path}})
 		return err
 	}
@@ -131,7 +131,7 @@ func TestDeclaredRateLimitPastDeadlineIsRateLimited(t *testing.T) {
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 	fetch := func(ctx context.Context, i int) error {
-		_, err := c.Execute(ctx, core.StepCall{Tenant: "t1", Connector: "hostile", Action: "fetch",
+		_, err := c.Execute(ctx, ActionCall{Tenant: "t1", Connector: "hostile", Action: "fetch",
 			Input: map[string]any{"url": fmt.Sprintf("%s/a/%d", srv.URL, i)}})
 		return err
 	}

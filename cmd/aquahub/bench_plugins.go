@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 )
 
@@ -112,7 +111,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	if err != nil {
 		return res, err
 	}
-	call := core.StepCall{Tenant: "bench", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
+	call := plugins.ActionCall{Tenant: "bench", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
 	for range 1000 {
 		noop.Execute(ctx, call)
 	}
@@ -191,7 +190,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				t := time.Now()
-				if _, err := cat.Execute(ctx, core.StepCall{Tenant: "bench", Connector: "http", Action: "request", Input: in}); err != nil {
+				if _, err := cat.Execute(ctx, plugins.ActionCall{Tenant: "bench", Connector: "http", Action: "request", Input: in}); err != nil {
 					failed.Store(err)
 					return
 				}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/aquascene/aquahub/internal/config"
 	"github.com/aquascene/aquahub/internal/content"
 	"github.com/spf13/cobra"
 )
@@ -53,7 +52,7 @@ the draft and its findings are still printed.`,
       --audience beginners --keywords "planted aquarium,aquascaping"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(f.config, nil)
+			cfg, err := loadConfig(f.config, nil)
 			if err != nil {
 				return err
 			}

@@ -374,8 +374,8 @@ permanent) and exits non-zero.`,
 				return err
 			}
 			defer release()
-			res, err := cat.Execute(cmd.Context(), core.StepCall{
-				Tenant: tenant, RunID: "plugin-test", StepID: action, Kind: "connector",
+			res, err := cat.Execute(cmd.Context(), plugins.ActionCall{
+				Tenant: tenant, RunID: "plugin-test", StepID: action,
 				Connector: id, Action: action, Input: in, IdempotencyKey: "plugin-test/" + action, Attempt: 1,
 			})
 			if err != nil {

@@ -4,33 +4,47 @@ import (
 	"context"
 	"os"
 
-	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/content"
-	"github.com/aquascene/aquahub/internal/httpapi"
 )
 
-// wireContent adds the content engine: the generate step kind, the /api/v1/content and
-// /api/v1/templates routes, and the resumption of unfinished asynchronous work and batches.
-func wireContent(h *hub) error {
+// transitional: the content module moves into its package.
+type contentMod struct{ svc *content.Service }
+
+func (m *contentMod) Name() string { return "content" }
+func (m *contentMod) StepKinds() []core.StepKind {
+	return []core.StepKind{content.StepKind{Service: m.svc}}
+}
+func (m *contentMod) Start(ctx context.Context) error {
+	if m.svc == nil {
+		return nil
+	}
+	return m.svc.Start(ctx)
+}
+func (m *contentMod) Stop(context.Context) error {
+	if m.svc == nil {
+		return nil
+	}
+	return m.svc.Close()
+}
+
+func contentModule(h *hub) (core.Module, error) {
+	if h.db == nil {
+		return &contentMod{}, nil
+	}
 	svc, err := content.NewService(content.ServiceOptions{
-		DB: h.store.DB(), Provider: newContentProvider(h.cfg.LLM), Policies: contentPolicies(h.cfg),
+		DB: h.db.Bolt(), Provider: newContentProvider(h.cfg.LLM), Policies: contentPolicies(h.cfg),
 		Publisher: h, MaxConcurrent: h.cfg.LLM.MaxConcurrent, Logger: h.log.With("feature", "content"),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	h.executors["generate"] = content.StepExecutor{Service: svc}
-	h.kindCheckers["generate"] = content.CheckStepInput
-	h.features = append(h.features, httpapi.ContentRoutes(svc))
-	// Resumed work publishes events, so it starts after the engine.
-	h.starters = append(h.starters, func(ctx context.Context) error { return svc.Start(ctx) })
-	h.stoppers = append(h.stoppers, func(context.Context) error { return svc.Close() })
-	return nil
+	return &contentMod{svc: svc}, nil
 }
 
 // newContentProvider builds the configured provider. An empty api_key falls back to the
 // OPENAI_API_KEY environment variable.
-func newContentProvider(c config.LLMConfig) content.Provider {
+func newContentProvider(c content.Config) content.Provider {
 	if c.Provider != "openai" {
 		return content.BuiltinProvider{}
 	}
@@ -47,17 +61,13 @@ func newContentProvider(c config.LLMConfig) content.Provider {
 }
 
 // contentPolicies maps llm.* and tenants[].content onto the content engine's policies.
-func contentPolicies(cfg config.Config) content.Policies {
+func contentPolicies(cfg Config) content.Policies {
 	p := content.Policies{
-		Default: content.Policy{
-			BrandVoice: cfg.LLM.BrandVoice, Prohibited: cfg.LLM.ProhibitedPhrases, MinQualityScore: cfg.LLM.MinQualityScore,
-		},
+		Default:   content.Policy{BrandVoice: cfg.LLM.BrandVoice, Prohibited: cfg.LLM.ProhibitedPhrases, MinQualityScore: cfg.LLM.MinQualityScore},
 		PerTenant: map[string]content.Policy{},
 	}
 	for _, t := range cfg.Tenants {
-		p.PerTenant[t.ID] = content.Policy{
-			BrandVoice: t.Content.BrandVoice, Prohibited: t.Content.ProhibitedPhrases, MinQualityScore: t.Content.MinQualityScore,
-		}
+		p.PerTenant[t.ID] = content.Policy{BrandVoice: t.Content.BrandVoice, Prohibited: t.Content.ProhibitedPhrases, MinQualityScore: t.Content.MinQualityScore}
 	}
 	return p
 }

@@ -4,44 +4,47 @@ import (
 	"context"
 	"path/filepath"
 
-	"github.com/aquascene/aquahub/internal/config"
-	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 )
 
-// wirePlugins loads the connector catalog and adds the `connector` step kind, the rule
-// checker for connector steps, the /api/v1/connectors routes and the directory watcher.
-// A module that fails to load stops the hub, naming the file, as a broken rule does.
-func wirePlugins(h *hub) error {
+// transitional: the connector host module moves into its package.
+type pluginsMod struct {
+	cat    *plugins.Catalog
+	every  func() bool
+	cancel context.CancelFunc
+	watch  bool
+}
+
+func (m *pluginsMod) Name() string               { return "connectors" }
+func (m *pluginsMod) StepKinds() []core.StepKind { return []core.StepKind{m.cat.StepKind()} }
+func (m *pluginsMod) Close(ctx context.Context) error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	return m.cat.Close(ctx)
+}
+
+func pluginsModule(h *hub) (core.Module, error) {
 	cat, err := plugins.Open(context.Background(), pluginOptions(h.cfg, h))
 	if err != nil {
 		if cat != nil {
 			cat.Close(context.Background())
 		}
-		return err
+		return nil, err
 	}
-	h.executors["connector"] = cat
-	h.checker = cat
-	h.features = append(h.features, httpapi.ConnectorRoutes(cat))
-	cancel := func() {}
-	if every := h.cfg.Connectors.WatchInterval; every > 0 {
-		h.starters = append(h.starters, func(ctx context.Context) error {
-			var wctx context.Context
-			wctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-			go cat.Watch(wctx, every)
-			return nil
-		})
+	m := &pluginsMod{cat: cat}
+	if every := h.cfg.Connectors.WatchInterval; every > 0 && h.db != nil {
+		var wctx context.Context
+		wctx, m.cancel = context.WithCancel(context.Background())
+		go cat.Watch(wctx, every)
 	}
-	h.stoppers = append(h.stoppers, func(ctx context.Context) error {
-		cancel()
-		return cat.Close(ctx)
-	})
-	return nil
+	return m, nil
 }
 
 // pluginOptions maps configuration onto the host's options; h may be nil outside a hub
 // (CLI commands that only inspect or test connectors).
-func pluginOptions(cfg config.Config, h *hub) plugins.Options {
+func pluginOptions(cfg Config, h *hub) plugins.Options {
 	cc := cfg.Connectors
 	cache := cc.CacheDir
 	if cache == "" {
@@ -55,15 +58,19 @@ func pluginOptions(cfg config.Config, h *hub) plugins.Options {
 		Grants:             tenantGrants(cfg),
 	}
 	if h != nil {
-		opts.DB = h.store.DB()
+		if h.db != nil {
+			opts.DB = h.db.Bolt()
+		}
 		opts.Logger = h.log.With("feature", "connectors")
-		opts.Registerer = h.metrics.Registry
+		if h.metrics != nil {
+			opts.Registerer = h.metrics.Registry
+		}
 	}
 	return opts
 }
 
 // tenantGrants looks a tenant's connector settings up in the configuration.
-func tenantGrants(cfg config.Config) func(tenant, connector string) (plugins.Grant, bool) {
+func tenantGrants(cfg Config) func(tenant, connector string) (plugins.Grant, bool) {
 	grants := map[string]plugins.Grant{}
 	for _, t := range cfg.Tenants {
 		for id, tc := range t.Connectors {

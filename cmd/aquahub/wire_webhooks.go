@@ -3,88 +3,89 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 
-	"github.com/aquascene/aquahub/internal/config"
-	"github.com/aquascene/aquahub/internal/httpapi"
-	"github.com/aquascene/aquahub/sdk/netguard"
-	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
-// wireWebhooks adds outbound delivery (the /api/v1/webhooks API, fan-out of every event,
-// the webhook step kind) and the inbound sources of every tenant (/hooks/{tenant}/{source}).
-func wireWebhooks(h *hub) error {
+// transitional: the webhooks and inbound modules move into their packages.
+type webhooksMod struct {
+	svc    *webhooks.Service
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (m *webhooksMod) Name() string { return "webhooks" }
+func (m *webhooksMod) StepKinds() []core.StepKind {
+	return []core.StepKind{webhooks.NewStepKind(m.svc)}
+}
+func (m *webhooksMod) Start(ctx context.Context) error {
+	var runCtx context.Context
+	runCtx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.done = make(chan struct{})
+	go func() { defer close(m.done); _ = m.svc.Run(runCtx) }()
+	return nil
+}
+func (m *webhooksMod) Stop(ctx context.Context) error {
+	if m.cancel == nil {
+		return nil
+	}
+	m.cancel()
+	select {
+	case <-m.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("webhook delivery did not stop: %w", ctx.Err())
+	}
+}
+
+func webhooksModule(h *hub) (core.Module, error) {
+	if h.db == nil {
+		return &webhooksMod{}, nil
+	}
 	wc := h.cfg.Webhooks
 	svc, err := webhooks.New(webhooks.Options{
-		DB: h.store.DB(), Events: h.store, Publisher: h, Logger: h.log.With("feature", "webhooks"),
-		Policy:   netguard.Policy{AllowHTTP: wc.AllowHTTP, AllowLoopback: wc.AllowLoopback, AllowPrivate: wc.AllowPrivate},
-		Schedule: wc.Schedule, Timeout: wc.Timeout, DisableAfter: wc.DisableAfter,
+		DB: h.db.Bolt(), Events: h.db.Pipeline(), Publisher: h, Logger: h.log.With("feature", "webhooks"),
+		Policy: wc.Policy(), Schedule: wc.Schedule, Timeout: wc.Timeout, DisableAfter: wc.DisableAfter,
 		RotationOverlap: wc.RotationOverlap, Workers: wc.Workers,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sources, err := inboundSources(h.cfg)
-	if err != nil {
-		return err
-	}
-	recv, err := inbound.NewReceiver(inbound.ReceiverOptions{DB: h.store.DB(), Publisher: h}, sources...)
-	if err != nil {
-		return err
-	}
-	h.executors["webhook"] = webhooks.NewStepExecutor(svc)
-	h.features = append(h.features, httpapi.WebhookRoutes(svc))
-	h.public = append(h.public, httpapi.HookRoutes(recv))
-
-	var cancel context.CancelFunc
-	done := make(chan struct{})
-	h.starters = append(h.starters, func(ctx context.Context) error {
-		var runCtx context.Context
-		runCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-		go func() {
-			defer close(done)
-			_ = svc.Run(runCtx)
-		}()
-		return nil
-	})
-	h.stoppers = append(h.stoppers, func(ctx context.Context) error {
-		if cancel == nil {
-			return nil
-		}
-		cancel()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("webhook delivery did not stop: %w", ctx.Err())
-		}
-	})
-	return nil
+	return &webhooksMod{svc: svc}, nil
 }
 
-// inboundSources compiles the configured sources; errors name the config path.
-func inboundSources(cfg config.Config) ([]*inbound.Source, error) {
-	var out []*inbound.Source
-	for i, t := range cfg.Tenants {
-		names := make([]string, 0, len(t.Sources))
-		for name := range t.Sources {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+type inboundMod struct{ recv *inbound.Receiver }
+
+func (m *inboundMod) Name() string { return "inbound" }
+
+func inboundModule(h *hub) (core.Module, error) {
+	if h.db == nil {
+		return &inboundMod{}, nil
+	}
+	var sources []*inbound.Source
+	for i, t := range h.cfg.Tenants {
+		for _, name := range sortedKeys(t.Sources) {
 			s := t.Sources[name]
-			src, err := inbound.NewSource(t.ID, name, inbound.Spec{
+			spec := inbound.Spec{
 				Verifier: s.Verifier, Secret: s.Secret, Header: s.Header, Algorithm: s.Algorithm,
 				Encoding: s.Encoding, Prefix: s.Prefix, Tolerance: s.Tolerance,
 				Type: s.Type, ID: s.ID, Subject: s.Subject, Data: s.Data,
-				Airtable: airtableFetch(cfg, s),
-			})
+			}
+			if s.Verifier == inbound.VerifierAirtable && s.WebhookID != "" {
+				spec.Airtable = &inbound.AirtableFetch{BaseURL: s.BaseURL, Token: s.Token, BaseID: s.BaseID, WebhookID: s.WebhookID, Policy: h.cfg.Webhooks.Policy()}
+			}
+			src, err := inbound.NewSource(t.ID, name, spec)
 			if err != nil {
 				return nil, fmt.Errorf("tenants[%d].sources.%s.%w", i, name, err)
 			}
-			out = append(out, src)
+			sources = append(sources, src)
 		}
 	}
-	return out, nil
+	recv, err := inbound.NewReceiver(inbound.ReceiverOptions{DB: h.db.Bolt(), Publisher: h}, sources...)
+	if err != nil {
+		return nil, err
+	}
+	return &inboundMod{recv: recv}, nil
 }

@@ -86,7 +86,7 @@ func wasmRunner(t *testing.T, srv *httptest.Server) runner {
 		}, true
 	}}, wasm)
 	return func(t *testing.T, in map[string]any) (map[string]any, error) {
-		res, err := cat.Execute(context.Background(), core.StepCall{
+		res, err := cat.Execute(context.Background(), plugins.ActionCall{
 			Tenant: "aquascene", RunID: "r1", StepID: "s1", Connector: "http", Action: "request",
 			Input: in, IdempotencyKey: "test-idem-test", Attempt: 1,
 		})

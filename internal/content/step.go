@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aquascene/aquahub/core"
 )
 
-// StepExecutor is the rule step kind `generate`. Its input is the step's map (template,
+// StepKind is the rule step kind `generate`. Its input is the step's map (template,
 // topic, audience, keywords, instructions, partnership, ...; the names of Request and their
 // seed aliases). Its output, visible to later steps as steps.<id>.<key>, is content_id,
 // title, body_markdown, body_html, meta_description, quality_score, word_count, hashtags,
@@ -18,14 +17,30 @@ import (
 // It is idempotent per StepCall.IdempotencyKey: a retry after a crash returns the stored
 // content instead of generating twice. The started and completed events are returned in
 // StepResult.Emit, so the engine publishes them exactly once with the ledger entry.
-type StepExecutor struct {
+type StepKind struct {
 	Service *Service
 }
 
-var _ core.StepExecutor = StepExecutor{}
+var _ core.StepKind = StepKind{}
+
+// Syntax implements core.StepKind.
+func (x StepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "generate"} }
+
+// Check implements core.StepKind: unknown fields and literal values of the wrong type or
+// format are errors. Values that are ${{ }} expressions are unknown until the step runs, so
+// only literals are checked.
+func (x StepKind) Check(def core.StepDef) error {
+	_, err := RequestFromMap(def.Literals(), "")
+	var fe *core.FieldError
+	if errors.As(err, &fe) && fe.Reason == "required" {
+		// The field may be one of the expressions set aside; the step checks it at run time.
+		return nil
+	}
+	return err
+}
 
 // Execute generates the content for one step.
-func (x StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+func (x StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
 	req, err := RequestFromMap(call.Input, "generate")
 	if err != nil {
 		return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: err}
@@ -54,45 +69,6 @@ func (x StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.Ste
 	}
 	return core.StepResult{Output: StepOutput(&c), Emit: emitted}, nil
 }
-
-// CheckStepInput validates a generate step's input when the rules load: unknown fields and
-// literal values of the wrong type or format are errors. Values that are ${{ }} expressions
-// are unknown until the step runs, so they are set aside and only literals are checked.
-func CheckStepInput(with map[string]any) error {
-	_, err := RequestFromMap(withoutExpressions(with).(map[string]any), "")
-	var fe *core.FieldError
-	if errors.As(err, &fe) && fe.Reason == "required" {
-		// The field may be one of the expressions set aside; the step checks it at run time.
-		return nil
-	}
-	return err
-}
-
-// withoutExpressions copies v with every ${{ }} string replaced by nil, the "not known
-// yet" value, so that format checks apply to literals only.
-func withoutExpressions(v any) any {
-	switch x := v.(type) {
-	case string:
-		if strings.Contains(x, "${{") {
-			return nil
-		}
-		return x
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = withoutExpressions(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = withoutExpressions(e)
-		}
-		return out
-	}
-	return v
-}
-
 // StepOutput is what a generate step shows later steps.
 func StepOutput(c *Content) map[string]any {
 	hashtags := make([]any, len(c.Hashtags))

@@ -10,11 +10,11 @@ import (
 	"github.com/aquascene/aquahub/internal/content/openaifake"
 )
 
-func TestStepExecutor(t *testing.T) {
+func TestStepKind(t *testing.T) {
 	prov := &countingProvider{inner: content.BuiltinProvider{}}
 	pub := &recorder{}
 	svc := newService(t, tempDB(t), prov, pub, content.Policies{})
-	x := content.StepExecutor{Service: svc}
+	x := content.StepKind{Service: svc}
 	call := core.StepCall{
 		Tenant: "aquascene", RunID: "run-1", RuleID: "scheduled-newsletter", StepID: "draft", Kind: "generate",
 		IdempotencyKey: "run-1/draft", Attempt: 1,
@@ -57,10 +57,10 @@ func TestStepExecutor(t *testing.T) {
 	}
 }
 
-func TestStepExecutorErrors(t *testing.T) {
+func TestStepKindErrors(t *testing.T) {
 	fake := startFake(t, openaifake.Options{})
 	svc := newService(t, tempDB(t), content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1}), &recorder{}, content.Policies{})
-	x := content.StepExecutor{Service: svc}
+	x := content.StepKind{Service: svc}
 	tests := []struct {
 		name   string
 		input  map[string]any

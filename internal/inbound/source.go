@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -63,8 +62,6 @@ type Source struct {
 	data         *vm.Program
 	airtable     *airtableFetcher
 }
-
-var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // exprEnv is what mapping expressions see.
 type exprEnv struct {
@@ -147,7 +144,7 @@ func NewVerifier(spec Spec) (Verifier, error) {
 
 // NewSource compiles spec for the source name of tenant. Errors name the field.
 func NewSource(tenant, name string, spec Spec) (*Source, error) {
-	if !sourceName.MatchString(name) {
+	if !ValidSourceName(name) {
 		return nil, fmt.Errorf("source name %q: use lowercase letters, digits, - and _", name)
 	}
 	v, err := NewVerifier(spec)

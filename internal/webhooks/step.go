@@ -9,7 +9,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 )
 
-// StepExecutor runs rule steps of kind webhook:
+// StepKind runs rule steps of kind webhook:
 //
 //   - id: notify
 //     webhook:
@@ -21,26 +21,52 @@ import (
 // The message is a CloudEvent queued on the durable delivery queue, not published into the
 // pipeline, so no rule sees it. The step's idempotency key names the message, so a retried
 // step queues nothing twice.
-type StepExecutor struct{ svc *Service }
+type StepKind struct{ svc *Service }
 
-// NewStepExecutor returns the webhook step executor of svc.
-func NewStepExecutor(svc *Service) *StepExecutor { return &StepExecutor{svc: svc} }
+// NewStepKind returns the webhook step kind of svc.
+func NewStepKind(svc *Service) *StepKind { return &StepKind{svc: svc} }
 
-var _ core.StepExecutor = (*StepExecutor)(nil)
+var _ core.StepKind = (*StepKind)(nil)
 
-// Execute implements core.StepExecutor.
-func (x *StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
-	typ, _ := call.Input["type"].(string)
-	if typ == "" {
-		return core.StepResult{}, core.Invalid("webhook.type", "required: the event type of the message")
-	}
-	for k := range call.Input {
+// Syntax implements core.StepKind.
+func (x *StepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "webhook"} }
+
+// Check implements core.StepKind: the type is required, fields are known, and literal
+// strings are strings.
+func (x *StepKind) Check(def core.StepDef) error {
+	return checkStepInput(def.Literals(), false)
+}
+
+// checkStepInput checks a webhook step's input; nil values are not known yet unless
+// complete (the rendered input of a running step).
+func checkStepInput(in map[string]any, complete bool) error {
+	for k, v := range in {
 		switch k {
-		case "type", "endpoint", "subject", "data":
+		case "type", "endpoint", "subject":
+			if v == nil {
+				continue // not known yet, or (endpoint, subject) rendered as nothing
+			}
+			if _, ok := v.(string); !ok {
+				return core.Invalid("webhook."+k, "must be a string")
+			}
+		case "data":
 		default:
-			return core.StepResult{}, core.Invalid("webhook."+k, "unknown field (known: type, endpoint, subject, data)")
+			return core.Invalid("webhook."+k, "unknown field (known: type, endpoint, subject, data)")
 		}
 	}
+	typ, given := in["type"]
+	if s, _ := typ.(string); !given || (complete && s == "") {
+		return core.Invalid("webhook.type", "required: the event type of the message")
+	}
+	return nil
+}
+
+// Execute implements core.StepKind.
+func (x *StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+	if err := checkStepInput(call.Input, true); err != nil {
+		return core.StepResult{}, err
+	}
+	typ, _ := call.Input["type"].(string)
 	endpoint, _ := call.Input["endpoint"].(string)
 	subject, _ := call.Input["subject"].(string)
 	ev := core.Event{

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
-	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
 )
@@ -113,8 +112,8 @@ func Steps(cat *plugins.Catalog, tenant, connector string) func(action string, i
 	return func(action string, input map[string]any) (map[string]any, error) {
 		step++
 		id := fmt.Sprint("s", step)
-		res, err := cat.Execute(context.Background(), core.StepCall{
-			Tenant: tenant, RunID: "run1", StepID: id, Kind: "connector", Connector: connector,
+		res, err := cat.Execute(context.Background(), plugins.ActionCall{
+			Tenant: tenant, RunID: "run1", StepID: id, Connector: connector,
 			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
 		})
 		return res.Output, err

@@ -1,4 +1,4 @@
-package httpapi
+package pipeline
 
 import (
 	"bytes"
@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"mime"
 	"strings"
-	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/sdk/api"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -32,37 +33,36 @@ var eventSchema = map[string]any{
 	"additionalProperties": map[string]any{"type": []string{"string", "number", "boolean"}},
 }
 
-func (s *Server) eventRoutes(api fiber.Router) {
-	s.Handle(api, "POST", "/events", Op{
+func (m *Module) eventRoutes(mux *httpapi.Mux) {
+	mux.Handle(httpapi.Op{
+		Method: "POST", Path: "/api/v1/events",
 		Summary: "Ingest CloudEvents (structured, binary with ce-* headers, or batch)", Tag: "events",
-		Permission: PermWriteContent, Request: map[string]any{"oneOf": []any{eventSchema, map[string]any{"type": "array", "items": eventSchema}}},
+		Permission: core.PermWriteContent, RequestSchema: map[string]any{"oneOf": []any{eventSchema, map[string]any{"type": "array", "items": eventSchema}}},
 		RequestTypes: []string{ctStructured, ctBatch, "application/json"},
-		Responses:    map[int]string{202: "Accepted durably; body names the stored events and their runs", 400: "Malformed event", 401: "Missing or unknown API key", 413: "Body over the limit", 415: "Unsupported content type"},
-	}, s.postEvents)
-	s.Handle(api, "GET", "/events/:id", Op{
-		Summary: "Fetch an event by its CloudEvents id", Tag: "events", Permission: PermReadContent,
-		Query: map[string]string{"source": "pick the event of this source when several sources used the id"},
-	}, s.getEvent)
+		Responses: []httpapi.Response{
+			{Status: 202, Description: "Accepted durably: the stored event and its runs (a batch answers {events: [...]})", OneOf: []any{api.Accepted{}, api.AcceptedBatch{}}},
+			{Status: 400, Description: "Malformed event"}, {Status: 401, Description: "Missing or unknown credential"},
+			{Status: 413, Description: "Body over the limit"}, {Status: 415, Description: "Unsupported content type"},
+		},
+	}, m.postEvents)
+	mux.Handle(httpapi.Op{
+		Method: "GET", Path: "/api/v1/events/:id",
+		Summary: "Fetch an event by its CloudEvents id", Tag: "events", Permission: core.PermReadContent,
+		Query:     []httpapi.Param{{Name: "source", Description: "pick the event of this source when several sources used the id"}},
+		Responses: []httpapi.Response{{Status: 200, Description: "The event", Body: api.StoredEvent{}}, {Status: 404, Description: "No such event"}, {Status: 409, Description: "Several sources used the id; add ?source="}},
+	}, m.getEvent)
 }
 
-// eventView is an event as the API shows it: the CloudEvent and the hub's attributes.
-type eventView struct {
-	Event      json.RawMessage `json:"event"`
-	Seq        uint64          `json:"seq"`
-	ReceivedAt time.Time       `json:"received_at"`
-	Runs       []string        `json:"runs,omitempty"`
-}
-
-func (s *Server) postEvents(c *fiber.Ctx) error {
+func (m *Module) postEvents(c *fiber.Ctx) error {
 	events, batch, err := decodeEvents(c)
 	if err != nil {
 		return err
 	}
 	key := c.Get("Idempotency-Key")
 	if len(key) > 255 {
-		return &Problem{Status: 400, Detail: "Idempotency-Key is longer than 255 characters", Errors: []ProblemField{{Field: "Idempotency-Key", Message: "too long"}}}
+		return &httpapi.Problem{Status: 400, Detail: "Idempotency-Key is longer than 255 characters", Errors: []httpapi.ProblemField{{Field: "Idempotency-Key", Message: "too long"}}}
 	}
-	res, err := s.opts.Engine.Ingest(c.UserContext(), Tenant(c), key, events)
+	res, err := m.engine.Ingest(c.UserContext(), httpapi.Tenant(c), key, events)
 	if err != nil {
 		return err
 	}
@@ -71,9 +71,13 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 	}
 	c.Status(fiber.StatusAccepted)
 	if batch {
-		return c.JSON(fiber.Map{"events": res.Events})
+		out := api.AcceptedBatch{Events: make([]api.Accepted, len(res.Events))}
+		for i, a := range res.Events {
+			out.Events[i] = accepted(a)
+		}
+		return c.JSON(out)
 	}
-	return c.JSON(res.Events[0])
+	return c.JSON(accepted(res.Events[0]))
 }
 
 func decodeEvents(c *fiber.Ctx) ([]core.Event, bool, error) {
@@ -126,7 +130,7 @@ func decodeEvents(c *fiber.Ctx) ([]core.Event, bool, error) {
 	if mt == "" {
 		mt = "none"
 	}
-	return nil, false, &Problem{Status: 415, Detail: fmt.Sprintf("content type %s is not accepted: send %s, %s, or binary mode with ce-* headers", mt, ctStructured, ctBatch),
+	return nil, false, &httpapi.Problem{Status: 415, Detail: fmt.Sprintf("content type %s is not accepted: send %s, %s, or binary mode with ce-* headers", mt, ctStructured, ctBatch),
 		Extra: map[string]any{"accepted": []string{ctStructured, ctBatch, "application/json", "any type with ce-specversion (binary mode)"}}}
 }
 
@@ -169,8 +173,8 @@ func decodeBinary(c *fiber.Ctx, mt string, body []byte) (core.Event, error) {
 	return core.DecodeEvent(raw)
 }
 
-func (s *Server) getEvent(c *fiber.Ctx) error {
-	events, err := s.opts.Engine.Store().Events(c.UserContext(), Tenant(c), c.Params("id"), c.Query("source"))
+func (m *Module) getEvent(c *fiber.Ctx) error {
+	events, err := m.store.Events(c.UserContext(), httpapi.Tenant(c), c.Params("id"), c.Query("source"))
 	if err != nil {
 		return err
 	}
@@ -179,22 +183,22 @@ func (s *Server) getEvent(c *fiber.Ctx) error {
 		for _, e := range events {
 			sources = append(sources, e.Source)
 		}
-		return &Problem{Status: 409, Detail: fmt.Sprintf("%d sources used id %q; add ?source= to pick one", len(events), c.Params("id")), Extra: map[string]any{"sources": sources}}
+		return &httpapi.Problem{Status: 409, Detail: fmt.Sprintf("%d sources used id %q; add ?source= to pick one", len(events), c.Params("id")), Extra: map[string]any{"sources": sources}}
 	}
 	ev := events[0]
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	runs, err := s.opts.Engine.Store().Runs(c.UserContext(), Tenant(c), core.RunFilter{EventID: ev.ID, Limit: 1000})
+	runs, err := m.store.Runs(c.UserContext(), httpapi.Tenant(c), core.RunFilter{EventID: ev.ID, Limit: 1000})
 	if err != nil {
 		return err
 	}
-	view := eventView{Event: body, Seq: ev.Seq, ReceivedAt: ev.ReceivedAt}
+	var ids []string
 	for _, r := range runs {
 		if r.EventSeq == ev.Seq {
-			view.Runs = append(view.Runs, r.ID)
+			ids = append(ids, r.ID)
 		}
 	}
-	return c.JSON(view)
+	return c.JSON(storedEvent(body, ev.Seq, ev.ReceivedAt, ids))
 }

@@ -3,19 +3,15 @@ package bolt
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/google/uuid"
 	bbolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -29,104 +25,26 @@ var (
 	bucketDLQ      = []byte("dlq")
 )
 
-// Options tunes the store. The zero value is usable.
-type Options struct {
-	// Timeout bounds the wait for the file lock held by another process (default 5s; bbolt's
-	// own default of 0 waits forever).
-	Timeout time.Duration
-	// MaxBatchSize is how many concurrent writes share one commit (default 64). Set it near
-	// the number of concurrent writers: a batch that never fills waits MaxBatchDelay.
-	MaxBatchSize int
-	// MaxBatchDelay is how long a batch waits for company before committing (default 2ms).
-	// Longer raises throughput under load and latency when idle.
-	MaxBatchDelay time.Duration
-	// InitialMmapSize reserves address space so growth does not remap under readers
-	// (default 256 MiB).
-	InitialMmapSize int
-}
-
-// Store is the bbolt implementation of core.Store.
-type Store struct {
+// Pipeline is the store of events, runs, the queue, the effect ledger and the dead-letter
+// queue: core.Store on the hub's bbolt file.
+type Pipeline struct {
 	db *bbolt.DB
 }
 
-var _ core.Store = (*Store)(nil)
+var _ core.Store = (*Pipeline)(nil)
 
-// Open opens or creates the database at path, creating its directory.
-func Open(path string, opts Options) (*Store, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	if opts.MaxBatchSize <= 0 {
-		opts.MaxBatchSize = 64
-	}
-	if opts.MaxBatchDelay <= 0 {
-		opts.MaxBatchDelay = 2 * time.Millisecond
-	}
-	if opts.InitialMmapSize <= 0 {
-		opts.InitialMmapSize = 256 << 20
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
-	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: opts.InitialMmapSize, FreelistType: bbolt.FreelistMapType})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("opening %s: the file is locked by another process (is another aquahub running?)", path)
-		}
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
-	db.MaxBatchSize = opts.MaxBatchSize
-	db.MaxBatchDelay = opts.MaxBatchDelay
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("initialising %s: %w", path, err)
-	}
-	return &Store{db: db}, nil
-}
+// Pipeline returns the pipeline's store.
+func (d *DB) Pipeline() *Pipeline { return &Pipeline{db: d.db} }
 
-// DB returns the underlying database so feature packages can keep their own buckets in
-// the same file.
-func (s *Store) DB() *bbolt.DB { return s.db }
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-func tkey(parts ...string) []byte {
-	n := len(parts) - 1
-	for _, p := range parts {
-		n += len(p)
-	}
-	b := make([]byte, 0, n)
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, 0)
-		}
-		b = append(b, p...)
-	}
-	return b
-}
-
-func u64(v uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	return b[:]
-}
+// Close does nothing: the DB owns the file. It lets Pipeline satisfy core.Store.
+func (s *Pipeline) Close() error { return nil }
 
 func queueKey(due time.Time, tenant, runID string) []byte {
-	return append(u64(uint64(due.UnixNano())), tkey(tenant, runID)...)
+	return append(be64(uint64(due.UnixNano())), key(tenant, runID)...)
 }
 
 // Accept implements core.Store.
-func (s *Store) Accept(ctx context.Context, req core.AcceptRequest) (core.AcceptResult, error) {
+func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.AcceptResult, error) {
 	var res core.AcceptResult
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -145,9 +63,13 @@ func (s *Store) Accept(ctx context.Context, req core.AcceptRequest) (core.Accept
 	err := s.db.Batch(func(tx *bbolt.Tx) error {
 		res = core.AcceptResult{}
 		if req.IdempotencyKey != "" {
-			if v := tx.Bucket(bucketIdem).Get(tkey(req.Tenant, req.IdempotencyKey)); v != nil {
+			var first acceptResultRecord
+			if ok, err := getRecord(tx.Bucket(bucketIdem), key(req.Tenant, req.IdempotencyKey), &first); ok || err != nil {
 				res.Replayed = true
-				return json.Unmarshal(v, &res)
+				for _, a := range first.Events {
+					res.Events = append(res.Events, a.accepted())
+				}
+				return err
 			}
 		}
 		res.Events = make([]core.Accepted, 0, len(req.Events))
@@ -159,11 +81,11 @@ func (s *Store) Accept(ctx context.Context, req core.AcceptRequest) (core.Accept
 			res.Events = append(res.Events, acc)
 		}
 		if req.IdempotencyKey != "" {
-			v, err := json.Marshal(res)
-			if err != nil {
-				return err
+			rec := acceptResultRecord{Events: make([]acceptedRecord, len(res.Events))}
+			for i, a := range res.Events {
+				rec.Events[i] = toAcceptedRecord(a)
 			}
-			return tx.Bucket(bucketIdem).Put(tkey(req.Tenant, req.IdempotencyKey), v)
+			return putRecord(tx.Bucket(bucketIdem), key(req.Tenant, req.IdempotencyKey), rec)
 		}
 		return nil
 	})
@@ -177,15 +99,13 @@ func (s *Store) Accept(ctx context.Context, req core.AcceptRequest) (core.Accept
 // matched rule. Shared by Accept and RecordStep so emitted events follow the same path.
 func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now time.Time) (core.Accepted, error) {
 	ev := p.Event
-	idKey := tkey(tenant, ev.ID, ev.Source)
+	idKey := key(tenant, ev.ID, ev.Source)
 	ids := tx.Bucket(bucketEventIDs)
-	if v := ids.Get(idKey); v != nil {
-		var acc core.Accepted
-		if err := json.Unmarshal(v, &acc); err != nil {
-			return acc, err
-		}
+	var prev acceptedRecord
+	if ok, err := getRecord(ids, idKey, &prev); ok || err != nil {
+		acc := prev.accepted()
 		acc.Duplicate = true
-		return acc, nil
+		return acc, err
 	}
 	events := tx.Bucket(bucketEvents)
 	seq, err := events.NextSequence()
@@ -193,11 +113,11 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 		return core.Accepted{}, err
 	}
 	ev.Tenant, ev.Seq, ev.ReceivedAt = tenant, seq, now
-	body, err := core.EncodeStored(&ev)
+	body, err := encodeEvent(&ev)
 	if err != nil {
 		return core.Accepted{}, err
 	}
-	if err := events.Put(u64(seq), body); err != nil {
+	if err := events.Put(be64(seq), body); err != nil {
 		return core.Accepted{}, err
 	}
 	acc := core.Accepted{ID: ev.ID, Source: ev.Source, Seq: seq}
@@ -215,47 +135,36 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 		}
 		acc.Runs = append(acc.Runs, run.ID)
 	}
-	v, err := json.Marshal(acc)
-	if err != nil {
-		return core.Accepted{}, err
-	}
-	return acc, ids.Put(idKey, v)
+	return acc, putRecord(ids, idKey, toAcceptedRecord(acc))
 }
 
 func newRunID() string { return "run_" + uuid.Must(uuid.NewV7()).String() }
 
 func putRun(tx *bbolt.Tx, run *core.Run) error {
-	r := *run
-	r.Steps = nil
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bucketRuns).Put(tkey(run.Tenant, run.ID), v)
+	return putRecord(tx.Bucket(bucketRuns), key(run.Tenant, run.ID), toRunRecord(run))
 }
 
 func getRun(tx *bbolt.Tx, tenant, id string) (core.Run, error) {
-	v := tx.Bucket(bucketRuns).Get(tkey(tenant, id))
-	if v == nil {
-		return core.Run{}, fmt.Errorf("run %q: %w", id, core.ErrNotFound)
+	var r runRecord
+	ok, err := getRecord(tx.Bucket(bucketRuns), key(tenant, id), &r)
+	if err == nil && !ok {
+		err = fmt.Errorf("run %q: %w", id, core.ErrNotFound)
 	}
-	var r core.Run
-	if err := json.Unmarshal(v, &r); err != nil {
-		return r, fmt.Errorf("decoding run %q: %w", id, err)
-	}
-	return r, nil
+	return r.run(), err
 }
 
 func ledger(tx *bbolt.Tx, tenant, runID string) ([]core.StepRecord, error) {
-	prefix := append(tkey(tenant, runID), 0)
 	var out []core.StepRecord
-	c := tx.Bucket(bucketLedger).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var rec core.StepRecord
+	err := scan(tx.Bucket(bucketLedger), prefix(tenant, runID), func(k, v []byte) (bool, error) {
+		var rec stepRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
-			return nil, err
+			return false, fmt.Errorf("decoding ledger entry %q: %w", k, err)
 		}
-		out = append(out, rec)
+		out = append(out, rec.step())
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Keys sort by step id; a run reads best in the order its steps ran.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
@@ -263,19 +172,19 @@ func ledger(tx *bbolt.Tx, tenant, runID string) ([]core.StepRecord, error) {
 }
 
 // Events implements core.Store.
-func (s *Store) Events(ctx context.Context, tenant, id, source string) ([]core.Event, error) {
+func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]core.Event, error) {
 	var out []core.Event
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		prefix := append(tkey(tenant, id), 0)
+		prefix := append(key(tenant, id), 0)
 		if source != "" {
-			prefix = tkey(tenant, id, source)
+			prefix = key(tenant, id, source)
 		}
 		c := tx.Bucket(bucketEventIDs).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if source != "" && !bytes.Equal(k, prefix) {
 				continue
 			}
-			var acc core.Accepted
+			var acc acceptedRecord
 			if err := json.Unmarshal(v, &acc); err != nil {
 				return err
 			}
@@ -294,15 +203,15 @@ func (s *Store) Events(ctx context.Context, tenant, id, source string) ([]core.E
 }
 
 func eventBySeq(tx *bbolt.Tx, seq uint64) (core.Event, error) {
-	v := tx.Bucket(bucketEvents).Get(u64(seq))
+	v := tx.Bucket(bucketEvents).Get(be64(seq))
 	if v == nil {
 		return core.Event{}, fmt.Errorf("event #%d: %w", seq, core.ErrNotFound)
 	}
-	return core.DecodeStored(v)
+	return decodeEvent(v)
 }
 
 // EventBySeq implements core.Store.
-func (s *Store) EventBySeq(ctx context.Context, tenant string, seq uint64) (core.Event, error) {
+func (s *Pipeline) EventBySeq(ctx context.Context, tenant string, seq uint64) (core.Event, error) {
 	var ev core.Event
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
@@ -316,15 +225,15 @@ func (s *Store) EventBySeq(ctx context.Context, tenant string, seq uint64) (core
 }
 
 // EventsAfter implements core.Store.
-func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]core.Event, error) {
+func (s *Pipeline) EventsAfter(ctx context.Context, after uint64, limit int) ([]core.Event, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	var out []core.Event
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			ev, err := core.DecodeStored(v)
+		for k, v := c.Seek(be64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			ev, err := decodeEvent(v)
 			if err != nil {
 				return err
 			}
@@ -336,7 +245,7 @@ func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]cor
 }
 
 // Run implements core.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (core.Run, error) {
+func (s *Pipeline) Run(ctx context.Context, tenant, id string) (core.Run, error) {
 	var run core.Run
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
@@ -350,7 +259,7 @@ func (s *Store) Run(ctx context.Context, tenant, id string) (core.Run, error) {
 }
 
 // Runs implements core.Store.
-func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]core.Run, error) {
+func (s *Pipeline) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]core.Run, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
@@ -367,14 +276,15 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 		// Newest first: start just before the After cursor, or at the tenant's last key.
 		start := append([]byte(tenant), 1)
 		if f.After != "" {
-			start = tkey(tenant, f.After)
+			start = key(tenant, f.After)
 		}
 		k, v := lastBefore(c, start)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, v = c.Prev() {
-			var r core.Run
-			if err := json.Unmarshal(v, &r); err != nil {
+			var rec runRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
+			r := rec.run()
 			if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) || (f.EventID != "" && r.EventID != f.EventID) {
 				continue
 			}
@@ -385,27 +295,19 @@ func (s *Store) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]co
 	return out, err
 }
 
-// lastBefore positions c at the last key strictly less than key.
-func lastBefore(c *bbolt.Cursor, key []byte) ([]byte, []byte) {
-	if k, _ := c.Seek(key); k == nil {
-		return c.Last()
-	}
-	return c.Prev()
-}
-
 // deadRuns lists dead runs from the dlq index, newest first, without scanning live runs.
-func (s *Store) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
+func (s *Pipeline) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
 	var out []core.Run
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketDLQ).Cursor()
 		start := append([]byte(tenant), 1)
 		if f.After != "" {
-			start = tkey(tenant, f.After)
+			start = key(tenant, f.After)
 		}
 		k, _ := lastBefore(c, start)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, _ = c.Prev() {
-			_, id, _ := splitRunKey(k)
+			_, id, _ := splitKey(k)
 			r, err := getRun(tx, tenant, id)
 			if err != nil {
 				return err
@@ -422,13 +324,13 @@ func (s *Store) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
 
 // runsOfEvent lists the runs an event started through its dedup record, which names
 // them, instead of scanning the tenant's runs.
-func (s *Store) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, error) {
+func (s *Pipeline) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, error) {
 	var out []core.Run
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		prefix := append(tkey(tenant, f.EventID), 0)
+		prefix := append(key(tenant, f.EventID), 0)
 		c := tx.Bucket(bucketEventIDs).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var acc core.Accepted
+			var acc acceptedRecord
 			if err := json.Unmarshal(v, &acc); err != nil {
 				return err
 			}
@@ -456,7 +358,7 @@ func (s *Store) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, error)
 }
 
 // Replay implements core.Store.
-func (s *Store) Replay(ctx context.Context, tenant, id string, now time.Time) (core.Run, error) {
+func (s *Pipeline) Replay(ctx context.Context, tenant, id string, now time.Time) (core.Run, error) {
 	var run core.Run
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var err error
@@ -466,7 +368,7 @@ func (s *Store) Replay(ctx context.Context, tenant, id string, now time.Time) (c
 		if run.Status != core.RunDead {
 			return fmt.Errorf("run %q is %s, only dead runs can be replayed: %w", id, run.Status, core.ErrConflict)
 		}
-		if err := tx.Bucket(bucketDLQ).Delete(tkey(tenant, id)); err != nil {
+		if err := tx.Bucket(bucketDLQ).Delete(key(tenant, id)); err != nil {
 			return err
 		}
 		run.Status, run.Attempts, run.NextAt, run.UpdatedAt, run.FinishedAt = core.RunQueued, 0, now, now, time.Time{}
@@ -479,7 +381,7 @@ func (s *Store) Replay(ctx context.Context, tenant, id string, now time.Time) (c
 }
 
 // Discard implements core.Store.
-func (s *Store) Discard(ctx context.Context, tenant, id string) error {
+func (s *Pipeline) Discard(ctx context.Context, tenant, id string) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		run, err := getRun(tx, tenant, id)
 		if err != nil {
@@ -488,20 +390,12 @@ func (s *Store) Discard(ctx context.Context, tenant, id string) error {
 		if run.Status != core.RunDead {
 			return fmt.Errorf("run %q is %s, only dead runs can be discarded: %w", id, run.Status, core.ErrConflict)
 		}
-		if err := tx.Bucket(bucketDLQ).Delete(tkey(tenant, id)); err != nil {
+		if err := tx.Bucket(bucketDLQ).Delete(key(tenant, id)); err != nil {
 			return err
 		}
-		prefix := append(tkey(tenant, id), 0)
-		c := tx.Bucket(bucketLedger).Cursor()
-		var keys [][]byte
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, k)
+		if err := deletePrefix(tx.Bucket(bucketLedger), prefix(tenant, id)); err != nil {
+			return err
 		}
-		for _, k := range keys {
-			if err := tx.Bucket(bucketLedger).Delete(k); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bucketRuns).Delete(tkey(tenant, id))
+		return tx.Bucket(bucketRuns).Delete(key(tenant, id))
 	})
 }

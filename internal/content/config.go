@@ -1,16 +1,17 @@
-package config
-
-// This file is owned by the content engine (issue 5); extend it there.
+package content
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/aquascene/aquahub/core"
 )
 
-// LLMConfig configures content generation.
-type LLMConfig struct {
+// Config configures content generation: the `llm` section of the configuration.
+type Config struct {
 	// Provider is builtin (an offline template filler, the default) or openai (any
 	// OpenAI-compatible server).
 	Provider string `koanf:"provider"`
@@ -43,7 +44,7 @@ type LLMConfig struct {
 	// reject it).
 	JSONMode bool `koanf:"json_mode"`
 	// Pricing prices token usage, recorded per tenant and reported as cost_usd.
-	Pricing LLMPricing `koanf:"pricing"`
+	Pricing PricingConfig `koanf:"pricing"`
 	// MinQualityScore fails generations scoring below it, 0–10 (default 0: off). A tenant's
 	// content.min_quality_score overrides it.
 	MinQualityScore float64 `koanf:"min_quality_score"`
@@ -56,25 +57,27 @@ type LLMConfig struct {
 	MaxConcurrent int `koanf:"max_concurrent"`
 }
 
-// LLMPricing is the price of 1,000 tokens in US dollars.
-type LLMPricing struct {
+// PricingConfig is the price of 1,000 tokens in US dollars.
+type PricingConfig struct {
 	// PromptPer1K prices prompt (input) tokens.
 	PromptPer1K float64 `koanf:"prompt_per_1k"`
 	// CompletionPer1K prices completion (output) tokens.
 	CompletionPer1K float64 `koanf:"completion_per_1k"`
 }
 
-func (c *LLMConfig) setDefaults() {
-	*c = LLMConfig{
+// DefaultConfig returns the content engine's defaults.
+func DefaultConfig() Config {
+	return Config{
 		Provider: "builtin", Model: "gpt-4o-mini", Timeout: 60 * time.Second, MaxRetries: 3,
 		MaxWait: 30 * time.Second, MaxTokens: 4096, JSONMode: true, MaxConcurrent: 16,
 	}
 }
 
-func (c LLMConfig) validate(path string) []error {
+// Validate checks the settings; errors name the field.
+func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{path, field}, args...)...))
+		errs = append(errs, core.Invalid(field, format, args...))
 	}
 	if c.Provider != "builtin" && c.Provider != "openai" {
 		bad("provider", "must be builtin or openai (got %q)", c.Provider)
@@ -117,11 +120,11 @@ func (c LLMConfig) validate(path string) []error {
 			bad(fmt.Sprintf("prohibited_phrases[%d]", i), "may not be empty")
 		}
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
-// TenantContent is a tenant's brand voice and content policy.
-type TenantContent struct {
+// TenantConfig is a tenant's brand voice and content policy (tenants[].content).
+type TenantConfig struct {
 	// BrandVoice describes tone and style for generated content; it opens every system
 	// prompt for this tenant.
 	BrandVoice string `koanf:"brand_voice"`
@@ -131,18 +134,19 @@ type TenantContent struct {
 	MinQualityScore float64 `koanf:"min_quality_score"`
 }
 
-func (c TenantContent) validate(path string) []error {
+// Validate checks the settings; errors name the field.
+func (c TenantConfig) Validate() error {
 	var errs []error
 	if c.MinQualityScore < 0 || c.MinQualityScore > 10 {
-		errs = append(errs, fmt.Errorf("%s.min_quality_score: must be 0 to 10 (got %v)", path, c.MinQualityScore))
+		errs = append(errs, core.Invalid("min_quality_score", "must be 0 to 10 (got %v)", c.MinQualityScore))
 	}
 	for i, p := range c.ProhibitedPhrases {
 		if strings.TrimSpace(p) == "" {
-			errs = append(errs, fmt.Errorf("%s.prohibited_phrases[%d]: may not be empty", path, i))
+			errs = append(errs, core.Invalid(fmt.Sprintf("prohibited_phrases[%d]", i), "may not be empty"))
 		}
 	}
 	if len(c.BrandVoice) > 4000 {
-		errs = append(errs, fmt.Errorf("%s.brand_voice: longer than 4000 characters", path))
+		errs = append(errs, core.Invalid("brand_voice", "longer than 4000 characters"))
 	}
-	return errs
+	return errors.Join(errs...)
 }

@@ -1,16 +1,16 @@
-package config
-
-// This file is owned by the plugin host (issue 3); extend it there.
+package plugins
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/abi"
 )
 
-// ConnectorsConfig configures the WASM connector host.
-type ConnectorsConfig struct {
+// Config configures the WASM connector host: the `connectors` section of the configuration.
+type Config struct {
 	// Dir holds the connector modules, *.wasm (default ./build/connectors).
 	Dir string `koanf:"dir"`
 	// CacheDir keeps compiled modules between starts (default: beside the data file).
@@ -23,9 +23,9 @@ type ConnectorsConfig struct {
 	MemoryLimitPages int `koanf:"memory_limit_pages"`
 	// MaxResponseBytes caps an HTTP response body a connector reads and the result of one
 	// action call (default 8MiB).
-	MaxResponseBytes ByteSize `koanf:"max_response_bytes"`
+	MaxResponseBytes core.ByteSize `koanf:"max_response_bytes"`
 	// MaxKVValueBytes caps one value a connector stores with kv_set (default 64KiB).
-	MaxKVValueBytes ByteSize `koanf:"max_kv_value_bytes"`
+	MaxKVValueBytes core.ByteSize `koanf:"max_kv_value_bytes"`
 	// RecycleAfterCalls closes an instance after this many calls, since Go guests never
 	// return memory (default 10000).
 	RecycleAfterCalls int `koanf:"recycle_after_calls"`
@@ -37,42 +37,44 @@ type ConnectorsConfig struct {
 	WatchInterval time.Duration `koanf:"watch_interval"`
 }
 
-func (c *ConnectorsConfig) setDefaults() {
-	*c = ConnectorsConfig{Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
+// DefaultConfig returns the host's defaults.
+func DefaultConfig() Config {
+	return Config{Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
 		MaxResponseBytes: 8 << 20, MaxKVValueBytes: 64 << 10, RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second}
 }
 
-func (c ConnectorsConfig) validate(path string) []error {
+// Validate checks the settings; errors name the field.
+func (c Config) Validate() error {
 	var errs []error
 	if c.PoolSize < 1 || c.PoolSize > 256 {
-		errs = append(errs, fmt.Errorf("%s.pool_size: must be between 1 and 256 (got %d)", path, c.PoolSize))
+		errs = append(errs, core.Invalid("pool_size", "must be between 1 and 256 (got %d)", c.PoolSize))
 	}
 	if c.CallTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("%s.call_timeout: must be positive (got %s)", path, c.CallTimeout))
+		errs = append(errs, core.Invalid("call_timeout", "must be positive (got %s)", c.CallTimeout))
 	}
 	if c.MemoryLimitPages < 64 || c.MemoryLimitPages > 65536 {
-		errs = append(errs, fmt.Errorf("%s.memory_limit_pages: must be between 64 and 65536 (got %d)", path, c.MemoryLimitPages))
+		errs = append(errs, core.Invalid("memory_limit_pages", "must be between 64 and 65536 (got %d)", c.MemoryLimitPages))
 	}
 	if c.MaxResponseBytes < 1<<10 {
-		errs = append(errs, fmt.Errorf("%s.max_response_bytes: must be at least 1KiB (got %d)", path, c.MaxResponseBytes))
+		errs = append(errs, core.Invalid("max_response_bytes", "must be at least 1KiB (got %d)", c.MaxResponseBytes))
 	}
 	if c.MaxKVValueBytes < 1 || c.MaxKVValueBytes > 16<<20 {
-		errs = append(errs, fmt.Errorf("%s.max_kv_value_bytes: must be between 1 and 16MiB (got %d)", path, c.MaxKVValueBytes))
+		errs = append(errs, core.Invalid("max_kv_value_bytes", "must be between 1 and 16MiB (got %d)", c.MaxKVValueBytes))
 	}
 	if c.RecycleAfterCalls < 1 {
-		errs = append(errs, fmt.Errorf("%s.recycle_after_calls: must be positive (got %d)", path, c.RecycleAfterCalls))
+		errs = append(errs, core.Invalid("recycle_after_calls", "must be positive (got %d)", c.RecycleAfterCalls))
 	}
 	if c.RecycleMemoryPages < 0 || c.RecycleMemoryPages > c.MemoryLimitPages {
-		errs = append(errs, fmt.Errorf("%s.recycle_memory_pages: must be between 0 and memory_limit_pages (got %d)", path, c.RecycleMemoryPages))
+		errs = append(errs, core.Invalid("recycle_memory_pages", "must be between 0 and memory_limit_pages (got %d)", c.RecycleMemoryPages))
 	}
 	if c.WatchInterval < 0 {
-		errs = append(errs, fmt.Errorf("%s.watch_interval: must not be negative (got %s)", path, c.WatchInterval))
+		errs = append(errs, core.Invalid("watch_interval", "must not be negative (got %s)", c.WatchInterval))
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
-// TenantConnector is one tenant's settings for one connector.
-type TenantConnector struct {
+// TenantConfig is one tenant's settings for one connector.
+type TenantConfig struct {
 	// Config is passed to the connector as its configuration (base_url and the like).
 	Config map[string]any `koanf:"config"`
 	// Secrets are injected by name into the connector's HTTP requests by the host; the
@@ -83,17 +85,18 @@ type TenantConnector struct {
 	Egress []string `koanf:"egress"`
 }
 
-func (c TenantConnector) validate(path string) []error {
+// Validate checks the settings; errors name the field.
+func (c TenantConfig) Validate() error {
 	var errs []error
 	for i, e := range c.Egress {
 		if _, err := abi.ParseOrigin(e); err != nil {
-			errs = append(errs, fmt.Errorf("%s.egress[%d]: %v", path, i, err))
+			errs = append(errs, core.Invalid(fmt.Sprintf("egress[%d]", i), "%v", err))
 		}
 	}
 	for name := range c.Secrets {
 		if name == "" {
-			errs = append(errs, fmt.Errorf("%s.secrets: empty secret name", path))
+			errs = append(errs, core.Invalid("secrets", "empty secret name"))
 		}
 	}
-	return errs
+	return errors.Join(errs...)
 }

@@ -1,84 +1,19 @@
-package config
-
-// This file is owned by webhooks (issue 6); extend it there.
+package inbound
 
 import (
-	"fmt"
+	"errors"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aquascene/aquahub/core"
 )
 
-// WebhooksConfig configures outbound webhook delivery.
-type WebhooksConfig struct {
-	// AllowHTTP permits http:// endpoint URLs (default false: https only).
-	AllowHTTP bool `koanf:"allow_http"`
-	// AllowLoopback permits endpoints on loopback addresses, for local receivers (default
-	// false; aquahub dev sets it).
-	AllowLoopback bool `koanf:"allow_loopback"`
-	// AllowPrivate permits RFC 1918, 100.64/10 and fc00::/7 addresses, for receivers on the
-	// operator's private network (default false). Link-local and cloud metadata addresses are
-	// never allowed.
-	AllowPrivate bool `koanf:"allow_private"`
-	// Timeout bounds one delivery request, connection to last byte (default 15s).
-	Timeout time.Duration `koanf:"timeout"`
-	// Schedule is the delay before each attempt of a message; its length is the number of
-	// attempts before the message is dead (default 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h).
-	Schedule []time.Duration `koanf:"schedule"`
-	// DisableAfter disables an endpoint that has failed continuously for this long
-	// (default 120h, five days).
-	DisableAfter time.Duration `koanf:"disable_after"`
-	// RotationOverlap is how long the previous secret keeps signing after a rotation
-	// (default 24h).
-	RotationOverlap time.Duration `koanf:"rotation_overlap"`
-	// Workers bounds concurrent delivery requests (default 32).
-	Workers int `koanf:"workers"`
-}
-
-func (c *WebhooksConfig) setDefaults() {
-	*c = WebhooksConfig{
-		Timeout: 15 * time.Second,
-		Schedule: []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
-			2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
-		DisableAfter:    5 * 24 * time.Hour,
-		RotationOverlap: 24 * time.Hour,
-		Workers:         32,
-	}
-}
-
-func (c WebhooksConfig) validate(path string) []error {
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
-	}
-	if c.Timeout < time.Second || c.Timeout > 5*time.Minute {
-		add("timeout", "must be between 1s and 5m (got %s)", c.Timeout)
-	}
-	if len(c.Schedule) == 0 || len(c.Schedule) > 50 {
-		add("schedule", "must list 1 to 50 delays (got %d)", len(c.Schedule))
-	}
-	for i, d := range c.Schedule {
-		if d < 0 || d > 7*24*time.Hour {
-			add(fmt.Sprintf("schedule[%d]", i), "must be between 0s and 168h (got %s)", d)
-		}
-	}
-	if c.DisableAfter < time.Minute {
-		add("disable_after", "must be at least 1m (got %s)", c.DisableAfter)
-	}
-	if c.RotationOverlap < 0 || c.RotationOverlap > 30*24*time.Hour {
-		add("rotation_overlap", "must be between 0s and 720h (got %s)", c.RotationOverlap)
-	}
-	if c.Workers < 1 || c.Workers > 1024 {
-		add("workers", "must be between 1 and 1024 (got %d)", c.Workers)
-	}
-	return errs
-}
-
-// Source is an inbound webhook served at POST /hooks/{tenant}/{name}. Requests are
+// SourceConfig is an inbound webhook served at POST /hooks/{tenant}/{name}. Requests are
 // authenticated by the verifier, not by an API key.
-type Source struct {
+type SourceConfig struct {
 	// Verifier checks the request's authenticity: hmac, standard-webhooks, basic, api_key,
 	// airtable or sendgrid (required). With sendgrid every item of an Event Webhook batch
 	// becomes its own event (type email.<event>, id sg_event_id, subject the address), and
@@ -131,21 +66,14 @@ type Source struct {
 	WebhookID string `koanf:"webhook_id"`
 }
 
-// SourceVerifiers lists the accepted Source.Verifier values.
-var SourceVerifiers = []string{"hmac", "standard-webhooks", "basic", "api_key", "airtable", "sendgrid"}
-
-var sourceNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-func (s Source) validate(path string) []error {
+// Validate checks the settings; errors name the field.
+func (s SourceConfig) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", path, field, fmt.Sprintf(format, args...)))
+		errs = append(errs, core.Invalid(field, format, args...))
 	}
-	if name := path[strings.LastIndexByte(path, '.')+1:]; !sourceNamePattern.MatchString(name) {
-		errs = append(errs, fmt.Errorf("%s: source name %q must be lowercase letters, digits, - and _", path, name))
-	}
-	if !slices.Contains(SourceVerifiers, s.Verifier) {
-		add("verifier", "must be one of %s (got %q)", strings.Join(SourceVerifiers, ", "), s.Verifier)
+	if !slices.Contains(Verifiers, s.Verifier) {
+		add("verifier", "must be one of %s (got %q)", strings.Join(Verifiers, ", "), s.Verifier)
 	}
 	if s.Secret == "" {
 		add("secret", "required")
@@ -167,11 +95,11 @@ func (s Source) validate(path string) []error {
 		add("tolerance", "must be between 0s and 24h (got %s)", s.Tolerance)
 	}
 	s.validateAirtable(add)
-	return errs
+	return errors.Join(errs...)
 }
 
 // validateAirtable checks the payload-fetch fields of an airtable source.
-func (s Source) validateAirtable(add func(field, format string, args ...any)) {
+func (s SourceConfig) validateAirtable(add func(field, format string, args ...any)) {
 	fields := [][2]string{{"base_url", s.BaseURL}, {"token", s.Token}, {"base_id", s.BaseID}, {"webhook_id", s.WebhookID}}
 	if s.Verifier != "airtable" {
 		for _, f := range fields {
@@ -203,3 +131,9 @@ func (s Source) validateAirtable(add func(field, format string, args ...any)) {
 func airtableIDPattern(prefix string) *regexp.Regexp {
 	return regexp.MustCompile(`^` + prefix + `[A-Za-z0-9]{14}$`)
 }
+
+var sourceNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidSourceName reports whether name may name a source: it appears in the URL
+// /hooks/{tenant}/{name}.
+func ValidSourceName(name string) bool { return sourceNamePattern.MatchString(name) }
