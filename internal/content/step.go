@@ -69,6 +69,7 @@ func (x StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 	}
 	return core.StepResult{Output: StepOutput(&c), Emit: emitted}, nil
 }
+
 // StepOutput is what a generate step shows later steps.
 func StepOutput(c *Content) map[string]any {
 	hashtags := make([]any, len(c.Hashtags))
