@@ -91,8 +91,8 @@ func openSigner(tb testing.TB, srvURL string) *Catalog {
 
 func invokeSigner(tb testing.TB, c *Catalog, tenant, action string, input map[string]any) (map[string]any, error) {
 	tb.Helper()
-	res, err := c.Execute(context.Background(), core.StepCall{
-		Tenant: tenant, RunID: "run-1", StepID: "s1", Kind: "connector",
+	res, err := c.Execute(context.Background(), ActionCall{
+		Tenant: tenant, RunID: "run-1", StepID: "s1",
 		Connector: "signer", Action: action, Input: input, IdempotencyKey: "run-1/s1", Attempt: 1,
 	})
 	return res.Output, err
