@@ -59,6 +59,10 @@ const (
 	ClassRateLimited  ErrorClass = "rate_limited"
 	ClassTransient    ErrorClass = "transient"
 	ClassPermanent    ErrorClass = "permanent"
+	// ClassDeferred is the engine's own: the step was not tried because what it needs is
+	// unavailable (a vendor's circuit is open, a resource is saturated). The run waits
+	// RetryAfter and the attempt does not count.
+	ClassDeferred ErrorClass = "deferred"
 )
 
 // Retryable reports whether a step failing with this class may succeed on a later attempt.
@@ -87,6 +91,11 @@ func Transient(err error) error { return &StepError{Class: ClassTransient, Err: 
 
 // Permanent marks err as final: the run goes to the dead-letter queue.
 func Permanent(err error) error { return &StepError{Class: ClassPermanent, Err: err} }
+
+// Deferred marks a step that was not tried; the run waits after and keeps its attempt.
+func Deferred(after time.Duration, err error) error {
+	return &StepError{Class: ClassDeferred, RetryAfter: after, Err: err}
+}
 
 // RateLimited marks err as a rate limit; the next attempt waits at least after.
 func RateLimited(after time.Duration, err error) error {

@@ -29,6 +29,9 @@ type AcceptRequest struct {
 	IdempotencyKey string
 	Events         []Pending
 	Now            time.Time
+	// LeaseTTL, when positive, leases the new runs to the caller until Now+LeaseTTL instead
+	// of queueing them (their first attempt counted), and returns them in Leased.
+	LeaseTTL time.Duration
 }
 
 // AcceptResult is the answer to an AcceptRequest.
@@ -36,6 +39,8 @@ type AcceptResult struct {
 	Events []Accepted
 	// Replayed is true when the IdempotencyKey had been seen and Events is the first answer.
 	Replayed bool
+	// Leased are the runs created leased to the caller (AcceptRequest.LeaseTTL).
+	Leased []Run
 }
 
 // QueueStats counts runs by state.
@@ -87,15 +92,17 @@ type Queue interface {
 	// When last is not nil, its ledger entry and the emitted events are written in the same
 	// transaction, saving a commit for the run's final step.
 	Finish(ctx context.Context, run *Run, last *StepRecord, emitted []Pending) error
-	// Release returns leased runs to the queue untouched, due now (used when draining).
-	Release(ctx context.Context, runs []Run, now time.Time) error
+	// Release returns leased runs to the queue, due at due, giving back the attempt their
+	// lease counted (used when draining and when a run is deferred).
+	Release(ctx context.Context, runs []Run, due time.Time) error
 	// RequeueExpired queues again every run whose lease ran out before now.
 	RequeueExpired(ctx context.Context, now time.Time) (int, error)
 	// RecoverLeases queues again, due now, every leased run whatever its expiry: at start,
 	// no worker of this process holds a lease, so all of them belong to a dead process.
 	RecoverLeases(ctx context.Context, now time.Time) (int, error)
-	// ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
-	ExtendLease(ctx context.Context, run *Run, until time.Time) error
+	// ExtendLeases pushes the leases of runs to until, so held runs keep them; runs whose
+	// lease is gone are skipped.
+	ExtendLeases(ctx context.Context, runs []Run, until time.Time) error
 	// Stats counts what is queued, leased and dead.
 	Stats(ctx context.Context) (QueueStats, error)
 }

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t testing.TB) core.Store) {
 		{"lost lease refuses writes", testLostLease},
 		{"expired leases are queued again", testRequeueExpired},
 		{"release gives the attempt back", testRelease},
+		{"accept can lease the new runs", testAcceptLeased},
 		{"dead runs replay and discard", testDeadLetter},
 		{"events after a sequence number", testEventsAfter},
 		{"runs list newest first with filters and paging", testRunsListing},
@@ -252,8 +253,11 @@ func testLostLease(t *testing.T, s core.Store) {
 	if err := s.Finish(ctx, &run, nil, nil); !errors.Is(err, core.ErrConflict) {
 		t.Fatalf("want ErrConflict from Finish, got %v", err)
 	}
-	if err := s.ExtendLease(ctx, &run, t0.Add(3*time.Hour)); !errors.Is(err, core.ErrConflict) {
-		t.Fatalf("want ErrConflict from ExtendLease, got %v", err)
+	if err := s.ExtendLeases(ctx, []core.Run{run}, t0.Add(3*time.Hour)); err != nil {
+		t.Fatalf("ExtendLeases skips a lost lease: %v", err)
+	}
+	if st := stats(t, s); st.Leased != 0 || st.Queued != 1 {
+		t.Fatalf("extending a lost lease must not lease the run again: %+v", st)
 	}
 }
 
@@ -261,7 +265,7 @@ func testRequeueExpired(t *testing.T, s core.Store) {
 	ctx := context.Background()
 	accept(t, s, "acme", []string{"r1"}, event("e1", "app", "a"), event("e2", "app", "a"))
 	runs, _ := s.Lease(ctx, t0, 2, time.Minute)
-	if err := s.ExtendLease(ctx, &runs[0], t0.Add(time.Hour)); err != nil {
+	if err := s.ExtendLeases(ctx, runs[:1], t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.RequeueExpired(ctx, t0.Add(2*time.Minute))
@@ -293,6 +297,47 @@ func testRelease(t *testing.T, s core.Store) {
 	again := leaseOne(t, s)
 	if again.ID != run.ID || again.Attempts != 1 {
 		t.Fatalf("released run: %+v", again)
+	}
+	// A run released for later is not due before then, and keeps its attempt too.
+	if err := s.Release(ctx, []core.Run{again}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if early, _ := s.Lease(ctx, t0.Add(time.Hour-time.Second), 10, time.Minute); len(early) != 0 {
+		t.Fatalf("a run released until later was leased early: %+v", early)
+	}
+	if later, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute); len(later) != 1 || later[0].Attempts != 1 {
+		t.Fatalf("released run at its due time: %+v", later)
+	}
+}
+
+func testAcceptLeased(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	res, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Now: t0, LeaseTTL: time.Minute,
+		Events: []core.Pending{{Event: event("e1", "app", "a"), RuleIDs: []string{"r1", "r2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Leased) != 2 || res.Leased[0].Status != core.RunRunning || res.Leased[0].Attempts != 1 || res.Leased[0].EventSeq != res.Events[0].Seq {
+		t.Fatalf("leased runs: %+v", res.Leased)
+	}
+	if st := stats(t, s); st.Leased != 2 || st.Queued != 0 {
+		t.Fatalf("runs accepted leased must not be queued: %+v", st)
+	}
+	if more, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute); len(more) != 0 {
+		t.Fatalf("a run accepted leased was leased again: %+v", more)
+	}
+	run := res.Leased[0]
+	if _, err := s.RecordStep(ctx, &run, core.StepRecord{StepID: "one", Status: core.StepSucceeded}, nil); err != nil {
+		t.Fatalf("the lease from Accept must let the run record steps: %v", err)
+	}
+	dup, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Now: t0, LeaseTTL: time.Minute,
+		Events: []core.Pending{{Event: event("e1", "app", "a"), RuleIDs: []string{"r1"}}}})
+	if err != nil || !dup.Events[0].Duplicate || len(dup.Leased) != 0 {
+		t.Fatalf("a duplicate leases nothing: %+v %v", dup, err)
+	}
+	// Expired, the leases go back to the queue like any other.
+	if n, err := s.RequeueExpired(ctx, t0.Add(2*time.Minute)); err != nil || n != 2 {
+		t.Fatalf("RequeueExpired: %d %v", n, err)
 	}
 }
 

@@ -73,12 +73,17 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 			}
 		}
 		res.Events = make([]core.Accepted, 0, len(req.Events))
+		var leaseUntil time.Time
+		if req.LeaseTTL > 0 {
+			leaseUntil = now.Add(req.LeaseTTL)
+		}
 		for i := range req.Events {
-			acc, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now)
+			acc, leased, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now, leaseUntil)
 			if err != nil {
 				return err
 			}
 			res.Events = append(res.Events, acc)
+			res.Leased = append(res.Leased, leased...)
 		}
 		if req.IdempotencyKey != "" {
 			rec := acceptResultRecord{Events: make([]acceptedRecord, len(res.Events))}
@@ -95,9 +100,10 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 	return res, nil
 }
 
-// acceptOne stores one event unless its (tenant, source, id) exists, with one queued run per
-// matched rule. Shared by Accept and RecordStep so emitted events follow the same path.
-func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now time.Time) (core.Accepted, error) {
+// acceptOne stores one event unless its (tenant, source, id) exists, with one run per
+// matched rule: queued, or leased until leaseUntil when it is not zero (and then returned).
+// Shared by Accept and RecordStep so emitted events follow the same path.
+func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now, leaseUntil time.Time) (core.Accepted, []core.Run, error) {
 	ev := p.Event
 	idKey := key(tenant, ev.ID, ev.Source)
 	ids := tx.Bucket(bucketEventIDs)
@@ -105,37 +111,47 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 	if ok, err := getRecord(ids, idKey, &prev); ok || err != nil {
 		acc := prev.accepted()
 		acc.Duplicate = true
-		return acc, err
+		return acc, nil, err
 	}
 	events := tx.Bucket(bucketEvents)
 	seq, err := events.NextSequence()
 	if err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	ev.Tenant, ev.Seq, ev.ReceivedAt = tenant, seq, now
 	body, err := encodeEvent(&ev)
 	if err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	if err := events.Put(be64(seq), body); err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	acc := core.Accepted{ID: ev.ID, Source: ev.Source, Seq: seq}
+	var leased []core.Run
 	for i, rule := range p.RuleIDs {
 		run := core.Run{
 			ID: runIDs[i], Tenant: tenant, RuleID: rule, Status: core.RunQueued,
 			EventSeq: seq, EventID: ev.ID, EventSource: ev.Source, EventType: ev.Type,
 			CreatedAt: now, UpdatedAt: now, NextAt: now,
 		}
-		if err := putRun(tx, &run); err != nil {
-			return core.Accepted{}, err
+		if !leaseUntil.IsZero() {
+			run.Status, run.Attempts = core.RunRunning, 1
 		}
-		if err := tx.Bucket(bucketQueue).Put(queueKey(now, tenant, run.ID), nil); err != nil {
-			return core.Accepted{}, err
+		if err := putRun(tx, &run); err != nil {
+			return core.Accepted{}, nil, err
+		}
+		if leaseUntil.IsZero() {
+			err = tx.Bucket(bucketQueue).Put(queueKey(now, tenant, run.ID), nil)
+		} else {
+			err = tx.Bucket(bucketLeases).Put(key(tenant, run.ID), be64(uint64(leaseUntil.UnixNano())))
+			leased = append(leased, run)
+		}
+		if err != nil {
+			return core.Accepted{}, nil, err
 		}
 		acc.Runs = append(acc.Runs, run.ID)
 	}
-	return acc, putRecord(ids, idKey, toAcceptedRecord(acc))
+	return acc, leased, putRecord(ids, idKey, toAcceptedRecord(acc))
 }
 
 func newRunID() string { return "run_" + uuid.Must(uuid.NewV7()).String() }

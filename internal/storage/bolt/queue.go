@@ -15,7 +15,7 @@ import (
 // Lease implements core.Queue.
 func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]core.Run, error) {
 	var out []core.Run
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Batch(func(tx *bbolt.Tx) error {
 		out = out[:0]
 		q := tx.Bucket(bucketQueue)
 		var keys [][]byte
@@ -122,7 +122,7 @@ func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core
 			}
 		}
 		for i := range emitted {
-			acc, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now)
+			acc, _, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now, time.Time{})
 			if err != nil {
 				return err
 			}
@@ -153,10 +153,10 @@ func finishRun(tx *bbolt.Tx, run *core.Run) error {
 }
 
 // Release implements core.Queue.
-func (s *Pipeline) Release(ctx context.Context, runs []core.Run, now time.Time) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+func (s *Pipeline) Release(ctx context.Context, runs []core.Run, due time.Time) error {
+	return s.db.Batch(func(tx *bbolt.Tx) error {
 		for i := range runs {
-			if err := requeue(tx, runs[i].Tenant, runs[i].ID, now, false); err != nil {
+			if err := requeue(tx, runs[i].Tenant, runs[i].ID, due, false); err != nil {
 				return err
 			}
 		}
@@ -164,8 +164,8 @@ func (s *Pipeline) Release(ctx context.Context, runs []core.Run, now time.Time) 
 	})
 }
 
-// requeue moves a leased run back to the queue. A release gives the attempt back; an
-// expired lease keeps it counted, since the attempt may have crashed the process.
+// requeue moves a leased run back to the queue, due at now. A release gives the attempt
+// back; an expired lease keeps it counted, since the attempt may have crashed the process.
 func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error {
 	key := key(tenant, id)
 	if tx.Bucket(bucketLeases).Get(key) == nil {
@@ -225,14 +225,21 @@ func (s *Pipeline) requeueLeases(now, cutoff time.Time) (int, error) {
 	return n, err
 }
 
-// ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
-func (s *Pipeline) ExtendLease(ctx context.Context, run *core.Run, until time.Time) error {
+// ExtendLeases implements core.Queue.
+func (s *Pipeline) ExtendLeases(ctx context.Context, runs []core.Run, until time.Time) error {
+	v := be64(uint64(until.UnixNano()))
 	return s.db.Batch(func(tx *bbolt.Tx) error {
-		key := key(run.Tenant, run.ID)
-		if tx.Bucket(bucketLeases).Get(key) == nil {
-			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
+		leases := tx.Bucket(bucketLeases)
+		for i := range runs {
+			k := key(runs[i].Tenant, runs[i].ID)
+			if leases.Get(k) == nil {
+				continue // finished meanwhile, or expired and taken back
+			}
+			if err := leases.Put(k, v); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket(bucketLeases).Put(key, be64(uint64(until.UnixNano())))
+		return nil
 	})
 }
 
