@@ -28,13 +28,13 @@ import (
 
 // pipelineResult is what `aquahub bench pipeline` prints.
 type pipelineResult struct {
-	Connector string  `json:"connector"`
-	Target    string  `json:"target"`
-	Events    int     `json:"events"`
-	Clients   int     `json:"clients"`
-	Accepted  int64   `json:"accepted"`
-	Errors    int64   `json:"errors"`
-	Delivered int64   `json:"delivered"`
+	Connector string `json:"connector"`
+	Target    string `json:"target"`
+	Events    int    `json:"events"`
+	Clients   int    `json:"clients"`
+	Accepted  int64  `json:"accepted"`
+	Errors    int64  `json:"errors"`
+	Delivered int64  `json:"delivered"`
 	// AcceptedPerSec is accepts over the sending time; DeliveredPerSec is deliveries over
 	// the time from the first send to the last delivery.
 	AcceptedPerSec  float64 `json:"accepted_per_s"`
