@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -594,9 +595,11 @@ func (e *Engine) heartbeat() {
 		case <-t.C:
 		}
 		e.sched.mu.Lock()
+		// Only the keys: a held run's other fields belong to the worker executing it.
 		runs := make([]Run, 0, len(e.held))
-		for _, x := range e.held {
-			runs = append(runs, x.run)
+		for k := range e.held {
+			tenant, id, _ := strings.Cut(k, "\x00")
+			runs = append(runs, Run{Tenant: tenant, ID: id})
 		}
 		e.sched.mu.Unlock()
 		if len(runs) == 0 {
