@@ -40,6 +40,10 @@ type EngineConfig struct {
 	// MaxHeld bounds the runs this process keeps in memory, waiting for a lane or running
 	// (default 0: 16 per worker). Past it, due runs stay in the store.
 	MaxHeld int `koanf:"max_held"`
+	// MaxQueuedPerTenant bounds a tenant's unfinished runs (queued, retrying or running);
+	// ingestion past it answers 429 with Retry-After instead of growing the queue without
+	// bound (default 100000).
+	MaxQueuedPerTenant int `koanf:"max_queued_per_tenant"`
 	// LaneBacklog bounds the runs one tenant keeps waiting for one lane (a connector, say);
 	// more go back to the store, due when the lane is expected to have room, without
 	// counting an attempt (default 0: 4 × the lane's capacity, at least 16).
@@ -48,7 +52,7 @@ type EngineConfig struct {
 
 // DefaultEngineConfig returns the engine's defaults.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second}
+	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000}
 }
 
 // Validate checks the settings; errors name the field.
@@ -62,6 +66,9 @@ func (c EngineConfig) Validate() error {
 	}
 	if c.TenantConcurrency < 0 || c.TenantConcurrency > c.Workers {
 		errs = append(errs, Invalid("tenant_concurrency", "must be between 0 and workers (got %d)", c.TenantConcurrency))
+	}
+	if c.MaxQueuedPerTenant < 1 {
+		errs = append(errs, Invalid("max_queued_per_tenant", "must be at least 1 (got %d)", c.MaxQueuedPerTenant))
 	}
 	if c.MaxHeld < 0 {
 		errs = append(errs, Invalid("max_held", "must not be negative (got %d)", c.MaxHeld))
@@ -104,6 +111,7 @@ type Engine struct {
 
 	kick    chan struct{}
 	stop    chan struct{}
+	started atomic.Bool
 	stopped atomic.Bool
 	wg      sync.WaitGroup
 	// runCtx is cancelled when draining runs out of time.
@@ -118,6 +126,8 @@ type Engine struct {
 	reserved int
 	// drained is closed once held is empty, after Drain began.
 	drained chan struct{}
+	// backlog counts each tenant's unfinished runs, for back-pressure at ingestion.
+	backlog *backlog
 }
 
 // NewEngine returns an engine; call Start to begin executing runs.
@@ -131,6 +141,9 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	}
 	if opts.Config.LeaseTTL == 0 {
 		opts.Config.LeaseTTL = def.LeaseTTL
+	}
+	if opts.Config.MaxQueuedPerTenant == 0 {
+		opts.Config.MaxQueuedPerTenant = def.MaxQueuedPerTenant
 	}
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -163,7 +176,7 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	e := &Engine{
 		store: opts.Store, rules: opts.Rules, kinds: opts.Kinds, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}),
-		sched: newScheduler(), held: map[string]*execution{},
+		sched: newScheduler(), held: map[string]*execution{}, backlog: newBacklog(),
 	}
 	e.runCtx, e.runCancel = context.WithCancel(context.Background())
 	return e, nil
@@ -193,6 +206,13 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		}
 		pending[i] = p
 	}
+	newRuns := 0
+	for _, p := range pending {
+		newRuns += len(p.RuleIDs)
+	}
+	if err := e.backlog.admit(tenant, newRuns, e.opts.Config.MaxQueuedPerTenant); err != nil {
+		return AcceptResult{}, err
+	}
 	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
 	// Runs this process has room for are leased to it in the accepting transaction and go
 	// straight to the scheduler: no queue round trip, no separate lease commit.
@@ -211,12 +231,15 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		return res, err
 	}
 	if !res.Replayed {
-		dups := 0
+		dups, runs := 0, 0
 		for _, a := range res.Events {
 			if a.Duplicate {
 				dups++
+			} else {
+				runs += len(a.Runs)
 			}
 		}
+		e.backlog.add(tenant, runs)
 		e.obs.EventsAccepted(tenant, len(res.Events)-dups, dups)
 		e.wake()
 	}
@@ -290,9 +313,13 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recovering leased runs: %w", err)
 	}
+	if err := e.resyncBacklog(ctx); err != nil {
+		return err
+	}
 	if n > 0 {
 		e.log.Info("recovered runs left running by the previous process", "runs", n)
 	}
+	e.started.Store(true)
 	e.wg.Add(4)
 	go e.dispatch()
 	go e.heartbeat()
@@ -355,7 +382,7 @@ func heldKey(r *Run) string { return r.Tenant + "\x00" + r.ID }
 func (e *Engine) reserve(n int) bool {
 	e.sched.mu.Lock()
 	defer e.sched.mu.Unlock()
-	if e.stopped.Load() || len(e.held)+e.reserved+n > e.opts.Config.MaxHeld {
+	if !e.started.Load() || e.stopped.Load() || len(e.held)+e.reserved+n > e.opts.Config.MaxHeld {
 		return false
 	}
 	e.reserved += n
@@ -620,6 +647,9 @@ func (e *Engine) reap() {
 		case <-e.stop:
 			return
 		case <-t.C:
+			if err := e.resyncBacklog(context.Background()); err != nil {
+				e.log.Error("counting unfinished runs", "err", err)
+			}
 			if n, err := e.store.RequeueExpired(context.Background(), e.now()); err != nil {
 				e.log.Error("re-queueing expired leases", "err", err)
 			} else if n > 0 {
@@ -700,7 +730,19 @@ func newID() string {
 func (e *Engine) Replay(ctx context.Context, tenant, id string) (Run, error) {
 	run, err := e.store.Replay(ctx, tenant, id, e.now())
 	if err == nil {
+		e.backlog.add(tenant, 1)
 		e.wake()
 	}
 	return run, err
+}
+
+// resyncBacklog recounts the unfinished runs from the store, correcting any drift of the
+// running counts (events deduplicated inside a step's commit, runs discarded).
+func (e *Engine) resyncBacklog(ctx context.Context) error {
+	counts, err := e.store.Backlog(ctx)
+	if err != nil {
+		return fmt.Errorf("counting unfinished runs: %w", err)
+	}
+	e.backlog.reset(counts, e.now())
+	return nil
 }

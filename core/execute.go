@@ -120,6 +120,9 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 	e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
 	if len(emitted) > 0 {
 		e.obs.EventsAccepted(x.run.Tenant, len(emitted), 0)
+		for _, p := range emitted {
+			e.backlog.add(x.run.Tenant, len(p.RuleIDs))
+		}
 		defer e.wake()
 	}
 	if last {
@@ -250,6 +253,9 @@ func (e *Engine) finish(run *Run, end ending) {
 	if err := e.store.Finish(context.Background(), run, end.last, end.emitted); err != nil {
 		e.log.Error("finishing run", "run", run.ID, "tenant", run.Tenant, "err", err)
 		return
+	}
+	if end.status == RunSucceeded || end.status == RunDead {
+		e.backlog.add(run.Tenant, -1)
 	}
 	e.obs.RunFinished(run.Tenant, run.RuleID, end.status)
 }

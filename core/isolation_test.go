@@ -228,3 +228,36 @@ func TestLaneBacklogOverflowLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueLimitRefusesWithRetryAfter: past a tenant's limit of unfinished runs, ingestion
+// is refused with core.ErrOverloaded and a Retry-After, stores nothing, and leaves other
+// tenants alone.
+func TestQueueLimitRefusesWithRetryAfter(t *testing.T) {
+	gate := make(chan struct{})
+	v := &vendor{capacity: map[string]int{"slow": 1}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return core.StepResult{}, ctx.Err()
+		}
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 2, LeaseTTL: 5 * time.Second, MaxQueuedPerTenant: 5}, v)
+	h.post(t, "acme", "slow.requested", 5)
+	_, err := h.engine.Ingest(context.Background(), "acme", "", []core.Event{{ID: "over", Source: "t", Type: "slow.requested", SpecVersion: "1.0"}})
+	var oe *core.OverloadError
+	if !errors.Is(err, core.ErrOverloaded) || !errors.As(err, &oe) || oe.RetryAfter() <= 0 || oe.Limit != "engine.max_queued_per_tenant" {
+		t.Fatalf("over the limit: %v, want ErrOverloaded with a retry-after naming the limit", err)
+	}
+	if _, err := h.store.Events(context.Background(), "acme", "over", ""); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("the refused event was stored: %v", err)
+	}
+	if _, err := h.engine.Ingest(context.Background(), "other", "", []core.Event{{ID: "o", Source: "t", Type: "slow.requested", SpecVersion: "1.0"}}); err != nil {
+		t.Fatalf("another tenant was refused: %v", err)
+	}
+	// Events that start no run are never refused.
+	if _, err := h.engine.Ingest(context.Background(), "acme", "", []core.Event{{ID: "note", Source: "t", Type: "nothing.matches", SpecVersion: "1.0"}}); err != nil {
+		t.Fatalf("an event with no runs was refused: %v", err)
+	}
+	close(gate)
+}

@@ -105,4 +105,6 @@ type Queue interface {
 	ExtendLeases(ctx context.Context, runs []Run, until time.Time) error
 	// Stats counts what is queued, leased and dead.
 	Stats(ctx context.Context) (QueueStats, error)
+	// Backlog counts each tenant's runs not finished: queued, retrying or leased.
+	Backlog(ctx context.Context) (map[string]int, error)
 }

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t testing.TB) core.Store) {
 		{"expired leases are queued again", testRequeueExpired},
 		{"release gives the attempt back", testRelease},
 		{"accept can lease the new runs", testAcceptLeased},
+		{"backlog counts unfinished runs per tenant", testBacklog},
 		{"dead runs replay and discard", testDeadLetter},
 		{"events after a sequence number", testEventsAfter},
 		{"runs list newest first with filters and paging", testRunsListing},
@@ -457,5 +458,24 @@ func testEmitDedup(t *testing.T, s core.Store) {
 	}
 	if st := stats(t, s); st.Events != 2 || st.Queued != 1 {
 		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func testBacklog(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	accept(t, s, "acme", []string{"r1", "r2"}, event("e1", "app", "a"), event("e2", "app", "a"))
+	accept(t, s, "other", []string{"r1"}, event("e1", "app", "a"))
+	run := leaseOne(t, s)
+	got, err := s.Backlog(ctx)
+	if err != nil || got["acme"] != 4 || got["other"] != 1 {
+		t.Fatalf("backlog with one run leased: %v %v", got, err)
+	}
+	run.Status = core.RunSucceeded
+	if err := s.Finish(ctx, &run, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Backlog(ctx)
+	if got[run.Tenant] != map[string]int{"acme": 3, "other": 0}[run.Tenant] {
+		t.Fatalf("a finished run still counts: %v", got)
 	}
 }

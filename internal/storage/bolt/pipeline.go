@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -95,7 +97,7 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 		return nil
 	})
 	if err != nil {
-		return core.AcceptResult{}, fmt.Errorf("accepting events: %w", err)
+		return core.AcceptResult{}, fmt.Errorf("accepting events: %w", storageError(err))
 	}
 	return res, nil
 }
@@ -414,4 +416,24 @@ func (s *Pipeline) Discard(ctx context.Context, tenant, id string) error {
 		}
 		return tx.Bucket(bucketRuns).Delete(key(tenant, id))
 	})
+}
+
+// storageError turns a full disk into core.ErrUnavailable with a message that says so, so
+// that ingestion answers 503 (nothing stored) instead of 500.
+func storageError(err error) error {
+	if diskFull(err) {
+		return &core.OverloadError{Limit: "storage.path", Detail: "the data disk is full; nothing was stored (" + err.Error() + ")", After: 30 * time.Second, Hub: true}
+	}
+	return err
+}
+
+// diskFull reports whether err is a full disk (or quota, or file size limit). bbolt wraps
+// some of these with %s, so the error's text is checked as well as its chain.
+func diskFull(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG} {
+		if errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error()) {
+			return true
+		}
+	}
+	return false
 }

@@ -260,3 +260,24 @@ func (s *Pipeline) Stats(ctx context.Context) (core.QueueStats, error) {
 	})
 	return st, err
 }
+
+// Backlog implements core.Queue.
+func (s *Pipeline) Backlog(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketQueue).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if tenant, _, ok := splitKey(k[8:]); ok {
+				out[tenant]++
+			}
+		}
+		c = tx.Bucket(bucketLeases).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if tenant, _, ok := splitKey(k); ok {
+				out[tenant]++
+			}
+		}
+		return nil
+	})
+	return out, err
+}
