@@ -128,6 +128,9 @@ type Engine struct {
 	drained chan struct{}
 	// backlog counts each tenant's unfinished runs, for back-pressure at ingestion.
 	backlog *backlog
+	// unavailable holds the last storage failure that refused ingestion, until an accept
+	// succeeds again; Health reports it.
+	unavailable atomic.Pointer[error]
 }
 
 // NewEngine returns an engine; call Start to begin executing runs.
@@ -182,6 +185,18 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	return e, nil
 }
 
+// Health reports why the engine cannot take events now: the storage failure that refused
+// the last ingestion, until an ingestion succeeds again. /readyz shows it.
+func (e *Engine) Health() error {
+	if e.stopped.Load() {
+		return ErrClosed
+	}
+	if p := e.unavailable.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Rules returns the rule set.
 func (e *Engine) Rules() Rules { return e.rules }
 
@@ -227,6 +242,11 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 	}
 	res, err := e.store.Accept(ctx, req)
 	e.handoff(res.Leased, slots, err)
+	if errors.Is(err, ErrUnavailable) {
+		e.unavailable.Store(&err)
+	} else if err == nil {
+		e.unavailable.Store(nil)
+	}
 	if err != nil {
 		return res, err
 	}
