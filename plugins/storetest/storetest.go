@@ -1,5 +1,3 @@
-// Package storetest is the contract suite of plugins.KVStore, the storage of connectors' kv
-// values. Every implementation runs it: `storetest.Run(t, open)`.
 package storetest
 
 import (
