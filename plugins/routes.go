@@ -7,6 +7,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/api"
 )
 
@@ -17,7 +18,7 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors", Summary: "Loaded connectors with versions, actions, pool sizes, call and error counts", Tag: "connectors",
 		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The connectors, by id", Body: api.ConnectorList{}}}}, m.listConnectors)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors/:id", Summary: "One connector's manifest: actions with input and output JSON Schemas, config keys, secret names, requested egress", Tag: "connectors",
-		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The manifest", Body: api.ConnectorManifest{}}, {Status: 404, Description: "No such connector"}}}, m.getManifest)
+		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The manifest", Body: abi.Manifest{}}, {Status: 404, Description: "No such connector"}}}, m.getManifest)
 	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/connectors/reload", Summary: "Reload the connector directory; calls in flight finish on the old versions", Tag: "connectors",
 		Permission: core.PermAdmin, Responses: []httpapi.Response{{Status: 200, Description: "What was loaded, kept, removed and refused (with errors)", Body: api.ConnectorReload{}}}}, m.reload)
 }

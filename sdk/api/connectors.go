@@ -45,10 +45,3 @@ type ConnectorReload struct {
 	// Error says why the failed files were refused.
 	Error string `json:"error,omitempty"`
 }
-
-// ConnectorManifest is the answer of GET /api/v1/connectors/{id}: the connector's
-// abi.Manifest, whose fields docs/connector-abi.md §4.1 describes (clients decode it into
-// abi.Manifest). The document shows it as an open object because the generator cannot
-// describe abi.Schema from its Go fields: its additionalProperties keyword is written by
-// MarshalJSON, so a schema generated from the fields would refuse real manifests.
-type ConnectorManifest map[string]any
