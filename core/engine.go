@@ -128,6 +128,8 @@ type Engine struct {
 	drained chan struct{}
 	// backlog counts each tenant's unfinished runs, for back-pressure at ingestion.
 	backlog *backlog
+	// firstLanes caches each rule's first lane (rule id → lane key).
+	firstLanes sync.Map
 	// unavailable holds the last storage failure that refused ingestion, until an accept
 	// succeeds again; Health reports it.
 	unavailable atomic.Pointer[error]
@@ -229,14 +231,12 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		return AcceptResult{}, err
 	}
 	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
-	// Runs this process has room for are leased to it in the accepting transaction and go
-	// straight to the scheduler: no queue round trip, no separate lease commit.
-	slots := 0
-	for _, p := range pending {
-		slots += len(p.RuleIDs)
-	}
+	// Runs this process has room for, in lanes that are not saturated, are leased to it in
+	// the accepting transaction and go straight to the scheduler: no queue round trip, no
+	// separate lease commit. The others are queued.
+	lanes, slots := e.handoffLanes(tenant, pending)
 	if slots > 0 && e.reserve(slots) {
-		req.LeaseTTL = e.opts.Config.LeaseTTL
+		req.LeaseTTL, req.LeaseLanes = e.opts.Config.LeaseTTL, lanes
 	} else {
 		slots = 0
 	}
@@ -285,7 +285,11 @@ func (e *Engine) pending(ev Event) (Pending, error) {
 	if err != nil {
 		e.log.Warn("rule condition failed; treated as no match", "event", ev.ID, "type", ev.Type, "err", err)
 	}
-	return Pending{Event: ev, RuleIDs: ids}, nil
+	lanes := make([]string, len(ids))
+	for i, id := range ids {
+		lanes[i] = e.firstLane(id)
+	}
+	return Pending{Event: ev, RuleIDs: ids, Lanes: lanes}, nil
 }
 
 // Publish puts events into the pipeline on behalf of tenant, from outside any run (API
@@ -448,12 +452,9 @@ func (e *Engine) prepare(run Run) *execution {
 	return x
 }
 
-// laneOf is the lane of a step: its kind and, for targeted kinds, its target.
+// laneOf is the lane of a step: its kind and, for targeted kinds, its target. mu is held.
 func (e *Engine) laneOf(sp *StepPlan) *lane {
-	key := sp.Kind
-	if sp.Target != "" {
-		key += ":" + sp.Target
-	}
+	key := laneKey(sp)
 	l := e.sched.lanes[key]
 	if l == nil {
 		l = &lane{key: key}
@@ -467,18 +468,20 @@ func (e *Engine) laneOf(sp *StepPlan) *lane {
 	return l
 }
 
-// admit queues runs for their next step and starts what can start. Runs whose tenant
-// already keeps a full backlog for that lane go back to the store, due when the lane should
-// have room, without counting the attempt.
+// admit queues runs for their next step and starts what can start. While draining, runs go
+// back to the queue instead.
 func (e *Engine) admit(xs ...*execution) {
 	if len(xs) == 0 {
 		return
 	}
 	var finished, giveBack []*execution
-	deferred := map[time.Time][]*execution{}
 	e.sched.mu.Lock()
 	for _, x := range xs {
 		if e.stopped.Load() {
+			x.next = x.nextStep()
+			if x.next >= 0 {
+				x.run.Lane = e.laneOf(&x.plan.Steps[x.next]).key
+			}
 			giveBack = append(giveBack, x)
 			e.forget(x)
 			continue
@@ -492,27 +495,12 @@ func (e *Engine) admit(xs ...*execution) {
 			finished = append(finished, x)
 			continue
 		}
-		l := e.laneOf(&x.plan.Steps[x.next])
-		limit := 0 // a lane without a capacity only waits for workers
-		if l.capacity > 0 {
-			limit = e.opts.Config.LaneBacklog
-			if limit == 0 {
-				limit = max(16, 4*l.capacity)
-			}
-		}
-		if !e.sched.push(x, l, limit) {
-			due := e.now().Add(l.wait(limit)).Truncate(10 * time.Millisecond)
-			deferred[due] = append(deferred[due], x)
-			e.forget(x)
-		}
+		e.sched.push(x, e.laneOf(&x.plan.Steps[x.next]), 0)
 	}
 	e.sched.mu.Unlock()
 	if len(giveBack) > 0 {
-		deferred[e.now()] = append(deferred[e.now()], giveBack...)
-	}
-	for due, xs := range deferred {
-		if err := e.store.Release(context.Background(), runsOf(xs), due); err != nil {
-			e.log.Error("returning runs to the queue", "runs", len(xs), "err", err)
+		if err := e.store.Release(context.Background(), runsOf(giveBack), e.now()); err != nil {
+			e.log.Error("returning runs to the queue", "runs", len(giveBack), "err", err)
 		}
 	}
 	for _, x := range finished {
@@ -521,6 +509,73 @@ func (e *Engine) admit(xs ...*execution) {
 		e.release(x)
 	}
 	e.pump()
+}
+
+// laneLimit is how many runs of one tenant may wait for lane l before the lane counts as
+// saturated for that tenant: leasing then leaves the tenant's further runs for l in the
+// store, where they cost no memory and stand in no other lane's way.
+func (e *Engine) laneLimit(l *lane) int {
+	if l.capacity == 0 {
+		return 0 // a lane without a capacity waits only for workers
+	}
+	if e.opts.Config.LaneBacklog > 0 {
+		return e.opts.Config.LaneBacklog
+	}
+	return max(16, 4*l.capacity)
+}
+
+// saturated reports whether tenant's runs for lane should stay in the store for now.
+func (e *Engine) saturated(tenant, laneKey string) bool {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	return e.saturatedLocked(tenant, laneKey)
+}
+
+func (e *Engine) saturatedLocked(tenant, laneKey string) bool {
+	l := e.sched.lanes[laneKey]
+	if l == nil {
+		return false
+	}
+	limit := e.laneLimit(l)
+	return limit > 0 && e.sched.waitingFor(tenant, laneKey) >= limit
+}
+
+// handoffLanes is the lanes of pending's runs that are not saturated for tenant, and how
+// many runs they hold.
+func (e *Engine) handoffLanes(tenant string, pending []Pending) (map[string]bool, int) {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	lanes, n := map[string]bool{}, 0
+	for _, p := range pending {
+		for _, lane := range p.Lanes {
+			if !e.saturatedLocked(tenant, lane) {
+				lanes[lane] = true
+				n++
+			}
+		}
+	}
+	return lanes, n
+}
+
+// firstLane is the lane of a rule's first step.
+func (e *Engine) firstLane(ruleID string) string {
+	if l, ok := e.firstLanes.Load(ruleID); ok {
+		return l.(string)
+	}
+	plan, ok := e.rules.Plan(ruleID)
+	if !ok || len(plan.Steps) == 0 {
+		return ""
+	}
+	key := laneKey(&plan.Steps[0])
+	e.firstLanes.Store(ruleID, key)
+	return key
+}
+
+func laneKey(sp *StepPlan) string {
+	if sp.Target != "" {
+		return sp.Kind + ":" + sp.Target
+	}
+	return sp.Kind
 }
 
 // forget drops x from the held set; mu is held.
@@ -562,10 +617,19 @@ func (e *Engine) pump() {
 // work runs x's next step in lane l, then queues x for the step after it.
 func (e *Engine) work(x *execution, l *lane) {
 	start := e.now()
+	released := false
+	x.executed = func() {
+		// The lane frees as soon as the step has run; its commit needs no lane resource.
+		e.sched.mu.Lock()
+		e.sched.done(x.run.Tenant, l, e.now().Sub(start))
+		e.sched.mu.Unlock()
+		released = true
+		e.pump()
+	}
 	more := e.execute(e.runCtx, x)
-	e.sched.mu.Lock()
-	e.sched.done(x.run.Tenant, l, e.now().Sub(start))
-	e.sched.mu.Unlock()
+	if !released {
+		x.executed()
+	}
 	if more {
 		// While draining, admit returns the run to the queue instead.
 		e.admit(x)
@@ -590,7 +654,7 @@ func (e *Engine) dispatch() {
 		room := e.opts.Config.MaxHeld - len(e.held) - e.reserved
 		e.sched.mu.Unlock()
 		if room > 0 {
-			runs, err := e.store.Lease(context.Background(), e.now(), min(room, leaseBatch), e.opts.Config.LeaseTTL)
+			runs, err := e.store.Lease(context.Background(), e.now(), min(room, leaseBatch), e.opts.Config.LeaseTTL, e.saturated)
 			if err != nil {
 				e.log.Error("leasing runs", "err", err)
 			}
@@ -607,7 +671,7 @@ func (e *Engine) dispatch() {
 		}
 		wait := e.opts.PollInterval
 		if room > 0 {
-			if due, ok, err := e.store.NextDue(context.Background()); err == nil && ok {
+			if due, ok, err := e.store.NextDue(context.Background(), e.saturated); err == nil && ok {
 				wait = min(wait, max(due.Sub(e.now()), time.Millisecond))
 			}
 		}

@@ -25,6 +25,9 @@ type execution struct {
 	event  Event
 	scope  Scope
 	log    *slog.Logger
+	// executed, when set, is called once the step's kind has returned, before its outcome is
+	// committed: the lane's resource (a connector instance) is free again by then.
+	executed func()
 }
 
 // nextStep is the index of the first step not done for good, or -1.
@@ -90,6 +93,10 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 	started := e.now()
 	rec := StepRecord{StepID: sp.ID, Kind: sp.Kind, StartedAt: started, Attempts: x.attempts[sp.ID] + 1}
 	res, err := e.invoke(ctx, x, sp, rec.Attempts)
+	if x.executed != nil {
+		x.executed()
+		x.executed = nil
+	}
 	rec.FinishedAt = e.now()
 	rec.DurationMS = float64(rec.FinishedAt.Sub(started).Microseconds()) / 1000
 	rec.Status = StepSucceeded
@@ -187,6 +194,7 @@ func (e *Engine) fail(ctx context.Context, x *execution, sp StepPlan, rec StepRe
 	if d.GiveBack {
 		x.run.Attempts--
 	}
+	x.run.Lane = laneKey(&sp)
 	e.finish(&x.run, ending{status: d.Status, err: fmt.Errorf("step %q: %w", sp.ID, err), class: se.Class, next: d.NextAt, last: last})
 }
 

@@ -171,6 +171,14 @@ func (s *scheduler) done(tenant string, l *lane, d time.Duration) {
 	}
 }
 
+// waitingFor counts tenant's runs waiting for lane.
+func (s *scheduler) waitingFor(tenant, lane string) int {
+	if t := s.tenants[tenant]; t != nil {
+		return len(t.waiting[lane])
+	}
+	return 0
+}
+
 // drainWaiting removes and returns every waiting run.
 func (s *scheduler) drainWaiting() []*execution {
 	var out []*execution

@@ -9,6 +9,9 @@ import (
 type Pending struct {
 	Event   Event
 	RuleIDs []string
+	// Lanes, when set, names the lane of each rule's first step (parallel to RuleIDs): the
+	// queue keeps it so that leasing can pass over runs whose lane is saturated.
+	Lanes []string
 }
 
 // Accepted is the store's answer for one event.
@@ -30,8 +33,10 @@ type AcceptRequest struct {
 	Events         []Pending
 	Now            time.Time
 	// LeaseTTL, when positive, leases the new runs to the caller until Now+LeaseTTL instead
-	// of queueing them (their first attempt counted), and returns them in Leased.
-	LeaseTTL time.Duration
+	// of queueing them (their first attempt counted), and returns them in Leased; with
+	// LeaseLanes set, only runs whose lane it holds are leased, the others queued.
+	LeaseTTL   time.Duration
+	LeaseLanes map[string]bool
 }
 
 // AcceptResult is the answer to an AcceptRequest.
@@ -81,10 +86,12 @@ type Store interface {
 
 // Queue is the run queue with leases and the effect ledger.
 type Queue interface {
-	// Lease claims up to max runs due at or before now for ttl.
-	Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]Run, error)
-	// NextDue returns the due time of the earliest queued run.
-	NextDue(ctx context.Context) (time.Time, bool, error)
+	// Lease claims up to max runs due at or before now for ttl, tenants in turn, passing over
+	// (and leaving queued) runs whose tenant and lane skip reports saturated; skip may be nil.
+	Lease(ctx context.Context, now time.Time, max int, ttl time.Duration, skip func(tenant, lane string) bool) ([]Run, error)
+	// NextDue returns the due time of the earliest queued run whose lane skip does not
+	// report true; skip may be nil.
+	NextDue(ctx context.Context, skip func(tenant, lane string) bool) (time.Time, bool, error)
 	// RecordStep writes a step's ledger entry and, in the same transaction, accepts the
 	// events the step emitted.
 	RecordStep(ctx context.Context, run *Run, rec StepRecord, emitted []Pending) ([]Accepted, error)

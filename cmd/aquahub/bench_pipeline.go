@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -452,6 +453,9 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
 	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
 	cfg.Connectors.Dir = conns
+	if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
+		cfg.Connectors.PoolSize = n
+	}
 	if cache, err := os.UserCacheDir(); err == nil {
 		cfg.Connectors.CacheDir = filepath.Join(cache, "aquahub", "wazero-bench")
 	}
