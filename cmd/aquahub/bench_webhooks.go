@@ -18,6 +18,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/spf13/cobra"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -205,7 +206,7 @@ func lastEndpoint(ctx context.Context, svc *webhooks.Service) string {
 // benchSigning returns nanoseconds per signed message (BuildRequest minus the request itself
 // is not separable, so it times the two signatures directly).
 func benchSigning() float64 {
-	secret := webhooks.NewSecret()
+	secret := signature.NewSecret()
 	key, _ := secret.Key()
 	body := benchEventBody(1)
 	const n = 20000
@@ -213,8 +214,8 @@ func benchSigning() float64 {
 	var sink int
 	for i := range n {
 		ts := int64(1754481600 + i)
-		sig := webhooks.SignatureHeader([][]byte{key}, "msg_0000000000000001deadbeef", ts, body)
-		sha := webhooks.SignSHA256Hex(string(secret), body)
+		sig := signature.SignStandard([][]byte{key}, "msg_0000000000000001deadbeef", ts, body)
+		sha := signature.SignSHA256Hex(string(secret), body)
 		sink += len(sig) + len(sha)
 	}
 	if sink == 0 {

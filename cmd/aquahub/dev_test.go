@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/client"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // devSandbox is a running `aquahub dev` with its simulators' addresses.
@@ -236,12 +234,10 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	mac := hmac.New(sha256.New, []byte(DevHookSecret))
-	mac.Write(body)
 	if code := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
 		t.Fatalf("a wrong signature got %d, want 401", code)
 	}
-	if code := post("sha256=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusAccepted {
+	if code := post(signature.SignSHA256Hex(DevHookSecret, body)); code != http.StatusAccepted {
 		t.Fatalf("the signed content update got %d, want 202", code)
 	}
 	eventually(t, "content update handled by its rule", func() string {

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
-	"github.com/aquascene/aquahub/connectors/airtable/webhook"
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -221,9 +221,10 @@ func TestAirtablePingsRefused(t *testing.T) {
 	ping := func(webhookID string) []byte {
 		return fmt.Appendf(nil, `{"base":{"id":%q},"webhook":{"id":%q},"timestamp":"2025-08-06T10:00:00.000Z"}`, airtablesim.DefaultBase, webhookID)
 	}
-	good, _ := webhook.Sign(rig.secret, ping(rig.hookID))
-	otherSecret, _ := webhook.Sign("b3RoZXItc2VjcmV0", ping(rig.hookID))
-	otherHook, _ := webhook.Sign(rig.secret, ping("achOtherHook000001"))
+	key, _ := signature.ParseAirtableSecret(rig.secret)
+	good := signature.SignAirtable(key, ping(rig.hookID))
+	otherSecret := signature.SignAirtable([]byte("other-secret"), ping(rig.hookID))
+	otherHook := signature.SignAirtable(key, ping("achOtherHook000001"))
 	tests := []struct {
 		name    string
 		header  http.Header
@@ -231,10 +232,10 @@ func TestAirtablePingsRefused(t *testing.T) {
 		wantErr error
 	}{
 		{"no MAC", hdr(), ping(rig.hookID), ErrUnauthorized},
-		{"MAC of another secret", hdr(webhook.Header, otherSecret), ping(rig.hookID), ErrUnauthorized},
-		{"MAC of another body", hdr(webhook.Header, good), ping(rig.hookID + "x"), ErrUnauthorized},
-		{"MAC not hex", hdr(webhook.Header, "hmac-sha256=zz"), ping(rig.hookID), ErrUnauthorized},
-		{"another webhook", hdr(webhook.Header, otherHook), ping("achOtherHook000001"), core.ErrInvalid},
+		{"MAC of another secret", hdr(signature.AirtableHeader, otherSecret), ping(rig.hookID), ErrUnauthorized},
+		{"MAC of another body", hdr(signature.AirtableHeader, good), ping(rig.hookID + "x"), ErrUnauthorized},
+		{"MAC not hex", hdr(signature.AirtableHeader, "hmac-sha256=zz"), ping(rig.hookID), ErrUnauthorized},
+		{"another webhook", hdr(signature.AirtableHeader, otherHook), ping("achOtherHook000001"), core.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,7 +249,7 @@ func TestAirtablePingsRefused(t *testing.T) {
 			}
 		})
 	}
-	if _, err := rig.recv.Receive(t.Context(), "aquascene", "airtable", hdr(webhook.Header, good), ping(rig.hookID)); err != nil {
+	if _, err := rig.recv.Receive(t.Context(), "aquascene", "airtable", hdr(signature.AirtableHeader, good), ping(rig.hookID)); err != nil {
 		t.Fatalf("the signed ping: %v", err)
 	}
 }

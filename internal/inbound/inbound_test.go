@@ -2,9 +2,6 @@ package inbound
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -14,11 +11,11 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/sdk/signature"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Vendor test vectors from wire-contracts.md §1.7 (Airtable) and §2.4 (SendGrid).
+// Vendor test vectors: Airtable's documented notification and SendGrid's published example.
 const (
 	airtableSecret = "c2VjcmV0LWtleQ=="
 	airtableBody   = `{"base": {"id": "app00000000000000"}, "webhook": {"id": "ach00000000000000"}, "timestamp": "2022-02-01T21:25:05.663Z"}`
@@ -40,17 +37,13 @@ func hdr(kv ...string) http.Header {
 	return h
 }
 
-func seedSig(secret, body string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(body))
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+func seedSig(secret, body string) string { return signature.SignSHA256Hex(secret, []byte(body)) }
 
 func swHeaders(id string, ts time.Time, body string) http.Header {
-	k, _ := webhooks.Secret(swSecret).Key()
+	k, _ := signature.Secret(swSecret).Key()
 	unix := ts.Unix()
 	return hdr("webhook-id", id, "webhook-timestamp", strconv.FormatInt(unix, 10),
-		"webhook-signature", webhooks.SignatureHeader([][]byte{k}, id, unix, []byte(body)))
+		"webhook-signature", signature.SignStandard([][]byte{k}, id, unix, []byte(body)))
 }
 
 func TestVerifiers(t *testing.T) {

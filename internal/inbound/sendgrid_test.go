@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/connectors/sendgrid/eventwebhook"
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 func TestSendGridVectorBecomesOneEvent(t *testing.T) {
@@ -45,16 +45,16 @@ func TestSendGridVectorBecomesOneEvent(t *testing.T) {
 // signedBatch signs body as the SendGrid simulator does, at now.
 func signedBatch(t *testing.T, now time.Time, body string) (Spec, http.Header) {
 	t.Helper()
-	key, err := eventwebhook.GenerateKey()
+	key, err := signature.GenerateSendGridKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := eventwebhook.EncodePublicKey(&key.PublicKey)
+	pub, err := signature.EncodeSendGridKey(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig, err := eventwebhook.Sign(key, ts, []byte(body))
+	sig, err := signature.SignSendGrid(key, ts, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}

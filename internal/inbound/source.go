@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	bbolt "go.etcd.io/bbolt"
@@ -101,11 +101,11 @@ func NewVerifier(spec Spec) (Verifier, error) {
 		if spec.Encoding != "" && spec.Encoding != "hex" && spec.Encoding != "base64" {
 			return nil, fmt.Errorf("encoding: must be hex or base64 (got %q)", spec.Encoding)
 		}
-		return HMAC{Header: spec.Header, Secret: []byte(spec.Secret), Hash: spec.Algorithm, Encoding: spec.Encoding, Prefix: spec.Prefix}, nil
+		return HMAC{Header: spec.Header, Secret: []byte(spec.Secret), Format: signature.HMAC{Hash: spec.Algorithm, Encoding: spec.Encoding, Prefix: spec.Prefix}}, nil
 	case VerifierStandardWebhooks:
 		var keys [][]byte
 		for _, s := range strings.Fields(spec.Secret) { // several while the sender rotates
-			k, err := webhooks.Secret(s).Key()
+			k, err := signature.Secret(s).Key()
 			if err != nil {
 				return nil, fmt.Errorf("secret: %v", err)
 			}
@@ -124,13 +124,13 @@ func NewVerifier(spec Spec) (Verifier, error) {
 		}
 		return APIKey{Header: spec.Header, Key: spec.Secret}, nil
 	case VerifierAirtable:
-		k, err := base64.StdEncoding.DecodeString(spec.Secret)
-		if err != nil || len(k) == 0 {
-			return nil, errors.New("secret: must be the webhook's macSecretBase64 (standard base64)")
+		k, err := signature.ParseAirtableSecret(spec.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("secret: %w", err)
 		}
 		return Airtable{Key: k}, nil
 	case VerifierSendGrid:
-		k, err := ParseSendGridKey(spec.Secret)
+		k, err := signature.ParseSendGridKey(spec.Secret)
 		if err != nil {
 			return nil, fmt.Errorf("secret: %v", err)
 		}
@@ -164,7 +164,7 @@ func NewSource(tenant, name string, spec Spec) (*Source, error) {
 		}
 	}
 	if s.tolerance == 0 {
-		s.tolerance = webhooks.DefaultTolerance
+		s.tolerance = signature.DefaultTolerance
 	}
 	for _, f := range []struct {
 		dst  **vm.Program

@@ -2,21 +2,14 @@ package inbound
 
 import (
 	"crypto/ecdsa"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // ErrUnauthorized is returned (wrapped with the reason) when a request fails verification.
@@ -68,52 +61,17 @@ type HMAC struct {
 	Header string
 	// Secret is the key, used as its UTF-8 bytes.
 	Secret []byte
-	// Hash is sha256 (default) or sha512.
-	Hash string
-	// Encoding is hex (default) or base64.
-	Encoding string
-	// Prefix precedes the encoded MAC, such as "sha256=".
-	Prefix string
+	// Format is the hash, encoding and prefix of the header value.
+	Format signature.HMAC
 }
 
 // Verify implements Verifier.
 func (v HMAC) Verify(r Request) (Verified, error) {
-	header := v.Header
-	if header == "" {
-		header = "X-Signature-256"
-	}
-	got := r.Header.Get(header)
-	if got == "" {
-		return Verified{}, unauthorized("%s header missing", header)
-	}
-	enc, ok := strings.CutPrefix(got, v.Prefix)
-	if !ok {
-		return Verified{}, unauthorized("%s does not start with %q", header, v.Prefix)
-	}
-	var sig []byte
-	var err error
-	if v.Encoding == "base64" {
-		sig, err = base64.StdEncoding.DecodeString(enc)
-	} else {
-		sig, err = hex.DecodeString(strings.ToLower(enc))
-	}
-	if err != nil || len(sig) == 0 {
-		return Verified{}, unauthorized("%s is not %s", header, orDefault(v.Encoding, "hex"))
-	}
-	newHash := sha256.New
-	if v.Hash == "sha512" {
-		newHash = sha512.New
-	}
-	if !hmac.Equal(sig, mac(newHash, v.Secret, r.Body)) {
-		return Verified{}, unauthorized("%s does not match the body", header)
+	header := orDefault(v.Header, signature.Signature256Header)
+	if err := v.Format.Verify(v.Secret, r.Header.Get(header), r.Body); err != nil {
+		return Verified{}, unauthorized("%s: %v", header, err)
 	}
 	return Verified{}, nil
-}
-
-func mac(h func() hash.Hash, key, body []byte) []byte {
-	m := hmac.New(h, key)
-	m.Write(body)
-	return m.Sum(nil)
 }
 
 func orDefault(s, d string) string {
@@ -133,15 +91,15 @@ type StandardWebhooks struct {
 
 // Verify implements Verifier.
 func (v StandardWebhooks) Verify(r Request) (Verified, error) {
-	id := r.Header.Get("webhook-id")
+	id := r.Header.Get(signature.WebhookIDHeader)
 	if id == "" || len(id) > 256 {
 		return Verified{}, unauthorized("webhook-id header missing or too long")
 	}
-	ts := r.Header.Get("webhook-timestamp")
-	if err := webhooks.Verify(v.Keys, id, ts, r.Header.Get("webhook-signature"), r.Body, r.Now, v.Tolerance); err != nil {
+	ts := r.Header.Get(signature.WebhookTimestampHeader)
+	if err := signature.VerifyStandard(v.Keys, id, ts, r.Header.Get(signature.WebhookSignatureHeader), r.Body, r.Now, v.Tolerance); err != nil {
 		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
-	t, _ := webhooks.ParseTimestamp(ts)
+	t, _ := signature.ParseTimestamp(ts)
 	return Verified{ID: id, Timestamp: t}, nil
 }
 
@@ -189,15 +147,17 @@ func (v APIKey) Verify(r Request) (Verified, error) {
 	return Verified{}, nil
 }
 
-// Airtable verifies X-Airtable-Content-MAC: "hmac-sha256=" + hex(HMAC-SHA256(key, body)),
-// where key is the webhook's macSecretBase64, decoded.
+// Airtable verifies X-Airtable-Content-MAC.
 type Airtable struct {
 	Key []byte
 }
 
 // Verify implements Verifier.
 func (v Airtable) Verify(r Request) (Verified, error) {
-	return HMAC{Header: "X-Airtable-Content-MAC", Secret: v.Key, Prefix: "hmac-sha256="}.Verify(r)
+	if err := signature.VerifyAirtable(v.Key, r.Header.Get(signature.AirtableHeader), r.Body); err != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return Verified{}, nil
 }
 
 // SendGrid verifies the Event Webhook's ECDSA P-256 signature over SHA-256(timestamp ‖ body).
@@ -209,65 +169,18 @@ type SendGrid struct {
 
 // SendGrid's signature headers.
 const (
-	SendGridSignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
-	SendGridTimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
+	SendGridSignatureHeader = signature.SendGridSignatureHeader
+	SendGridTimestampHeader = signature.SendGridTimestampHeader
 )
-
-// ParseSendGridKey reads the verification key SendGrid shows: base64 DER SubjectPublicKeyInfo.
-func ParseSendGridKey(b64 string) (*ecdsa.PublicKey, error) {
-	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
-	if err != nil {
-		return nil, fmt.Errorf("public key is not base64: %w", err)
-	}
-	pub, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("public key is not DER SubjectPublicKeyInfo: %w", err)
-	}
-	k, ok := pub.(*ecdsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("public key is %T, want ECDSA", pub)
-	}
-	return k, nil
-}
 
 // Verify implements Verifier.
 func (v SendGrid) Verify(r Request) (Verified, error) {
-	sigB64 := r.Header.Get(SendGridSignatureHeader)
 	ts := r.Header.Get(SendGridTimestampHeader)
-	if sigB64 == "" || ts == "" {
-		return Verified{}, unauthorized("%s or %s header missing", SendGridSignatureHeader, SendGridTimestampHeader)
+	if err := signature.VerifySendGrid(v.Key, r.Header.Get(SendGridSignatureHeader), ts, r.Body, r.Now, v.Tolerance); err != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
-	t, err := webhooks.ParseTimestamp(ts)
-	if err != nil {
-		return Verified{}, unauthorized("%s: %v", SendGridTimestampHeader, err)
-	}
-	if err := checkTolerance(t, r.Now, v.Tolerance); err != nil {
-		return Verified{}, err
-	}
-	sig, err := base64.StdEncoding.DecodeString(sigB64)
-	if err != nil {
-		return Verified{}, unauthorized("%s is not base64", SendGridSignatureHeader)
-	}
-	h := sha256.New()
-	h.Write([]byte(ts))
-	h.Write(r.Body)
-	if !ecdsa.VerifyASN1(v.Key, h.Sum(nil), sig) {
-		return Verified{}, unauthorized("ECDSA signature does not match")
-	}
+	t, _ := signature.ParseTimestamp(strings.TrimSpace(ts))
 	return Verified{Timestamp: t}, nil
-}
-
-func checkTolerance(t, now time.Time, tolerance time.Duration) error {
-	if tolerance == 0 {
-		tolerance = webhooks.DefaultTolerance
-	}
-	if tolerance < 0 {
-		return nil
-	}
-	if d := now.Sub(t); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: %w: timestamp is %s from now", ErrUnauthorized, webhooks.ErrStale, d.Round(time.Second))
-	}
-	return nil
 }
 
 // Interface guards.

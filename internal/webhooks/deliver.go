@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/signature"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -206,17 +207,9 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// Headers of outbound requests.
-const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
-	HeaderSHA256    = "X-Signature-256"
-)
-
 // BuildRequest returns the signed request for one attempt of a message: body is sent as is,
 // signed with each of secrets (current first) at the time ts.
-func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []byte, secrets []Secret, extra map[string]string) (*http.Request, error) {
+func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []byte, secrets []signature.Secret, extra map[string]string) (*http.Request, error) {
 	keys := make([][]byte, 0, len(secrets))
 	for _, sec := range secrets {
 		k, err := sec.Key()
@@ -238,10 +231,10 @@ func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []b
 	unix := ts.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "aquahub-webhooks/1")
-	req.Header.Set(HeaderID, msgID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(unix, 10))
-	req.Header.Set(HeaderSignature, SignatureHeader(keys, msgID, unix, body))
-	req.Header.Set(HeaderSHA256, SignSHA256Hex(string(secrets[0]), body))
+	req.Header.Set(signature.WebhookIDHeader, msgID)
+	req.Header.Set(signature.WebhookTimestampHeader, strconv.FormatInt(unix, 10))
+	req.Header.Set(signature.WebhookSignatureHeader, signature.SignStandard(keys, msgID, unix, body))
+	req.Header.Set(signature.Signature256Header, signature.SignSHA256Hex(string(secrets[0]), body))
 	return req, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -130,7 +131,7 @@ func (h *harness) start(tb testing.TB, mod func(*Options)) {
 	h.svc = svc
 }
 
-func (h *harness) create(tb testing.TB, url string, events ...string) (Endpoint, Secret) {
+func (h *harness) create(tb testing.TB, url string, events ...string) (Endpoint, signature.Secret) {
 	tb.Helper()
 	ep, sec, err := h.svc.Create(context.Background(), "aquascene", EndpointInput{URL: url, Events: events})
 	if err != nil {

@@ -3,6 +3,8 @@ package webhooks
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // Endpoint is a registered receiver of a tenant's events. Its secrets are never part of its
@@ -29,18 +31,18 @@ type Endpoint struct {
 // endpointRecord is the stored form of an Endpoint, secrets included.
 type endpointRecord struct {
 	Endpoint
-	Tenant         string `json:"tenant"`
-	Secret         Secret `json:"secret"`
-	PreviousSecret Secret `json:"previous_secret,omitempty"`
+	Tenant         string           `json:"tenant"`
+	Secret         signature.Secret `json:"secret"`
+	PreviousSecret signature.Secret `json:"previous_secret,omitempty"`
 }
 
 // signingSecrets returns the secrets to sign with at now: the current one, and the previous
 // one while a rotation is in progress.
-func (r *endpointRecord) signingSecrets(now time.Time) []Secret {
+func (r *endpointRecord) signingSecrets(now time.Time) []signature.Secret {
 	if r.PreviousSecret != "" && now.Before(r.RotationEndsAt) {
-		return []Secret{r.Secret, r.PreviousSecret}
+		return []signature.Secret{r.Secret, r.PreviousSecret}
 	}
-	return []Secret{r.Secret}
+	return []signature.Secret{r.Secret}
 }
 
 // EndpointInput is what a client sends to create or replace an endpoint.

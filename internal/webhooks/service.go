@@ -14,6 +14,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -206,7 +207,7 @@ func (s *Service) validate(in EndpointInput) (EndpointInput, error) {
 		return in, core.Invalid("description", "at most 1000 characters")
 	}
 	if in.Secret != "" {
-		if _, err := Secret(in.Secret).Key(); err != nil {
+		if _, err := signature.Secret(in.Secret).Key(); err != nil {
 			return in, core.Invalid("secret", "%v", err)
 		}
 	}
@@ -227,14 +228,14 @@ func validHeaderName(s string) bool {
 }
 
 // Create registers an endpoint and returns it with its secret, which is not shown again.
-func (s *Service) Create(ctx context.Context, tenant string, in EndpointInput) (Endpoint, Secret, error) {
+func (s *Service) Create(ctx context.Context, tenant string, in EndpointInput) (Endpoint, signature.Secret, error) {
 	in, err := s.validate(in)
 	if err != nil {
 		return Endpoint{}, "", err
 	}
-	secret := Secret(in.Secret)
+	secret := signature.Secret(in.Secret)
 	if secret == "" {
-		secret = NewSecret()
+		secret = signature.NewSecret()
 	}
 	now := s.clock.Now().UTC()
 	rec := &endpointRecord{Tenant: tenant, Secret: secret, Endpoint: Endpoint{
@@ -301,7 +302,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in EndpointInpu
 		}
 		r.URL, r.Events, r.Headers, r.Description, r.Enabled = in.URL, in.Events, in.Headers, in.Description, enabled
 		if in.Secret != "" {
-			r.Secret, r.PreviousSecret, r.RotationEndsAt = Secret(in.Secret), "", time.Time{}
+			r.Secret, r.PreviousSecret, r.RotationEndsAt = signature.Secret(in.Secret), "", time.Time{}
 		}
 		r.UpdatedAt = s.clock.Now().UTC()
 		ep = r.Endpoint
@@ -323,15 +324,15 @@ func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 // Rotate replaces the endpoint's secret with next (generated when empty). The previous
 // secret keeps signing alongside the new one for RotationOverlap. It returns the new secret
 // and the endpoint.
-func (s *Service) Rotate(ctx context.Context, tenant, id string, next string) (Endpoint, Secret, error) {
+func (s *Service) Rotate(ctx context.Context, tenant, id string, next string) (Endpoint, signature.Secret, error) {
 	if next != "" {
-		if _, err := Secret(next).Key(); err != nil {
+		if _, err := signature.Secret(next).Key(); err != nil {
 			return Endpoint{}, "", core.Invalid("secret", "%v", err)
 		}
 	}
-	secret := Secret(next)
+	secret := signature.Secret(next)
 	if secret == "" {
-		secret = NewSecret()
+		secret = signature.NewSecret()
 	}
 	var ep Endpoint
 	err := s.db.Update(func(tx *bbolt.Tx) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -51,7 +52,7 @@ func TestCreateRejects(t *testing.T) {
 func TestEndpointCRUDIsTenantScoped(t *testing.T) {
 	h := newHarness(t, nil)
 	ep, sec := h.create(t, "http://127.0.0.1:1/x", "content.*")
-	if _, err := sec.Key(); err != nil || !strings.HasPrefix(string(sec), SecretPrefix) {
+	if _, err := sec.Key(); err != nil || !strings.HasPrefix(string(sec), signature.SecretPrefix) {
 		t.Fatalf("generated secret %q: %v", sec, err)
 	}
 	if _, err := h.svc.Get(t.Context(), "other", ep.ID); !errors.Is(err, core.ErrNotFound) {
@@ -116,16 +117,16 @@ func TestFanOutDeliversSignedEvents(t *testing.T) {
 	if err := wh.VerifyIgnoringTimestamp(r.body, r.header); err != nil {
 		t.Fatalf("reference library rejects the delivery: %v", err)
 	}
-	if got := r.header.Get(HeaderTimestamp); got != "1754481600" {
+	if got := r.header.Get(signature.WebhookTimestampHeader); got != "1754481600" {
 		t.Fatalf("webhook-timestamp = %s, want the clock's 1754481600", got)
 	}
-	if got := r.header.Get(HeaderSHA256); got != SignSHA256Hex(string(sec), r.body) {
+	if got := r.header.Get(signature.Signature256Header); got != signature.SignSHA256Hex(string(sec), r.body) {
 		t.Fatalf("X-Signature-256 = %s", got)
 	}
 	if r.header.Get("X-Team") != "growth" || r.path != "/hook" {
 		t.Fatalf("custom header or path lost: %v %s", r.header, r.path)
 	}
-	d, err := h.svc.Delivery(t.Context(), "aquascene", ep.ID, r.header.Get(HeaderID))
+	d, err := h.svc.Delivery(t.Context(), "aquascene", ep.ID, r.header.Get(signature.WebhookIDHeader))
 	if err != nil || d.State != StateSucceeded || len(d.Log) != 1 || d.Log[0].Status != 204 || d.EventID != want.ID {
 		t.Fatalf("delivery = %+v, %v", d, err)
 	}
@@ -161,8 +162,8 @@ func TestRetryScheduleUnderFakeClock(t *testing.T) {
 	reqs := rc.requests()
 	ids, stamps := map[string]bool{}, map[string]bool{}
 	for _, r := range reqs {
-		ids[r.header.Get(HeaderID)] = true
-		stamps[r.header.Get(HeaderTimestamp)] = true
+		ids[r.header.Get(signature.WebhookIDHeader)] = true
+		stamps[r.header.Get(signature.WebhookTimestampHeader)] = true
 	}
 	if len(ids) != 1 || len(stamps) != len(reqs) {
 		t.Fatalf("%d ids and %d timestamps over %d attempts; want 1 id, fresh timestamps", len(ids), len(stamps), len(reqs))
@@ -285,7 +286,7 @@ func TestCrashMidDeliveryRedelivers(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("receiver saw %d requests, want 2", len(reqs))
 	}
-	if a, b := reqs[0].header.Get(HeaderID), reqs[1].header.Get(HeaderID); a != b || a == "" {
+	if a, b := reqs[0].header.Get(signature.WebhookIDHeader), reqs[1].header.Get(signature.WebhookIDHeader); a != b || a == "" {
 		t.Fatalf("webhook-id changed across the crash: %q then %q", a, b)
 	}
 	if d := h.delivery(t, ep); d.State != StateSucceeded {
@@ -353,16 +354,16 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests", len(reqs))
 	}
-	for _, sec := range []Secret{oldSec, newSec} {
+	for _, sec := range []signature.Secret{oldSec, newSec} {
 		wh, _ := standardwebhooks.NewWebhook(string(sec))
 		if err := wh.VerifyIgnoringTimestamp(reqs[0].body, reqs[0].header); err != nil {
 			t.Fatalf("during rotation, a signature with %s is missing: %v", sec[:10], err)
 		}
 	}
-	if reqs[0].header.Get(HeaderSHA256) != SignSHA256Hex(string(newSec), reqs[0].body) {
+	if reqs[0].header.Get(signature.Signature256Header) != signature.SignSHA256Hex(string(newSec), reqs[0].body) {
 		t.Fatal("X-Signature-256 is not signed with the new secret")
 	}
-	if n := len(strings.Fields(reqs[1].header.Get(HeaderSignature))); n != 1 {
+	if n := len(strings.Fields(reqs[1].header.Get(signature.WebhookSignatureHeader))); n != 1 {
 		t.Fatalf("after the overlap: %d signatures, want 1", n)
 	}
 	wh, _ := standardwebhooks.NewWebhook(string(oldSec))
@@ -412,7 +413,7 @@ func TestReplayAndRecover(t *testing.T) {
 	}
 	ids := map[string]int{}
 	for _, r := range reqs {
-		ids[r.header.Get(HeaderID)]++
+		ids[r.header.Get(signature.WebhookIDHeader)]++
 	}
 	if len(ids) != 3 {
 		t.Fatalf("%d distinct webhook-ids over replays, want 3 (ids are stable)", len(ids))
