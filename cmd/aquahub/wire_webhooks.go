@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/aquascene/aquahub/core"
@@ -9,51 +8,18 @@ import (
 	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
-// transitional: the webhooks and inbound modules move into their packages.
-type webhooksMod struct {
-	svc    *webhooks.Service
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (m *webhooksMod) Name() string { return "webhooks" }
-func (m *webhooksMod) StepKinds() []core.StepKind {
-	return []core.StepKind{webhooks.NewStepKind(m.svc)}
-}
-func (m *webhooksMod) Start(ctx context.Context) error {
-	var runCtx context.Context
-	runCtx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	m.done = make(chan struct{})
-	go func() { defer close(m.done); _ = m.svc.Run(runCtx) }()
-	return nil
-}
-func (m *webhooksMod) Stop(ctx context.Context) error {
-	if m.cancel == nil {
-		return nil
-	}
-	m.cancel()
-	select {
-	case <-m.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("webhook delivery did not stop: %w", ctx.Err())
-	}
-}
-
+// webhooksModule builds the outbound webhooks module. Without storage (rules lint) it can
+// only check webhook steps.
 func webhooksModule(h *hub) (core.Module, error) {
-	if h.db == nil {
-		return &webhooksMod{}, nil
+	deps := webhooks.Deps{Publisher: h, Logger: h.log.With("feature", "webhooks")}
+	if h.db != nil {
+		deps.Store, deps.Events = h.db.Webhooks(), h.db.Pipeline()
 	}
-	wc := h.cfg.Webhooks
-	svc, err := webhooks.New(webhooks.Options{
-		DB: h.db.Bolt(), Events: h.db.Pipeline(), Publisher: h, Logger: h.log.With("feature", "webhooks"),
-		Policy: wc.Policy(), Schedule: wc.Schedule, Timeout: wc.Timeout, DisableAfter: wc.DisableAfter,
-		RotationOverlap: wc.RotationOverlap, Workers: wc.Workers,
-	})
+	m, err := webhooks.New(h.cfg.Webhooks, deps)
 	if err != nil {
 		return nil, err
 	}
-	return &webhooksMod{svc: svc}, nil
+	return m, nil
 }
 
 type inboundMod struct{ recv *inbound.Receiver }

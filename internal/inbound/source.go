@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -290,9 +289,9 @@ type ReceiverOptions struct {
 	// DB keeps the seen message ids (bucket webhooks.inbound). Required.
 	DB *bbolt.DB
 	// Publisher takes the events (the *core.Engine). Required.
-	Publisher webhooks.Publisher
+	Publisher core.Publisher
 	// Clock defaults to the wall clock.
-	Clock webhooks.Clock
+	Clock core.Clock
 	// Retention is how long message ids are remembered (default 72h, at least twice the
 	// largest tolerance), covering senders that retry for days with the same id.
 	Retention time.Duration
@@ -301,8 +300,8 @@ type ReceiverOptions struct {
 // Receiver serves every configured source.
 type Receiver struct {
 	db        *bbolt.DB
-	pub       webhooks.Publisher
-	clock     webhooks.Clock
+	pub       core.Publisher
+	clock     core.Clock
 	retention time.Duration
 	mu        sync.RWMutex
 	sources   map[string]*Source
@@ -318,7 +317,7 @@ func NewReceiver(opts ReceiverOptions, sources ...*Source) (*Receiver, error) {
 	}
 	r := &Receiver{db: opts.DB, pub: opts.Publisher, clock: opts.Clock, retention: opts.Retention, sources: map[string]*Source{}}
 	if r.clock == nil {
-		r.clock = webhooks.SystemClock{}
+		r.clock = core.SystemClock{}
 	}
 	if r.retention <= 0 {
 		r.retention = 72 * time.Hour

@@ -1,10 +1,11 @@
-package webhooks
+package webhooks_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/signature"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -14,7 +15,7 @@ import (
 func TestReferenceLibraryAcceptsOurRequests(t *testing.T) {
 	oldSecret, newSecret := signature.NewSecret(), signature.NewSecret()
 	body := []byte(`{"specversion":"1.0","id":"e1","source":"s","type":"newsletter.sent","data":{"n":1}}`)
-	req, err := BuildRequest(t.Context(), "https://example.com/hook", "msg_1", time.Now(), body, []signature.Secret{newSecret, oldSecret}, nil)
+	req, err := webhooks.BuildRequest(t.Context(), "https://example.com/hook", "msg_1", time.Now(), body, []signature.Secret{newSecret, oldSecret}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestMatchType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MatchType(tt.pattern, tt.typ); got != tt.want {
+			if got := webhooks.MatchType(tt.pattern, tt.typ); got != tt.want {
 				t.Fatalf("MatchType(%q, %q) = %v, want %v", tt.pattern, tt.typ, got, tt.want)
 			}
 		})
