@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/aquascene/aquahub/internal/webhooks"
@@ -22,36 +20,17 @@ func webhooksModule(h *hub) (core.Module, error) {
 	return m, nil
 }
 
-type inboundMod struct{ recv *inbound.Receiver }
-
-func (m *inboundMod) Name() string { return "inbound" }
-
+// inboundModule builds the inbound sources module from every tenant's sources. Its address
+// policy for requests made on a sender's behalf (the Airtable payload fetch) is the outbound
+// webhooks' policy.
 func inboundModule(h *hub) (core.Module, error) {
-	if h.db == nil {
-		return &inboundMod{}, nil
+	deps := inbound.Deps{Publisher: h, Policy: h.cfg.Webhooks.Policy(), Logger: h.log.With("feature", "inbound")}
+	if h.db != nil {
+		deps.Store = h.db.Inbound()
 	}
-	var sources []*inbound.Source
-	for i, t := range h.cfg.Tenants {
-		for _, name := range sortedKeys(t.Sources) {
-			s := t.Sources[name]
-			spec := inbound.Spec{
-				Verifier: s.Verifier, Secret: s.Secret, Header: s.Header, Algorithm: s.Algorithm,
-				Encoding: s.Encoding, Prefix: s.Prefix, Tolerance: s.Tolerance,
-				Type: s.Type, ID: s.ID, Subject: s.Subject, Data: s.Data,
-			}
-			if s.Verifier == inbound.VerifierAirtable && s.WebhookID != "" {
-				spec.Airtable = &inbound.AirtableFetch{BaseURL: s.BaseURL, Token: s.Token, BaseID: s.BaseID, WebhookID: s.WebhookID, Policy: h.cfg.Webhooks.Policy()}
-			}
-			src, err := inbound.NewSource(t.ID, name, spec)
-			if err != nil {
-				return nil, fmt.Errorf("tenants[%d].sources.%s.%w", i, name, err)
-			}
-			sources = append(sources, src)
-		}
-	}
-	recv, err := inbound.NewReceiver(inbound.ReceiverOptions{DB: h.db.Bolt(), Publisher: h}, sources...)
+	m, err := inbound.New(perTenant(h.cfg, func(t Tenant) map[string]inbound.SourceConfig { return t.Sources }), deps)
 	if err != nil {
 		return nil, err
 	}
-	return &inboundMod{recv: recv}, nil
+	return m, nil
 }

@@ -135,6 +135,7 @@ func (d *DB) init() error {
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
+	bucketInboundSeen, bucketInboundCursors,
 }
 
 // Path is the file's path.
