@@ -40,7 +40,9 @@ func startDev(t *testing.T) *devSandbox {
 	conns := filepath.Join(root, "build", "connectors")
 	if m, _ := filepath.Glob(filepath.Join(conns, "*.wasm")); len(m) < 4 {
 		conns = t.TempDir()
-		out, err := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns).CombinedOutput()
+		build := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns)
+		build.Dir = root // the script finds connectors/ relative to the module root
+		out, err := build.CombinedOutput()
 		if err != nil {
 			t.Fatalf("building connectors: %v\n%s", err, out)
 		}
