@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,7 +29,7 @@ func newRouteRig(t *testing.T) *routeRig {
 	t.Helper()
 	h := newHarness(t, nil)
 	mod, err := webhooks.New(webhooks.Config{AllowHTTP: true, AllowLoopback: true}, webhooks.Deps{
-		Store: h.db.Webhooks(), Events: h.db.Pipeline(), Publisher: h.pub,
+		Store: h.db.Webhooks(), Events: h.db.Pipeline(), Publisher: h.pub, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
