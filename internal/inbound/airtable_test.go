@@ -22,7 +22,7 @@ import (
 	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-// airtableRig is the Airtable simulator with one webhook whose pings go to a Receiver.
+// airtableRig is the Airtable simulator with one webhook whose pings go to the module.
 type airtableRig struct {
 	sim       *airtablesim.Server
 	api       string

@@ -123,9 +123,6 @@ func (m *Module) Name() string { return "webhooks" }
 // StepKinds implements core.StepKindProvider: the webhook step.
 func (m *Module) StepKinds() []core.StepKind { return []core.StepKind{&stepKind{m: m}} }
 
-// Policy returns the destination policy endpoints are checked against.
-func (m *Module) Policy() netguard.Policy { return m.policy }
-
 // errNoStore is returned by every operation of a module built without a store.
 var errNoStore = fmt.Errorf("webhooks: built without storage (rules check only): %w", core.ErrClosed)
 
