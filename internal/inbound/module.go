@@ -97,8 +97,8 @@ func New(sources map[string]map[string]SourceConfig, deps Deps) (*Module, error)
 // Name implements core.Module.
 func (m *Module) Name() string { return "inbound" }
 
-// errNoStore is returned by a module built without storage.
-var errNoStore = fmt.Errorf("inbound: built without storage (rules check only): %w", core.ErrClosed)
+// errNoStore is returned by a module built without storage or publisher (rules check only).
+var errNoStore = fmt.Errorf("inbound: built without storage or publisher (rules check only): %w", core.ErrClosed)
 
 // Result is the answer to one request.
 type Result struct {
