@@ -13,7 +13,7 @@ import (
 func TestStepKind(t *testing.T) {
 	prov := &countingProvider{inner: content.BuiltinProvider{}}
 	pub := &recorder{}
-	svc := newService(t, tempDB(t), prov, pub, content.Policies{})
+	svc := newService(t, tempDB(t), prov, pub, nil)
 	x := content.StepKind{Service: svc}
 	call := core.StepCall{
 		Tenant: "aquascene", RunID: "run-1", RuleID: "scheduled-newsletter", StepID: "draft", Kind: "generate",
@@ -59,7 +59,7 @@ func TestStepKind(t *testing.T) {
 
 func TestStepKindErrors(t *testing.T) {
 	fake := startFake(t, openaifake.Options{})
-	svc := newService(t, tempDB(t), content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1}), &recorder{}, content.Policies{})
+	svc := newService(t, tempDB(t), content.NewOpenAIProvider(content.Config{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1}), &recorder{}, nil)
 	x := content.StepKind{Service: svc}
 	tests := []struct {
 		name   string
