@@ -135,7 +135,11 @@ func (s *Service) flushOutbox(ctx context.Context) error {
 		if a.Tenant != b.Tenant {
 			return a.Tenant < b.Tenant
 		}
-		return eventTime(a.Event).Before(eventTime(b.Event))
+		if ta, tb := eventTime(a.Event), eventTime(b.Event); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		// A coarse clock may stamp a generation's start and end alike.
+		return a.Event.Type == EventStarted && b.Event.Type != EventStarted
 	})
 	for i := 0; i < len(out); {
 		j := i

@@ -481,3 +481,126 @@ func TestListFiltersAndPages(t *testing.T) {
 		t.Errorf("%d captions", len(captions))
 	}
 }
+
+// failingPublisher refuses every event, as a process that stops right after storing the
+// outcome never publishes it.
+type failingPublisher struct{ calls atomic.Int64 }
+
+func (p *failingPublisher) Publish(context.Context, string, ...core.Event) ([]core.Accepted, error) {
+	p.calls.Add(1)
+	return nil, errors.New("the process stopped")
+}
+
+func outbox(t testing.TB, db *bolt.DB) []content.OutboxEvent {
+	t.Helper()
+	var out []content.OutboxEvent
+	if err := db.Content().View(context.Background(), func(tx content.ReadTx) error {
+		var err error
+		out, err = tx.Outbox()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestEventsStoredWithTheOutcomeArePublishedAtTheNextStart(t *testing.T) {
+	tests := []struct {
+		name     string
+		generate func(svc *content.Service) (string, error)
+		want     []string // event id suffixes after the content id, in order
+	}{
+		{
+			name: "asynchronous generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, err := svc.GenerateAsync(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+				return c.ID, err
+			},
+			want: []string{"-started-0", "-completed"},
+		},
+		{
+			name: "synchronous generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, err := svc.Generate(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+				return c.ID, err
+			},
+			want: []string{"-started-0", "-completed"},
+		},
+		{
+			name: "failed generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, _ := svc.Generate(context.Background(), "aquascene", content.Request{Template: "instagram_caption", Topic: "Miracle cure"}, content.GenerateOptions{})
+				return c.ID, nil
+			},
+			want: []string{"-started-0", "-failed-0"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "hub.db")
+			db := openDB(t, path)
+			tenants := map[string]content.TenantConfig{"aquascene": {ProhibitedPhrases: []string{"miracle cure"}}}
+			dead := &failingPublisher{}
+			m, err := content.New(content.DefaultConfig(), tenants, content.Deps{Store: db.Content(), Publisher: dead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := tc.generate(m.Service())
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitContent(t, m.Service(), "aquascene", id)
+			deadline := time.Now().Add(10 * time.Second)
+			for len(outbox(t, db)) < len(tc.want) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := m.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(outbox(t, db)); n != len(tc.want) || dead.calls.Load() == 0 {
+				t.Fatalf("outbox holds %d events after %d failed publishes, want %d", n, dead.calls.Load(), len(tc.want))
+			}
+			db.Close()
+
+			db = openDB(t, path)
+			defer db.Close()
+			pub := &recorder{}
+			newModule(t, db, content.BuiltinProvider{}, pub, tenants)
+			pub.mu.Lock()
+			var got []string
+			for _, e := range pub.evs {
+				got = append(got, e.ID)
+			}
+			pub.mu.Unlock()
+			var want []string
+			for _, s := range tc.want {
+				want = append(want, id+s)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("published at start %v, want %v", got, want)
+			}
+			if n := len(outbox(t, db)); n != 0 {
+				t.Errorf("%d events stay in the outbox after they were published", n)
+			}
+		})
+	}
+}
+
+func TestPublishedEventsLeaveTheOutbox(t *testing.T) {
+	db := tempDB(t)
+	pub := &recorder{}
+	svc := newService(t, db, content.BuiltinProvider{}, pub, nil)
+	c, err := svc.GenerateAsync(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitContent(t, svc, "aquascene", c.ID)
+	pub.waitTypes(t, 2)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(outbox(t, db)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(outbox(t, db)); n != 0 {
+		t.Errorf("%d published events stay in the outbox", n)
+	}
+}
