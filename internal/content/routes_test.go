@@ -2,7 +2,9 @@ package content_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,8 @@ import (
 	"github.com/aquascene/aquahub/internal/content/openaifake"
 	"github.com/aquascene/aquahub/internal/httpapi/apitest"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
+	"github.com/aquascene/aquahub/sdk/api"
+	"github.com/aquascene/aquahub/sdk/client"
 )
 
 // noRules matches nothing: these tests follow events into the pipeline, not through rules.
@@ -310,5 +314,89 @@ func TestContentModuleWithoutStorageOnlyChecks(t *testing.T) {
 	}
 	if err := m.Stop(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestContentClient drives the routes through the Go client over a real listener.
+func TestContentClient(t *testing.T) {
+	a := newContentAPI(t, content.Deps{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go a.srv.Serve(ln)
+	t.Cleanup(func() { a.srv.Shutdown(context.Background()) })
+	c := client.New("http://"+ln.Addr().String(), "dev-key")
+	ctx := context.Background()
+
+	got, err := c.GenerateContent(ctx, api.ContentRequest{Template: "newsletter_article", Topic: "CO2 for beginners", Keywords: []string{"co2"}}, "key-1")
+	if err != nil || got.Status != content.StatusCompleted || got.Quality == nil || got.BodyHTML == "" {
+		t.Fatalf("GenerateContent = %+v, %v", got.Status, err)
+	}
+	again, err := c.GenerateContent(ctx, api.ContentRequest{Template: "newsletter_article", Topic: "CO2 for beginners"}, "key-1")
+	if err != nil || again.ID != got.ID {
+		t.Errorf("a repeated idempotency key generated %s, want %s (%v)", again.ID, got.ID, err)
+	}
+	if one, err := c.Content(ctx, got.ID); err != nil || one.WordCount != got.WordCount {
+		t.Errorf("Content = %+v, %v", one.WordCount, err)
+	}
+	if list, err := c.ListContent(ctx, client.ContentFilter{Template: "newsletter_article", Limit: 10}); err != nil || len(list) != 1 || list[0].BodyMarkdown != "" {
+		t.Errorf("ListContent = %d items, %v", len(list), err)
+	}
+	_, err = c.GenerateContent(ctx, api.ContentRequest{Template: "instagram_caption", Topic: "Miracle cure for algae"}, "")
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 422 {
+		t.Errorf("a prohibited phrase answered %v, want a 422", err)
+	}
+
+	pending, err := c.GenerateContentAsync(ctx, api.ContentRequest{Template: "instagram_caption", Topic: "Nature aquarium"}, "")
+	if err != nil || pending.Status != content.StatusPending {
+		t.Fatalf("GenerateContentAsync = %+v, %v", pending.Status, err)
+	}
+	b, err := c.CreateBatch(ctx, api.BatchRequest{Name: "week", MaxConcurrent: 2, Requests: []api.ContentRequest{
+		{Template: "instagram_caption", Topic: "Iwagumi"}, {Template: "instagram_caption", Topic: "Dutch style"},
+	}})
+	if err != nil || b.BatchID != b.ID || b.Progress.Total != 2 {
+		t.Fatalf("CreateBatch = %+v, %v", b, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Status == content.BatchRunning && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if b, err = c.Batch(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Status != content.BatchCompleted || b.CompletedAt == "" {
+		t.Errorf("batch %+v", b)
+	}
+	for done := false; !done && time.Now().Before(deadline); {
+		cur, err := c.Content(ctx, pending.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = cur.Status == content.StatusCompleted
+		time.Sleep(10 * time.Millisecond)
+	}
+	if u, err := c.ContentUsage(ctx); err != nil || u.Generations != 5 || u.Failures != 1 {
+		t.Errorf("ContentUsage = %+v, %v", u, err)
+	}
+
+	tpl, err := c.Template(ctx, "newsletter_article")
+	if err != nil || tpl.Source != content.SourceBuiltin {
+		t.Fatalf("Template = %+v, %v", tpl, err)
+	}
+	tpl.ID, tpl.Source, tpl.Brand.WordCount = "short_article", "", api.Range{Min: 300, Max: 400}
+	stored, err := c.PutTemplate(ctx, tpl)
+	if err != nil || stored.Source != content.SourceStored || stored.Brand.WordCount.Max != 400 {
+		t.Fatalf("PutTemplate = %+v, %v", stored, err)
+	}
+	if ts, err := c.Templates(ctx); err != nil || len(ts) != 5 {
+		t.Errorf("Templates = %d, %v", len(ts), err)
+	}
+	if err := c.DeleteTemplate(ctx, "short_article"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Template(ctx, "short_article"); !client.IsNotFound(err) {
+		t.Errorf("deleted template: %v", err)
 	}
 }
