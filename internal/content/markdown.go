@@ -59,6 +59,7 @@ func MarkdownToHTML(md string) string {
 // images into links (an image's alt text, linked when its source is safe).
 type safeLinks struct{}
 
+// Transform implements goldmark's parser.ASTTransformer.
 func (safeLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) {
 	source := reader.Source()
 	var links []ast.Node
