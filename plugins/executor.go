@@ -121,7 +121,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		}
 	}
 	grant, _ := c.grant(call.Tenant, v.id)
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	var secrets []string
@@ -156,9 +156,9 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		case errors.As(err, &tl):
 			return nil, core.Permanent(fmt.Errorf("%s: %w", prefix, err))
 		case errors.As(err, &ce) && ce.reason == "deadline":
-			return nil, core.Transient(fmt.Errorf("%s: call stopped after %s (limit %s): %w", prefix, time.Since(start).Round(time.Millisecond), c.opts.CallTimeout, err))
+			return nil, core.Transient(fmt.Errorf("%s: call stopped after %s (limit %s): %w", prefix, time.Since(start).Round(time.Millisecond), c.cfg.CallTimeout, err))
 		case errors.As(err, &ce):
-			c.opts.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", err)
+			c.deps.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", err)
 			return nil, core.Transient(fmt.Errorf("%s: instance discarded: %w", prefix, err))
 		}
 		return nil, core.Transient(fmt.Errorf("%s: %w", prefix, err))
@@ -166,11 +166,11 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	return out, nil
 }
 
-func (c *Catalog) grant(tenant, connector string) (Grant, bool) {
-	if c.opts.Grants == nil {
-		return Grant{}, false
+func (c *Catalog) grant(tenant, connector string) (TenantConfig, bool) {
+	if c.deps.Grants == nil {
+		return TenantConfig{}, false
 	}
-	return c.opts.Grants(tenant, connector)
+	return c.deps.Grants(tenant, connector)
 }
 
 func (c *Catalog) loadedIDs() string {

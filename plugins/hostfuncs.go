@@ -18,9 +18,12 @@ import (
 type callState struct {
 	tenant, runID, stepID, action string
 	v                             *version
-	grant                         Grant
+	grant                         TenantConfig
 	inst                          *instance
 }
+
+// kvScope is the kv scope of the call: its tenant and connector.
+func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
 
 type callStateKey struct{}
 
@@ -87,7 +90,7 @@ func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		}
 		attrs = append(attrs, slog.Group("attrs", group...))
 	}
-	c.opts.Logger.Log(ctx, level, rec.Msg, attrs...)
+	c.deps.Logger.Log(ctx, level, rec.Msg, attrs...)
 }
 
 func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) {
@@ -127,14 +130,14 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	id, tenant, log := cs.v.id, cs.tenant, c.opts.Logger
+	id, tenant, log := cs.v.id, cs.tenant, c.deps.Logger
 	cl, err := egress.NewClient(egress.Policy{
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
 		Secrets:          cs.grant.Secrets,
 		SigningSecrets:   cs.v.manifest.SigningSecrets(),
-		MaxResponseBytes: c.opts.MaxResponseBytes,
-		LookupIP:         c.opts.LookupIP,
+		MaxResponseBytes: int64(c.cfg.MaxResponseBytes),
+		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
 		LimitScope:       cs.tenant + "\x00" + cs.v.id,
@@ -193,7 +196,7 @@ func (c *Catalog) hostSignJWT(ctx context.Context, mod api.Module, stack []uint6
 
 func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
-	if cs == nil || c.opts.DB == nil {
+	if cs == nil || c.deps.KV == nil {
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}
@@ -202,9 +205,10 @@ func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(orInvalid(st))
 		return
 	}
-	v, ok, err := c.kvGet(cs.tenant, cs.v.id, key)
+	v, ok, err := c.kvGet(ctx, cs.kvScope(), key)
 	switch {
 	case err != nil:
+		c.deps.Logger.Warn("connector kv_get failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 	case !ok:
 		stack[0] = status(abi.StatusNotFound)
@@ -216,7 +220,7 @@ func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64)
 
 func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
-	if cs == nil || c.opts.DB == nil {
+	if cs == nil || c.deps.KV == nil {
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}
@@ -225,12 +229,13 @@ func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(orInvalid(st))
 		return
 	}
-	val, st := readArg(mod, stack[2], stack[3], c.opts.MaxKVValueBytes)
+	val, st := readArg(mod, stack[2], stack[3], int(c.cfg.MaxKVValueBytes))
 	if st != abi.StatusOK {
 		stack[0] = status(st)
 		return
 	}
-	if err := c.kvSet(cs.tenant, cs.v.id, key, val); err != nil {
+	if err := c.kvSet(ctx, cs.kvScope(), key, val); err != nil {
+		c.deps.Logger.Warn("connector kv_set failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"go.etcd.io/bbolt"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -54,7 +53,7 @@ func TestLoadRefusesFaultyModules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := openCatalog(t, Options{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
+			c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
 			if err == nil {
 				t.Fatal("Open accepted a faulty module")
 			}
@@ -73,7 +72,7 @@ func TestLoadRefusesFaultyModules(t *testing.T) {
 func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	const bound = 50 * time.Millisecond // the "deadline plus 50 ms"
-	c, _ := openCatalog(t, Options{CallTimeout: time.Minute, PoolSize: 2}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{CallTimeout: time.Minute, PoolSize: 2}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	// Two warm instances, so that no attempt below pays for instantiation.
 	var wg sync.WaitGroup
 	for range 2 {
@@ -139,8 +138,7 @@ func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 }
 
 func TestUnboundedAllocationIsOutOfMemory(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	c, _ := openCatalog(t, Options{MemoryLimitPages: 256, Registerer: reg}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MemoryLimitPages: 256}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "alloc", map[string]any{})
 	if err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Fatalf("alloc: want an out of memory error, got %v", err)
@@ -160,7 +158,7 @@ func TestUnboundedAllocationIsOutOfMemory(t *testing.T) {
 }
 
 func TestPanicSurfacesItsMessage(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "panic", map[string]any{"message": "kaboom 42"})
 	if err == nil || !strings.Contains(err.Error(), "panic: kaboom 42") {
 		t.Fatalf("want the panic text in the error, got %v", err)
@@ -175,7 +173,7 @@ func TestPanicSurfacesItsMessage(t *testing.T) {
 
 func TestGuestSeesNoFilesOrEnvironment(t *testing.T) {
 	t.Setenv("AQUAHUB_TEST_SECRET", "should-not-leak")
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	out, err := invoke(t, c, "probe", map[string]any{})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +187,7 @@ func TestGuestSeesNoFilesOrEnvironment(t *testing.T) {
 }
 
 func TestOversizedResultIsCutOff(t *testing.T) {
-	c, _ := openCatalog(t, Options{MaxResponseBytes: 64 << 10}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MaxResponseBytes: 64 << 10}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "big", map[string]any{"bytes": 200_000})
 	if err == nil || !containsAll(err.Error(), "exceeds the 65536 byte limit", "cut off") {
 		t.Fatalf("want a size error, got %v", err)
@@ -252,11 +250,10 @@ func TestEgressRules(t *testing.T) {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	var mu sync.Mutex
-	grants := map[string]Grant{}
-	c, _ := openCatalog(t, Options{
-		MaxResponseBytes: 64 << 10,
-		LookupIP:         lookup,
-		Grants: func(tenant, _ string) (Grant, bool) {
+	grants := map[string]TenantConfig{}
+	c, _ := openCatalog(t, Config{MaxResponseBytes: 64 << 10}, Deps{
+		LookupIP: lookup,
+		Grants: func(tenant, _ string) (TenantConfig, bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			g, ok := grants[tenant]
@@ -289,7 +286,7 @@ func TestEgressRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tenant := fmt.Sprintf("tenant%d", i)
 			mu.Lock()
-			grants[tenant] = Grant{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
+			grants[tenant] = TenantConfig{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
 			mu.Unlock()
 			before := hits.n.Load()
 			_, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
@@ -304,7 +301,7 @@ func TestEgressRules(t *testing.T) {
 
 	t.Run("granted loopback address with secret injection", func(t *testing.T) {
 		mu.Lock()
-		grants["ok"] = Grant{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
+		grants["ok"] = TenantConfig{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
 		mu.Unlock()
 		out, err := c.Execute(context.Background(), ActionCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
 		if err != nil {
@@ -323,12 +320,7 @@ func TestEgressRules(t *testing.T) {
 }
 
 func TestKVIsScopedAndCapped(t *testing.T) {
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "kv.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	c, _ := openCatalog(t, Options{DB: db, MaxKVValueBytes: 16}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MaxKVValueBytes: 16}, Deps{KV: newMemKV()}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	exec := func(tenant string, in map[string]any) (map[string]any, error) {
 		res, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
 		return res.Output, err
@@ -348,7 +340,7 @@ func TestKVIsScopedAndCapped(t *testing.T) {
 }
 
 func TestErrorKindsMapOntoStepErrors(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	tests := []struct {
 		name       string
 		kind       string
@@ -400,7 +392,7 @@ func TestErrorKindsMapOntoStepErrors(t *testing.T) {
 }
 
 func TestCheckStep(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	tests := []struct {
 		name      string
 		connector string
@@ -435,7 +427,7 @@ func TestCheckStep(t *testing.T) {
 
 func TestReloadSwapsPoolAndFinishesInFlightCalls(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := openCatalog(t, Options{Dir: dir}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
+	c, _ := openCatalog(t, Config{Dir: dir}, Deps{}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
 	v2 := rawGuest(t, "v2release")
 
 	call := func(action string, in map[string]any) (map[string]any, error) {

@@ -60,10 +60,9 @@ func maxInWindow(times []time.Time, d time.Duration) int {
 func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 	a := &arrivals{at: map[string]time.Time{}}
 	srv, _ := loopbackServer(t, a)
-	c, _ := openCatalog(t, Options{
-		PoolSize: 4,
-		Grants: func(string, string) (Grant, bool) {
-			return Grant{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+	c, _ := openCatalog(t, Config{PoolSize: 4}, Deps{
+		Grants: func(string, string) (TenantConfig, bool) {
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 
@@ -125,9 +124,9 @@ func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 func TestDeclaredRateLimitPastDeadlineIsRateLimited(t *testing.T) {
 	a := &arrivals{at: map[string]time.Time{}}
 	srv, _ := loopbackServer(t, a)
-	c, _ := openCatalog(t, Options{
-		Grants: func(string, string) (Grant, bool) {
-			return Grant{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+	c, _ := openCatalog(t, Config{}, Deps{
+		Grants: func(string, string) (TenantConfig, bool) {
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 	fetch := func(ctx context.Context, i int) error {

@@ -78,11 +78,11 @@ func signKeysFor(tb testing.TB) signKeys {
 func openSigner(tb testing.TB, srvURL string) *Catalog {
 	tb.Helper()
 	k := signKeysFor(tb)
-	grants := map[string]Grant{
+	grants := map[string]TenantConfig{
 		"t1": {Secrets: map[string]string{"signing_key": k.rsaPEM, "ec_key": k.ecPEM, "sa_key": k.saJSON, "api_key": "sk-http-0123456789"}, Egress: []string{srvURL}},
 		"t2": {Secrets: map[string]string{"signing_key": "this is not a private key", "api_key": "sk-http-0123456789"}, Egress: []string{srvURL}},
 	}
-	c, _ := openCatalog(tb, Options{Grants: func(tenant, _ string) (Grant, bool) {
+	c, _ := openCatalog(tb, Config{}, Deps{Grants: func(tenant, _ string) (TenantConfig, bool) {
 		g, ok := grants[tenant]
 		return g, ok
 	}}, map[string]string{"signer.wasm": signerGuest(tb)}, false)
@@ -291,7 +291,7 @@ func TestSignJWTStatuses(t *testing.T) {
 // TestSignJWTFeature checks that a module importing sign_jwt shows the feature, and that
 // an SDK module which never signs does not import it, so it still loads on older hosts.
 func TestSignJWTFeature(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"signer.wasm": signerGuest(t), "hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"signer.wasm": signerGuest(t), "hostile.wasm": hostileGuest(t)}, false)
 	c.mu.RLock()
 	signer, hostile := c.byID["signer"], c.byID["hostile"]
 	c.mu.RUnlock()

@@ -107,7 +107,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	}
 
 	// No-op overhead.
-	noop, err := plugins.Open(ctx, plugins.Options{Dir: mkdir("noop", map[string][]byte{"noop.wasm": plugins.NoopModule()}), Logger: quiet})
+	noop, err := plugins.Open(ctx, plugins.Config{Dir: mkdir("noop", map[string][]byte{"noop.wasm": plugins.NoopModule()})}, plugins.Deps{Logger: quiet})
 	if err != nil {
 		return res, err
 	}
@@ -132,7 +132,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	dir := mkdir("http", map[string][]byte{"http.wasm": module})
 	cache := filepath.Join(tmp, "cache")
 	start = time.Now()
-	cat, err := plugins.Open(ctx, plugins.Options{Dir: dir, CacheDir: cache, Logger: quiet})
+	cat, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache}, plugins.Deps{Logger: quiet})
 	if err != nil {
 		return res, err
 	}
@@ -141,7 +141,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	var warm time.Duration
 	for range 3 {
 		start = time.Now()
-		c, err := plugins.Open(ctx, plugins.Options{Dir: dir, CacheDir: cache, Logger: quiet})
+		c, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache}, plugins.Deps{Logger: quiet})
 		if err != nil {
 			return res, err
 		}
@@ -156,10 +156,10 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 		w.Write([]byte(`{"ok":true,"n":1}`))
 	}))
 	defer api.Close()
-	cat, err = plugins.Open(ctx, plugins.Options{
-		Dir: dir, CacheDir: cache, Logger: quiet, PoolSize: clients,
-		Grants: func(string, string) (plugins.Grant, bool) {
-			return plugins.Grant{Egress: []string{api.URL}}, true
+	cat, err = plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache, PoolSize: clients}, plugins.Deps{
+		Logger: quiet,
+		Grants: func(string, string) (plugins.TenantConfig, bool) {
+			return plugins.TenantConfig{Egress: []string{api.URL}}, true
 		},
 	})
 	if err != nil {

@@ -96,7 +96,7 @@ func Load(path string, overrides map[string]any, dst any, opts Options) error {
 
 // nearest suggests the known setting closest to an unknown environment variable's name.
 func nearest(name string, known []string, prefix string) string {
-	best, bestD := "", 4
+	best, bestD := "", max(2, len(name)/3)+1
 	for _, p := range known {
 		if d := distance(name, strings.ReplaceAll(p, ".", "_")); d < bestD {
 			best, bestD = p, d

@@ -99,6 +99,9 @@ func (d *Document) schemaOf(v any) (map[string]any, error) {
 // namer names a type by its Go name, qualified by its package when another package already
 // took the name.
 func (d *Document) namer(t reflect.Type) string {
+	if t == nil {
+		return ""
+	}
 	name := t.Name()
 	if name == "" {
 		return ""

@@ -110,8 +110,8 @@ const (
 	// DefaultMaxKVValueBytes is the host's default bound on a kv value.
 	DefaultMaxKVValueBytes = 64 << 10
 	// DefaultMaxResponseBytes is the host's default bound on an invoke result and on an HTTP
-	// response body.
-	DefaultMaxResponseBytes = 4 << 20
+	// response body (8 MiB; the hub's connectors.max_response_bytes).
+	DefaultMaxResponseBytes = 8 << 20
 	// MaxJWTRequestBytes bounds a sign_jwt request; a larger one gets StatusTooLarge.
 	MaxJWTRequestBytes = 64 << 10
 )

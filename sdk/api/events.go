@@ -31,3 +31,16 @@ type StoredEvent struct {
 	ReceivedAt time.Time       `json:"received_at"`
 	Runs       []string        `json:"runs,omitempty"`
 }
+
+// Event is a CloudEvent a client sends in structured mode (application/cloudevents+json).
+// The hub also accepts extension attributes and binary mode; see the operation's schema.
+type Event struct {
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	SpecVersion     string    `json:"specversion"`
+	Subject         string    `json:"subject,omitempty"`
+	Time            time.Time `json:"time,omitzero"`
+	DataContentType string    `json:"datacontenttype,omitempty"`
+	Data            any       `json:"data,omitempty"`
+}

@@ -134,6 +134,7 @@ func (d *DB) init() error {
 // allBuckets lists every bucket of every store, created at open.
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
+	bucketConnectorKV,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 }
 
