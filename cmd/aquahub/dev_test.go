@@ -42,7 +42,9 @@ func startDev(t *testing.T) *devSandbox {
 	conns := filepath.Join(root, "build", "connectors")
 	if m, _ := filepath.Glob(filepath.Join(conns, "*.wasm")); len(m) < 4 {
 		conns = t.TempDir()
-		out, err := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns).CombinedOutput()
+		build := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns)
+		build.Dir = root // the script finds the guests under connectors/ from the module root
+		out, err := build.CombinedOutput()
 		if err != nil {
 			t.Fatalf("building connectors: %v\n%s", err, out)
 		}
