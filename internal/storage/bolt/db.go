@@ -137,6 +137,7 @@ var allBuckets = [][]byte{
 	bucketConnectorKV,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
+	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 }
 
 // Path is the file's path.
