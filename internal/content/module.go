@@ -16,7 +16,7 @@ type Deps struct {
 	// no routes and no background work.
 	Store Store
 	// Publisher receives the content.generation.* events; nil drops them.
-	Publisher Publisher
+	Publisher core.Publisher
 	// Provider writes drafts; nil uses the one the configuration names (NewProvider).
 	Provider Provider
 	// Logger defaults to slog.Default().

@@ -14,14 +14,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Publisher puts events into the pipeline. *core.Engine satisfies it.
-type Publisher interface {
-	Publish(ctx context.Context, tenant string, events ...core.Event) ([]core.Accepted, error)
-}
-
-// The engine is the Publisher the hub wires in.
-var _ Publisher = (*core.Engine)(nil)
-
 // Event types the content engine emits, with the seed's payloads.
 const (
 	EventStarted   = "content.generation.started"
@@ -42,7 +34,7 @@ const (
 type Service struct {
 	st    Store
 	gen   *Generator
-	pub   Publisher
+	pub   core.Publisher
 	log   *slog.Logger
 	now   func() time.Time
 	slots chan struct{}
@@ -61,7 +53,7 @@ type Service struct {
 // newService returns a service over st generating with gen (whose Templates it replaces
 // with itself, so that a tenant's stored templates apply) and running at most maxConcurrent
 // generations at once.
-func newService(st Store, gen *Generator, pub Publisher, log *slog.Logger, now func() time.Time, maxConcurrent int) *Service {
+func newService(st Store, gen *Generator, pub core.Publisher, log *slog.Logger, now func() time.Time, maxConcurrent int) *Service {
 	s := &Service{
 		st: st, pub: pub, log: log, now: now,
 		slots: make(chan struct{}, maxConcurrent), active: map[string]bool{},

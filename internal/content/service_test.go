@@ -104,7 +104,7 @@ func openDB(t testing.TB, path string) *bolt.DB {
 
 // newModule builds the content module over db's content store with the builtin defaults,
 // starts it and stops it when the test ends.
-func newModule(t testing.TB, db *bolt.DB, p content.Provider, pub content.Publisher, tenants map[string]content.TenantConfig) *content.Module {
+func newModule(t testing.TB, db *bolt.DB, p content.Provider, pub core.Publisher, tenants map[string]content.TenantConfig) *content.Module {
 	t.Helper()
 	m, err := content.New(content.DefaultConfig(), tenants, content.Deps{Store: db.Content(), Provider: p, Publisher: pub})
 	if err != nil {
@@ -117,7 +117,7 @@ func newModule(t testing.TB, db *bolt.DB, p content.Provider, pub content.Publis
 	return m
 }
 
-func newService(t testing.TB, db *bolt.DB, p content.Provider, pub content.Publisher, tenants map[string]content.TenantConfig) *content.Service {
+func newService(t testing.TB, db *bolt.DB, p content.Provider, pub core.Publisher, tenants map[string]content.TenantConfig) *content.Service {
 	t.Helper()
 	return newModule(t, db, p, pub, tenants).Service()
 }
