@@ -158,8 +158,3 @@ func (d *DB) Check() error {
 
 // Close closes the file.
 func (d *DB) Close() error { return d.db.Close() }
-
-// Bolt returns the underlying file for features not yet behind a store interface.
-//
-// Deprecated: transitional; every feature moves to its store interface.
-func (d *DB) Bolt() *bbolt.DB { return d.db }
