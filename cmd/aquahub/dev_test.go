@@ -33,20 +33,8 @@ type devSandbox struct {
 func startDev(t *testing.T) *devSandbox {
 	t.Helper()
 	bin := aquahubBinary(t)
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := filepath.Join(root, "build", "connectors")
-	if m, _ := filepath.Glob(filepath.Join(conns, "*.wasm")); len(m) < 4 {
-		conns = t.TempDir()
-		build := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns)
-		build.Dir = root // the script finds connectors/ relative to the module root
-		out, err := build.CombinedOutput()
-		if err != nil {
-			t.Fatalf("building connectors: %v\n%s", err, out)
-		}
-	}
+	root := repoRoot(t)
+	conns := connectorsDir(t)
 	addr := freePort(t)
 	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", t.TempDir(), "--connectors", conns)
 	cmd.Dir = root
