@@ -27,19 +27,42 @@ func (nopObserver) EventsAccepted(string, int, int)                {}
 func (nopObserver) RunFinished(string, string, RunStatus)          {}
 func (nopObserver) StepFinished(string, StepStatus, time.Duration) {}
 
+// EngineConfig tunes run execution: the `engine` section of the configuration.
+type EngineConfig struct {
+	// Workers is how many runs execute at once (default 32).
+	Workers int `koanf:"workers"`
+	// LeaseTTL is how long a leased run stays claimed without a heartbeat (default 60s).
+	LeaseTTL time.Duration `koanf:"lease_ttl"`
+}
+
+// DefaultEngineConfig returns the engine's defaults.
+func DefaultEngineConfig() EngineConfig {
+	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second}
+}
+
+// Validate checks the settings; errors name the field.
+func (c EngineConfig) Validate() error {
+	var errs []error
+	if c.Workers < 1 || c.Workers > 1024 {
+		errs = append(errs, Invalid("workers", "must be between 1 and 1024 (got %d)", c.Workers))
+	}
+	if c.LeaseTTL < time.Second {
+		errs = append(errs, Invalid("lease_ttl", "must be at least 1s (got %s)", c.LeaseTTL))
+	}
+	return errors.Join(errs...)
+}
+
 // EngineOptions configures an Engine. Store and Rules are required.
 type EngineOptions struct {
-	Store Store
-	Rules Rules
-	// Executors maps a step kind ("emit", "log", "connector", "generate", "webhook") to
-	// its executor. Emit and log are added when missing.
-	Executors map[string]StepExecutor
+	// Config tunes execution; zero fields take DefaultEngineConfig's values.
+	Config EngineConfig
+	Store  Store
+	Rules  Rules
+	// Kinds executes steps; the rules must have been loaded with the same registry. Nil means
+	// the builtin kinds only.
+	Kinds *StepKinds
 	// Tenants receive schedule-triggered events.
 	Tenants []string
-	// Workers is how many runs execute at once (default 8).
-	Workers int
-	// LeaseTTL is how long a leased run stays claimed without a heartbeat (default 60s).
-	LeaseTTL time.Duration
 	// PollInterval bounds how long an idle dispatcher sleeps before looking at the queue
 	// again (default 1s); new events wake it at once.
 	PollInterval time.Duration
@@ -51,13 +74,13 @@ type EngineOptions struct {
 
 // Engine matches events to rules, stores them durably and executes the resulting runs.
 type Engine struct {
-	store     Store
-	rules     Rules
-	executors map[string]StepExecutor
-	opts      EngineOptions
-	log       *slog.Logger
-	obs       Observer
-	now       func() time.Time
+	store Store
+	rules Rules
+	kinds *StepKinds
+	opts  EngineOptions
+	log   *slog.Logger
+	obs   Observer
+	now   func() time.Time
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -76,11 +99,15 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.Store == nil || opts.Rules == nil {
 		return nil, errors.New("engine: Store and Rules are required")
 	}
-	if opts.Workers <= 0 {
-		opts.Workers = 8
+	def := DefaultEngineConfig()
+	if opts.Config.Workers == 0 {
+		opts.Config.Workers = def.Workers
 	}
-	if opts.LeaseTTL <= 0 {
-		opts.LeaseTTL = 60 * time.Second
+	if opts.Config.LeaseTTL == 0 {
+		opts.Config.LeaseTTL = def.LeaseTTL
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -94,13 +121,16 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{
-		store: opts.Store, rules: opts.Rules, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
-		executors: map[string]StepExecutor{"emit": EmitExecutor{}, "log": LogExecutor{Logger: opts.Logger}},
-		kick:      make(chan struct{}, 1), stop: make(chan struct{}), active: map[string]Run{},
+	if opts.Kinds == nil {
+		kinds, err := NewStepKinds(BuiltinStepKinds(opts.Logger)...)
+		if err != nil {
+			return nil, err
+		}
+		opts.Kinds = kinds
 	}
-	for k, x := range opts.Executors {
-		e.executors[k] = x
+	e := &Engine{
+		store: opts.Store, rules: opts.Rules, kinds: opts.Kinds, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), active: map[string]Run{},
 	}
 	e.runCtx, e.runCancel = context.WithCancel(context.Background())
 	return e, nil
@@ -108,9 +138,6 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 
 // Rules returns the rule set.
 func (e *Engine) Rules() Rules { return e.rules }
-
-// Store returns the engine's store.
-func (e *Engine) Store() Store { return e.store }
 
 // Ingest validates events, matches them against the rules and stores them with their runs
 // in one durable write. The returned error wraps ErrInvalid and names the event index when
@@ -260,7 +287,7 @@ func (e *Engine) Drain(ctx context.Context) error {
 
 func (e *Engine) dispatch() {
 	defer e.wg.Done()
-	sem := make(chan struct{}, e.opts.Workers)
+	sem := make(chan struct{}, e.opts.Config.Workers)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -271,7 +298,7 @@ func (e *Engine) dispatch() {
 		}
 		free := cap(sem) - len(sem)
 		if free > 0 {
-			runs, err := e.store.Lease(context.Background(), e.now(), free, e.opts.LeaseTTL)
+			runs, err := e.store.Lease(context.Background(), e.now(), free, e.opts.Config.LeaseTTL)
 			if err != nil {
 				e.log.Error("leasing runs", "err", err)
 			}
@@ -319,7 +346,7 @@ func (e *Engine) dispatch() {
 
 func (e *Engine) reap() {
 	defer e.wg.Done()
-	t := time.NewTicker(e.opts.LeaseTTL / 2)
+	t := time.NewTicker(e.opts.Config.LeaseTTL / 2)
 	defer t.Stop()
 	for {
 		select {
@@ -387,189 +414,6 @@ const (
 	ScheduleSource    = "aquahub/schedule"
 	ScheduleEventType = "aquahub.schedule.fired"
 )
-
-// execute runs one leased run to its next resting state.
-func (e *Engine) execute(ctx context.Context, run Run) {
-	log := e.log.With("run", run.ID, "rule", run.RuleID, "tenant", run.Tenant)
-	finish := func(status RunStatus, err error, class ErrorClass, next time.Time, last *StepRecord, emitted []Pending) {
-		now := e.now()
-		run.Status, run.UpdatedAt, run.NextAt = status, now, next
-		run.Steps = nil
-		if err != nil {
-			run.LastError, run.ErrorClass = err.Error(), string(class)
-		} else {
-			run.LastError, run.ErrorClass = "", ""
-		}
-		if status == RunSucceeded || status == RunDead {
-			run.FinishedAt = now
-		}
-		if ferr := e.store.Finish(context.Background(), &run, last, emitted); ferr != nil {
-			log.Error("finishing run", "err", ferr)
-			return
-		}
-		e.obs.RunFinished(run.Tenant, run.RuleID, status)
-	}
-	plan, ok := e.Rules().Plan(run.RuleID)
-	if !ok {
-		finish(RunDead, fmt.Errorf("rule %q is no longer loaded", run.RuleID), ClassPermanent, time.Time{}, nil, nil)
-		return
-	}
-	ev, err := e.store.EventBySeq(context.Background(), run.Tenant, run.EventSeq)
-	if err != nil {
-		finish(RunDead, fmt.Errorf("loading event: %w", err), ClassPermanent, time.Time{}, nil, nil)
-		return
-	}
-	stopBeat := e.heartbeat(&run)
-	defer stopBeat()
-
-	scope := Scope{Event: &ev, Steps: map[string]map[string]any{}, Tenant: run.Tenant}
-	prior := map[string]StepRecord{}
-	for _, rec := range run.Steps {
-		prior[rec.StepID] = rec
-	}
-	for i, sp := range plan.Steps {
-		lastStep := i == len(plan.Steps)-1
-		if rec, ok := prior[sp.ID]; ok && rec.Done() {
-			out := map[string]any{}
-			if len(rec.Output) > 0 {
-				_ = json.Unmarshal(rec.Output, &out)
-			}
-			scope.Steps[sp.ID] = out
-			continue
-		}
-		started := e.now()
-		rec := StepRecord{StepID: sp.ID, Kind: sp.Kind, StartedAt: started, Attempts: prior[sp.ID].Attempts + 1}
-		res, err := e.runStep(ctx, &run, sp, scope, &ev, rec.Attempts)
-		rec.FinishedAt = e.now()
-		rec.DurationMS = float64(rec.FinishedAt.Sub(started).Microseconds()) / 1000
-		if errors.Is(err, errSkipped) {
-			rec.Status, err = StepSkipped, nil
-			res = StepResult{Output: map[string]any{"skipped": true}}
-		}
-		if err != nil {
-			se := Classify(err)
-			rec.Status, rec.Error, rec.ErrorClass = StepFailed, err.Error(), string(se.Class)
-			e.obs.StepFinished(sp.Kind, StepFailed, rec.FinishedAt.Sub(started))
-			policy := plan.Retry
-			if sp.Retry != nil {
-				policy = *sp.Retry
-			}
-			policy = policy.WithDefaults()
-			stepErr := fmt.Errorf("step %q: %w", sp.ID, err)
-			if se.Class.Retryable() && run.Attempts < policy.Attempts && ctx.Err() == nil {
-				next := e.now().Add(policy.Delay(run.Attempts+1, se.RetryAfter, nil))
-				log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", run.Attempts, "next", next, "err", err)
-				finish(RunRetrying, stepErr, se.Class, next, &rec, nil)
-			} else if ctx.Err() != nil {
-				// Shutting down: the failure is ours, not the step's; give the attempt back.
-				run.Attempts--
-				finish(RunQueued, stepErr, se.Class, e.now(), &rec, nil)
-			} else {
-				log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", run.Attempts, "err", err)
-				finish(RunDead, stepErr, se.Class, time.Time{}, &rec, nil)
-			}
-			return
-		}
-		if rec.Status == "" {
-			rec.Status = StepSucceeded
-		}
-		if res.Output == nil {
-			res.Output = map[string]any{}
-		}
-		out, err := json.Marshal(res.Output)
-		if err != nil {
-			rec.Status, rec.Error = StepFailed, "output is not JSON: "+err.Error()
-			finish(RunDead, fmt.Errorf("step %q: output is not JSON: %w", sp.ID, err), ClassPermanent, time.Time{}, &rec, nil)
-			return
-		}
-		rec.Output = out
-		pending := make([]Pending, 0, len(res.Emit))
-		for j := range res.Emit {
-			em := res.Emit[j]
-			fillEvent(&em, stableID(run.ID, sp.ID, j), "aquahub/rules/"+run.RuleID, e.now())
-			p, err := e.pending(em)
-			if err != nil {
-				rec.Status, rec.Error, rec.Output = StepFailed, fmt.Sprintf("emitted event %d: %v", j, err), nil
-				finish(RunDead, fmt.Errorf("step %q: emitted event %d: %w", sp.ID, j, err), ClassInvalidInput, time.Time{}, &rec, nil)
-				return
-			}
-			pending = append(pending, p)
-		}
-		e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
-		if len(pending) > 0 {
-			e.obs.EventsAccepted(run.Tenant, len(pending), 0)
-			defer e.wake()
-		}
-		if lastStep {
-			finish(RunSucceeded, nil, "", time.Time{}, &rec, pending)
-			return
-		}
-		if _, err := e.store.RecordStep(context.Background(), &run, rec, pending); err != nil {
-			log.Error("recording step", "step", sp.ID, "err", err)
-			return
-		}
-		// Re-read through JSON so later steps see exactly what a resumed run would see.
-		var seen map[string]any
-		_ = json.Unmarshal(out, &seen)
-		scope.Steps[sp.ID] = seen
-	}
-	// Reached only when every step was already done (a replay after the final write).
-	finish(RunSucceeded, nil, "", time.Time{}, nil, nil)
-}
-
-var errSkipped = errors.New("step skipped")
-
-func (e *Engine) runStep(ctx context.Context, run *Run, sp StepPlan, scope Scope, ev *Event, attempt int) (res StepResult, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = Transient(fmt.Errorf("step executor panicked: %v", p))
-		}
-	}()
-	if sp.If != nil {
-		ok, err := sp.If(scope)
-		if err != nil {
-			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("evaluating if: %w", err)}
-		}
-		if !ok {
-			return res, errSkipped
-		}
-	}
-	var input map[string]any
-	if sp.Render != nil {
-		if input, err = sp.Render(scope); err != nil {
-			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("rendering input: %w", err)}
-		}
-	}
-	x, ok := e.executors[sp.Kind]
-	if !ok {
-		return res, Permanent(fmt.Errorf("no executor for step kind %q (is the feature configured?)", sp.Kind))
-	}
-	return x.Execute(ctx, StepCall{
-		Tenant: run.Tenant, RunID: run.ID, RuleID: run.RuleID, StepID: sp.ID, Kind: sp.Kind,
-		Connector: sp.Connector, Action: sp.Action, Input: input,
-		IdempotencyKey: stableID(run.ID, sp.ID, -1), Attempt: attempt, Event: ev,
-	})
-}
-
-// heartbeat extends the run's lease while it executes, so a long step is not taken over.
-func (e *Engine) heartbeat(run *Run) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(e.opts.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := e.store.ExtendLease(context.Background(), run, e.now().Add(e.opts.LeaseTTL)); err != nil {
-					e.log.Warn("extending lease", "run", run.ID, "err", err)
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
-}
 
 // stableID derives an id from a run and step that is the same on every attempt.
 func stableID(runID, stepID string, i int) string {

@@ -24,6 +24,8 @@ type scripted struct {
 	calls map[string]int // by step id
 	keys  map[string]string
 	fn    func(call core.StepCall, n int) (core.StepResult, error)
+	// fnCtx replaces fn for steps that watch their context.
+	fnCtx func(ctx context.Context, call core.StepCall) (core.StepResult, error)
 }
 
 func (x *scripted) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
@@ -39,8 +41,17 @@ func (x *scripted) Execute(ctx context.Context, call core.StepCall) (core.StepRe
 	}
 	x.keys[call.StepID] = call.IdempotencyKey
 	x.mu.Unlock()
+	if x.fnCtx != nil {
+		return x.fnCtx(ctx, call)
+	}
 	return x.fn(call, n)
 }
+
+// Syntax implements core.StepKind: steps are written `test: {…}`.
+func (x *scripted) Syntax() core.StepSyntax { return core.StepSyntax{Name: "test"} }
+
+// Check implements core.StepKind.
+func (x *scripted) Check(core.StepDef) error { return nil }
 
 func (x *scripted) count(step string) int {
 	x.mu.Lock()
@@ -50,23 +61,29 @@ func (x *scripted) count(step string) int {
 
 type harness struct {
 	engine *core.Engine
-	store  *bolt.Store
+	store  *bolt.Pipeline
 }
 
-func newHarness(t *testing.T, rulesYAML string, x core.StepExecutor) *harness {
+func newHarness(t *testing.T, rulesYAML string, x *scripted) *harness {
 	t.Helper()
-	set, err := rules.Parse(map[string][]byte{"rules.yaml": []byte(rulesYAML)}, []string{"rules.yaml"}, rules.Options{Kinds: []string{"emit", "log", "test"}})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	kinds, err := core.NewStepKinds(append(core.BuiltinStepKinds(quiet), x)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "hub.db"), bolt.Options{})
+	set, err := rules.Parse(map[string][]byte{"rules.yaml": []byte(rulesYAML)}, []string{"rules.yaml"}, rules.Options{Kinds: kinds})
 	if err != nil {
 		t.Fatal(err)
 	}
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "hub.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := db.Pipeline()
 	e, err := core.NewEngine(core.EngineOptions{
-		Store: st, Rules: set, Executors: map[string]core.StepExecutor{"test": x},
-		Workers: 4, PollInterval: 10 * time.Millisecond, LeaseTTL: 5 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: st, Rules: set, Kinds: kinds,
+		Config: core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second}, PollInterval: 10 * time.Millisecond,
+		Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +95,7 @@ func newHarness(t *testing.T, rulesYAML string, x core.StepExecutor) *harness {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		e.Drain(ctx)
-		st.Close()
+		db.Close()
 	})
 	return &harness{engine: e, store: st}
 }
@@ -270,14 +287,14 @@ rules:
 
 func TestDrainReturnsUnfinishedRunsToQueue(t *testing.T) {
 	started := make(chan struct{}, 1)
-	blocking := core.StepExecutorFunc(func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+	blocking := &scripted{fnCtx: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
 		select {
 		case started <- struct{}{}:
 		default:
 		}
 		<-ctx.Done()
 		return core.StepResult{}, core.Transient(ctx.Err())
-	})
+	}}
 	h := newHarness(t, "rules:\n  - id: r\n    on: a\n    steps:\n      - id: slow\n        test: {}\n", blocking)
 	acc := h.send(t, "e1", "a", `{}`)
 	<-started

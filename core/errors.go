@@ -18,6 +18,11 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrClosed is returned by an Engine or Store that has been shut down.
 	ErrClosed = errors.New("closed")
+	// ErrUnauthenticated is returned when a request's credential is missing, unknown or not
+	// authentic (a bad signature); the wrapping error says which.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden is returned when the caller is known but may not do what it asked.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // FieldError is a validation error about one field of the input. Its Path uses dots and
@@ -99,4 +104,24 @@ func Classify(err error) *StepError {
 		return &StepError{Class: ClassInvalidInput, Err: err}
 	}
 	return &StepError{Class: ClassTransient, Err: err}
+}
+
+// sentinelError is an error of a sentinel's kind with its own message, so that the message a
+// caller reads does not start with the sentinel's text.
+type sentinelError struct {
+	kind error
+	msg  string
+}
+
+func (e *sentinelError) Error() string        { return e.msg }
+func (e *sentinelError) Is(target error) bool { return target == e.kind }
+
+// Unauthenticated returns an error matching ErrUnauthenticated with the message given.
+func Unauthenticated(format string, args ...any) error {
+	return &sentinelError{kind: ErrUnauthenticated, msg: fmt.Sprintf(format, args...)}
+}
+
+// Forbidden returns an error matching ErrForbidden with the message given.
+func Forbidden(format string, args ...any) error {
+	return &sentinelError{kind: ErrForbidden, msg: fmt.Sprintf(format, args...)}
 }

@@ -215,37 +215,6 @@ func (e *Event) Map() map[string]any {
 	return m
 }
 
-// StoredEvent is the persisted form of an Event: the CloudEvent plus the hub's attributes.
-type StoredEvent struct {
-	Event      json.RawMessage `json:"event"`
-	Tenant     string          `json:"tenant"`
-	Seq        uint64          `json:"seq"`
-	ReceivedAt time.Time       `json:"received_at"`
-}
-
-// EncodeStored serialises e with its hub attributes.
-func EncodeStored(e *Event) ([]byte, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(StoredEvent{Event: body, Tenant: e.Tenant, Seq: e.Seq, ReceivedAt: e.ReceivedAt})
-}
-
-// DecodeStored is the inverse of EncodeStored.
-func DecodeStored(b []byte) (Event, error) {
-	var s StoredEvent
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Event{}, fmt.Errorf("decoding stored event: %w", err)
-	}
-	ev, err := DecodeEvent(s.Event)
-	if err != nil {
-		return Event{}, fmt.Errorf("decoding stored event: %w", err)
-	}
-	ev.Tenant, ev.Seq, ev.ReceivedAt = s.Tenant, s.Seq, s.ReceivedAt
-	return ev, nil
-}
-
 func jsonErrorText(err error) string {
 	if se, ok := err.(*json.SyntaxError); ok {
 		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)

@@ -20,25 +20,25 @@ const (
 
 // Run is one rule applied to one event.
 type Run struct {
-	ID     string    `json:"id"`
-	Tenant string    `json:"tenant"`
-	RuleID string    `json:"rule"`
-	Status RunStatus `json:"status"`
+	ID     string
+	Tenant string
+	RuleID string
+	Status RunStatus
 	// EventSeq is the hub sequence number of the triggering event; EventID and EventSource
 	// are its CloudEvents id and source.
-	EventSeq    uint64    `json:"event_seq"`
-	EventID     string    `json:"event_id"`
-	EventSource string    `json:"event_source"`
-	EventType   string    `json:"event_type"`
-	Attempts    int       `json:"attempts"`
-	NextAt      time.Time `json:"next_attempt_at,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	ErrorClass  string    `json:"error_class,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	EventSeq    uint64
+	EventID     string
+	EventSource string
+	EventType   string
+	Attempts    int
+	NextAt      time.Time
+	LastError   string
+	ErrorClass  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  time.Time
 	// Steps is the effect ledger of the run, filled in by stores when a run is read.
-	Steps []StepRecord `json:"steps,omitempty"`
+	Steps []StepRecord
 }
 
 // StepStatus is the outcome of one step.
@@ -54,16 +54,16 @@ const (
 
 // StepRecord is the ledger entry for (run id, step id).
 type StepRecord struct {
-	StepID     string          `json:"id"`
-	Kind       string          `json:"kind"`
-	Status     StepStatus      `json:"status"`
-	Attempts   int             `json:"attempts"`
-	Output     json.RawMessage `json:"output,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	ErrorClass string          `json:"error_class,omitempty"`
-	StartedAt  time.Time       `json:"started_at"`
-	FinishedAt time.Time       `json:"finished_at"`
-	DurationMS float64         `json:"duration_ms"`
+	StepID     string
+	Kind       string
+	Status     StepStatus
+	Attempts   int
+	Output     json.RawMessage
+	Error      string
+	ErrorClass string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	DurationMS float64
 }
 
 // Done reports whether the step is finished for good.

@@ -13,13 +13,13 @@ type Pending struct {
 
 // Accepted is the store's answer for one event.
 type Accepted struct {
-	ID     string   `json:"id"`
-	Source string   `json:"source"`
-	Seq    uint64   `json:"seq"`
-	Runs   []string `json:"runs,omitempty"`
+	ID     string
+	Source string
+	Seq    uint64
+	Runs   []string
 	// Duplicate is true when (tenant, source, id) was already stored; the other fields then
 	// describe the original.
-	Duplicate bool `json:"duplicate,omitempty"`
+	Duplicate bool
 }
 
 // AcceptRequest is one durable write of a batch of events.
@@ -33,18 +33,18 @@ type AcceptRequest struct {
 
 // AcceptResult is the answer to an AcceptRequest.
 type AcceptResult struct {
-	Events []Accepted `json:"events"`
+	Events []Accepted
 	// Replayed is true when the IdempotencyKey had been seen and Events is the first answer.
-	Replayed bool `json:"-"`
+	Replayed bool
 }
 
 // QueueStats counts runs by state.
 type QueueStats struct {
-	Queued  int `json:"queued"`
-	Leased  int `json:"leased"`
-	Dead    int `json:"dead"`
-	Events  int `json:"events"`
-	Pending int `json:"pending_due"`
+	Queued  int
+	Leased  int
+	Dead    int
+	Events  int
+	Pending int
 }
 
 // Store is the durable state of the pipeline: events, runs, the queue, the effect ledger

@@ -3,13 +3,9 @@ package plugins
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/aquascene/aquahub/core"
 )
 
 func TestNoopModuleLoadsAndAnswers(t *testing.T) {
@@ -17,8 +13,8 @@ func TestNoopModuleLoadsAndAnswers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := openCatalog(t, Options{Dir: dir}, nil, false)
-	res, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{"a": 1}})
+	c, _ := openCatalog(t, Config{Dir: dir}, Deps{}, nil, false)
+	res, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{"a": 1}})
 	if err != nil || res.Output == nil {
 		t.Fatalf("noop: %v %v", res, err)
 	}
@@ -27,8 +23,8 @@ func TestNoopModuleLoadsAndAnswers(t *testing.T) {
 func BenchmarkPooledNoopCall(b *testing.B) {
 	dir := b.TempDir()
 	os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644)
-	c, _ := openCatalog(b, Options{Dir: dir}, nil, false)
-	call := core.StepCall{Tenant: "t", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
+	c, _ := openCatalog(b, Config{Dir: dir}, Deps{}, nil, false)
+	call := ActionCall{Tenant: "t", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -40,7 +36,7 @@ func BenchmarkPooledNoopCall(b *testing.B) {
 }
 
 func BenchmarkGoGuestNoopCall(b *testing.B) {
-	c, _ := openCatalog(b, Options{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
+	c, _ := openCatalog(b, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
 	call := Call{Connector: "hostile", Action: "noop", Inputs: []json.RawMessage{json.RawMessage(`{}`)}}
 	ctx := context.Background()
 	b.ResetTimer()
@@ -52,7 +48,7 @@ func BenchmarkGoGuestNoopCall(b *testing.B) {
 }
 
 func BenchmarkInstantiateGoGuest(b *testing.B) {
-	c, _ := openCatalog(b, Options{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
+	c, _ := openCatalog(b, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(b)}, false)
 	v, _ := c.get("hostile")
 	defer v.inflight.Done()
 	ctx := context.Background()
@@ -72,10 +68,10 @@ func BenchmarkWarmCacheLoad(b *testing.B) {
 	cache := b.TempDir()
 	dir := b.TempDir()
 	copyInto(b, dir, map[string]string{"hostile.wasm": path})
-	openCatalog(b, Options{Dir: dir, CacheDir: cache}, nil, false) // fills the cache
+	openCatalog(b, Config{Dir: dir, CacheDir: cache}, Deps{}, nil, false) // fills the cache
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := Open(context.Background(), Options{Dir: dir, CacheDir: cache, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		c, err := Open(context.Background(), Config{Dir: dir, CacheDir: cache}, Deps{Logger: quietLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,14 +23,16 @@ import (
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
+	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
 )
 
 // Catalog is the set of loaded connectors. It is safe for concurrent use.
 type Catalog struct {
-	opts    Options
+	cfg     Config
+	deps    Deps
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
-	metrics *metrics
+	metrics *hostMetrics
 
 	reloadMu sync.Mutex // one load or reload at a time
 	// dirMissing remembers that Dir was missing at the last reload, so that Watch logs the
@@ -43,32 +47,59 @@ type Catalog struct {
 	// limiters are the buckets of declared rate limits, shared by every instance and kept
 	// across reloads.
 	limiters *egress.Limiters
+	// keys caches the tenants' parsed signing keys for sign_jwt.
+	keys *jwtsign.Keys
 }
 
-// Open creates the host runtime and loads every *.wasm file in opts.Dir. A module that
-// cannot be loaded is refused with an error naming its file; the others are loaded, and
-// the returned error (if any) joins the refusals: callers that must not start with a
-// missing connector treat it as fatal, with the Catalog still closed by them.
-func Open(ctx context.Context, opts Options) (*Catalog, error) {
-	opts.setDefaults()
-	if opts.Dir == "" {
-		return nil, errors.New("plugins: Dir is required")
+// Deps are what a Catalog uses besides its Config.
+type Deps struct {
+	// KV keeps the values connectors store with kv_set. Nil makes kv calls fail as
+	// unavailable, which is enough for checking rules.
+	KV KVStore
+	// Logger receives connector logs and host events (default slog.Default()).
+	Logger *slog.Logger
+	// Grants returns a tenant's settings for a connector: config, secrets and egress grant.
+	// Nil (or ok false) means the tenant has none: no config, no secrets, no egress. New
+	// sets it from the tenants' configuration.
+	Grants func(tenant, connector string) (TenantConfig, bool)
+	// LookupIP replaces DNS resolution for egress (tests). Default the system resolver.
+	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
+	// DataDir is the hub's data directory: with Config.CacheDir empty, compiled code is
+	// cached in its wazero-cache directory. Empty with CacheDir empty: in memory only.
+	DataDir string
+}
+
+// Open creates the host runtime and loads every *.wasm file in cfg.Dir. Zero fields of cfg
+// take DefaultConfig's values (WatchInterval and CacheDir excepted: Open does not watch,
+// and an empty CacheDir falls back to Deps.DataDir); the result must pass Validate. A
+// module that cannot be loaded is refused with an error naming its file; the others are
+// loaded, and the returned error (if any) joins the refusals: callers that must not start
+// with a missing connector treat it as fatal, with the Catalog still closed by them.
+func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
 	c := &Catalog{
-		opts:     opts,
-		metrics:  newMetrics(opts.Registerer),
+		cfg:      cfg,
+		deps:     deps,
+		metrics:  newMetrics(),
 		byID:     map[string]*version{},
 		byFile:   map[string]*version{},
 		clients:  map[string]*egress.Client{},
 		limiters: egress.NewLimiters(),
+		keys:     jwtsign.NewKeys(),
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(opts.MemoryLimitPages)
-	if opts.CacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		WithMemoryLimitPages(uint32(cfg.MemoryLimitPages))
+	if dir := cfg.cacheDir(deps.DataDir); dir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("plugins: compilation cache %s: %w", opts.CacheDir, err)
+			return nil, fmt.Errorf("plugins: compilation cache %s: %w", dir, err)
 		}
 		c.cache = cache
 	} else {
@@ -111,10 +142,10 @@ func (c *Catalog) Close(ctx context.Context) error {
 type ReloadReport struct {
 	// Loaded are the connector ids loaded or replaced, Unchanged those kept, Removed those
 	// whose file disappeared, Failed the files refused (old versions stay in service).
-	Loaded    []string `json:"loaded"`
-	Unchanged []string `json:"unchanged"`
-	Removed   []string `json:"removed"`
-	Failed    []string `json:"failed"`
+	Loaded    []string
+	Unchanged []string
+	Removed   []string
+	Failed    []string
 }
 
 // Reload scans Dir again: new and changed files are loaded and swapped in atomically, files
@@ -125,12 +156,12 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
 	var rep ReloadReport
-	entries, err := os.ReadDir(c.opts.Dir)
+	entries, err := os.ReadDir(c.cfg.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Not built yet: serve without connectors (and pick them up once they appear).
 		if !c.dirMissing {
-			c.opts.Logger.Warn("connector directory does not exist; serving without connectors until it appears", "dir", c.opts.Dir)
+			c.deps.Logger.Warn("connector directory does not exist; serving without connectors until it appears", "dir", c.cfg.Dir)
 			c.dirMissing = true
 		}
 		entries = nil
@@ -138,7 +169,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 		return rep, fmt.Errorf("plugins: reading connector dir: %w", err)
 	default:
 		if c.dirMissing {
-			c.opts.Logger.Info("connector directory appeared", "dir", c.opts.Dir)
+			c.deps.Logger.Info("connector directory appeared", "dir", c.cfg.Dir)
 			c.dirMissing = false
 		}
 	}
@@ -156,7 +187,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wasm") {
 			continue
 		}
-		path := filepath.Join(c.opts.Dir, e.Name())
+		path := filepath.Join(c.cfg.Dir, e.Name())
 		seen[path] = true
 		info, err := e.Info()
 		if err != nil {
@@ -239,7 +270,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	for _, v := range loaded {
 		if next[v.file] == v {
 			rep.Loaded = append(rep.Loaded, v.id)
-			c.opts.Logger.Info("connector loaded", "connector", v.id, "version", v.manifest.Version, "file", v.file, "sha256", v.hash[:12])
+			c.deps.Logger.Info("connector loaded", "connector", v.id, "version", v.manifest.Version, "file", v.file, "sha256", v.hash[:12])
 		} else {
 			v.retire()
 		}
@@ -318,18 +349,23 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 	}
 	v := newVersion(c)
 	v.file, v.hash, v.compiled, v.loadedAt = path, hash, compiled, time.Now()
-	ictx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	ictx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	inst, err := instantiate(ictx, c.rt, compiled)
 	if err != nil {
 		return fail(refuse("%v", err))
 	}
-	m, err := describeWith(ictx, inst, c.opts.MaxResponseBytes)
+	m, err := describeWith(ictx, inst, int64(c.cfg.MaxResponseBytes))
 	if err != nil {
 		inst.close()
 		return fail(refuse("%v", err))
 	}
 	v.id, v.manifest, v.reuseInput = m.ID, m, inst.reuseInput
+	for _, fn := range compiled.ImportedFunctions() {
+		if module, name, _ := fn.Import(); module == abi.ModuleName && name == abi.ImportSignJWT {
+			v.signJWT = true
+		}
+	}
 	v.okCalls = make(map[string]prometheus.Counter, len(m.Actions))
 	for _, a := range m.Actions {
 		v.okCalls[a.Name] = c.metrics.calls.WithLabelValues(v.id, a.Name, "ok")
@@ -365,25 +401,28 @@ func (c *Catalog) Manifest(id string) (*abi.Manifest, bool) {
 
 // ConnectorInfo describes a loaded connector for the API and CLI.
 type ConnectorInfo struct {
-	ID          string    `json:"id"`
-	Version     string    `json:"version"`
-	Description string    `json:"description,omitempty"`
-	File        string    `json:"file"`
-	SHA256      string    `json:"sha256"`
-	LoadedAt    time.Time `json:"loaded_at"`
-	Actions     []string  `json:"actions"`
-	Egress      []string  `json:"egress,omitempty"`
+	ID          string
+	Version     string
+	Description string
+	// File is the module file, SHA256 its content hash, LoadedAt when this version loaded.
+	File     string
+	SHA256   string
+	LoadedAt time.Time
+	// Actions are the action names; Egress the origins the manifest requests.
+	Actions []string
+	Egress  []string
 	// Features lists the ABI v1 revisions' optional features the module uses:
-	// "hub_reuse_input" (1.1), "rate_limits" (1.2).
-	Features []string `json:"abi_features,omitempty"`
+	// "hub_reuse_input" (1.1), "rate_limits" (1.2), "sign_jwt" (1.3: the module imports
+	// sign_jwt or declares signing-key secrets).
+	Features []string
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.
-	PoolSize int   `json:"pool_size"`
-	Live     int64 `json:"live_instances"`
-	Idle     int   `json:"idle_instances"`
+	PoolSize int
+	Live     int64
+	Idle     int
 	// Calls and Errors count invocations and failed ones since this version was loaded.
-	Calls  int64 `json:"calls"`
-	Errors int64 `json:"errors"`
+	Calls  int64
+	Errors int64
 }
 
 // Connectors lists the loaded connectors by id.
@@ -395,7 +434,7 @@ func (c *Catalog) Connectors() []ConnectorInfo {
 		info := ConnectorInfo{
 			ID: v.id, Version: v.manifest.Version, Description: v.manifest.Description,
 			File: v.file, SHA256: v.hash, LoadedAt: v.loadedAt, Egress: v.manifest.Egress,
-			PoolSize: c.opts.PoolSize, Live: v.live.Load(), Idle: len(v.idle),
+			PoolSize: c.cfg.PoolSize, Live: v.live.Load(), Idle: len(v.idle),
 			Calls: v.calls.Load(), Errors: v.errors.Load(),
 		}
 		for _, a := range v.manifest.Actions {
@@ -427,6 +466,9 @@ func (v *version) features() []string {
 	if len(v.manifest.RateLimits) > 0 {
 		out = append(out, "rate_limits")
 	}
+	if v.signJWT || len(v.manifest.SigningSecrets()) > 0 {
+		out = append(out, abi.ImportSignJWT)
+	}
 	return out
 }
 
@@ -443,10 +485,10 @@ func (c *Catalog) Watch(ctx context.Context, interval time.Duration) {
 		}
 		rep, err := c.Reload(ctx)
 		if err != nil {
-			c.opts.Logger.Error("connector reload", "err", err)
+			c.deps.Logger.Error("connector reload", "err", err)
 		}
 		if len(rep.Loaded)+len(rep.Removed) > 0 {
-			c.opts.Logger.Info("connectors reloaded", "loaded", rep.Loaded, "removed", rep.Removed)
+			c.deps.Logger.Info("connectors reloaded", "loaded", rep.Loaded, "removed", rep.Removed)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		}
 	}
 	grant, _ := c.grant(call.Tenant, v.id)
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	var secrets []string
@@ -156,9 +156,9 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		case errors.As(err, &tl):
 			return nil, core.Permanent(fmt.Errorf("%s: %w", prefix, err))
 		case errors.As(err, &ce) && ce.reason == "deadline":
-			return nil, core.Transient(fmt.Errorf("%s: call stopped after %s (limit %s): %w", prefix, time.Since(start).Round(time.Millisecond), c.opts.CallTimeout, err))
+			return nil, core.Transient(fmt.Errorf("%s: call stopped after %s (limit %s): %w", prefix, time.Since(start).Round(time.Millisecond), c.cfg.CallTimeout, err))
 		case errors.As(err, &ce):
-			c.opts.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", err)
+			c.deps.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", err)
 			return nil, core.Transient(fmt.Errorf("%s: instance discarded: %w", prefix, err))
 		}
 		return nil, core.Transient(fmt.Errorf("%s: %w", prefix, err))
@@ -166,11 +166,11 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	return out, nil
 }
 
-func (c *Catalog) grant(tenant, connector string) (Grant, bool) {
-	if c.opts.Grants == nil {
-		return Grant{}, false
+func (c *Catalog) grant(tenant, connector string) (TenantConfig, bool) {
+	if c.deps.Grants == nil {
+		return TenantConfig{}, false
 	}
-	return c.opts.Grants(tenant, connector)
+	return c.deps.Grants(tenant, connector)
 }
 
 func (c *Catalog) loadedIDs() string {
@@ -225,10 +225,20 @@ func stepError(connector, action string, e *abi.Error) error {
 	return &core.StepError{Class: core.ClassTransient, RetryAfter: e.RetryAfter(), Err: err}
 }
 
-// Execute implements core.StepExecutor for `connector` steps: call.Input (the rendered
-// `with`) is validated against the action's input schema and sent with the step's
-// idempotency key; the output object becomes the step output.
-func (c *Catalog) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+// ActionCall is one connector action on one input, as a rule step runs it.
+type ActionCall struct {
+	Tenant, RunID, StepID string
+	Connector, Action     string
+	// Input is the rendered `with`.
+	Input          map[string]any
+	IdempotencyKey string
+	Attempt        int
+}
+
+// Execute runs one action for a `connector` step: call.Input is validated against the
+// action's input schema and sent with the step's idempotency key; the output object becomes
+// the step output.
+func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult, error) {
 	in, err := json.Marshal(call.Input)
 	if err != nil {
 		return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("with", "not JSON: %v", err)}
@@ -281,7 +291,7 @@ func outputValue(v any) map[string]any {
 
 // CheckStep validates a rule step's static `with` against the action's input schema at
 // load time; string values containing ${{ }} expressions are accepted wherever a value is
-// expected. It implements the rules loader's StepChecker. The error names the field.
+// expected. The error names the field.
 func (c *Catalog) CheckStep(connector, action string, with map[string]any) error {
 	m, ok := c.Manifest(connector)
 	if !ok {
@@ -356,5 +366,3 @@ func normalize(v any) any {
 	}
 	return v
 }
-
-var _ core.StepExecutor = (*Catalog)(nil)

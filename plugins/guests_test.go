@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Guests are built from testdata once per test binary, into a directory removed by TestMain.
@@ -86,23 +85,21 @@ func copyInto(tb testing.TB, dir string, files map[string]string) {
 }
 
 // openCatalog opens a catalog over a temporary directory holding files, closing it at
-// cleanup. It fails the test if the load reports an error unless allowErr.
-func openCatalog(tb testing.TB, opts Options, files map[string]string, allowErr bool) (*Catalog, error) {
+// cleanup. Empty cfg.Dir, cfg.CacheDir and deps.Logger get test defaults. It fails the test
+// if the load reports an error unless allowErr.
+func openCatalog(tb testing.TB, cfg Config, deps Deps, files map[string]string, allowErr bool) (*Catalog, error) {
 	tb.Helper()
-	if opts.Dir == "" {
-		opts.Dir = tb.TempDir()
+	if cfg.Dir == "" {
+		cfg.Dir = tb.TempDir()
 	}
-	copyInto(tb, opts.Dir, files)
-	if opts.CacheDir == "" {
-		opts.CacheDir = testCacheDir(tb)
+	copyInto(tb, cfg.Dir, files)
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = testCacheDir(tb)
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if deps.Logger == nil {
+		deps.Logger = quietLogger()
 	}
-	if opts.Registerer == nil {
-		opts.Registerer = prometheus.NewRegistry()
-	}
-	c, err := Open(context.Background(), opts)
+	c, err := Open(context.Background(), cfg, deps)
 	if err != nil && !allowErr {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -111,6 +108,9 @@ func openCatalog(tb testing.TB, opts Options, files map[string]string, allowErr 
 	}
 	return c, err
 }
+
+// quietLogger drops every record.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func containsAll(s string, subs ...string) bool {
 	for _, sub := range subs {

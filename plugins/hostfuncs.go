@@ -10,6 +10,7 @@ import (
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
+	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
 )
 
 // callState is what host functions know about the call in progress. It travels in the
@@ -17,9 +18,12 @@ import (
 type callState struct {
 	tenant, runID, stepID, action string
 	v                             *version
-	grant                         Grant
+	grant                         TenantConfig
 	inst                          *instance
 }
+
+// kvScope is the kv scope of the call: its tenant and connector.
+func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
 
 type callStateKey struct{}
 
@@ -39,6 +43,7 @@ func (c *Catalog) instantiateHostModule(ctx context.Context) error {
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostKVSet), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export(abi.ImportKVSet)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostNow), nil, []api.ValueType{i64}).Export(abi.ImportNow)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostTakeResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(abi.ImportTakeResult)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostSignJWT), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.ImportSignJWT)
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -85,7 +90,7 @@ func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		}
 		attrs = append(attrs, slog.Group("attrs", group...))
 	}
-	c.opts.Logger.Log(ctx, level, rec.Msg, attrs...)
+	c.deps.Logger.Log(ctx, level, rec.Msg, attrs...)
 }
 
 func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) {
@@ -125,13 +130,14 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	id, tenant, log := cs.v.id, cs.tenant, c.opts.Logger
+	id, tenant, log := cs.v.id, cs.tenant, c.deps.Logger
 	cl, err := egress.NewClient(egress.Policy{
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
 		Secrets:          cs.grant.Secrets,
-		MaxResponseBytes: c.opts.MaxResponseBytes,
-		LookupIP:         c.opts.LookupIP,
+		SigningSecrets:   cs.v.manifest.SigningSecrets(),
+		MaxResponseBytes: int64(c.cfg.MaxResponseBytes),
+		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
 		LimitScope:       cs.tenant + "\x00" + cs.v.id,
@@ -155,9 +161,42 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	return cl, nil
 }
 
+// hostSignJWT signs a JWT with one of the tenant's signing keys (ABI revision 1.3). The
+// parsed key stays in the host's cache; the guest gets the token only.
+func (c *Catalog) hostSignJWT(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	b, st := readArg(mod, stack[0], stack[1], abi.MaxJWTRequestBytes)
+	if st != abi.StatusOK {
+		stack[0] = status(st)
+		return
+	}
+	var resp *abi.JWTResponse
+	if req, err := abi.DecodeJWTRequest(b); err != nil {
+		resp = &abi.JWTResponse{Error: &abi.JWTError{Code: abi.JWTErrorInvalid, Message: err.Error()}}
+	} else {
+		resp = jwtsign.NewSigner(jwtsign.Policy{
+			Secrets:  cs.grant.Secrets,
+			Declared: cs.v.manifest.Secrets,
+			Keys:     c.keys,
+			Scope:    cs.tenant + "\x00" + cs.v.id,
+		}).Sign(req)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	cs.inst.pending = out
+	stack[0] = uint64(len(out))
+}
+
 func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
-	if cs == nil || c.opts.DB == nil {
+	if cs == nil || c.deps.KV == nil {
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}
@@ -166,9 +205,10 @@ func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(orInvalid(st))
 		return
 	}
-	v, ok, err := c.kvGet(cs.tenant, cs.v.id, key)
+	v, ok, err := c.kvGet(ctx, cs.kvScope(), key)
 	switch {
 	case err != nil:
+		c.deps.Logger.Warn("connector kv_get failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 	case !ok:
 		stack[0] = status(abi.StatusNotFound)
@@ -180,7 +220,7 @@ func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64)
 
 func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
-	if cs == nil || c.opts.DB == nil {
+	if cs == nil || c.deps.KV == nil {
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}
@@ -189,12 +229,13 @@ func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(orInvalid(st))
 		return
 	}
-	val, st := readArg(mod, stack[2], stack[3], c.opts.MaxKVValueBytes)
+	val, st := readArg(mod, stack[2], stack[3], int(c.cfg.MaxKVValueBytes))
 	if st != abi.StatusOK {
 		stack[0] = status(st)
 		return
 	}
-	if err := c.kvSet(cs.tenant, cs.v.id, key, val); err != nil {
+	if err := c.kvSet(ctx, cs.kvScope(), key, val); err != nil {
+		c.deps.Logger.Warn("connector kv_set failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 		return
 	}

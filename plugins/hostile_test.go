@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"go.etcd.io/bbolt"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -30,8 +29,8 @@ func invoke(tb testing.TB, c *Catalog, action string, input any) (map[string]any
 	in, _ := json.Marshal(input)
 	var m map[string]any
 	_ = json.Unmarshal(in, &m)
-	res, err := c.Execute(context.Background(), core.StepCall{
-		Tenant: "t1", RunID: "run-1", StepID: "s1", Kind: "connector",
+	res, err := c.Execute(context.Background(), ActionCall{
+		Tenant: "t1", RunID: "run-1", StepID: "s1",
 		Connector: "hostile", Action: action, Input: m, IdempotencyKey: "run-1/s1", Attempt: 1,
 	})
 	return res.Output, err
@@ -54,7 +53,7 @@ func TestLoadRefusesFaultyModules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := openCatalog(t, Options{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
+			c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
 			if err == nil {
 				t.Fatal("Open accepted a faulty module")
 			}
@@ -73,7 +72,7 @@ func TestLoadRefusesFaultyModules(t *testing.T) {
 func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	const bound = 50 * time.Millisecond // the "deadline plus 50 ms"
-	c, _ := openCatalog(t, Options{CallTimeout: time.Minute, PoolSize: 2}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{CallTimeout: time.Minute, PoolSize: 2}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	// Two warm instances, so that no attempt below pays for instantiation.
 	var wg sync.WaitGroup
 	for range 2 {
@@ -102,7 +101,7 @@ func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 		deadline, _ := ctx.Deadline()
 		done := make(chan error, 1)
 		go func() {
-			_, err := c.Execute(ctx, core.StepCall{Tenant: "t1", RunID: "run-1", StepID: "s1", Connector: "hostile", Action: "loop", Input: map[string]any{}})
+			_, err := c.Execute(ctx, ActionCall{Tenant: "t1", RunID: "run-1", StepID: "s1", Connector: "hostile", Action: "loop", Input: map[string]any{}})
 			done <- err
 		}()
 		if i == 0 {
@@ -139,8 +138,7 @@ func TestInfiniteLoopStopsAtDeadline(t *testing.T) {
 }
 
 func TestUnboundedAllocationIsOutOfMemory(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	c, _ := openCatalog(t, Options{MemoryLimitPages: 256, Registerer: reg}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MemoryLimitPages: 256}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "alloc", map[string]any{})
 	if err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Fatalf("alloc: want an out of memory error, got %v", err)
@@ -160,7 +158,7 @@ func TestUnboundedAllocationIsOutOfMemory(t *testing.T) {
 }
 
 func TestPanicSurfacesItsMessage(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "panic", map[string]any{"message": "kaboom 42"})
 	if err == nil || !strings.Contains(err.Error(), "panic: kaboom 42") {
 		t.Fatalf("want the panic text in the error, got %v", err)
@@ -175,7 +173,7 @@ func TestPanicSurfacesItsMessage(t *testing.T) {
 
 func TestGuestSeesNoFilesOrEnvironment(t *testing.T) {
 	t.Setenv("AQUAHUB_TEST_SECRET", "should-not-leak")
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	out, err := invoke(t, c, "probe", map[string]any{})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +187,7 @@ func TestGuestSeesNoFilesOrEnvironment(t *testing.T) {
 }
 
 func TestOversizedResultIsCutOff(t *testing.T) {
-	c, _ := openCatalog(t, Options{MaxResponseBytes: 64 << 10}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MaxResponseBytes: 64 << 10}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	_, err := invoke(t, c, "big", map[string]any{"bytes": 200_000})
 	if err == nil || !containsAll(err.Error(), "exceeds the 65536 byte limit", "cut off") {
 		t.Fatalf("want a size error, got %v", err)
@@ -252,11 +250,10 @@ func TestEgressRules(t *testing.T) {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	var mu sync.Mutex
-	grants := map[string]Grant{}
-	c, _ := openCatalog(t, Options{
-		MaxResponseBytes: 64 << 10,
-		LookupIP:         lookup,
-		Grants: func(tenant, _ string) (Grant, bool) {
+	grants := map[string]TenantConfig{}
+	c, _ := openCatalog(t, Config{MaxResponseBytes: 64 << 10}, Deps{
+		LookupIP: lookup,
+		Grants: func(tenant, _ string) (TenantConfig, bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			g, ok := grants[tenant]
@@ -289,10 +286,10 @@ func TestEgressRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tenant := fmt.Sprintf("tenant%d", i)
 			mu.Lock()
-			grants[tenant] = Grant{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
+			grants[tenant] = TenantConfig{Egress: tt.grant, Secrets: map[string]string{"token": "tok-123456"}}
 			mu.Unlock()
 			before := hits.n.Load()
-			_, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
+			_, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "fetch", Input: map[string]any{"url": tt.url}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want an error containing %q, got %v", tt.want, err)
 			}
@@ -304,9 +301,9 @@ func TestEgressRules(t *testing.T) {
 
 	t.Run("granted loopback address with secret injection", func(t *testing.T) {
 		mu.Lock()
-		grants["ok"] = Grant{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
+		grants["ok"] = TenantConfig{Egress: []string{target.URL}, Secrets: map[string]string{"token": "tok-123456"}}
 		mu.Unlock()
-		out, err := c.Execute(context.Background(), core.StepCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
+		out, err := c.Execute(context.Background(), ActionCall{Tenant: "ok", Connector: "hostile", Action: "fetch", Input: map[string]any{"url": target.URL + "/x"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,14 +320,9 @@ func TestEgressRules(t *testing.T) {
 }
 
 func TestKVIsScopedAndCapped(t *testing.T) {
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "kv.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	c, _ := openCatalog(t, Options{DB: db, MaxKVValueBytes: 16}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{MaxKVValueBytes: 16}, Deps{KV: newMemKV()}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	exec := func(tenant string, in map[string]any) (map[string]any, error) {
-		res, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
+		res, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "kv", Input: in})
 		return res.Output, err
 	}
 	if out, err := exec("t1", map[string]any{"key": "cursor", "value": "abc"}); err != nil || out["value"] != "abc" {
@@ -348,7 +340,7 @@ func TestKVIsScopedAndCapped(t *testing.T) {
 }
 
 func TestErrorKindsMapOntoStepErrors(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	tests := []struct {
 		name       string
 		kind       string
@@ -392,7 +384,7 @@ func TestErrorKindsMapOntoStepErrors(t *testing.T) {
 		}
 	})
 	t.Run("unknown connector", func(t *testing.T) {
-		_, err := c.Execute(context.Background(), core.StepCall{Connector: "ghost", Action: "x"})
+		_, err := c.Execute(context.Background(), ActionCall{Connector: "ghost", Action: "x"})
 		if core.Classify(err).Class != core.ClassPermanent || !strings.Contains(err.Error(), "not loaded") {
 			t.Fatalf("got %v", err)
 		}
@@ -400,7 +392,7 @@ func TestErrorKindsMapOntoStepErrors(t *testing.T) {
 }
 
 func TestCheckStep(t *testing.T) {
-	c, _ := openCatalog(t, Options{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	c, _ := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	tests := []struct {
 		name      string
 		connector string
@@ -435,11 +427,11 @@ func TestCheckStep(t *testing.T) {
 
 func TestReloadSwapsPoolAndFinishesInFlightCalls(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := openCatalog(t, Options{Dir: dir}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
+	c, _ := openCatalog(t, Config{Dir: dir}, Deps{}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
 	v2 := rawGuest(t, "v2release")
 
 	call := func(action string, in map[string]any) (map[string]any, error) {
-		res, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: action, Input: in})
+		res, err := c.Execute(context.Background(), ActionCall{Connector: "raw", Action: action, Input: in})
 		return res.Output, err
 	}
 	slow := make(chan map[string]any, 1)

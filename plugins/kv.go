@@ -2,49 +2,80 @@ package plugins
 
 import (
 	"bytes"
+	"context"
+	"errors"
 
-	"go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/core"
 )
 
-// kvBucket holds connector kv values under tenant \x00 connector \x00 key.
-var kvBucket = []byte("plugins.kv")
-
-func kvKey(tenant, connector string, key []byte) []byte {
-	k := make([]byte, 0, len(tenant)+len(connector)+len(key)+2)
-	k = append(k, tenant...)
-	k = append(k, 0)
-	k = append(k, connector...)
-	k = append(k, 0)
-	return append(k, key...)
+// KVScope is whose values a kv call reaches: one tenant's, for one connector. A connector
+// never reaches another connector's values, nor a tenant another tenant's.
+type KVScope struct {
+	// Tenant and Connector are both required and never contain a zero byte.
+	Tenant    string
+	Connector string
 }
 
-func (c *Catalog) kvGet(tenant, connector string, key []byte) ([]byte, bool, error) {
-	var out []byte
-	err := c.opts.DB.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(kvBucket)
-		if b == nil {
-			return nil
-		}
-		if v := b.Get(kvKey(tenant, connector, key)); v != nil {
-			out = bytes.Clone(v)
-		}
-		return nil
-	})
-	return out, out != nil, err
+// Check reports a scope a store must refuse: an empty part, or a zero byte, which would let
+// one scope's keys run into another's.
+func (s KVScope) Check() error {
+	switch {
+	case s.Tenant == "" || bytes.IndexByte([]byte(s.Tenant), 0) >= 0:
+		return core.Invalid("tenant", "must be non-empty without zero bytes (got %q)", s.Tenant)
+	case s.Connector == "" || bytes.IndexByte([]byte(s.Connector), 0) >= 0:
+		return core.Invalid("connector", "must be non-empty without zero bytes (got %q)", s.Connector)
+	}
+	return nil
 }
 
-// kvSet stores value; an empty value deletes the key.
-func (c *Catalog) kvSet(tenant, connector string, key, value []byte) error {
-	k := kvKey(tenant, connector, key)
-	v := bytes.Clone(value)
-	return c.opts.DB.Batch(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(kvBucket)
-		if err != nil {
-			return err
-		}
-		if len(v) == 0 {
-			return b.Delete(k)
-		}
-		return b.Put(k, v)
-	})
+// KVUsage is what one scope holds, the measure per-scope quotas are set against.
+type KVUsage struct {
+	// Keys is the number of keys.
+	Keys int
+	// Bytes is the sum of the lengths of the keys and their values.
+	Bytes int64
+}
+
+// KVStore keeps the values connectors store with kv_set and read with kv_get: durable,
+// scoped by tenant and connector. Implementations are safe for concurrent use. Keys are
+// non-empty byte strings (the host bounds them at abi.MaxKVKeyBytes and values at
+// Config.MaxKVValueBytes before calling); a store refuses an empty key or an invalid
+// scope with an error wrapping core.ErrInvalid.
+type KVStore interface {
+	// Get returns a copy of the value of key, or an error wrapping core.ErrNotFound.
+	Get(ctx context.Context, scope KVScope, key []byte) ([]byte, error)
+	// Set stores value under key, replacing what was there; the value must not be empty
+	// (kv_set with an empty value deletes, through Delete). It returns once the value is
+	// durable.
+	Set(ctx context.Context, scope KVScope, key, value []byte) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, scope KVScope, key []byte) error
+	// Usage counts the keys and bytes of scope.
+	Usage(ctx context.Context, scope KVScope) (KVUsage, error)
+}
+
+// errNoKV is why kv calls fail when the catalog has no store (checking rules needs none).
+var errNoKV = errors.New("no kv store")
+
+// kvGet reads a value for the call's connector; ok is false when the key has none.
+func (c *Catalog) kvGet(ctx context.Context, scope KVScope, key []byte) (value []byte, ok bool, err error) {
+	if c.deps.KV == nil {
+		return nil, false, errNoKV
+	}
+	v, err := c.deps.KV.Get(ctx, scope, key)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, false, nil
+	}
+	return v, err == nil, err
+}
+
+// kvSet stores value; an empty value deletes the key, as the ABI says.
+func (c *Catalog) kvSet(ctx context.Context, scope KVScope, key, value []byte) error {
+	if c.deps.KV == nil {
+		return errNoKV
+	}
+	if len(value) == 0 {
+		return c.deps.KV.Delete(ctx, scope, key)
+	}
+	return c.deps.KV.Set(ctx, scope, key, value)
 }

@@ -2,15 +2,16 @@ package plugins
 
 import "github.com/prometheus/client_golang/prometheus"
 
-type metrics struct {
+// hostMetrics are a catalog's collectors; the hub registers them through Module.Collectors.
+type hostMetrics struct {
 	calls     *prometheus.CounterVec
 	egress    *prometheus.CounterVec
 	instances *prometheus.CounterVec
 	discarded *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+func newMetrics() *hostMetrics {
+	return &hostMetrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aquahub_connector_calls_total",
 			Help: "Connector action calls by outcome (ok or an ABI error kind).",
@@ -28,24 +29,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Connector instances closed, by reason (trap, deadline, recycled_calls, recycled_memory, reload).",
 		}, []string{"connector", "reason"}),
 	}
-	if reg != nil {
-		m.calls = register(reg, m.calls)
-		m.egress = register(reg, m.egress)
-		m.instances = register(reg, m.instances)
-		m.discarded = register(reg, m.discarded)
-	}
-	return m
 }
 
-// register adds c to reg, reusing an identical collector already registered (a second
-// Catalog on the same registry, as in tests).
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
+// Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
+// decisions, instances created and discarded.
+func (c *Catalog) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.metrics.calls, c.metrics.egress, c.metrics.instances, c.metrics.discarded}
 }

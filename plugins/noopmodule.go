@@ -11,7 +11,12 @@ import (
 // scratch buffer). Benchmarks use it to measure the host's own cost per call
 // (pool, copy in, export call, copy out, envelope decoding), free of guest work.
 func NoopModule() []byte {
-	manifest := []byte(`{"abi":1,"id":"noop","version":"1.0.0","description":"does nothing, for benchmarks","actions":[{"name":"noop","input":{"type":"object"}}]}`)
+	return noopModuleWith([]byte(`{"abi":1,"id":"noop","version":"1.0.0","description":"does nothing, for benchmarks","actions":[{"name":"noop","input":{"type":"object"}}]}`))
+}
+
+// noopModuleWith is NoopModule describing itself with manifest, which must fit below the
+// response at offset 4096.
+func noopModuleWith(manifest []byte) []byte {
 	response := []byte(`{"results":[{"output":{}}]}`)
 	const manifestAt, responseAt, scratchAt = 1024, 4096, 16384
 

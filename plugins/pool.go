@@ -31,6 +31,8 @@ type version struct {
 	okCalls map[string]prometheus.Counter
 	// reuseInput: the module exports hub_reuse_input (ABI revision 1.1).
 	reuseInput bool
+	// signJWT: the module imports sign_jwt (ABI revision 1.3).
+	signJWT bool
 
 	idle chan *instance
 	// slots bounds live instances: a token is held from acquire to release.
@@ -46,8 +48,8 @@ type version struct {
 func newVersion(c *Catalog) *version {
 	return &version{
 		cat:   c,
-		idle:  make(chan *instance, c.opts.PoolSize),
-		slots: make(chan struct{}, c.opts.PoolSize),
+		idle:  make(chan *instance, c.cfg.PoolSize),
+		slots: make(chan struct{}, c.cfg.PoolSize),
 	}
 }
 
@@ -91,9 +93,9 @@ func (v *version) release(inst *instance, broken string) {
 		switch {
 		case v.retired.Load():
 			reason = "reload"
-		case inst.calls >= v.cat.opts.RecycleAfterCalls:
+		case inst.calls >= v.cat.cfg.RecycleAfterCalls:
 			reason = "recycled_calls"
-		case inst.memoryPages() > v.cat.opts.RecycleMemoryPages:
+		case inst.memoryPages() > uint32(v.cat.cfg.RecycleMemoryPages):
 			reason = "recycled_memory"
 		}
 	}
@@ -146,17 +148,17 @@ func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, 
 	inst.calls++
 	ptr, err := inst.write(ctx, req)
 	if err != nil {
-		ce := inst.classify(ctx, abi.ExportAlloc, err, v.cat.opts.MemoryLimitPages)
+		ce := inst.classify(ctx, abi.ExportAlloc, err, uint32(v.cat.cfg.MemoryLimitPages))
 		v.release(inst, ce.reason)
 		return nil, ce
 	}
 	res, err := inst.invoke.Call(ctx, uint64(ptr), uint64(len(req)))
 	if err != nil {
-		ce := inst.classify(ctx, abi.ExportInvoke, err, v.cat.opts.MemoryLimitPages)
+		ce := inst.classify(ctx, abi.ExportInvoke, err, uint32(v.cat.cfg.MemoryLimitPages))
 		v.release(inst, ce.reason)
 		return nil, ce
 	}
-	out, err := inst.read(res[0], v.cat.opts.MaxResponseBytes)
+	out, err := inst.read(res[0], int64(v.cat.cfg.MaxResponseBytes))
 	v.release(inst, "")
 	return out, err
 }

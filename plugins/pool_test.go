@@ -9,26 +9,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"go.etcd.io/bbolt"
-
-	"github.com/aquascene/aquahub/core"
 )
 
-func noopCatalog(t *testing.T, opts Options) *Catalog {
+func noopCatalog(t *testing.T, cfg Config) *Catalog {
 	t.Helper()
-	opts.Dir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(opts.Dir, "noop.wasm"), NoopModule(), 0o644); err != nil {
+	cfg.Dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "noop.wasm"), NoopModule(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := openCatalog(t, opts, nil, false)
+	c, _ := openCatalog(t, cfg, Deps{}, nil, false)
 	return c
 }
 
 func TestInstancesRecycleAfterCalls(t *testing.T) {
-	c := noopCatalog(t, Options{RecycleAfterCalls: 3})
+	c := noopCatalog(t, Config{RecycleAfterCalls: 3})
 	for range 7 {
-		if _, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
+		if _, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,14 +34,14 @@ func TestInstancesRecycleAfterCalls(t *testing.T) {
 }
 
 func TestPoolBoundsInstances(t *testing.T) {
-	c := noopCatalog(t, Options{PoolSize: 2})
+	c := noopCatalog(t, Config{PoolSize: 2})
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				if _, err := c.Execute(context.Background(), core.StepCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
+				if _, err := c.Execute(context.Background(), ActionCall{Connector: "noop", Action: "noop", Input: map[string]any{}}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -76,14 +72,8 @@ func idleInstance(t *testing.T, c *Catalog, id string) *instance {
 }
 
 func TestInputBufferReuse(t *testing.T) {
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "kv.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-
 	t.Run("guest exporting hub_reuse_input gets one hub_alloc per buffer size", func(t *testing.T) {
-		c, _ := openCatalog(t, Options{DB: db, PoolSize: 1}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+		c, _ := openCatalog(t, Config{PoolSize: 1}, Deps{KV: newMemKV()}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 		// Sizes grow past the buffer (a new hub_alloc) and shrink back (reused); every value
 		// must come back intact, so no call reads a stale or short buffer.
 		sizes := []int{10, 3000, 10, 20000, 50000, 5, 40000, 7}
@@ -99,9 +89,9 @@ func TestInputBufferReuse(t *testing.T) {
 		}
 	})
 	t.Run("guest without the export gets a fresh buffer per call", func(t *testing.T) {
-		c, _ := openCatalog(t, Options{PoolSize: 1}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
+		c, _ := openCatalog(t, Config{PoolSize: 1}, Deps{}, map[string]string{"raw.wasm": rawGuest(t, "v1")}, false)
 		for range 5 {
-			if _, err := c.Execute(context.Background(), core.StepCall{Connector: "raw", Action: "echo", Input: map[string]any{"a": 1.0}}); err != nil {
+			if _, err := c.Execute(context.Background(), ActionCall{Connector: "raw", Action: "echo", Input: map[string]any{"a": 1.0}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -142,7 +132,7 @@ func (h *countingHandler) count(prefix string) int {
 func TestMissingDirectoryIsLoggedOncePerChange(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "connectors")
 	logs := &countingHandler{n: map[string]int{}}
-	c, _ := openCatalog(t, Options{Dir: dir, Logger: slog.New(logs)}, nil, false)
+	c, _ := openCatalog(t, Config{Dir: dir}, Deps{Logger: slog.New(logs)}, nil, false)
 	reload := func() {
 		t.Helper()
 		if _, err := c.Reload(context.Background()); err != nil {

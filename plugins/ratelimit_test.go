@@ -60,17 +60,16 @@ func maxInWindow(times []time.Time, d time.Duration) int {
 func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 	a := &arrivals{at: map[string]time.Time{}}
 	srv, _ := loopbackServer(t, a)
-	c, _ := openCatalog(t, Options{
-		PoolSize: 4,
-		Grants: func(string, string) (Grant, bool) {
-			return Grant{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+	c, _ := openCatalog(t, Config{PoolSize: 4}, Deps{
+		Grants: func(string, string) (TenantConfig, bool) {
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 
 	// 4 concurrent callers (one per instance) send 12 requests to key "a" of tenant t1,
 	// while 5 requests to key "b" and 5 of tenant t2 to key "a" have buckets of their own.
 	fetch := func(tenant, path string) error {
-		_, err := c.Execute(context.Background(), core.StepCall{Tenant: tenant, Connector: "hostile", Action: "fetch",
+		_, err := c.Execute(context.Background(), ActionCall{Tenant: tenant, Connector: "hostile", Action: "fetch",
 			Input: map[string]any{"url": srv.URL + path}})
 		return err
 	}
@@ -125,13 +124,13 @@ func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 func TestDeclaredRateLimitPastDeadlineIsRateLimited(t *testing.T) {
 	a := &arrivals{at: map[string]time.Time{}}
 	srv, _ := loopbackServer(t, a)
-	c, _ := openCatalog(t, Options{
-		Grants: func(string, string) (Grant, bool) {
-			return Grant{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+	c, _ := openCatalog(t, Config{}, Deps{
+		Grants: func(string, string) (TenantConfig, bool) {
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 	fetch := func(ctx context.Context, i int) error {
-		_, err := c.Execute(ctx, core.StepCall{Tenant: "t1", Connector: "hostile", Action: "fetch",
+		_, err := c.Execute(ctx, ActionCall{Tenant: "t1", Connector: "hostile", Action: "fetch",
 			Input: map[string]any{"url": fmt.Sprintf("%s/a/%d", srv.URL, i)}})
 		return err
 	}

@@ -16,23 +16,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// StepChecker validates a step's static input at load time, before any event arrives. The
-// plugin catalog implements it for connector steps against each action's input schema.
-// Values that are ${{ }} expressions arrive as their source strings.
-type StepChecker interface {
-	CheckStep(connector, action string, with map[string]any) error
-}
-
 // Options configures loading.
 type Options struct {
-	// Kinds, when set, lists the step kinds the hub can execute; a step of another kind is
-	// an error at load.
-	Kinds []string
-	// Checker, when set, validates connector steps.
-	Checker StepChecker
-	// KindCheckers validate the input of steps of other kinds (generate, webhook...) at
-	// load, keyed by kind; ${{ }} expressions arrive as their source strings.
-	KindCheckers map[string]func(with map[string]any) error
+	// Kinds are the step kinds the hub can execute; a step of another kind is an error at
+	// load, and each step's input is checked by its kind. Nil means the builtin kinds only.
+	Kinds *core.StepKinds
 	// Env is the allow-listed environment visible to expressions as `env`.
 	Env map[string]string
 }
@@ -77,6 +65,13 @@ func Load(paths []string, opts Options) (*Set, error) {
 
 // Parse compiles rule documents given as file name → content, in the order of names.
 func Parse(srcs map[string][]byte, names []string, opts Options) (*Set, error) {
+	if opts.Kinds == nil {
+		kinds, err := core.NewStepKinds(core.BuiltinStepKinds(nil)...)
+		if err != nil {
+			return nil, err
+		}
+		opts.Kinds = kinds
+	}
 	set := &Set{byID: map[string]*Rule{}, exact: map[string][]*Rule{}, env: opts.Env}
 	var errs Errors
 	for _, name := range names {
@@ -333,19 +328,39 @@ func (l *loader) retry(n *yaml.Node, path string) core.RetryPolicy {
 	return p
 }
 
-// stepKinds are the keys that name a step's kind; connector steps use connector+action+with.
-var stepKinds = []string{"emit", "log", "generate", "webhook"}
-
 var stepID = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`)
 
+// stepFields are the keys every step may have besides its kind's.
+var stepFields = []string{"id", "if", "retry"}
+
 func (l *loader) step(n *yaml.Node, path string) *Step {
-	known := append([]string(nil), stepKinds...)
-	for _, k := range l.opts.Kinds {
-		if k != "connector" && !contains(known, k) {
-			known = append(known, k)
+	kinds := l.opts.Kinds
+	names := kinds.Names()
+	allowed := append([]string(nil), stepFields...)
+	targeted := false
+	for _, name := range names {
+		k, _ := kinds.Lookup(name)
+		syn := k.Syntax()
+		allowed = append(allowed, name)
+		for _, p := range syn.Params {
+			if !contains(allowed, p) {
+				allowed = append(allowed, p)
+			}
 		}
+		targeted = targeted || syn.Target
 	}
-	f := l.fields(n, path, append([]string{"id", "if", "connector", "action", "with", "retry"}, known...)...)
+	if targeted {
+		allowed = append(allowed, "with")
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n, path, "must be a mapping")
+		return nil
+	}
+	if unavailable := l.unavailableKind(n, names, allowed); unavailable != nil {
+		l.errorf(unavailable, path+"."+unavailable.Value, "step kind %q is not available in this hub (available: %s)", unavailable.Value, strings.Join(names, ", "))
+		return nil
+	}
+	f := l.fields(n, path, allowed...)
 	st := &Step{}
 	id, ok := l.str(f["id"], path+".id")
 	switch {
@@ -359,44 +374,48 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 		return nil
 	}
 	st.ID = id
-	var kinds []string
-	for _, k := range known {
-		if f[k] != nil {
-			kinds = append(kinds, k)
+	var found []string
+	for _, name := range names {
+		if f[name] != nil {
+			found = append(found, name)
 		}
 	}
-	if f["connector"] != nil {
-		kinds = append(kinds, "connector")
-	}
-	if len(kinds) != 1 {
-		l.errorf(n, path, "a step needs exactly one of %s or connector (got %d: %s)", strings.Join(known, ", "), len(kinds), strings.Join(kinds, ", "))
+	if len(found) != 1 {
+		l.errorf(n, path, "a step needs exactly one of %s (got %d: %s)", strings.Join(names, ", "), len(found), strings.Join(found, ", "))
 		return nil
 	}
-	st.Kind = kinds[0]
-	if len(l.opts.Kinds) > 0 && !contains(l.opts.Kinds, st.Kind) {
-		l.errorf(f[st.Kind], path+"."+st.Kind, "step kind %q is not available in this hub (available: %s)", st.Kind, strings.Join(l.opts.Kinds, ", "))
+	st.Kind = found[0]
+	kind, _ := kinds.Lookup(st.Kind)
+	syn := kind.Syntax()
+	for _, name := range names {
+		k, _ := kinds.Lookup(name)
+		for _, p := range k.Syntax().Params {
+			if f[p] != nil && !contains(syn.Params, p) {
+				l.errorf(f[p], path+"."+p, "%s belongs to %s steps, not %s steps", p, name, st.Kind)
+			}
+		}
 	}
 	var body *yaml.Node
-	if st.Kind == "connector" {
-		st.Connector, _ = l.str(f["connector"], path+".connector")
-		if a, ok := l.str(f["action"], path+".action"); ok {
-			st.Action = a
-		} else if f["action"] == nil {
-			l.errorf(n, path+".action", "required with connector")
+	bodyPath := path + "." + st.Kind
+	if syn.Target {
+		st.Target, _ = l.str(f[st.Kind], path+"."+st.Kind)
+		st.Params = map[string]string{}
+		for _, p := range syn.Params {
+			if v, ok := l.str(f[p], path+"."+p); ok {
+				st.Params[p] = v
+			} else if f[p] == nil {
+				l.errorf(n, path+"."+p, "required with %s", st.Kind)
+			}
 		}
-		body = f["with"]
+		body, bodyPath = f["with"], path+".with"
 		if body == nil {
 			body = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 		}
 	} else {
-		if f["action"] != nil || f["with"] != nil {
-			l.errorf(n, path, "action and with belong to connector steps; put a %s step's input under %s:", st.Kind, st.Kind)
+		if f["with"] != nil {
+			l.errorf(f["with"], path+".with", "with belongs to targeted steps; put a %s step's input under %s:", st.Kind, st.Kind)
 		}
 		body = f[st.Kind]
-	}
-	bodyPath := path + "." + st.Kind
-	if st.Kind == "connector" {
-		bodyPath = path + ".with"
 	}
 	if body.Kind != yaml.MappingNode {
 		l.errorf(body, bodyPath, "must be a mapping of inputs")
@@ -405,15 +424,8 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 	v, raw := l.compileValue(body, bodyPath)
 	st.input = v
 	st.Raw, _ = raw.(map[string]any)
-	if st.Kind == "connector" && l.opts.Checker != nil && st.Connector != "" && st.Action != "" {
-		if err := l.opts.Checker.CheckStep(st.Connector, st.Action, st.Raw); err != nil {
-			l.errorf(body, bodyPath, "%v", err)
-		}
-	}
-	if check := l.opts.KindCheckers[st.Kind]; check != nil && st.Kind != "connector" {
-		if err := check(st.Raw); err != nil {
-			l.errorf(body, bodyPath, "%v", err)
-		}
+	if err := kind.Check(core.StepDef{Kind: st.Kind, Target: st.Target, Params: st.Params, Input: st.Raw}); err != nil {
+		l.errorf(body, bodyPath, "%v", err)
 	}
 	if in := f["if"]; in != nil {
 		if s, ok := l.str(in, path+".if"); ok {
@@ -425,6 +437,33 @@ func (l *loader) step(n *yaml.Node, path string) *Step {
 		st.Retry = &p
 	}
 	return st
+}
+
+// unavailableKind finds a step written with a kind this hub lacks: no known kind key, and
+// one unknown key holding a mapping (`generate: {…}` in a hub without content generation).
+func (l *loader) unavailableKind(n *yaml.Node, kinds, allowed []string) *yaml.Node {
+	var unknown *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if contains(kinds, k.Value) {
+			return nil
+		}
+		if !contains(allowed, k.Value) {
+			if unknown != nil {
+				return nil
+			}
+			unknown = k
+		}
+	}
+	if unknown == nil {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i] == unknown && n.Content[i+1].Kind == yaml.MappingNode {
+			return unknown
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestLoadErrorsNamePositionAndPath(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(t, tc.src, rules.Options{Kinds: []string{"emit", "log"}})
+			_, err := parse(t, tc.src, rules.Options{})
 			if err == nil {
 				t.Fatalf("want an error containing %q", tc.want)
 			}
@@ -52,18 +53,36 @@ func TestLoadErrorsNamePositionAndPath(t *testing.T) {
 	}
 }
 
-type checker struct{}
+// connectorKind is a targeted kind written like the connector host's: connector + action + with.
+type connectorKind struct{}
 
-func (checker) CheckStep(connector, action string, with map[string]any) error {
-	if _, ok := with["tabel"]; ok {
+func (connectorKind) Syntax() core.StepSyntax {
+	return core.StepSyntax{Name: "connector", Target: true, Params: []string{"action"}}
+}
+
+func (connectorKind) Check(def core.StepDef) error {
+	if _, ok := def.Input["tabel"]; ok {
 		return errors.New(`with.tabel: unknown field (did you mean "table"?)`)
 	}
 	return nil
 }
 
+func (connectorKind) Execute(context.Context, core.StepCall) (core.StepResult, error) {
+	return core.StepResult{}, nil
+}
+
+func withConnector(t testing.TB) rules.Options {
+	t.Helper()
+	kinds, err := core.NewStepKinds(append(core.BuiltinStepKinds(nil), connectorKind{})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules.Options{Kinds: kinds}
+}
+
 func TestConnectorStepsAreCheckedAtLoad(t *testing.T) {
 	src := "rules:\n  - id: a\n    on: x\n    steps:\n      - id: s\n        connector: airtable\n        action: records.upsert\n        with: {tabel: Content_Master}\n"
-	_, err := parse(t, src, rules.Options{Checker: checker{}})
+	_, err := parse(t, src, withConnector(t))
 	if err == nil || !strings.Contains(err.Error(), "r.yaml:8:15: rules[0].steps[0].with: with.tabel: unknown field") {
 		t.Fatalf("got %v", err)
 	}
@@ -187,8 +206,9 @@ func FuzzParseRules(f *testing.F) {
 	f.Add([]byte("rules:\n  - id: a\n    on: schedule\n    schedule: '@hourly'\n    steps: [{id: s, emit: {type: t}}]\n"))
 	f.Add([]byte("rules: [{id: a, on: [a, b], steps: [{id: s, connector: c, action: d, with: {x: [1, 2]}}]}]"))
 	f.Add([]byte("rules:\n  - &a {id: a}\n  - *a\n"))
+	opts := withConnector(f)
 	f.Fuzz(func(t *testing.T, src []byte) {
-		set, err := rules.Parse(map[string][]byte{"f.yaml": src}, []string{"f.yaml"}, rules.Options{})
+		set, err := rules.Parse(map[string][]byte{"f.yaml": src}, []string{"f.yaml"}, opts)
 		if err != nil {
 			var es rules.Errors
 			if !errors.As(err, &es) || len(es) == 0 {

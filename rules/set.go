@@ -36,10 +36,11 @@ type Rule struct {
 
 // Step is one compiled step.
 type Step struct {
-	ID        string
-	Kind      string
-	Connector string
-	Action    string
+	ID   string
+	Kind string
+	// Target and Params are a targeted kind's keys (connector: airtable, action: …).
+	Target string
+	Params map[string]string
 	// Raw is the step's input as written, ${{ }} expressions as source text.
 	Raw   map[string]any
 	If    *program
@@ -171,7 +172,7 @@ func (s *Set) Plan(id string) (core.RulePlan, bool) {
 	plan := core.RulePlan{ID: r.ID, Retry: r.Retry}
 	for _, st := range r.Steps {
 		st := st
-		sp := core.StepPlan{ID: st.ID, Kind: st.Kind, Connector: st.Connector, Action: st.Action, Retry: st.Retry}
+		sp := core.StepPlan{ID: st.ID, Kind: st.Kind, Target: st.Target, Params: st.Params, Retry: st.Retry}
 		sp.Render = func(sc core.Scope) (map[string]any, error) { return st.Render(s.scope(sc)) }
 		if st.If != nil {
 			sp.If = func(sc core.Scope) (bool, error) {

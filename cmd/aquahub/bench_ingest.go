@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/spf13/cobra"
 )
 
@@ -112,11 +112,11 @@ func startBenchHub(ctx context.Context, rulesYAML string) (*hub, string, func(),
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
 		return nil, "", nil, err
 	}
-	cfg := config.Default()
+	cfg := DefaultConfig()
 	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
 	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}}}
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}}}
 	cfg.Connectors.Dir = filepath.Join(dir, "connectors")
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
@@ -195,7 +195,7 @@ func benchIngest(ctx context.Context, target, key string, clients int, duration 
 	if h != nil {
 		// Every accepted event started one run; wait for the queue to drain.
 		for ctx.Err() == nil {
-			st, err := h.store.Stats(ctx)
+			st, err := h.db.Pipeline().Stats(ctx)
 			if err != nil {
 				return res, err
 			}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 )
 
@@ -108,11 +107,11 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	}
 
 	// No-op overhead.
-	noop, err := plugins.Open(ctx, plugins.Options{Dir: mkdir("noop", map[string][]byte{"noop.wasm": plugins.NoopModule()}), Logger: quiet})
+	noop, err := plugins.Open(ctx, plugins.Config{Dir: mkdir("noop", map[string][]byte{"noop.wasm": plugins.NoopModule()})}, plugins.Deps{Logger: quiet})
 	if err != nil {
 		return res, err
 	}
-	call := core.StepCall{Tenant: "bench", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
+	call := plugins.ActionCall{Tenant: "bench", RunID: "r", StepID: "s", Connector: "noop", Action: "noop", Input: map[string]any{}, IdempotencyKey: "r/s"}
 	for range 1000 {
 		noop.Execute(ctx, call)
 	}
@@ -133,7 +132,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	dir := mkdir("http", map[string][]byte{"http.wasm": module})
 	cache := filepath.Join(tmp, "cache")
 	start = time.Now()
-	cat, err := plugins.Open(ctx, plugins.Options{Dir: dir, CacheDir: cache, Logger: quiet})
+	cat, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache}, plugins.Deps{Logger: quiet})
 	if err != nil {
 		return res, err
 	}
@@ -142,7 +141,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	var warm time.Duration
 	for range 3 {
 		start = time.Now()
-		c, err := plugins.Open(ctx, plugins.Options{Dir: dir, CacheDir: cache, Logger: quiet})
+		c, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache}, plugins.Deps{Logger: quiet})
 		if err != nil {
 			return res, err
 		}
@@ -157,10 +156,10 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 		w.Write([]byte(`{"ok":true,"n":1}`))
 	}))
 	defer api.Close()
-	cat, err = plugins.Open(ctx, plugins.Options{
-		Dir: dir, CacheDir: cache, Logger: quiet, PoolSize: clients,
-		Grants: func(string, string) (plugins.Grant, bool) {
-			return plugins.Grant{Egress: []string{api.URL}}, true
+	cat, err = plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: cache, PoolSize: clients}, plugins.Deps{
+		Logger: quiet,
+		Grants: func(string, string) (plugins.TenantConfig, bool) {
+			return plugins.TenantConfig{Egress: []string{api.URL}}, true
 		},
 	})
 	if err != nil {
@@ -191,7 +190,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				t := time.Now()
-				if _, err := cat.Execute(ctx, core.StepCall{Tenant: "bench", Connector: "http", Action: "request", Input: in}); err != nil {
+				if _, err := cat.Execute(ctx, plugins.ActionCall{Tenant: "bench", Connector: "http", Action: "request", Input: in}); err != nil {
 					failed.Store(err)
 					return
 				}

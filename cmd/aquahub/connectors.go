@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aquascene/aquahub/plugins"
+	sdkapi "github.com/aquascene/aquahub/sdk/api"
 	"github.com/aquascene/aquahub/sdk/client"
 )
 
@@ -22,16 +22,14 @@ func newConnectorsCmd() *cobra.Command {
 		Short: "List loaded connectors with versions, actions, pool sizes, call and error counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Connectors []plugins.ConnectorInfo `json:"connectors"`
-			}
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "GET", "/api/v1/connectors", nil, "", nil, &out); err != nil {
+			list, err := client.New(api.url, api.key).Connectors(cmd.Context())
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out.Connectors)
+				return printJSON(cmd.OutOrStdout(), list)
 			}
-			printConnectors(cmd.OutOrStdout(), out.Connectors)
+			printConnectors(cmd.OutOrStdout(), list)
 			return nil
 		},
 	}
@@ -41,14 +39,14 @@ func newConnectorsCmd() *cobra.Command {
 		Short: "Make the hub reload its connector directory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out map[string]any
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "POST", "/api/v1/connectors/reload", nil, "", nil, &out); err != nil {
+			rep, err := client.New(api.url, api.key).ReloadConnectors(cmd.Context())
+			if err != nil {
 				return err
 			}
-			if err := printJSON(cmd.OutOrStdout(), out); err != nil {
+			if err := printJSON(cmd.OutOrStdout(), rep); err != nil {
 				return err
 			}
-			if e, ok := out["error"].(string); ok && e != "" {
+			if rep.Error != "" {
 				return fmt.Errorf("some connectors were refused")
 			}
 			return nil
@@ -58,7 +56,7 @@ func newConnectorsCmd() *cobra.Command {
 	return cmd
 }
 
-func printConnectors(w io.Writer, list []plugins.ConnectorInfo) {
+func printConnectors(w io.Writer, list []sdkapi.Connector) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tVERSION\tACTIONS\tPOOL\tLIVE\tIDLE\tCALLS\tERRORS\tFILE")
 	for _, c := range list {

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 
 	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/identity"
+	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/spf13/cobra"
 )
 
 // devSetup prepares one part of the dev sandbox (a vendor simulator, say): it may change
 // cfg, prints where it listens to out and returns a function that stops it.
-type devSetup func(ctx context.Context, cfg *config.Config, out io.Writer) (stop func(), err error)
+type devSetup func(ctx context.Context, cfg *Config, out io.Writer) (stop func(), err error)
 
 // devSetups run in order before `aquahub dev` starts the hub.
 var devSetups = []devSetup{devSimulators}
@@ -68,12 +70,12 @@ connectors configured against them. Data lives under ./data unless --data says o
 	return cmd
 }
 
-func devConfig(rulesDir string, f serveFlags) (config.Config, error) {
+func devConfig(rulesDir string, f serveFlags) (Config, error) {
 	if _, err := os.Stat(rulesDir); err != nil {
-		return config.Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
+		return Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
 	}
-	cfg := config.Default()
-	cfg.Tenants = []config.Tenant{{ID: DevTenant, APIKeys: []string{DevAPIKey}, Sources: map[string]config.Source{
+	cfg := DefaultConfig()
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}, Sources: map[string]inbound.SourceConfig{
 		// The seed guide's /webhooks/content-updates (examples/aquascene/rules/webhook-content-updates.yaml).
 		"content-updates": {
 			Verifier: "hmac", Secret: DevHookSecret, Header: "X-Signature-256", Prefix: "sha256=",
@@ -89,5 +91,5 @@ func devConfig(rulesDir string, f serveFlags) (config.Config, error) {
 	if f.data != "" {
 		cfg.Storage.Path = filepath.Join(f.data, "aquahub.db")
 	}
-	return cfg, cfg.Validate()
+	return cfg, config.Validate(&cfg)
 }

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
-	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/plugins"
 )
 
 // devSimulators is the devSetup that starts every vendor simulator on loopback (on its
@@ -23,7 +24,7 @@ import (
 // configured with the simulator's public key. The Airtable simulator gets a webhook on the
 // dev base whose pings go to /hooks/{tenant}/airtable, a source that verifies them with the
 // webhook's MAC secret and turns the fetched payloads into airtable.record.* events.
-func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func(), error) {
+func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), error) {
 	var stops []func()
 	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -47,7 +48,7 @@ func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func
 			return nil, err
 		}
 		stops = append(stops, stop)
-		var airtableSource *config.Source
+		var airtableSource *inbound.SourceConfig
 		if name == "airtable" {
 			src, err := registerAirtableWebhook(ctx, url, o.key, hubURL+"/hooks/"+DevTenant+"/airtable")
 			if err != nil {
@@ -62,18 +63,18 @@ func devSimulators(ctx context.Context, cfg *config.Config, out io.Writer) (func
 				continue
 			}
 			if t.Connectors == nil {
-				t.Connectors = map[string]config.TenantConnector{}
+				t.Connectors = map[string]plugins.TenantConfig{}
 			}
 			t.Connectors[name] = sim.connector(url, o.key)
 			if info.publicKey != "" {
 				if t.Sources == nil {
-					t.Sources = map[string]config.Source{}
+					t.Sources = map[string]inbound.SourceConfig{}
 				}
-				t.Sources[name] = config.Source{Verifier: "sendgrid", Secret: info.publicKey}
+				t.Sources[name] = inbound.SourceConfig{Verifier: "sendgrid", Secret: info.publicKey}
 			}
 			if airtableSource != nil {
 				if t.Sources == nil {
-					t.Sources = map[string]config.Source{}
+					t.Sources = map[string]inbound.SourceConfig{}
 				}
 				t.Sources[name] = *airtableSource
 			}
@@ -95,14 +96,14 @@ const devWebhookTable = "Content_Master"
 // devWebhookTable of the dev base (cell values of all fields, previous values of changed
 // ones) and pings notify, and returns the inbound source that verifies those pings and
 // fetches the payloads.
-func registerAirtableWebhook(ctx context.Context, api, key, notify string) (config.Source, error) {
+func registerAirtableWebhook(ctx context.Context, api, key, notify string) (inbound.SourceConfig, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var meta struct {
 		Tables []struct{ ID, Name string } `json:"tables"`
 	}
 	if err := simCall(ctx, http.MethodGet, api+"/v0/meta/bases/"+airtablesim.DefaultBase+"/tables", key, nil, &meta); err != nil {
-		return config.Source{}, fmt.Errorf("reading the Airtable simulator's tables: %w", err)
+		return inbound.SourceConfig{}, fmt.Errorf("reading the Airtable simulator's tables: %w", err)
 	}
 	scope := ""
 	for _, t := range meta.Tables {
@@ -111,7 +112,7 @@ func registerAirtableWebhook(ctx context.Context, api, key, notify string) (conf
 		}
 	}
 	if scope == "" {
-		return config.Source{}, fmt.Errorf("the Airtable simulator's base has no %s table", devWebhookTable)
+		return inbound.SourceConfig{}, fmt.Errorf("the Airtable simulator's base has no %s table", devWebhookTable)
 	}
 	var created struct {
 		ID              string `json:"id"`
@@ -125,9 +126,9 @@ func registerAirtableWebhook(ctx context.Context, api, key, notify string) (conf
 		}},
 	}, &created)
 	if err != nil {
-		return config.Source{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
+		return inbound.SourceConfig{}, fmt.Errorf("creating the Airtable simulator's webhook: %w", err)
 	}
-	return config.Source{
+	return inbound.SourceConfig{
 		Verifier: "airtable", Secret: created.MacSecretBase64,
 		BaseURL: api, Token: key, BaseID: airtablesim.DefaultBase, WebhookID: created.ID,
 	}, nil

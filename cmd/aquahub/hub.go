@@ -8,47 +8,40 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/config"
 	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/metrics"
+	"github.com/aquascene/aquahub/internal/pipeline"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/rules"
-	bbolt "go.etcd.io/bbolt"
 )
 
-// hub is one wired aquahub: store, rules, engine, features and HTTP server. Features wire
-// themselves in wire_<feature>.go through the fields below.
+// hub is one wired aquahub: the storage file, the feature modules, the rules, the engine
+// and the HTTP server. This is where modules are composed; no module knows another.
 type hub struct {
-	cfg     config.Config
+	cfg     Config
 	log     *slog.Logger
-	store   *bolt.Store
+	db      *bolt.DB
 	metrics *metrics.Metrics
-	engine  *core.Engine
+	modules []core.Module
+	kinds   *core.StepKinds
 	rules   *rules.Set
+	engine  *core.Engine
 	server  *httpapi.Server
-
-	// Filled by features before the engine and server are built.
-	executors map[string]core.StepExecutor
-	features  []httpapi.Routes
-	public    []httpapi.Routes
-	checker   rules.StepChecker
-	// kindCheckers validate other step kinds' input when the rules load.
-	kindCheckers map[string]func(with map[string]any) error
-	// starters run after the engine starts; stoppers run in reverse order at shutdown.
-	starters []func(ctx context.Context) error
-	stoppers []func(ctx context.Context) error
+	// started are the workers Start ran, stopped in reverse order.
+	started []core.Worker
 }
 
-// features wire themselves into a hub in this order; each may add executors, routes,
-// a rule checker, starters and stoppers.
-var features = []func(h *hub) error{wireWebhooks, wirePlugins, wireContent}
+// moduleBuilders build the feature modules in order. A builder sees the hub being built:
+// its configuration, logger, storage (nil when only checking rules) and Publish.
+var moduleBuilders = []func(h *hub) (core.Module, error){
+	webhooksModule, inboundModule, pluginsModule, contentModule,
+}
 
-// Publish lets features put events into the pipeline; it satisfies their Publisher
-// interfaces and is valid once the hub is built.
+// Publish lets modules put events into the pipeline; it is valid once the hub is built.
 func (h *hub) Publish(ctx context.Context, tenant string, events ...core.Event) ([]core.Accepted, error) {
 	if h.engine == nil {
 		return nil, errors.New("hub is not built yet")
@@ -56,9 +49,11 @@ func (h *hub) Publish(ctx context.Context, tenant string, events ...core.Event) 
 	return h.engine.Publish(ctx, tenant, events...)
 }
 
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		level = slog.LevelInfo
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -66,63 +61,98 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// buildHub opens the store, wires every feature, loads the rules and builds the engine
-// and the server. Nothing runs until start.
-func buildHub(cfg config.Config, log *slog.Logger) (*hub, error) {
-	st, err := bolt.Open(cfg.Storage.Path, bolt.Options{MaxBatchSize: cfg.Storage.MaxBatchSize, MaxBatchDelay: cfg.Storage.MaxBatchDelay})
+// buildModules builds every feature module and the step kind registry they make up, and
+// loads the rules against it. With h.db nil the modules can only check rules.
+func (h *hub) buildModules() error {
+	kinds, err := core.NewStepKinds(core.BuiltinStepKinds(h.log)...)
+	if err != nil {
+		return err
+	}
+	for _, build := range moduleBuilders {
+		m, err := build(h)
+		if err != nil {
+			return err
+		}
+		h.modules = append(h.modules, m)
+		if p, ok := m.(core.StepKindProvider); ok {
+			for _, k := range p.StepKinds() {
+				if err := kinds.Add(k); err != nil {
+					return fmt.Errorf("module %s: %w", m.Name(), err)
+				}
+			}
+		}
+	}
+	h.kinds = kinds
+	env := map[string]string{}
+	for _, name := range h.cfg.Rules.Env {
+		env[name] = os.Getenv(name)
+	}
+	set, err := rules.Load(h.cfg.Rules.Paths, rules.Options{Kinds: kinds, Env: env})
+	if err != nil {
+		return fmt.Errorf("loading rules:\n%w", err)
+	}
+	h.rules = set
+	return nil
+}
+
+// checkRules builds the modules without storage, enough to load and check the rules as
+// serve would (rules lint and rules test).
+func checkRules(cfg Config, log *slog.Logger) (*hub, error) {
+	h := &hub{cfg: cfg, log: log}
+	if err := h.buildModules(); err != nil {
+		h.close(context.Background())
+		return nil, err
+	}
+	return h, nil
+}
+
+// buildHub opens the storage, builds every module, loads the rules and builds the engine and
+// the server. Nothing runs until start.
+func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
+	db, err := bolt.Open(cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
-	h := &hub{cfg: cfg, log: log, store: st, metrics: metrics.New(), executors: map[string]core.StepExecutor{}, kindCheckers: map[string]func(map[string]any) error{}}
+	h := &hub{cfg: cfg, log: log, db: db, metrics: metrics.New()}
 	ok := false
 	defer func() {
 		if !ok {
 			h.close(context.Background())
 		}
 	}()
-	for _, wire := range features {
-		if err := wire(h); err != nil {
-			return nil, err
-		}
+	if err := h.buildModules(); err != nil {
+		return nil, err
 	}
-	kinds := []string{"emit", "log"}
-	for k := range h.executors {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	env := map[string]string{}
-	for _, name := range cfg.Rules.Env {
-		env[name] = os.Getenv(name)
-	}
-	set, err := rules.Load(cfg.Rules.Paths, rules.Options{Kinds: kinds, Checker: h.checker, KindCheckers: h.kindCheckers, Env: env})
-	if err != nil {
-		return nil, fmt.Errorf("loading rules:\n%w", err)
-	}
-	h.rules = set
+	store := db.Pipeline()
 	h.engine, err = core.NewEngine(core.EngineOptions{
-		Store: st, Rules: set, Executors: h.executors, Tenants: cfg.TenantIDs(),
-		Workers: cfg.Engine.Workers, LeaseTTL: cfg.Engine.LeaseTTL, Logger: log, Observer: h.metrics,
+		Config: cfg.Engine, Store: store, Rules: h.rules, Kinds: h.kinds, Tenants: cfg.TenantIDs(),
+		Logger: log, Observer: h.metrics,
 	})
 	if err != nil {
 		return nil, err
 	}
-	h.metrics.WatchQueue(st)
-	keys := httpapi.NewAPIKeys()
-	for _, t := range cfg.Tenants {
-		for _, k := range t.APIKeys {
-			keys.Add(k, t.ID, "admin")
+	h.metrics.WatchQueue(store)
+	if err := h.metrics.Collect(h.modules...); err != nil {
+		return nil, err
+	}
+	routes := []httpapi.RouteModule{pipeline.New(h.engine, store), h.metrics}
+	for _, m := range h.modules {
+		if r, ok := m.(httpapi.RouteModule); ok {
+			routes = append(routes, r)
 		}
 	}
-	h.server = httpapi.New(httpapi.Options{
-		Engine: h.engine, Auth: keys, BodyLimit: int(cfg.Server.BodyLimit), Metrics: h.metrics, Logger: log,
-		Features: h.features, Public: h.public, Version: version,
-		Ready: func() error { return h.store.DB().View(func(_ *bbolt.Tx) error { return nil }) },
-	})
+	auth := identity.NewKeys(perTenant(cfg, func(t Tenant) identity.TenantConfig { return t.TenantConfig }))
+	h.server, err = httpapi.New(cfg.Server, httpapi.Options{
+		Auth: auth, Observer: h.metrics, Ready: db.Ping, Logger: log, Version: version,
+	}, routes...)
+	if err != nil {
+		return nil, err
+	}
 	ok = true
 	return h, nil
 }
 
-// start starts the engine, the features and the HTTP listener. It returns the address
+// start starts the engine, the modules' workers and the HTTP listener. It returns the address
 // actually listened on and a channel that reports the server's end.
 func (h *hub) start(ctx context.Context) (net.Addr, <-chan error, error) {
 	ln, err := net.Listen("tcp", h.cfg.Server.Addr)
@@ -133,10 +163,13 @@ func (h *hub) start(ctx context.Context) (net.Addr, <-chan error, error) {
 		ln.Close()
 		return nil, nil, err
 	}
-	for _, s := range h.starters {
-		if err := s(ctx); err != nil {
-			ln.Close()
-			return nil, nil, err
+	for _, m := range h.modules {
+		if w, ok := m.(core.Worker); ok {
+			if err := w.Start(ctx); err != nil {
+				ln.Close()
+				return nil, nil, fmt.Errorf("starting %s: %w", m.Name(), err)
+			}
+			h.started = append(h.started, w)
 		}
 	}
 	done := make(chan error, 1)
@@ -144,8 +177,8 @@ func (h *hub) start(ctx context.Context) (net.Addr, <-chan error, error) {
 	return ln.Addr(), done, nil
 }
 
-// shutdown stops accepting requests, drains the engine and closes everything, within
-// the configured timeout.
+// shutdown stops accepting requests, drains the engine and closes everything, within the
+// configured timeout.
 func (h *hub) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.Server.ShutdownTimeout)
 	defer cancel()
@@ -162,11 +195,21 @@ func (h *hub) shutdown() error {
 	return errors.Join(errs...)
 }
 
+// close stops the workers in reverse order, closes modules that hold resources and closes
+// the storage file.
 func (h *hub) close(ctx context.Context) error {
 	var errs []error
-	for i := len(h.stoppers) - 1; i >= 0; i-- {
-		errs = append(errs, h.stoppers[i](ctx))
+	for i := len(h.started) - 1; i >= 0; i-- {
+		errs = append(errs, h.started[i].Stop(ctx))
 	}
-	errs = append(errs, h.store.Close())
+	h.started = nil
+	for i := len(h.modules) - 1; i >= 0; i-- {
+		if c, ok := h.modules[i].(core.Closer); ok {
+			errs = append(errs, c.Close(ctx))
+		}
+	}
+	if h.db != nil {
+		errs = append(errs, h.db.Close())
+	}
 	return errors.Join(errs...)
 }

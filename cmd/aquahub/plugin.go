@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.etcd.io/bbolt"
 	"gopkg.in/yaml.v3"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/sdk/abi"
 )
@@ -175,8 +175,8 @@ func goBuildWasm(ctx context.Context, dir, out string, stderr io.Writer) error {
 }
 
 // openModule loads one .wasm file in a catalog of its own, with grant for every tenant and
-// a temporary kv store. The returned function releases everything.
-func openModule(ctx context.Context, file string, grant *plugins.Grant, timeout time.Duration) (*plugins.Catalog, string, func(), error) {
+// a kv store in a temporary data file. The returned function releases everything.
+func openModule(ctx context.Context, file string, grant *plugins.TenantConfig, timeout time.Duration) (*plugins.Catalog, string, func(), error) {
 	tmp, err := os.MkdirTemp("", "aquahub-plugin-")
 	if err != nil {
 		return nil, "", nil, err
@@ -189,25 +189,25 @@ func openModule(ctx context.Context, file string, grant *plugins.Grant, timeout 
 	}
 	dir := filepath.Join(tmp, "connectors")
 	os.Mkdir(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, filepath.Base(strings.TrimSuffix(file, ".wasm"))+".wasm"), b, 0o644); err != nil {
+	copied := filepath.Join(dir, filepath.Base(strings.TrimSuffix(file, ".wasm"))+".wasm")
+	if err := os.WriteFile(copied, b, 0o644); err != nil {
 		cleanup()
 		return nil, "", nil, err
 	}
-	db, err := bbolt.Open(filepath.Join(tmp, "kv.db"), 0o600, nil)
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(tmp, "aquahub.db")})
 	if err != nil {
 		cleanup()
 		return nil, "", nil, err
 	}
-	copied := filepath.Join(dir, filepath.Base(strings.TrimSuffix(file, ".wasm"))+".wasm")
-	opts := plugins.Options{
-		Dir: dir, CacheDir: userCompilationCache(), DB: db, CallTimeout: timeout, PoolSize: 1,
+	deps := plugins.Deps{
+		KV:     db.ConnectorKV(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if grant != nil {
 		g := *grant
-		opts.Grants = func(string, string) (plugins.Grant, bool) { return g, true }
+		deps.Grants = func(string, string) (plugins.TenantConfig, bool) { return g, true }
 	}
-	cat, err := plugins.Open(ctx, opts)
+	cat, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: userCompilationCache(), CallTimeout: timeout, PoolSize: 1}, deps)
 	release := func() {
 		if cat != nil {
 			cat.Close(context.Background())
@@ -296,7 +296,7 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 	if len(m.Secrets) > 0 {
 		fmt.Fprintln(w, "secrets:")
 		for _, s := range m.Secrets {
-			fmt.Fprintf(w, "  %s%s  %s\n", s.Name, requiredMark(s.Required), s.Description)
+			fmt.Fprintf(w, "  %s%s%s  %s\n", s.Name, requiredMark(s.Required), signingMark(s), s.Description)
 		}
 	}
 	fmt.Fprintln(w, "actions:")
@@ -311,19 +311,20 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 	}
 }
 
+// signingMark marks a secret declared with use: sign (ABI revision 1.3): a private key the
+// host signs JWTs with and never places in a request.
+func signingMark(s abi.SecretSpec) string {
+	if s.Signing() {
+		return " (signing key: sign_jwt only, never sent)"
+	}
+	return ""
+}
+
 func requiredMark(r bool) string {
 	if r {
 		return " (required)"
 	}
 	return ""
-}
-
-// pluginTestConfig is the --config file of `plugin test`: one tenant's settings for the
-// connector, as under tenants[].connectors.<id> in aquahub.yaml. ${VAR} reads the environment.
-type pluginTestConfig struct {
-	Config  map[string]any    `yaml:"config"`
-	Secrets map[string]string `yaml:"secrets"`
-	Egress  []string          `yaml:"egress"`
 }
 
 func newPluginTestCmd() *cobra.Command {
@@ -355,27 +356,20 @@ permanent) and exits non-zero.`,
 					return fmt.Errorf("--input: not a JSON object: %v", err)
 				}
 			}
-			var grant plugins.Grant
+			var grant plugins.TenantConfig
 			if configFile != "" {
-				b, err := os.ReadFile(configFile)
-				if err != nil {
+				var err error
+				if grant, err = readTenantConfig(configFile); err != nil {
 					return err
 				}
-				var tc pluginTestConfig
-				dec := yaml.NewDecoder(bytes.NewReader([]byte(os.ExpandEnv(string(b)))))
-				dec.KnownFields(true)
-				if err := dec.Decode(&tc); err != nil && !errors.Is(err, io.EOF) {
-					return fmt.Errorf("%s: %v", configFile, err)
-				}
-				grant = plugins.Grant{Config: tc.Config, Secrets: tc.Secrets, Egress: tc.Egress}
 			}
 			cat, id, release, err := openModule(cmd.Context(), args[0], &grant, timeout)
 			if err != nil {
 				return err
 			}
 			defer release()
-			res, err := cat.Execute(cmd.Context(), core.StepCall{
-				Tenant: tenant, RunID: "plugin-test", StepID: action, Kind: "connector",
+			res, err := cat.Execute(cmd.Context(), plugins.ActionCall{
+				Tenant: tenant, RunID: "plugin-test", StepID: action,
 				Connector: id, Action: action, Input: in, IdempotencyKey: "plugin-test/" + action, Attempt: 1,
 			})
 			if err != nil {
@@ -394,6 +388,27 @@ permanent) and exits non-zero.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "call deadline")
 	cmd.MarkFlagRequired("action")
 	return cmd
+}
+
+// readTenantConfig reads the --config file of `plugin test`: one tenant's settings for the
+// connector, the shape of tenants[].connectors.<id> in aquahub.yaml, with ${VAR} read from
+// the environment. yaml.v3 matches keys to the lower-cased field names, which are
+// TenantConfig's configuration keys (config, secrets, egress); unknown keys are errors.
+func readTenantConfig(path string) (plugins.TenantConfig, error) {
+	var tc plugins.TenantConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return tc, err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(os.ExpandEnv(string(b))))
+	dec.KnownFields(true)
+	if err := dec.Decode(&tc); err != nil && !errors.Is(err, io.EOF) {
+		return tc, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := tc.Validate(); err != nil {
+		return tc, fmt.Errorf("%s: %w", path, err)
+	}
+	return tc, nil
 }
 
 const scaffoldMain = `// Command {{.Name}} is an aquahub connector. Build it with ` + "`aquahub plugin build .`" + `.

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 
-	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 
@@ -62,32 +59,25 @@ func newRulesCmd() *cobra.Command {
 	return cmd
 }
 
-// lintHub wires a hub exactly as serve would, against a throwaway data directory, so that
-// lint accepts precisely what serve accepts. Paths, when given, replace rules.paths.
+// lintHub builds the modules and loads the rules exactly as serve would, without storage,
+// so that lint accepts precisely what serve accepts. Paths, when given, replace rules.paths.
 func lintHub(cfgPath string, paths []string) (*hub, func(), error) {
-	var cfg config.Config
+	var cfg Config
 	var err error
 	if cfgPath != "" {
-		cfg, err = config.Load(cfgPath, nil)
+		if cfg, err = loadConfig(cfgPath, nil); err != nil {
+			return nil, nil, err
+		}
 	} else {
-		cfg = config.Default()
+		cfg = DefaultConfig()
 		cfg.Rules.Paths = []string{"examples/aquascene/rules"}
-	}
-	if err != nil {
-		return nil, nil, err
 	}
 	if len(paths) > 0 {
 		cfg.Rules.Paths = paths
 	}
-	tmp, err := os.MkdirTemp("", "aquahub-lint-")
+	h, err := checkRules(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.Storage.Path = filepath.Join(tmp, "lint.db")
-	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, nil, err
-	}
-	return h, func() { h.close(context.Background()); os.RemoveAll(tmp) }, nil
+	return h, func() { h.close(context.Background()) }, nil
 }

@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 
@@ -45,7 +44,7 @@ func newServeCmd() *cobra.Command {
 		Long:  "Run the hub with the configuration file, AQUAHUB_* environment variables and flags, in that order of precedence (flags win).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(f.config, f.overrides())
+			cfg, err := loadConfig(f.config, f.overrides())
 			if err != nil {
 				return err
 			}
@@ -58,7 +57,7 @@ func newServeCmd() *cobra.Command {
 
 // serve runs a hub until SIGINT or SIGTERM, then drains it. ready, when not nil, is
 // called with the listening address once the hub serves.
-func serve(ctx context.Context, cfg config.Config, ready func(addr string)) error {
+func serve(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}

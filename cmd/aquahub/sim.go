@@ -18,7 +18,7 @@ import (
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
-	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
 )
 
@@ -50,7 +50,7 @@ type simulator struct {
 	build       func(o simOptions) simInfo
 	// connector returns the tenant connector settings pointing the connector at a simulator
 	// listening at baseURL with key.
-	connector func(baseURL, key string) config.TenantConnector
+	connector func(baseURL, key string) plugins.TenantConfig
 	// curl shows how to call the simulator by hand.
 	curl func(baseURL, key string) string
 }
@@ -65,8 +65,8 @@ func simulators() map[string]simulator {
 					airtablesim.WithRateLimit(o.rateLimit, o.penalty))
 				return simInfo{handler: s, notes: []string{"base: " + airtablesim.DefaultBase + " (Content_Master, Content_Templates, Publishing_Calendar, Email_Events)"}}
 			},
-			connector: func(baseURL, key string) config.TenantConnector {
-				return config.TenantConnector{
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
 					Config:  map[string]any{"base_url": baseURL, "base_id": airtablesim.DefaultBase},
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},
@@ -87,8 +87,8 @@ func simulators() map[string]simulator {
 				}
 				return simInfo{handler: s, notes: notes, publicKey: s.PublicKey()}
 			},
-			connector: func(baseURL, key string) config.TenantConnector {
-				return config.TenantConnector{
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
 					Config:  map[string]any{"base_url": baseURL},
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},
@@ -104,12 +104,12 @@ func simulators() map[string]simulator {
 				s := mailchimpsim.New(mailchimpsim.WithKey(o.key), mailchimpsim.WithFaults(o.faults))
 				return simInfo{handler: s, notes: []string{"audience: " + mailchimpsim.DefaultList}}
 			},
-			connector: func(baseURL, key string) config.TenantConnector {
+			connector: func(baseURL, key string) plugins.TenantConfig {
 				cfg := map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList}
 				if dc := mailchimpDataCenter(key); dc != "" {
 					cfg["dc"] = dc // what a real tenant's config needs; base_url overrides it here
 				}
-				return config.TenantConnector{
+				return plugins.TenantConfig{
 					Config:  cfg,
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},

@@ -1,90 +1,36 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"sort"
-
-	"github.com/aquascene/aquahub/internal/config"
-	"github.com/aquascene/aquahub/internal/httpapi"
-	"github.com/aquascene/aquahub/sdk/netguard"
-	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
-// wireWebhooks adds outbound delivery (the /api/v1/webhooks API, fan-out of every event,
-// the webhook step kind) and the inbound sources of every tenant (/hooks/{tenant}/{source}).
-func wireWebhooks(h *hub) error {
-	wc := h.cfg.Webhooks
-	svc, err := webhooks.New(webhooks.Options{
-		DB: h.store.DB(), Events: h.store, Publisher: h, Logger: h.log.With("feature", "webhooks"),
-		Policy:   netguard.Policy{AllowHTTP: wc.AllowHTTP, AllowLoopback: wc.AllowLoopback, AllowPrivate: wc.AllowPrivate},
-		Schedule: wc.Schedule, Timeout: wc.Timeout, DisableAfter: wc.DisableAfter,
-		RotationOverlap: wc.RotationOverlap, Workers: wc.Workers,
-	})
-	if err != nil {
-		return err
+// webhooksModule builds the outbound webhooks module. Without storage (rules lint) it can
+// only check webhook steps.
+func webhooksModule(h *hub) (core.Module, error) {
+	deps := webhooks.Deps{Publisher: h, Logger: h.log.With("feature", "webhooks")}
+	if h.db != nil {
+		deps.Store, deps.Events = h.db.Webhooks(), h.db.Pipeline()
 	}
-	sources, err := inboundSources(h.cfg)
+	m, err := webhooks.New(h.cfg.Webhooks, deps)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	recv, err := inbound.NewReceiver(inbound.ReceiverOptions{DB: h.store.DB(), Publisher: h}, sources...)
-	if err != nil {
-		return err
-	}
-	h.executors["webhook"] = webhooks.NewStepExecutor(svc)
-	h.features = append(h.features, httpapi.WebhookRoutes(svc))
-	h.public = append(h.public, httpapi.HookRoutes(recv))
-
-	var cancel context.CancelFunc
-	done := make(chan struct{})
-	h.starters = append(h.starters, func(ctx context.Context) error {
-		var runCtx context.Context
-		runCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-		go func() {
-			defer close(done)
-			_ = svc.Run(runCtx)
-		}()
-		return nil
-	})
-	h.stoppers = append(h.stoppers, func(ctx context.Context) error {
-		if cancel == nil {
-			return nil
-		}
-		cancel()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("webhook delivery did not stop: %w", ctx.Err())
-		}
-	})
-	return nil
+	return m, nil
 }
 
-// inboundSources compiles the configured sources; errors name the config path.
-func inboundSources(cfg config.Config) ([]*inbound.Source, error) {
-	var out []*inbound.Source
-	for i, t := range cfg.Tenants {
-		names := make([]string, 0, len(t.Sources))
-		for name := range t.Sources {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			s := t.Sources[name]
-			src, err := inbound.NewSource(t.ID, name, inbound.Spec{
-				Verifier: s.Verifier, Secret: s.Secret, Header: s.Header, Algorithm: s.Algorithm,
-				Encoding: s.Encoding, Prefix: s.Prefix, Tolerance: s.Tolerance,
-				Type: s.Type, ID: s.ID, Subject: s.Subject, Data: s.Data,
-				Airtable: airtableFetch(cfg, s),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("tenants[%d].sources.%s.%w", i, name, err)
-			}
-			out = append(out, src)
-		}
+// inboundModule builds the inbound sources module from every tenant's sources. Its address
+// policy for requests made on a sender's behalf (the Airtable payload fetch) is the outbound
+// webhooks' policy.
+func inboundModule(h *hub) (core.Module, error) {
+	deps := inbound.Deps{Publisher: h, Policy: h.cfg.Webhooks.Policy(), Logger: h.log.With("feature", "inbound")}
+	if h.db != nil {
+		deps.Store = h.db.Inbound()
 	}
-	return out, nil
+	m, err := inbound.New(perTenant(h.cfg, func(t Tenant) map[string]inbound.SourceConfig { return t.Sources }), deps)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }

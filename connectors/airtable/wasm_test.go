@@ -23,11 +23,11 @@ func TestWASMThroughHost(t *testing.T) {
 	s := sim.New(sim.WithRateLimit(0, 0))
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	cat := wasmtest.Connector(t, ".", plugins.Grant{
+	cat := wasmtest.Connector(t, ".", plugins.TenantConfig{
 		Config:  map[string]any{"base_url": ts.URL, "base_id": sim.DefaultBase},
 		Secrets: map[string]string{"api_key": sim.DefaultKey},
 		Egress:  []string{ts.URL},
-	}, plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	}, plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	run := wasmtest.Steps(cat, "aquascene", "airtable")
 	class := func(err error) core.ErrorClass {
 		var se *core.StepError

@@ -78,15 +78,15 @@ func nativeRunner(t *testing.T, srv *httptest.Server) runner {
 
 func wasmRunner(t *testing.T, srv *httptest.Server) runner {
 	wasm := wasmtest.Build(t, ".")
-	cat := wasmtest.Open(t, plugins.Options{Grants: func(tenant, connector string) (plugins.Grant, bool) {
-		return plugins.Grant{
+	cat := wasmtest.Open(t, plugins.Config{}, plugins.Deps{Grants: func(tenant, connector string) (plugins.TenantConfig, bool) {
+		return plugins.TenantConfig{
 			Config:  map[string]any{"base_url": srv.URL + "/api"},
 			Secrets: map[string]string{"api_key": "sk-live-123456"},
 			Egress:  []string{srv.URL},
 		}, true
 	}}, wasm)
 	return func(t *testing.T, in map[string]any) (map[string]any, error) {
-		res, err := cat.Execute(context.Background(), core.StepCall{
+		res, err := cat.Execute(context.Background(), plugins.ActionCall{
 			Tenant: "aquascene", RunID: "r1", StepID: "s1", Connector: "http", Action: "request",
 			Input: in, IdempotencyKey: "test-idem-test", Attempt: 1,
 		})

@@ -25,8 +25,8 @@ func TestWASMThroughHost(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	config := map[string]any{"base_url": ts.URL + "/3.0", "list_id": sim.DefaultList}
-	cat := wasmtest.Connector(t, ".", plugins.Grant{Config: config, Secrets: map[string]string{"api_key": sim.DefaultKey}, Egress: []string{ts.URL}},
-		plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	cat := wasmtest.Connector(t, ".", plugins.TenantConfig{Config: config, Secrets: map[string]string{"api_key": sim.DefaultKey}, Egress: []string{ts.URL}},
+		plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	run := wasmtest.Steps(cat, "aquascene", "mailchimp")
 	member := func(email string) map[string]any {
 		return map[string]any{"email": email, "merge_fields": map[string]any{"FNAME": "Ana"}, "tags": []any{"newsletter"}}

@@ -22,11 +22,11 @@ func TestWASMThroughHost(t *testing.T) {
 	s := sim.New()
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	cat := wasmtest.Connector(t, ".", plugins.Grant{
+	cat := wasmtest.Connector(t, ".", plugins.TenantConfig{
 		Config:  map[string]any{"base_url": ts.URL},
 		Secrets: map[string]string{"api_key": sim.DefaultKey},
 		Egress:  []string{ts.URL},
-	}, plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	}, plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	step := wasmtest.Steps(cat, "aquascene", "sendgrid")
 	run := func(input map[string]any) (map[string]any, error) { return step("mail.send", input) }
 	mail := func(recipients int) map[string]any {

@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Problem is an RFC 9457 problem detail. Handlers may return one directly.
+// Problem is an RFC 9457 problem detail. Route handlers may return one directly.
 type Problem struct {
 	Type     string         `json:"type,omitempty"`
 	Title    string         `json:"title"`
@@ -37,17 +37,39 @@ func (p *Problem) MarshalJSON() ([]byte, error) {
 		return b, err
 	}
 	m := map[string]any{}
-	_ = json.Unmarshal(b, &m)
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
 	for k, v := range p.Extra {
 		m[k] = v
 	}
 	return json.Marshal(m)
 }
 
-// statusOf maps core's sentinel errors onto HTTP statuses.
+// StatusCoder is implemented by feature errors that know their HTTP status (an inbound
+// signature failure is 401, a generated text that failed validation 422). Features need not
+// import this package: the method is enough.
+type StatusCoder interface {
+	HTTPStatus() int
+}
+
+// ProblemExtender is implemented by feature errors that add members to their problem
+// document (the content id and findings of a failed generation).
+type ProblemExtender interface {
+	ProblemExtra() map[string]any
+}
+
+// statusOf is the one mapping of errors onto HTTP statuses.
 func statusOf(err error) int {
+	var sc StatusCoder
 	var se *core.StepError
 	switch {
+	case errors.As(err, &sc):
+		return sc.HTTPStatus()
+	case errors.Is(err, core.ErrUnauthenticated):
+		return 401
+	case errors.Is(err, core.ErrForbidden):
+		return 403
 	case errors.Is(err, core.ErrInvalid):
 		return 400
 	case errors.Is(err, core.ErrNotFound):
@@ -66,8 +88,6 @@ func statusOf(err error) int {
 			return 404
 		case core.ClassRateLimited:
 			return 429
-		case core.ClassAuth:
-			return 502
 		}
 		return 502
 	}
@@ -103,6 +123,10 @@ func ToProblem(err error) *Problem {
 	if errors.As(err, &field) {
 		p.Errors = []ProblemField{{Field: field.Path, Message: field.Reason}}
 	}
+	var ext ProblemExtender
+	if errors.As(err, &ext) {
+		p.Extra = ext.ProblemExtra()
+	}
 	if status == 500 {
 		p.Detail = "internal error; the server log has details"
 	}
@@ -117,7 +141,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if p.Instance == "" {
 		p.Instance = c.Path()
 	}
-	body, _ := json.Marshal(p)
+	body, merr := json.Marshal(p)
+	if merr != nil {
+		return merr
+	}
 	c.Status(p.Status)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Send(body)

@@ -5,35 +5,32 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/metrics"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Routes adds a feature's routes to the authenticated /api/v1 group. Features register
-// through Server.Handle so that every route appears in the OpenAPI document.
-type Routes func(s *Server, api fiber.Router)
+// RouteModule is a feature module that serves HTTP operations.
+type RouteModule interface {
+	Routes(m *Mux)
+}
 
-// Options configures a Server. Engine and Auth are required.
+// RequestObserver counts requests by route and status; the metrics adapter implements it.
+type RequestObserver interface {
+	HTTPRequest(route string, code int)
+}
+
+// Options are the server's dependencies.
 type Options struct {
-	Engine *core.Engine
-	Auth   Authenticator
-	// BodyLimit caps request bodies in bytes (default 1 MiB); larger ones get 413.
-	BodyLimit int
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
-	// Features add their routes under /api/v1.
-	Features []Routes
-	// Public adds routes outside /api/v1 that do their own authentication (inbound hooks).
-	Public []Routes
+	// Auth authenticates requests to every operation that is not public (required).
+	Auth core.Authenticator
+	// Observer, when set, counts every request.
+	Observer RequestObserver
 	// Ready reports whether the hub can serve; /readyz answers 503 with its error.
-	Ready func() error
-	// Version is reported by /healthz.
+	Ready  func() error
+	Logger *slog.Logger
+	// Version is reported by /healthz and the document.
 	Version string
 }
 
@@ -45,20 +42,20 @@ type Server struct {
 	log  *slog.Logger
 }
 
-// New builds the server and registers every route.
-func New(opts Options) *Server {
-	if opts.BodyLimit <= 0 {
-		opts.BodyLimit = 1 << 20
+// New builds the server: its own routes, then every module's operations.
+func New(cfg Config, opts Options, modules ...RouteModule) (*Server, error) {
+	if opts.Auth == nil {
+		return nil, errors.New("httpapi: an Authenticator is required")
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultConfig().BodyLimit
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Metrics == nil {
-		opts.Metrics = metrics.New()
-	}
 	s := &Server{opts: opts, doc: newDocument(opts.Version), log: opts.Logger}
 	s.app = fiber.New(fiber.Config{
-		BodyLimit:             opts.BodyLimit,
+		BodyLimit:             int(cfg.BodyLimit),
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
@@ -68,31 +65,43 @@ func New(opts Options) *Server {
 		// reuse their memory.
 		Immutable: true,
 	})
-	s.app.Use(s.countRequests)
-	s.Handle(s.app, "GET", "/healthz", Op{Summary: "Liveness: the process is up", Tag: "system", Public: true}, s.healthz)
-	s.Handle(s.app, "GET", "/readyz", Op{Summary: "Readiness: storage is open and the engine runs", Tag: "system", Public: true}, s.readyz)
-	s.Handle(s.app, "GET", "/metrics", Op{Summary: "Prometheus metrics", Tag: "system", Public: true},
-		adaptor.HTTPHandler(promhttp.HandlerFor(opts.Metrics.Registry, promhttp.HandlerOpts{})))
-	s.Handle(s.app, "GET", "/openapi.json", Op{Summary: "This API's OpenAPI 3.1 document", Tag: "system", Public: true}, s.openapi)
-	for _, r := range opts.Public {
-		r(s, s.app)
+	if opts.Observer != nil {
+		s.app.Use(s.countRequests)
 	}
-	api := s.app.Group("/api/v1", s.authenticate)
-	s.eventRoutes(api)
-	s.runRoutes(api)
-	for _, r := range opts.Features {
-		r(s, api)
+	m := &Mux{s: s}
+	m.Handle(Op{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Tag: "system", Public: true,
+		Responses: []Response{{Status: 200, Description: "Up", Body: Health{}}}}, s.healthz)
+	m.Handle(Op{Method: "GET", Path: "/readyz", Summary: "Readiness: storage is open and the engine runs", Tag: "system", Public: true,
+		Responses: []Response{{Status: 200, Description: "Ready", Body: Readiness{}}, {Status: 503, Description: "Not ready"}}}, s.readyz)
+	m.Handle(Op{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Tag: "system", Public: true,
+		Responses: []Response{{Status: 200, Description: "The document", Body: map[string]any{}}}}, s.openapi)
+	for _, mod := range modules {
+		mod.Routes(m)
+	}
+	if err := m.err(); err != nil {
+		return nil, err
 	}
 	s.app.Use(func(c *fiber.Ctx) error {
-		return &Problem{Status: 404, Title: "Not Found", Detail: "no route for " + c.Method() + " " + c.Path() + "; see /openapi.json"}
+		return &Problem{Status: 404, Detail: "no route for " + c.Method() + " " + c.Path() + "; see /openapi.json"}
 	})
-	return s
+	return s, nil
+}
+
+// Health is the answer of /healthz.
+type Health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+// Readiness is the answer of /readyz.
+type Readiness struct {
+	Status string `json:"status"`
 }
 
 // App returns the fiber app, for tests.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Document returns the OpenAPI document built from the registered routes.
+// Document returns the OpenAPI document built from the registered operations.
 func (s *Server) Document() *Document { return s.doc }
 
 // Serve accepts connections on ln until Shutdown.
@@ -101,87 +110,33 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-// Op documents a route in the OpenAPI document.
-type Op struct {
-	Summary string
-	Tag     string
-	// Public routes skip API-key authentication.
-	Public bool
-	// Request names the request body (a JSON Schema object); nil means none.
-	Request map[string]any
-	// RequestTypes lists accepted content types (default application/json when Request is set).
-	RequestTypes []string
-	// Responses maps a status code to its description.
-	Responses map[int]string
-	// Query documents query parameters: name → description.
-	Query map[string]string
-	// Permission is the action a role needs (for example "events:write").
-	Permission string
-}
-
-// Handle registers a route on r and records it in the OpenAPI document. Path parameters
-// use fiber's :name form.
-func (s *Server) Handle(r fiber.Router, method, path string, op Op, h fiber.Handler) {
-	full := path
-	if g, ok := r.(*fiber.Group); ok {
-		full = g.Prefix + path
-	}
-	s.doc.add(method, full, op)
-	handlers := []fiber.Handler{}
-	if op.Permission != "" {
-		handlers = append(handlers, require(op.Permission))
-	}
-	handlers = append(handlers, h)
-	r.Add(method, path, handlers...)
-}
-
 func (s *Server) countRequests(c *fiber.Ctx) error {
 	err := c.Next()
 	code := c.Response().StatusCode()
 	if err != nil {
-		var p *Problem
-		var fe *fiber.Error
-		switch {
-		case errors.As(err, &p):
-			code = p.Status
-		case errors.As(err, &fe):
-			code = fe.Code
-		default:
-			code = statusOf(err)
-		}
+		code = ToProblem(err).Status
 	}
 	route := c.Route().Path
 	if route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	s.opts.Metrics.HTTPRequest(route, code)
+	s.opts.Observer.HTTPRequest(route, code)
 	return err
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok", "version": s.opts.Version})
+	return c.JSON(Health{Status: "ok", Version: s.opts.Version})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
-			return &Problem{Status: 503, Title: "Service Unavailable", Detail: err.Error()}
+			return &Problem{Status: 503, Detail: err.Error()}
 		}
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	return c.JSON(Readiness{Status: "ready"})
 }
 
 func (s *Server) openapi(c *fiber.Ctx) error {
 	return c.JSON(s.doc.JSON())
-}
-
-// fiberPathToOpenAPI turns /runs/:id into /runs/{id}.
-func fiberPathToOpenAPI(p string) string {
-	parts := strings.Split(p, "/")
-	for i, part := range parts {
-		if strings.HasPrefix(part, ":") {
-			parts[i] = "{" + strings.TrimSuffix(strings.TrimPrefix(part, ":"), "?") + "}"
-		}
-	}
-	return strings.Join(parts, "/")
 }

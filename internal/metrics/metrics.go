@@ -1,15 +1,24 @@
 // Package metrics holds the hub's Prometheus collectors in one registry value (no global
-// registry) and adapts them to core.Observer.
+// registry), adapts them to core.Observer and the HTTP kernel's RequestObserver, collects the
+// collectors feature modules provide, and serves GET /metrics.
 package metrics
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/httpapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// CollectorProvider is a feature module with metrics of its own.
+type CollectorProvider interface {
+	Collectors() []prometheus.Collector
+}
 
 // Metrics is the hub's collectors. Feature packages register their own collectors on
 // Registry.
@@ -22,7 +31,11 @@ type Metrics struct {
 	httpRequests   *prometheus.CounterVec
 }
 
-var _ core.Observer = (*Metrics)(nil)
+var (
+	_ core.Observer           = (*Metrics)(nil)
+	_ httpapi.RequestObserver = (*Metrics)(nil)
+	_ httpapi.RouteModule     = (*Metrics)(nil)
+)
 
 // New returns metrics registered on a fresh registry, with Go and process collectors.
 func New() *Metrics {
@@ -109,4 +122,28 @@ func (m *Metrics) WatchQueue(q core.Queue) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aquahub_dlq_size", Help: "Runs in the dead-letter queue."}, stat(func(s core.QueueStats) int { return s.Dead })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aquahub_events_stored", Help: "Events stored since the database was created."}, stat(func(s core.QueueStats) int { return s.Events })),
 	)
+}
+
+// Name implements core.Module.
+func (m *Metrics) Name() string { return "metrics" }
+
+// Collect registers the collectors of every module that provides some.
+func (m *Metrics) Collect(modules ...core.Module) error {
+	for _, mod := range modules {
+		if p, ok := mod.(CollectorProvider); ok {
+			for _, c := range p.Collectors() {
+				if err := m.Registry.Register(c); err != nil {
+					return fmt.Errorf("metrics of module %s: %w", mod.Name(), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Routes implements httpapi.RouteModule: GET /metrics in the Prometheus text format.
+func (m *Metrics) Routes(mux *httpapi.Mux) {
+	mux.HandleHTTP(httpapi.Op{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "system", Public: true,
+		Responses: []httpapi.Response{{Status: 200, Description: "The metrics in the Prometheus text format", Body: "", ContentType: "text/plain"}}},
+		promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 )
 
-// StepExecutor runs rule steps of kind webhook:
+// stepKind runs rule steps of kind webhook:
 //
 //   - id: notify
 //     webhook:
@@ -21,26 +21,49 @@ import (
 // The message is a CloudEvent queued on the durable delivery queue, not published into the
 // pipeline, so no rule sees it. The step's idempotency key names the message, so a retried
 // step queues nothing twice.
-type StepExecutor struct{ svc *Service }
+type stepKind struct{ m *Module }
 
-// NewStepExecutor returns the webhook step executor of svc.
-func NewStepExecutor(svc *Service) *StepExecutor { return &StepExecutor{svc: svc} }
+var _ core.StepKind = (*stepKind)(nil)
 
-var _ core.StepExecutor = (*StepExecutor)(nil)
+// Syntax implements core.StepKind.
+func (x *stepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "webhook"} }
 
-// Execute implements core.StepExecutor.
-func (x *StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
-	typ, _ := call.Input["type"].(string)
-	if typ == "" {
-		return core.StepResult{}, core.Invalid("webhook.type", "required: the event type of the message")
-	}
-	for k := range call.Input {
+// Check implements core.StepKind: the type is required, fields are known, and literal
+// strings are strings.
+func (x *stepKind) Check(def core.StepDef) error {
+	return checkStepInput(def.Literals(), false)
+}
+
+// checkStepInput checks a webhook step's input; nil values are not known yet unless
+// complete (the rendered input of a running step).
+func checkStepInput(in map[string]any, complete bool) error {
+	for k, v := range in {
 		switch k {
-		case "type", "endpoint", "subject", "data":
+		case "type", "endpoint", "subject":
+			if v == nil {
+				continue // not known yet, or (endpoint, subject) rendered as nothing
+			}
+			if _, ok := v.(string); !ok {
+				return core.Invalid("webhook."+k, "must be a string")
+			}
+		case "data":
 		default:
-			return core.StepResult{}, core.Invalid("webhook."+k, "unknown field (known: type, endpoint, subject, data)")
+			return core.Invalid("webhook."+k, "unknown field (known: type, endpoint, subject, data)")
 		}
 	}
+	typ, given := in["type"]
+	if s, _ := typ.(string); !given || (complete && s == "") {
+		return core.Invalid("webhook.type", "required: the event type of the message")
+	}
+	return nil
+}
+
+// Execute implements core.StepKind.
+func (x *stepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+	if err := checkStepInput(call.Input, true); err != nil {
+		return core.StepResult{}, err
+	}
+	typ, _ := call.Input["type"].(string)
 	endpoint, _ := call.Input["endpoint"].(string)
 	subject, _ := call.Input["subject"].(string)
 	ev := core.Event{
@@ -62,7 +85,7 @@ func (x *StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.St
 	if endpoint != "" {
 		targets = []string{endpoint}
 	} else {
-		eps, err := x.svc.List(ctx, call.Tenant)
+		eps, err := x.m.List(ctx, call.Tenant)
 		if err != nil {
 			return core.StepResult{}, core.Transient(err)
 		}
@@ -74,7 +97,7 @@ func (x *StepExecutor) Execute(ctx context.Context, call core.StepCall) (core.St
 	}
 	ids := []any{}
 	for _, t := range targets {
-		d, err := x.svc.Send(ctx, call.Tenant, t, ev, call.IdempotencyKey+"/"+t)
+		d, err := x.m.Send(ctx, call.Tenant, t, ev, call.IdempotencyKey+"/"+t)
 		switch {
 		case errors.Is(err, core.ErrNotFound):
 			return core.StepResult{}, &core.StepError{Class: core.ClassNotFound, Err: fmt.Errorf("webhook endpoint %q: %w", t, err)}

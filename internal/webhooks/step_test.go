@@ -1,18 +1,20 @@
-package webhooks
+package webhooks_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
-func TestStepExecutor(t *testing.T) {
+func TestStepKind(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := newReceiver(t, nil)
 	partner, _ := h.create(t, rc.URL+"/partner", "partner.*")
 	h.create(t, rc.URL+"/other", "newsletter.*")
-	x := NewStepExecutor(h.svc)
+	x := h.mod.StepKinds()[0]
 	trigger := &core.Event{ID: "e1", Type: "content.updated", Data: json.RawMessage(`{"content_id":"gen-1"}`)}
 	call := core.StepCall{Tenant: "aquascene", RunID: "run1", RuleID: "announce", StepID: "notify", Kind: "webhook",
 		IdempotencyKey: "run1/notify", Event: trigger, Input: map[string]any{"type": "partner.content.approved", "subject": "gen-1"}}
@@ -61,5 +63,36 @@ func TestStepExecutor(t *testing.T) {
 	c.Input, c.IdempotencyKey = map[string]any{"type": "anything", "endpoint": partner.ID, "data": map[string]any{"n": 1}}, "run2/notify"
 	if res, err := x.Execute(t.Context(), c); err != nil || res.Output["endpoints"] != 1 {
 		t.Fatalf("explicit endpoint = %+v, %v", res, err)
+	}
+}
+
+func TestStepKindChecksAtLoad(t *testing.T) {
+	tests := []struct {
+		name  string
+		input map[string]any
+		want  string
+	}{
+		{"complete", map[string]any{"type": "partner.content.ready", "subject": "${{ steps.draft.content_id }}", "data": map[string]any{"a": 1}}, ""},
+		{"type from an expression", map[string]any{"type": "${{ event.type }}.announced"}, ""},
+		{"missing type", map[string]any{"subject": "x"}, "webhook.type: required"},
+		{"unknown field", map[string]any{"type": "x", "url": "https://example.com"}, `webhook.url: unknown field`},
+		{"endpoint not a string", map[string]any{"type": "x", "endpoint": 7}, "webhook.endpoint: must be a string"},
+	}
+	// A module without storage, as rules lint builds it, checks steps all the same.
+	mod, err := webhooks.New(webhooks.DefaultConfig(), webhooks.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mod.StepKinds()[0]
+	if name := x.Syntax().Name; name != "webhook" {
+		t.Fatalf("step kind %q, want webhook", name)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := x.Check(core.StepDef{Kind: "webhook", Input: tt.input})
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("Check = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

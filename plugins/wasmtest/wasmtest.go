@@ -1,6 +1,3 @@
-// Package wasmtest builds connector guests for wasip1 and loads them into a plugins.Catalog,
-// for tests that run a connector through the real host (package plugins) rather than the
-// native harness (sdk/plugin/plugintest).
 package wasmtest
 
 import (
@@ -13,10 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"go.etcd.io/bbolt"
-
-	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
 )
@@ -48,12 +42,12 @@ func CacheDir(tb testing.TB) string {
 }
 
 // Open copies the .wasm files into a temporary connector directory and opens a Catalog on
-// it, closed when the test ends. Empty Dir, CacheDir, Logger and Registerer fields of opts
-// get test defaults. A load error fails the test.
-func Open(tb testing.TB, opts plugins.Options, wasmFiles ...string) *plugins.Catalog {
+// it, closed when the test ends. Empty cfg.Dir, cfg.CacheDir and deps.Logger get test
+// defaults. A load error fails the test.
+func Open(tb testing.TB, cfg plugins.Config, deps plugins.Deps, wasmFiles ...string) *plugins.Catalog {
 	tb.Helper()
-	if opts.Dir == "" {
-		opts.Dir = tb.TempDir()
+	if cfg.Dir == "" {
+		cfg.Dir = tb.TempDir()
 	}
 	for _, f := range wasmFiles {
 		b, err := os.ReadFile(f)
@@ -64,20 +58,17 @@ func Open(tb testing.TB, opts plugins.Options, wasmFiles ...string) *plugins.Cat
 		if !strings.HasSuffix(name, ".wasm") {
 			name += ".wasm"
 		}
-		if err := os.WriteFile(filepath.Join(opts.Dir, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(cfg.Dir, name), b, 0o644); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	if opts.CacheDir == "" {
-		opts.CacheDir = CacheDir(tb)
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = CacheDir(tb)
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if opts.Registerer == nil {
-		opts.Registerer = prometheus.NewRegistry()
-	}
-	c, err := plugins.Open(context.Background(), opts)
+	c, err := plugins.Open(context.Background(), cfg, deps)
 	if c != nil {
 		tb.Cleanup(func() { c.Close(context.Background()) })
 	}
@@ -87,22 +78,27 @@ func Open(tb testing.TB, opts plugins.Options, wasmFiles ...string) *plugins.Cat
 	return c
 }
 
-// Connector builds the connector in dir, opens a catalog holding only it with grant given to
-// every tenant, and a kv database in a temporary directory when opts.DB is nil. Everything
-// is closed when the test ends.
-func Connector(tb testing.TB, dir string, grant plugins.Grant, opts plugins.Options) *plugins.Catalog {
+// KV returns the hub's kv store on a database in a temporary directory, closed when the
+// test ends.
+func KV(tb testing.TB) plugins.KVStore {
+	tb.Helper()
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(tb.TempDir(), "aquahub.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db.ConnectorKV()
+}
+
+// Connector builds the connector in dir and opens a catalog holding only it, with grant
+// given to every tenant and a kv store from KV. Everything is closed when the test ends.
+func Connector(tb testing.TB, dir string, grant plugins.TenantConfig, cfg plugins.Config) *plugins.Catalog {
 	tb.Helper()
 	wasm := Build(tb, dir)
-	if opts.DB == nil {
-		db, err := bbolt.Open(filepath.Join(tb.TempDir(), "kv.db"), 0o600, nil)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { db.Close() })
-		opts.DB = db
-	}
-	opts.Grants = func(tenant, connector string) (plugins.Grant, bool) { return grant, true }
-	return Open(tb, opts, wasm)
+	return Open(tb, cfg, plugins.Deps{
+		KV:     KV(tb),
+		Grants: func(tenant, connector string) (plugins.TenantConfig, bool) { return grant, true },
+	}, wasm)
 }
 
 // Steps returns a function that executes one action of connector as the next step of one
@@ -113,8 +109,8 @@ func Steps(cat *plugins.Catalog, tenant, connector string) func(action string, i
 	return func(action string, input map[string]any) (map[string]any, error) {
 		step++
 		id := fmt.Sprint("s", step)
-		res, err := cat.Execute(context.Background(), core.StepCall{
-			Tenant: tenant, RunID: "run1", StepID: id, Kind: "connector", Connector: connector,
+		res, err := cat.Execute(context.Background(), plugins.ActionCall{
+			Tenant: tenant, RunID: "run1", StepID: id, Connector: connector,
 			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
 		})
 		return res.Output, err

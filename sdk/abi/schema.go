@@ -41,6 +41,11 @@ type Schema struct {
 	Pattern              string   `json:"pattern,omitempty"`
 }
 
+// JSONSchemaAlias tells JSON Schema generators (the hub's OpenAPI document) to describe a
+// Schema as an open JSON object: a schema's keywords, additionalProperties among them, are
+// written by MarshalJSON, so its Go fields do not describe its JSON.
+func (Schema) JSONSchemaAlias() any { return map[string]any{} }
+
 type schemaAlias Schema
 
 // MarshalJSON writes additionalProperties as false or a schema.

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aquascene/aquahub/sdk/api"
 )
 
 // Client talks to one hub as one tenant.
@@ -115,25 +117,19 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, contentT
 	return resp, nil
 }
 
-// Event is a CloudEvent as a client sends it.
-type Event struct {
-	ID          string    `json:"id"`
-	Source      string    `json:"source"`
-	Type        string    `json:"type"`
-	SpecVersion string    `json:"specversion"`
-	Subject     string    `json:"subject,omitempty"`
-	Time        time.Time `json:"time,omitzero"`
-	Data        any       `json:"data,omitempty"`
-}
-
-// Accepted is the hub's answer for one event.
-type Accepted struct {
-	ID        string   `json:"id"`
-	Source    string   `json:"source"`
-	Seq       uint64   `json:"seq"`
-	Runs      []string `json:"runs"`
-	Duplicate bool     `json:"duplicate"`
-}
+// The API's types, under the names this client has always used.
+type (
+	// Event is a CloudEvent as a client sends it.
+	Event = api.Event
+	// Accepted is the hub's answer for one event.
+	Accepted = api.Accepted
+	// StoredEvent is an event as the hub returns it.
+	StoredEvent = api.StoredEvent
+	// Run is a run as the API shows it.
+	Run = api.Run
+	// Step is one ledger entry of a run.
+	Step = api.Step
+)
 
 // SendEvent posts one event in structured mode.
 func (c *Client) SendEvent(ctx context.Context, ev Event) (Accepted, error) {
@@ -164,19 +160,9 @@ func (c *Client) SendBatch(ctx context.Context, events []json.RawMessage) ([]Acc
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Events []Accepted `json:"events"`
-	}
+	var out api.AcceptedBatch
 	_, err = c.Do(ctx, "POST", "/api/v1/events", b, "application/cloudevents-batch+json", nil, &out)
 	return out.Events, err
-}
-
-// StoredEvent is an event as the hub returns it.
-type StoredEvent struct {
-	Event      json.RawMessage `json:"event"`
-	Seq        uint64          `json:"seq"`
-	ReceivedAt time.Time       `json:"received_at"`
-	Runs       []string        `json:"runs"`
 }
 
 // GetEvent fetches an event by id (and source, when several sources used the id).
@@ -188,36 +174,6 @@ func (c *Client) GetEvent(ctx context.Context, id, source string) (StoredEvent, 
 	}
 	_, err := c.Do(ctx, "GET", p, nil, "", nil, &ev)
 	return ev, err
-}
-
-// Run is a run as the API shows it.
-type Run struct {
-	ID          string    `json:"id"`
-	RuleID      string    `json:"rule"`
-	Status      string    `json:"status"`
-	EventID     string    `json:"event_id"`
-	EventSource string    `json:"event_source"`
-	EventType   string    `json:"event_type"`
-	Attempts    int       `json:"attempts"`
-	NextAt      time.Time `json:"next_attempt_at"`
-	LastError   string    `json:"last_error"`
-	ErrorClass  string    `json:"error_class"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	FinishedAt  time.Time `json:"finished_at"`
-	Steps       []Step    `json:"steps"`
-}
-
-// Step is one ledger entry of a run.
-type Step struct {
-	ID         string          `json:"id"`
-	Kind       string          `json:"kind"`
-	Status     string          `json:"status"`
-	Attempts   int             `json:"attempts"`
-	Output     json.RawMessage `json:"output"`
-	Error      string          `json:"error"`
-	ErrorClass string          `json:"error_class"`
-	DurationMS float64         `json:"duration_ms"`
 }
 
 // RunFilter selects runs; empty fields do not filter.
@@ -244,9 +200,7 @@ func (f RunFilter) query() string {
 
 // Runs lists runs, newest first.
 func (c *Client) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
-	var out struct {
-		Runs []Run `json:"runs"`
-	}
+	var out api.RunList
 	_, err := c.Do(ctx, "GET", "/api/v1/runs"+f.query(), nil, "", nil, &out)
 	return out.Runs, err
 }
@@ -260,9 +214,7 @@ func (c *Client) Run(ctx context.Context, id string) (Run, error) {
 
 // DeadLetters lists the dead-letter queue.
 func (c *Client) DeadLetters(ctx context.Context, f RunFilter) ([]Run, error) {
-	var out struct {
-		Runs []Run `json:"runs"`
-	}
+	var out api.RunList
 	_, err := c.Do(ctx, "GET", "/api/v1/dlq"+f.query(), nil, "", nil, &out)
 	return out.Runs, err
 }

@@ -17,11 +17,12 @@ import (
 func BenchmarkAccept(b *testing.B) {
 	for _, writers := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s, err := bolt.Open(filepath.Join(b.TempDir(), "db"), bolt.Options{})
+			db, err := bolt.Open(bolt.Config{Path: filepath.Join(b.TempDir(), "db")})
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer s.Close()
+			defer db.Close()
+			s := db.Pipeline()
 			var n atomic.Int64
 			b.ReportAllocs()
 			// RunParallel starts parallelism × GOMAXPROCS goroutines.

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,16 +12,8 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-func splitRunKey(k []byte) (tenant, id string, ok bool) {
-	i := bytes.IndexByte(k, 0)
-	if i < 0 {
-		return "", "", false
-	}
-	return string(k[:i]), string(k[i+1:]), true
-}
-
 // Lease implements core.Queue.
-func (s *Store) Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]core.Run, error) {
+func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]core.Run, error) {
 	var out []core.Run
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		out = out[:0]
@@ -36,12 +27,12 @@ func (s *Store) Lease(ctx context.Context, now time.Time, max int, ttl time.Dura
 			}
 			keys = append(keys, append([]byte(nil), k...))
 		}
-		until := u64(uint64(now.Add(ttl).UnixNano()))
+		until := be64(uint64(now.Add(ttl).UnixNano()))
 		for _, k := range keys {
 			if err := q.Delete(k); err != nil {
 				return err
 			}
-			tenant, id, ok := splitRunKey(k[8:])
+			tenant, id, ok := splitKey(k[8:])
 			if !ok {
 				continue
 			}
@@ -70,7 +61,7 @@ func (s *Store) Lease(ctx context.Context, now time.Time, max int, ttl time.Dura
 }
 
 // NextDue implements core.Queue.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Pipeline) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time
 	var ok bool
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -84,7 +75,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // RecordStep implements core.Queue.
-func (s *Store) RecordStep(ctx context.Context, run *core.Run, rec core.StepRecord, emitted []core.Pending) ([]core.Accepted, error) {
+func (s *Pipeline) RecordStep(ctx context.Context, run *core.Run, rec core.StepRecord, emitted []core.Pending) ([]core.Accepted, error) {
 	var out []core.Accepted
 	err := s.writeStep(run, &rec, emitted, &out, nil)
 	if err != nil {
@@ -94,7 +85,7 @@ func (s *Store) RecordStep(ctx context.Context, run *core.Run, rec core.StepReco
 }
 
 // Finish implements core.Queue.
-func (s *Store) Finish(ctx context.Context, run *core.Run, last *core.StepRecord, emitted []core.Pending) error {
+func (s *Pipeline) Finish(ctx context.Context, run *core.Run, last *core.StepRecord, emitted []core.Pending) error {
 	var out []core.Accepted
 	if err := s.writeStep(run, last, emitted, &out, finishRun); err != nil {
 		return fmt.Errorf("finishing run %q: %w", run.ID, err)
@@ -104,12 +95,12 @@ func (s *Store) Finish(ctx context.Context, run *core.Run, last *core.StepRecord
 
 // writeStep writes a ledger entry (when rec is not nil) with the events it emitted and,
 // when then is not nil, applies it in the same batched transaction.
-func (s *Store) writeStep(run *core.Run, rec *core.StepRecord, emitted []core.Pending, out *[]core.Accepted, then func(tx *bbolt.Tx, run *core.Run) error) error {
+func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core.Pending, out *[]core.Accepted, then func(tx *bbolt.Tx, run *core.Run) error) error {
 	var v []byte
 	now := time.Now()
 	if rec != nil {
 		var err error
-		if v, err = json.Marshal(rec); err != nil {
+		if v, err = json.Marshal(toStepRecord(rec)); err != nil {
 			return err
 		}
 		now = rec.FinishedAt
@@ -122,11 +113,11 @@ func (s *Store) writeStep(run *core.Run, rec *core.StepRecord, emitted []core.Pe
 	}
 	return s.db.Batch(func(tx *bbolt.Tx) error {
 		*out = (*out)[:0]
-		if tx.Bucket(bucketLeases).Get(tkey(run.Tenant, run.ID)) == nil {
+		if tx.Bucket(bucketLeases).Get(key(run.Tenant, run.ID)) == nil {
 			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
 		}
 		if rec != nil {
-			if err := tx.Bucket(bucketLedger).Put(tkey(run.Tenant, run.ID, rec.StepID), v); err != nil {
+			if err := tx.Bucket(bucketLedger).Put(key(run.Tenant, run.ID, rec.StepID), v); err != nil {
 				return err
 			}
 		}
@@ -145,7 +136,7 @@ func (s *Store) writeStep(run *core.Run, rec *core.StepRecord, emitted []core.Pe
 }
 
 func finishRun(tx *bbolt.Tx, run *core.Run) error {
-	key := tkey(run.Tenant, run.ID)
+	key := key(run.Tenant, run.ID)
 	if err := tx.Bucket(bucketLeases).Delete(key); err != nil {
 		return err
 	}
@@ -162,7 +153,7 @@ func finishRun(tx *bbolt.Tx, run *core.Run) error {
 }
 
 // Release implements core.Queue.
-func (s *Store) Release(ctx context.Context, runs []core.Run, now time.Time) error {
+func (s *Pipeline) Release(ctx context.Context, runs []core.Run, now time.Time) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		for i := range runs {
 			if err := requeue(tx, runs[i].Tenant, runs[i].ID, now, false); err != nil {
@@ -176,7 +167,7 @@ func (s *Store) Release(ctx context.Context, runs []core.Run, now time.Time) err
 // requeue moves a leased run back to the queue. A release gives the attempt back; an
 // expired lease keeps it counted, since the attempt may have crashed the process.
 func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error {
-	key := tkey(tenant, id)
+	key := key(tenant, id)
 	if tx.Bucket(bucketLeases).Get(key) == nil {
 		return nil
 	}
@@ -198,17 +189,17 @@ func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error
 }
 
 // RequeueExpired implements core.Queue.
-func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
+func (s *Pipeline) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
 	return s.requeueLeases(now, now)
 }
 
 // RecoverLeases implements core.Queue.
-func (s *Store) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
+func (s *Pipeline) RecoverLeases(ctx context.Context, now time.Time) (int, error) {
 	return s.requeueLeases(now, time.Unix(0, math.MaxInt64))
 }
 
 // requeueLeases queues, due now, every run whose lease expires at or before cutoff.
-func (s *Store) requeueLeases(now, cutoff time.Time) (int, error) {
+func (s *Pipeline) requeueLeases(now, cutoff time.Time) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		n = 0
@@ -220,7 +211,7 @@ func (s *Store) requeueLeases(now, cutoff time.Time) (int, error) {
 			}
 		}
 		for _, k := range expired {
-			tenant, id, ok := splitRunKey(k)
+			tenant, id, ok := splitKey(k)
 			if !ok {
 				continue
 			}
@@ -235,18 +226,18 @@ func (s *Store) requeueLeases(now, cutoff time.Time) (int, error) {
 }
 
 // ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
-func (s *Store) ExtendLease(ctx context.Context, run *core.Run, until time.Time) error {
+func (s *Pipeline) ExtendLease(ctx context.Context, run *core.Run, until time.Time) error {
 	return s.db.Batch(func(tx *bbolt.Tx) error {
-		key := tkey(run.Tenant, run.ID)
+		key := key(run.Tenant, run.ID)
 		if tx.Bucket(bucketLeases).Get(key) == nil {
 			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
 		}
-		return tx.Bucket(bucketLeases).Put(key, u64(uint64(until.UnixNano())))
+		return tx.Bucket(bucketLeases).Put(key, be64(uint64(until.UnixNano())))
 	})
 }
 
 // Stats implements core.Queue.
-func (s *Store) Stats(ctx context.Context) (core.QueueStats, error) {
+func (s *Pipeline) Stats(ctx context.Context) (core.QueueStats, error) {
 	var st core.QueueStats
 	now := uint64(time.Now().UnixNano())
 	err := s.db.View(func(tx *bbolt.Tx) error {

@@ -5,10 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/core/storetest"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -17,44 +18,39 @@ import (
 func open(t testing.TB) core.Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "aquahub.db")
-	s, err := bolt.Open(path, bolt.Options{})
+	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.DB().View(func(tx *bbolt.Tx) error {
-			for err := range tx.Check() {
-				return err
-			}
-			return nil
-		}); err != nil {
+		if err := db.Check(); err != nil {
 			t.Errorf("database check: %v", err)
 		}
-		s.Close()
+		db.Close()
 	})
-	return s
+	return db.Pipeline()
 }
 
 func TestContract(t *testing.T) { storetest.Run(t, open) }
 
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "aquahub.db")
-	s, err := bolt.Open(path, bolt.Options{})
+	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	res, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{Event: core.Event{ID: "e1", Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
+	res, err := db.Pipeline().Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{Event: core.Event{ID: "e1", Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s, err = bolt.Open(path, bolt.Options{})
+	db.Close()
+	db, err = bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	run, err := s.Run(ctx, "acme", res.Events[0].Runs[0])
+	defer db.Close()
+	run, err := db.Pipeline().Run(ctx, "acme", res.Events[0].Runs[0])
 	if err != nil || run.Status != core.RunQueued {
 		t.Fatalf("after reopen: %+v %v", run, err)
 	}
@@ -62,16 +58,45 @@ func TestReopenKeepsData(t *testing.T) {
 
 func TestSecondOpenFailsClearly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "aquahub.db")
-	s, err := bolt.Open(path, bolt.Options{})
+	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	_, err = bolt.Open(path, bolt.Options{Timeout: 50_000_000})
+	defer db.Close()
+	defer bolt.SetLockTimeout(50 * time.Millisecond)()
+	_, err = bolt.Open(bolt.Config{Path: path})
 	if err == nil {
 		t.Fatal("a second open of a locked file succeeded")
 	}
 	if want := "locked by another process"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+func TestUnknownFormatVersionIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aquahub.db")
+	db, err := bolt.Open(bolt.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("aquahub.meta")).Put([]byte("format_version"), []byte("7"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = bolt.Open(bolt.Config{Path: path})
+	if err == nil {
+		t.Fatal("a file of format version 7 opened")
+	}
+	for _, want := range []string{path, `format version "7"`, "reads version 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }

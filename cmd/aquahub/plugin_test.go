@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+func TestPrintManifestMarksSigningKeys(t *testing.T) {
+	m := &abi.Manifest{ABI: 1, ID: "gsheets", Version: "1.0.0",
+		Secrets: []abi.SecretSpec{
+			{Name: "api_key", Description: "API key"},
+			{Name: "sa_key", Description: "service account key", Required: true, Use: abi.SecretUseSign},
+		},
+		Actions: []abi.ActionSpec{{Name: "rows.append", Input: &abi.Schema{Type: "object"}}},
+	}
+	var b strings.Builder
+	printManifest(&b, m, []string{abi.ImportSignJWT})
+	out := b.String()
+	tests := []struct {
+		name, line string
+	}{
+		{name: "signing key", line: "  sa_key (required) (signing key: sign_jwt only, never sent)  service account key\n"},
+		{name: "HTTP secret", line: "  api_key  API key\n"},
+		{name: "feature list", line: "connector gsheets 1.0.0 (ABI v1; sign_jwt)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(out, tt.line) {
+				t.Fatalf("output lacks %q:\n%s", tt.line, out)
+			}
+		})
+	}
+}
+
+func TestReadTenantConfig(t *testing.T) {
+	t.Setenv("PLUGIN_TEST_KEY", "sk-123")
+	tests := []struct {
+		name, yaml, want string // want: substring of the error, "" for none
+	}{
+		{name: "settings with a variable", yaml: "config: { base_url: http://127.0.0.1:9 }\nsecrets: { api_key: \"${PLUGIN_TEST_KEY}\" }\negress: [ \"http://127.0.0.1:9\" ]\n"},
+		{name: "unknown key", yaml: "secret: { api_key: x }\n", want: "field secret not found"},
+		{name: "bad egress origin", yaml: "egress: [ \"ftp://example.com\" ]\n", want: "egress[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cfg.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tc, err := readTenantConfig(path)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.Secrets["api_key"] != "sk-123" || tc.Config["base_url"] != "http://127.0.0.1:9" || len(tc.Egress) != 1 {
+				t.Fatalf("got %+v", tc)
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package core_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+)
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	policy := core.RetryPolicy{Attempts: 3, Initial: time.Second, Max: time.Minute, Backoff: "constant"}
+	tests := []struct {
+		name     string
+		in       core.Failure
+		status   core.RunStatus
+		next     time.Time
+		giveBack bool
+	}{
+		{"transient with attempts left retries after the delay",
+			core.Failure{Class: core.ClassTransient, Attempts: 1, Policy: policy, Now: now}, core.RunRetrying, now.Add(time.Second), false},
+		{"rate limited waits at least retry-after",
+			core.Failure{Class: core.ClassRateLimited, RetryAfter: 30 * time.Second, Attempts: 2, Policy: policy, Now: now}, core.RunRetrying, now.Add(30 * time.Second), false},
+		{"transient on the last attempt is dead",
+			core.Failure{Class: core.ClassTransient, Attempts: 3, Policy: policy, Now: now}, core.RunDead, time.Time{}, false},
+		{"invalid input is dead at once",
+			core.Failure{Class: core.ClassInvalidInput, Attempts: 1, Policy: policy, Now: now}, core.RunDead, time.Time{}, false},
+		{"auth is dead at once",
+			core.Failure{Class: core.ClassAuth, Attempts: 1, Policy: policy, Now: now}, core.RunDead, time.Time{}, false},
+		{"our shutdown gives the attempt back, due now",
+			core.Failure{Class: core.ClassTransient, Attempts: 3, Policy: policy, ShuttingDown: true, Now: now}, core.RunQueued, now, true},
+		{"shutdown wins over a permanent class",
+			core.Failure{Class: core.ClassPermanent, Attempts: 1, Policy: policy, ShuttingDown: true, Now: now}, core.RunQueued, now, true},
+		{"a zero policy takes the default attempts",
+			core.Failure{Class: core.ClassTransient, Attempts: core.DefaultRetry.Attempts - 1, Now: now}, core.RunRetrying, time.Time{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := core.Decide(tc.in, rand.New(rand.NewPCG(1, 2)))
+			if d.Status != tc.status || d.GiveBack != tc.giveBack {
+				t.Fatalf("got %+v, want status %s give back %v", d, tc.status, tc.giveBack)
+			}
+			if !tc.next.IsZero() && !d.NextAt.Equal(tc.next) {
+				t.Fatalf("next at %s, want %s", d.NextAt, tc.next)
+			}
+			if tc.status == core.RunRetrying && d.NextAt.Before(tc.in.Now) {
+				t.Fatalf("retry scheduled in the past: %s", d.NextAt)
+			}
+		})
+	}
+}
+
+func TestDecideExponentialStaysWithinCeiling(t *testing.T) {
+	now := time.Unix(0, 0)
+	policy := core.RetryPolicy{Attempts: 10, Initial: time.Second, Max: 8 * time.Second}
+	rnd := rand.New(rand.NewPCG(7, 7))
+	for attempts := 1; attempts < 10; attempts++ {
+		ceiling := min(time.Second<<(attempts-1), 8*time.Second)
+		for range 50 {
+			d := core.Decide(core.Failure{Class: core.ClassTransient, Attempts: attempts, Policy: policy, Now: now}, rnd)
+			if wait := d.NextAt.Sub(now); wait < 0 || wait > ceiling {
+				t.Fatalf("attempt %d: wait %s outside [0, %s]", attempts, wait, ceiling)
+			}
+		}
+	}
+}
+
+func TestBuiltinKindsCheckAtLoad(t *testing.T) {
+	tests := []struct {
+		name  string
+		kind  core.StepKind
+		input map[string]any
+		want  string
+	}{
+		{"emit needs a type", core.EmitKind{}, map[string]any{"source": "s"}, "emit.type: required"},
+		{"emit refuses unknown fields", core.EmitKind{}, map[string]any{"type": "t", "tipe": "x"}, `emit.tipe: unknown field`},
+		{"emit refuses a literal non-string", core.EmitKind{}, map[string]any{"type": 3}, "emit.type: must be a string"},
+		{"emit accepts an expression", core.EmitKind{}, map[string]any{"type": "${{ event.type }}"}, ""},
+		{"log needs a message", core.LogKind{}, map[string]any{"level": "info"}, "log.message: required"},
+		{"log refuses an unknown level", core.LogKind{}, map[string]any{"message": "m", "level": "loud"}, "log.level: want debug"},
+		{"log accepts an expression level", core.LogKind{}, map[string]any{"message": "m", "level": "${{ env.LEVEL }}"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.kind.Check(core.StepDef{Kind: tc.kind.Syntax().Name, Input: tc.input})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

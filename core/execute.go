@@ -1,0 +1,273 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// execution is one leased run on its way to its next resting state: the compiled rule, the
+// trigger, and what the run's finished steps produced.
+type execution struct {
+	run   Run
+	plan  RulePlan
+	event Event
+	scope Scope
+	// done holds the ledger entries of steps finished for good; attempts counts the
+	// attempts the ledger records for every step.
+	done     map[string]StepRecord
+	attempts map[string]int
+	log      *slog.Logger
+}
+
+// execute runs one leased run: resume from the ledger, then each unfinished step in order,
+// committing each outcome before the next step starts.
+func (e *Engine) execute(ctx context.Context, run Run) {
+	x, err := e.resume(run)
+	if err != nil {
+		e.finish(&run, ending{status: RunDead, err: err, class: ClassPermanent})
+		return
+	}
+	defer e.heartbeat(&x.run)()
+	for i, sp := range x.plan.Steps {
+		if _, ok := x.done[sp.ID]; ok {
+			continue
+		}
+		if !e.step(ctx, x, sp, i == len(x.plan.Steps)-1) {
+			return
+		}
+	}
+	// Reached only when every step was already done (a replay after the final write).
+	e.finish(&x.run, ending{status: RunSucceeded})
+}
+
+// resume loads what executing run needs: its rule, its trigger and the outputs of the steps
+// its ledger records as finished, which later steps see as steps.<id>.
+func (e *Engine) resume(run Run) (*execution, error) {
+	plan, ok := e.rules.Plan(run.RuleID)
+	if !ok {
+		return nil, fmt.Errorf("rule %q is no longer loaded", run.RuleID)
+	}
+	ev, err := e.store.EventBySeq(context.Background(), run.Tenant, run.EventSeq)
+	if err != nil {
+		return nil, fmt.Errorf("loading event: %w", err)
+	}
+	x := &execution{
+		run: run, plan: plan, event: ev, done: map[string]StepRecord{}, attempts: map[string]int{},
+		scope: Scope{Event: &ev, Steps: map[string]map[string]any{}, Tenant: run.Tenant},
+		log:   e.log.With("run", run.ID, "rule", run.RuleID, "tenant", run.Tenant),
+	}
+	for _, rec := range run.Steps {
+		x.attempts[rec.StepID] = rec.Attempts
+		if !rec.Done() {
+			continue
+		}
+		out, err := decodeOutput(rec.Output)
+		if err != nil {
+			return nil, fmt.Errorf("ledger entry of step %q: %w", rec.StepID, err)
+		}
+		x.done[rec.StepID] = rec
+		x.scope.Steps[rec.StepID] = out
+	}
+	x.run.Steps = nil
+	return x, nil
+}
+
+// decodeOutput reads a step output back from the ledger, exactly as later steps see it.
+func decodeOutput(raw json.RawMessage) (map[string]any, error) {
+	out := map[string]any{}
+	if len(raw) == 0 {
+		return out, nil
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("output is not a JSON object: %w", err)
+	}
+	return out, nil
+}
+
+// step runs one step and commits its outcome. It reports whether the run goes on to its next
+// step; the last step, and any failure, finish the run instead.
+func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool) bool {
+	started := e.now()
+	rec := StepRecord{StepID: sp.ID, Kind: sp.Kind, StartedAt: started, Attempts: x.attempts[sp.ID] + 1}
+	res, err := e.invoke(ctx, x, sp, rec.Attempts)
+	rec.FinishedAt = e.now()
+	rec.DurationMS = float64(rec.FinishedAt.Sub(started).Microseconds()) / 1000
+	rec.Status = StepSucceeded
+	if errors.Is(err, errSkipped) {
+		rec.Status, err = StepSkipped, nil
+		res = StepResult{Output: map[string]any{"skipped": true}}
+	}
+	if err != nil {
+		e.fail(ctx, x, sp, rec, err)
+		return false
+	}
+	if res.Output == nil {
+		res.Output = map[string]any{}
+	}
+	out, err := json.Marshal(res.Output)
+	if err != nil {
+		rec.Status, rec.Error = StepFailed, "output is not JSON: "+err.Error()
+		e.finish(&x.run, ending{status: RunDead, err: fmt.Errorf("step %q: output is not JSON: %w", sp.ID, err), class: ClassPermanent, last: &rec})
+		return false
+	}
+	rec.Output = out
+	emitted, err := e.emitted(x, sp, res.Emit)
+	if err != nil {
+		rec.Status, rec.Error, rec.Output = StepFailed, err.Error(), nil
+		e.finish(&x.run, ending{status: RunDead, err: fmt.Errorf("step %q: %w", sp.ID, err), class: ClassInvalidInput, last: &rec})
+		return false
+	}
+	e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
+	if len(emitted) > 0 {
+		e.obs.EventsAccepted(x.run.Tenant, len(emitted), 0)
+		defer e.wake()
+	}
+	if last {
+		e.finish(&x.run, ending{status: RunSucceeded, last: &rec, emitted: emitted})
+		return false
+	}
+	if _, err := e.store.RecordStep(context.Background(), &x.run, rec, emitted); err != nil {
+		x.log.Error("recording step", "step", sp.ID, "err", err)
+		return false
+	}
+	// Later steps see the output re-read through JSON, exactly as a resumed run would.
+	seen, err := decodeOutput(out)
+	if err != nil {
+		x.log.Error("re-reading step output", "step", sp.ID, "err", err)
+		return false
+	}
+	x.scope.Steps[sp.ID] = seen
+	return true
+}
+
+// emitted validates the events a step emitted and matches them against the rules; their ids
+// derive from the run and step, so a repeated step emits the same events.
+func (e *Engine) emitted(x *execution, sp StepPlan, events []Event) ([]Pending, error) {
+	pending := make([]Pending, 0, len(events))
+	for j := range events {
+		ev := events[j]
+		fillEvent(&ev, stableID(x.run.ID, sp.ID, j), "aquahub/rules/"+x.run.RuleID, e.now())
+		p, err := e.pending(ev)
+		if err != nil {
+			return nil, fmt.Errorf("emitted event %d: %w", j, err)
+		}
+		pending = append(pending, p)
+	}
+	return pending, nil
+}
+
+// fail records a failed step and finishes the attempt as Decide says.
+func (e *Engine) fail(ctx context.Context, x *execution, sp StepPlan, rec StepRecord, err error) {
+	se := Classify(err)
+	rec.Status, rec.Error, rec.ErrorClass = StepFailed, err.Error(), string(se.Class)
+	e.obs.StepFinished(sp.Kind, StepFailed, rec.FinishedAt.Sub(rec.StartedAt))
+	policy := x.plan.Retry
+	if sp.Retry != nil {
+		policy = *sp.Retry
+	}
+	d := Decide(Failure{
+		Class: se.Class, RetryAfter: se.RetryAfter, Attempts: x.run.Attempts, Policy: policy,
+		ShuttingDown: ctx.Err() != nil, Now: e.now(),
+	}, nil)
+	switch d.Status {
+	case RunRetrying:
+		x.log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", x.run.Attempts, "next", d.NextAt, "err", err)
+	case RunDead:
+		x.log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", x.run.Attempts, "err", err)
+	}
+	if d.GiveBack {
+		x.run.Attempts--
+	}
+	e.finish(&x.run, ending{status: d.Status, err: fmt.Errorf("step %q: %w", sp.ID, err), class: se.Class, next: d.NextAt, last: &rec})
+}
+
+var errSkipped = errors.New("step skipped")
+
+// invoke evaluates the step's condition and input and runs its kind.
+func (e *Engine) invoke(ctx context.Context, x *execution, sp StepPlan, attempt int) (res StepResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Transient(fmt.Errorf("step kind %q panicked: %v", sp.Kind, p))
+		}
+	}()
+	if sp.If != nil {
+		ok, err := sp.If(x.scope)
+		if err != nil {
+			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("evaluating if: %w", err)}
+		}
+		if !ok {
+			return res, errSkipped
+		}
+	}
+	var input map[string]any
+	if sp.Render != nil {
+		if input, err = sp.Render(x.scope); err != nil {
+			return res, &StepError{Class: ClassInvalidInput, Err: fmt.Errorf("rendering input: %w", err)}
+		}
+	}
+	kind, ok := e.kinds.Lookup(sp.Kind)
+	if !ok {
+		return res, Permanent(fmt.Errorf("no step kind %q in this hub (is the feature configured?)", sp.Kind))
+	}
+	return kind.Execute(ctx, StepCall{
+		Tenant: x.run.Tenant, RunID: x.run.ID, RuleID: x.run.RuleID, StepID: sp.ID, Kind: sp.Kind,
+		Target: sp.Target, Params: sp.Params, Input: input,
+		IdempotencyKey: stableID(x.run.ID, sp.ID, -1), Attempt: attempt, Event: &x.event,
+	})
+}
+
+// ending is how an attempt of a run ends.
+type ending struct {
+	status RunStatus
+	err    error
+	class  ErrorClass
+	// next is when a retrying run is due.
+	next time.Time
+	// last, when set, is the ledger entry of the step that ended the attempt; it and the
+	// events that step emitted are written in the same transaction as the run's state.
+	last    *StepRecord
+	emitted []Pending
+}
+
+// finish writes the run's new state.
+func (e *Engine) finish(run *Run, end ending) {
+	now := e.now()
+	run.Status, run.UpdatedAt, run.NextAt = end.status, now, end.next
+	run.Steps = nil
+	run.LastError, run.ErrorClass = "", ""
+	if end.err != nil {
+		run.LastError, run.ErrorClass = end.err.Error(), string(end.class)
+	}
+	if end.status == RunSucceeded || end.status == RunDead {
+		run.FinishedAt = now
+	}
+	if err := e.store.Finish(context.Background(), run, end.last, end.emitted); err != nil {
+		e.log.Error("finishing run", "run", run.ID, "tenant", run.Tenant, "err", err)
+		return
+	}
+	e.obs.RunFinished(run.Tenant, run.RuleID, end.status)
+}
+
+// heartbeat extends the run's lease while it executes, so a long step is not taken over.
+func (e *Engine) heartbeat(run *Run) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(e.opts.Config.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := e.store.ExtendLease(context.Background(), run, e.now().Add(e.opts.Config.LeaseTTL)); err != nil {
+					e.log.Warn("extending lease", "run", run.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}

@@ -1,0 +1,401 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/google/uuid"
+	bbolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketEvents   = []byte("events")
+	bucketEventIDs = []byte("eventids")
+	bucketIdem     = []byte("idem")
+	bucketRuns     = []byte("runs")
+	bucketQueue    = []byte("queue")
+	bucketLeases   = []byte("leases")
+	bucketLedger   = []byte("ledger")
+	bucketDLQ      = []byte("dlq")
+)
+
+// Pipeline is the store of events, runs, the queue, the effect ledger and the dead-letter
+// queue: core.Store on the hub's bbolt file.
+type Pipeline struct {
+	db *bbolt.DB
+}
+
+var _ core.Store = (*Pipeline)(nil)
+
+// Pipeline returns the pipeline's store.
+func (d *DB) Pipeline() *Pipeline { return &Pipeline{db: d.db} }
+
+// Close does nothing: the DB owns the file. It lets Pipeline satisfy core.Store.
+func (s *Pipeline) Close() error { return nil }
+
+func queueKey(due time.Time, tenant, runID string) []byte {
+	return append(be64(uint64(due.UnixNano())), key(tenant, runID)...)
+}
+
+// Accept implements core.Store.
+func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.AcceptResult, error) {
+	var res core.AcceptResult
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	// Run ids are drawn outside the batch function, which bbolt may call more than once.
+	runIDs := make([][]string, len(req.Events))
+	for i, p := range req.Events {
+		for range p.RuleIDs {
+			runIDs[i] = append(runIDs[i], newRunID())
+		}
+	}
+	err := s.db.Batch(func(tx *bbolt.Tx) error {
+		res = core.AcceptResult{}
+		if req.IdempotencyKey != "" {
+			var first acceptResultRecord
+			if ok, err := getRecord(tx.Bucket(bucketIdem), key(req.Tenant, req.IdempotencyKey), &first); ok || err != nil {
+				res.Replayed = true
+				for _, a := range first.Events {
+					res.Events = append(res.Events, a.accepted())
+				}
+				return err
+			}
+		}
+		res.Events = make([]core.Accepted, 0, len(req.Events))
+		for i := range req.Events {
+			acc, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now)
+			if err != nil {
+				return err
+			}
+			res.Events = append(res.Events, acc)
+		}
+		if req.IdempotencyKey != "" {
+			rec := acceptResultRecord{Events: make([]acceptedRecord, len(res.Events))}
+			for i, a := range res.Events {
+				rec.Events[i] = toAcceptedRecord(a)
+			}
+			return putRecord(tx.Bucket(bucketIdem), key(req.Tenant, req.IdempotencyKey), rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return core.AcceptResult{}, fmt.Errorf("accepting events: %w", err)
+	}
+	return res, nil
+}
+
+// acceptOne stores one event unless its (tenant, source, id) exists, with one queued run per
+// matched rule. Shared by Accept and RecordStep so emitted events follow the same path.
+func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now time.Time) (core.Accepted, error) {
+	ev := p.Event
+	idKey := key(tenant, ev.ID, ev.Source)
+	ids := tx.Bucket(bucketEventIDs)
+	var prev acceptedRecord
+	if ok, err := getRecord(ids, idKey, &prev); ok || err != nil {
+		acc := prev.accepted()
+		acc.Duplicate = true
+		return acc, err
+	}
+	events := tx.Bucket(bucketEvents)
+	seq, err := events.NextSequence()
+	if err != nil {
+		return core.Accepted{}, err
+	}
+	ev.Tenant, ev.Seq, ev.ReceivedAt = tenant, seq, now
+	body, err := encodeEvent(&ev)
+	if err != nil {
+		return core.Accepted{}, err
+	}
+	if err := events.Put(be64(seq), body); err != nil {
+		return core.Accepted{}, err
+	}
+	acc := core.Accepted{ID: ev.ID, Source: ev.Source, Seq: seq}
+	for i, rule := range p.RuleIDs {
+		run := core.Run{
+			ID: runIDs[i], Tenant: tenant, RuleID: rule, Status: core.RunQueued,
+			EventSeq: seq, EventID: ev.ID, EventSource: ev.Source, EventType: ev.Type,
+			CreatedAt: now, UpdatedAt: now, NextAt: now,
+		}
+		if err := putRun(tx, &run); err != nil {
+			return core.Accepted{}, err
+		}
+		if err := tx.Bucket(bucketQueue).Put(queueKey(now, tenant, run.ID), nil); err != nil {
+			return core.Accepted{}, err
+		}
+		acc.Runs = append(acc.Runs, run.ID)
+	}
+	return acc, putRecord(ids, idKey, toAcceptedRecord(acc))
+}
+
+func newRunID() string { return "run_" + uuid.Must(uuid.NewV7()).String() }
+
+func putRun(tx *bbolt.Tx, run *core.Run) error {
+	return putRecord(tx.Bucket(bucketRuns), key(run.Tenant, run.ID), toRunRecord(run))
+}
+
+func getRun(tx *bbolt.Tx, tenant, id string) (core.Run, error) {
+	var r runRecord
+	ok, err := getRecord(tx.Bucket(bucketRuns), key(tenant, id), &r)
+	if err == nil && !ok {
+		err = fmt.Errorf("run %q: %w", id, core.ErrNotFound)
+	}
+	return r.run(), err
+}
+
+func ledger(tx *bbolt.Tx, tenant, runID string) ([]core.StepRecord, error) {
+	var out []core.StepRecord
+	err := scan(tx.Bucket(bucketLedger), prefix(tenant, runID), func(k, v []byte) (bool, error) {
+		var rec stepRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return false, fmt.Errorf("decoding ledger entry %q: %w", k, err)
+		}
+		out = append(out, rec.step())
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Keys sort by step id; a run reads best in the order its steps ran.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
+	return out, nil
+}
+
+// Events implements core.Store.
+func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]core.Event, error) {
+	var out []core.Event
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append(key(tenant, id), 0)
+		if source != "" {
+			prefix = key(tenant, id, source)
+		}
+		c := tx.Bucket(bucketEventIDs).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if source != "" && !bytes.Equal(k, prefix) {
+				continue
+			}
+			var acc acceptedRecord
+			if err := json.Unmarshal(v, &acc); err != nil {
+				return err
+			}
+			ev, err := eventBySeq(tx, acc.Seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("event %q: %w", id, core.ErrNotFound)
+	}
+	return out, err
+}
+
+func eventBySeq(tx *bbolt.Tx, seq uint64) (core.Event, error) {
+	v := tx.Bucket(bucketEvents).Get(be64(seq))
+	if v == nil {
+		return core.Event{}, fmt.Errorf("event #%d: %w", seq, core.ErrNotFound)
+	}
+	return decodeEvent(v)
+}
+
+// EventBySeq implements core.Store.
+func (s *Pipeline) EventBySeq(ctx context.Context, tenant string, seq uint64) (core.Event, error) {
+	var ev core.Event
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		ev, err = eventBySeq(tx, seq)
+		return err
+	})
+	if err == nil && ev.Tenant != tenant {
+		return core.Event{}, fmt.Errorf("event #%d: %w", seq, core.ErrNotFound)
+	}
+	return ev, err
+}
+
+// EventsAfter implements core.Store.
+func (s *Pipeline) EventsAfter(ctx context.Context, after uint64, limit int) ([]core.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []core.Event
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(be64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			ev, err := decodeEvent(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Run implements core.Store.
+func (s *Pipeline) Run(ctx context.Context, tenant, id string) (core.Run, error) {
+	var run core.Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		if run, err = getRun(tx, tenant, id); err != nil {
+			return err
+		}
+		run.Steps, err = ledger(tx, tenant, id)
+		return err
+	})
+	return run, err
+}
+
+// Runs implements core.Store.
+func (s *Pipeline) Runs(ctx context.Context, tenant string, f core.RunFilter) ([]core.Run, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	var out []core.Run
+	if f.EventID != "" {
+		return s.runsOfEvent(tenant, f)
+	}
+	if f.Status == core.RunDead {
+		return s.deadRuns(tenant, f)
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append([]byte(tenant), 0)
+		c := tx.Bucket(bucketRuns).Cursor()
+		// Newest first: start just before the After cursor, or at the tenant's last key.
+		start := append([]byte(tenant), 1)
+		if f.After != "" {
+			start = key(tenant, f.After)
+		}
+		k, v := lastBefore(c, start)
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, v = c.Prev() {
+			var rec runRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			r := rec.run()
+			if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) || (f.EventID != "" && r.EventID != f.EventID) {
+				continue
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// deadRuns lists dead runs from the dlq index, newest first, without scanning live runs.
+func (s *Pipeline) deadRuns(tenant string, f core.RunFilter) ([]core.Run, error) {
+	var out []core.Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append([]byte(tenant), 0)
+		c := tx.Bucket(bucketDLQ).Cursor()
+		start := append([]byte(tenant), 1)
+		if f.After != "" {
+			start = key(tenant, f.After)
+		}
+		k, _ := lastBefore(c, start)
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, _ = c.Prev() {
+			_, id, _ := splitKey(k)
+			r, err := getRun(tx, tenant, id)
+			if err != nil {
+				return err
+			}
+			if f.RuleID != "" && r.RuleID != f.RuleID {
+				continue
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// runsOfEvent lists the runs an event started through its dedup record, which names
+// them, instead of scanning the tenant's runs.
+func (s *Pipeline) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, error) {
+	var out []core.Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := append(key(tenant, f.EventID), 0)
+		c := tx.Bucket(bucketEventIDs).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var acc acceptedRecord
+			if err := json.Unmarshal(v, &acc); err != nil {
+				return err
+			}
+			for _, id := range acc.Runs {
+				r, err := getRun(tx, tenant, id)
+				if errors.Is(err, core.ErrNotFound) {
+					continue // discarded
+				}
+				if err != nil {
+					return err
+				}
+				if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) {
+					continue
+				}
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+// Replay implements core.Store.
+func (s *Pipeline) Replay(ctx context.Context, tenant, id string, now time.Time) (core.Run, error) {
+	var run core.Run
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		var err error
+		if run, err = getRun(tx, tenant, id); err != nil {
+			return err
+		}
+		if run.Status != core.RunDead {
+			return fmt.Errorf("run %q is %s, only dead runs can be replayed: %w", id, run.Status, core.ErrConflict)
+		}
+		if err := tx.Bucket(bucketDLQ).Delete(key(tenant, id)); err != nil {
+			return err
+		}
+		run.Status, run.Attempts, run.NextAt, run.UpdatedAt, run.FinishedAt = core.RunQueued, 0, now, now, time.Time{}
+		if err := putRun(tx, &run); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketQueue).Put(queueKey(now, tenant, id), nil)
+	})
+	return run, err
+}
+
+// Discard implements core.Store.
+func (s *Pipeline) Discard(ctx context.Context, tenant, id string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		run, err := getRun(tx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if run.Status != core.RunDead {
+			return fmt.Errorf("run %q is %s, only dead runs can be discarded: %w", id, run.Status, core.ErrConflict)
+		}
+		if err := tx.Bucket(bucketDLQ).Delete(key(tenant, id)); err != nil {
+			return err
+		}
+		if err := deletePrefix(tx.Bucket(bucketLedger), prefix(tenant, id)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketRuns).Delete(key(tenant, id))
+	})
+}

@@ -1,0 +1,153 @@
+package plugins
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/abi"
+)
+
+// Config configures the WASM connector host: the `connectors` section of the configuration.
+// It is the one definition of the host's settings; DefaultConfig holds their defaults.
+type Config struct {
+	// Dir holds the connector modules, *.wasm (default ./build/connectors).
+	Dir string `koanf:"dir"`
+	// CacheDir keeps compiled machine code between starts, keyed by module content (default:
+	// wazero-cache beside the data file, Deps.DataDir; with neither, compiled code stays in
+	// memory and every start compiles again, 1-2 s per Go module).
+	CacheDir string `koanf:"cache_dir"`
+	// PoolSize bounds the initialised instances kept per connector, which is also its
+	// concurrency: a call that finds every instance busy waits for one (default 4).
+	PoolSize int `koanf:"pool_size"`
+	// CallTimeout is the deadline of one action call, HTTP time included (default 30s).
+	CallTimeout time.Duration `koanf:"call_timeout"`
+	// MemoryLimitPages caps a module's linear memory in 64KiB pages; a Go module needs at
+	// least about 42 (default 1024 = 64MiB).
+	MemoryLimitPages int `koanf:"memory_limit_pages"`
+	// MaxResponseBytes caps an HTTP response body a connector reads and the result of one
+	// action call (default 8MiB).
+	MaxResponseBytes core.ByteSize `koanf:"max_response_bytes"`
+	// MaxKVValueBytes caps one value a connector stores with kv_set (default 64KiB).
+	MaxKVValueBytes core.ByteSize `koanf:"max_kv_value_bytes"`
+	// RecycleAfterCalls closes an instance after this many calls, since Go guests never
+	// return memory (default 10000).
+	RecycleAfterCalls int `koanf:"recycle_after_calls"`
+	// RecycleMemoryPages closes an instance whose linear memory grew past this many pages
+	// after a call (default 0 = three quarters of memory_limit_pages).
+	RecycleMemoryPages int `koanf:"recycle_memory_pages"`
+	// WatchInterval is how often the directory is checked for replaced, added or removed
+	// modules; 0 disables watching (reload with POST /api/v1/connectors/reload) (default 2s).
+	WatchInterval time.Duration `koanf:"watch_interval"`
+}
+
+// DefaultConfig returns the host's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
+		MaxResponseBytes: abi.DefaultMaxResponseBytes, MaxKVValueBytes: abi.DefaultMaxKVValueBytes,
+		RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second,
+	}
+}
+
+// withDefaults fills the zero fields whose zero is no setting with DefaultConfig's values,
+// and resolves RecycleMemoryPages' default, which depends on MemoryLimitPages. CacheDir and
+// WatchInterval stay as they are: their zero means something.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Dir == "" {
+		c.Dir = d.Dir
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = d.PoolSize
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = d.CallTimeout
+	}
+	if c.MemoryLimitPages == 0 {
+		c.MemoryLimitPages = d.MemoryLimitPages
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = d.MaxResponseBytes
+	}
+	if c.MaxKVValueBytes == 0 {
+		c.MaxKVValueBytes = d.MaxKVValueBytes
+	}
+	if c.RecycleAfterCalls == 0 {
+		c.RecycleAfterCalls = d.RecycleAfterCalls
+	}
+	if c.RecycleMemoryPages == 0 {
+		c.RecycleMemoryPages = c.MemoryLimitPages * 3 / 4
+	}
+	return c
+}
+
+// cacheDir is where compiled code is kept, "" for memory only.
+func (c Config) cacheDir(dataDir string) string {
+	if c.CacheDir == "" && dataDir != "" {
+		return filepath.Join(dataDir, "wazero-cache")
+	}
+	return c.CacheDir
+}
+
+// Validate checks the settings; errors name the field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PoolSize < 1 || c.PoolSize > 256 {
+		errs = append(errs, core.Invalid("pool_size", "must be between 1 and 256 (got %d)", c.PoolSize))
+	}
+	if c.CallTimeout <= 0 {
+		errs = append(errs, core.Invalid("call_timeout", "must be positive (got %s)", c.CallTimeout))
+	}
+	if c.MemoryLimitPages < 64 || c.MemoryLimitPages > 65536 {
+		errs = append(errs, core.Invalid("memory_limit_pages", "must be between 64 and 65536 (got %d)", c.MemoryLimitPages))
+	}
+	if c.MaxResponseBytes < 1<<10 {
+		errs = append(errs, core.Invalid("max_response_bytes", "must be at least 1KiB (got %d)", c.MaxResponseBytes))
+	}
+	if c.MaxKVValueBytes < 1 || c.MaxKVValueBytes > 16<<20 {
+		errs = append(errs, core.Invalid("max_kv_value_bytes", "must be between 1 and 16MiB (got %d)", c.MaxKVValueBytes))
+	}
+	if c.RecycleAfterCalls < 1 {
+		errs = append(errs, core.Invalid("recycle_after_calls", "must be positive (got %d)", c.RecycleAfterCalls))
+	}
+	if c.RecycleMemoryPages < 0 || c.RecycleMemoryPages > c.MemoryLimitPages {
+		errs = append(errs, core.Invalid("recycle_memory_pages", "must be between 0 and memory_limit_pages (got %d)", c.RecycleMemoryPages))
+	}
+	if c.WatchInterval < 0 {
+		errs = append(errs, core.Invalid("watch_interval", "must not be negative (got %s)", c.WatchInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// TenantConfig is one tenant's settings for one connector: tenants[].connectors.<id>, and
+// what Deps.Grants returns.
+type TenantConfig struct {
+	// Config is passed to the connector as its configuration (base_url and the like).
+	Config map[string]any `koanf:"config"`
+	// Secrets are injected by name into the connector's HTTP requests by the host or, for
+	// secrets the manifest declares with use: sign, used by sign_jwt only; the connector
+	// never sees the values.
+	Secrets map[string]string `koanf:"secrets"`
+	// Egress grants origins (scheme://host[:port]) the connector may call; intersected with
+	// the hosts its manifest requests. Private and loopback addresses need an explicit grant.
+	Egress []string `koanf:"egress"`
+}
+
+// Validate checks the settings; errors name the field.
+func (c TenantConfig) Validate() error {
+	var errs []error
+	for i, e := range c.Egress {
+		if _, err := abi.ParseOrigin(e); err != nil {
+			errs = append(errs, core.Invalid(fmt.Sprintf("egress[%d]", i), "%v", err))
+		}
+	}
+	for name := range c.Secrets {
+		if name == "" {
+			errs = append(errs, core.Invalid("secrets", "empty secret name"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,5 @@
+// Package storetest is the contract every plugins.KVStore implementation must pass: values
+// read back as written and copied in and out, tenants and connectors isolated, missing keys
+// not found, bad keys and scopes invalid, usage counted per scope, concurrent writers safe.
+// A backend's test calls Run with a constructor returning a fresh, empty store.
+package storetest
