@@ -13,8 +13,8 @@ import (
 
 	"github.com/aquascene/aquahub/internal/content"
 	"github.com/aquascene/aquahub/internal/content/openaifake"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/spf13/cobra"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // contentBenchResult is what `aquahub bench content` prints.
@@ -52,7 +52,7 @@ func newBenchContentCmd() *cobra.Command {
 		Short: "Batch generation against an in-process OpenAI-compatible fake, and the builtin writer's articles/s",
 		Long: `Starts the OpenAI-compatible fake on 127.0.0.1 with a fixed answer latency, and runs one
 content batch of --requests newsletter articles at --concurrency through the real service
-(go-openai client, scoring, validation, bbolt persistence, events dropped). The ideal
+(go-openai client, scoring, validation, persistence in the hub's storage file, events dropped). The ideal
 throughput is concurrency / latency (8 / 200ms = 40/s). Then it measures the builtin writer:
 articles/s of generation in memory (write, score, validate, HTML) and through a stored batch.`,
 		Args: cobra.NoArgs,
@@ -100,12 +100,11 @@ func benchContent(ctx context.Context, requests, concurrency int, latency time.D
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bbolt.Open(filepath.Join(dir, "bench.db"), 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "bench.db"), MaxBatchSize: concurrency, MaxBatchDelay: 2 * time.Millisecond})
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
-	db.MaxBatchSize, db.MaxBatchDelay = concurrency, 2*time.Millisecond
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	fake, err := openaifake.Start(openaifake.Options{Latency: latency, APIKey: "sk-bench"})
@@ -113,12 +112,13 @@ func benchContent(ctx context.Context, requests, concurrency int, latency time.D
 		return res, err
 	}
 	defer fake.Close()
-	prov := content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "sk-bench", Model: "gpt-4o-mini"})
-	svc, err := content.NewService(content.ServiceOptions{DB: db, Provider: prov, MaxConcurrent: max(concurrency, 16), Logger: quiet})
+	cfg := content.DefaultConfig()
+	cfg.Provider, cfg.BaseURL, cfg.APIKey, cfg.MaxConcurrent = "openai", fake.URL(), "sk-bench", max(concurrency, cfg.MaxConcurrent)
+	svc, stop, err := benchContentService(ctx, cfg, db, quiet)
 	if err != nil {
 		return res, err
 	}
-	defer svc.Close()
+	defer stop()
 	reqs := make([]content.Request, requests)
 	for i := range reqs {
 		reqs[i] = content.Request{Template: "newsletter_article", Topic: fmt.Sprintf("Aquascaping topic %d", i), Keywords: []string{"aquascaping", "planted tank"}}
@@ -135,7 +135,7 @@ func benchContent(ctx context.Context, requests, concurrency int, latency time.D
 	}
 
 	// The builtin writer in memory.
-	gen := &content.Generator{Provider: content.BuiltinProvider{}, Templates: content.BuiltinTemplateSource{}}
+	gen := content.NewGenerator(content.DefaultConfig(), nil)
 	words, quality := 0, 0.0
 	start := time.Now()
 	for i := 0; i < builtinN; i++ {
@@ -158,11 +158,13 @@ func benchContent(ctx context.Context, requests, concurrency int, latency time.D
 	}
 
 	// The builtin writer through a stored batch.
-	bsvc, err := content.NewService(content.ServiceOptions{DB: db, Provider: content.BuiltinProvider{}, MaxConcurrent: max(concurrency, 16), Logger: quiet})
+	bcfg := content.DefaultConfig()
+	bcfg.MaxConcurrent = max(concurrency, bcfg.MaxConcurrent)
+	bsvc, bstop, err := benchContentService(ctx, bcfg, db, quiet)
 	if err != nil {
 		return res, err
 	}
-	defer bsvc.Close()
+	defer bstop()
 	bdur, _, err := runBenchBatch(ctx, bsvc, reqs, concurrency)
 	if err != nil {
 		return res, err
@@ -184,9 +186,21 @@ func runBenchBatch(ctx context.Context, svc *content.Service, reqs []content.Req
 	if err != nil {
 		return 0, b, err
 	}
-	end, perr := time.Parse("2006-01-02T15:04:05.000Z07:00", b.CompletedAt)
-	if perr != nil || end.Before(start) {
+	end := b.CompletedAt
+	if end.Before(start) {
 		end = time.Now()
 	}
 	return end.Sub(start), b, nil
+}
+
+// benchContentService starts a content module over db, events dropped; stop ends it.
+func benchContentService(ctx context.Context, cfg content.Config, db *bolt.DB, log *slog.Logger) (*content.Service, func(), error) {
+	m, err := content.New(cfg, nil, content.Deps{Store: db.Content(), Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	return m.Service(), func() { _ = m.Stop(context.WithoutCancel(ctx)) }, nil
 }

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/internal/webhooks"
-	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/spf13/cobra"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // webhookBenchRun is one scenario of `aquahub bench webhooks`.
@@ -114,12 +114,11 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers int) (
 		return run, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bbolt.Open(filepath.Join(dir, "hub.db"), 0o600, &bbolt.Options{Timeout: time.Second, InitialMmapSize: 256 << 20})
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "hub.db"), MaxBatchSize: workers, MaxBatchDelay: 2 * time.Millisecond})
 	if err != nil {
 		return run, err
 	}
 	defer db.Close()
-	db.MaxBatchSize, db.MaxBatchDelay = workers, 2*time.Millisecond
 
 	var got atomic.Int64
 	want := int64(endpoints * events)
@@ -144,30 +143,26 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers int) (
 		src.evs = append(src.evs, core.Event{ID: fmt.Sprintf("bench-%d", i), Source: "aquahub/bench", Type: "newsletter.sent",
 			SpecVersion: "1.0", Data: json.RawMessage(benchEventBody(i)), Tenant: DevTenant, Seq: uint64(i + 1)})
 	}
-	svc, err := webhooks.New(webhooks.Options{
-		DB: db, Events: src, Workers: workers, PollInterval: 5 * time.Millisecond,
-		Policy: netguard.Policy{AllowHTTP: true, AllowLoopback: true},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	svc, err := webhooks.New(webhooks.Config{AllowHTTP: true, AllowLoopback: true, Workers: workers}, webhooks.Deps{
+		Store: db.Webhooks(), Events: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		return run, err
 	}
 	base := "http://" + ln.Addr().String()
 	for i := range endpoints {
-		if _, _, err := svc.Create(ctx, DevTenant, webhooks.EndpointInput{URL: fmt.Sprintf("%s/ep/%d", base, i), Events: []string{"newsletter.*"}}); err != nil {
+		if _, err := svc.Create(ctx, DevTenant, webhooks.EndpointInput{URL: fmt.Sprintf("%s/ep/%d", base, i), Events: []string{"newsletter.*"}}); err != nil {
 			return run, err
 		}
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
 	start := time.Now()
-	go func() { defer close(done); _ = svc.Run(runCtx) }()
+	if err := svc.Start(ctx); err != nil {
+		return run, err
+	}
+	defer svc.Stop(context.WithoutCancel(ctx))
 	select {
 	case <-allIn:
 	case <-time.After(5 * time.Minute):
-		cancel()
-		<-done
 		return run, fmt.Errorf("bench webhooks: only %d of %d deliveries arrived in 5 minutes", got.Load(), want)
 	}
 	// The receiver has every request; wait for the last outcomes to be recorded too.
@@ -186,15 +181,13 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers int) (
 		}
 	}
 	elapsed := time.Since(start)
-	cancel()
-	<-done
 	run.Deliveries = got.Load()
 	run.DurationS = elapsed.Seconds()
 	run.DeliveriesPer = float64(run.Deliveries) / elapsed.Seconds()
 	return run, nil
 }
 
-func lastEndpoint(ctx context.Context, svc *webhooks.Service) string {
+func lastEndpoint(ctx context.Context, svc *webhooks.Module) string {
 	eps, _ := svc.List(ctx, DevTenant)
 	if len(eps) == 0 {
 		return ""
@@ -205,7 +198,7 @@ func lastEndpoint(ctx context.Context, svc *webhooks.Service) string {
 // benchSigning returns nanoseconds per signed message (BuildRequest minus the request itself
 // is not separable, so it times the two signatures directly).
 func benchSigning() float64 {
-	secret := webhooks.NewSecret()
+	secret := signature.NewSecret()
 	key, _ := secret.Key()
 	body := benchEventBody(1)
 	const n = 20000
@@ -213,8 +206,8 @@ func benchSigning() float64 {
 	var sink int
 	for i := range n {
 		ts := int64(1754481600 + i)
-		sig := webhooks.SignatureHeader([][]byte{key}, "msg_0000000000000001deadbeef", ts, body)
-		sha := webhooks.SignSHA256Hex(string(secret), body)
+		sig := signature.SignStandard([][]byte{key}, "msg_0000000000000001deadbeef", ts, body)
+		sha := signature.SignSHA256Hex(string(secret), body)
 		sink += len(sig) + len(sha)
 	}
 	if sink == 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/sdk/api"
 	"github.com/spf13/cobra"
 )
 
@@ -70,10 +71,7 @@ the draft and its findings are still printed.`,
 			if err := req.Validate(""); err != nil {
 				return fmt.Errorf("--%s", strings.ReplaceAll(err.Error(), "partnership.", ""))
 			}
-			gen := &content.Generator{
-				Provider: newContentProvider(cfg.LLM), Templates: content.BuiltinTemplateSource{}, Policies: contentPolicies(cfg),
-			}
-			c, genErr := gen.Generate(cmd.Context(), f.tenant, req)
+			c, genErr := content.NewGenerator(cfg.LLM, contentTenants(cfg)).Generate(cmd.Context(), f.tenant, req)
 			var ge *content.GenerationError
 			if genErr != nil && (!errors.As(genErr, &ge) || c.BodyMarkdown == "") {
 				return genErr
@@ -81,7 +79,7 @@ the draft and its findings are still printed.`,
 			if f.asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(c); err != nil {
+				if err := enc.Encode(c.ToAPI()); err != nil {
 					return err
 				}
 			} else {
@@ -104,7 +102,7 @@ the draft and its findings are still printed.`,
 	fl.StringVar(&f.partner, "partner", "", "partner name for partnership content, e.g. \"Green Aqua\"")
 	fl.StringVar(&f.product, "product", "", "partner product to feature")
 	fl.StringVar(&f.affiliateLink, "affiliate-link", "", "affiliate link that must appear in the text")
-	fl.BoolVar(&f.asJSON, "json", false, "print the stored form as JSON")
+	fl.BoolVar(&f.asJSON, "json", false, "print the content as JSON, as the API answers it")
 	_ = cmd.MarkFlagRequired("topic")
 	return cmd
 }
@@ -161,9 +159,13 @@ func newContentTemplatesCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ts := content.BuiltinTemplates()
 			if asJSON {
+				out := make([]api.Template, len(ts))
+				for i := range ts {
+					out[i] = ts[i].ToAPI()
+				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(ts)
+				return enc.Encode(out)
 			}
 			for _, t := range ts {
 				var sections []string

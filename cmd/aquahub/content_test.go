@@ -10,6 +10,7 @@ import (
 
 	"github.com/aquascene/aquahub/internal/content"
 	"github.com/aquascene/aquahub/internal/content/openaifake"
+	"github.com/aquascene/aquahub/sdk/api"
 )
 
 func runAquahub(t *testing.T, args ...string) (string, error) {
@@ -87,7 +88,7 @@ func TestContentGenerateCommandOpenAIAndFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	var c content.Content
+	var c api.Content
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}

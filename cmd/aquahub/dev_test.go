@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/client"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // devSandbox is a running `aquahub dev` with its simulators' addresses.
@@ -35,18 +33,8 @@ type devSandbox struct {
 func startDev(t *testing.T) *devSandbox {
 	t.Helper()
 	bin := aquahubBinary(t)
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := filepath.Join(root, "build", "connectors")
-	if m, _ := filepath.Glob(filepath.Join(conns, "*.wasm")); len(m) < 4 {
-		conns = t.TempDir()
-		out, err := exec.Command(filepath.Join(root, "scripts", "build-connectors.sh"), conns).CombinedOutput()
-		if err != nil {
-			t.Fatalf("building connectors: %v\n%s", err, out)
-		}
-	}
+	root := repoRoot(t)
+	conns := connectorsDir(t)
 	addr := freePort(t)
 	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", t.TempDir(), "--connectors", conns)
 	cmd.Dir = root
@@ -236,12 +224,10 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	mac := hmac.New(sha256.New, []byte(DevHookSecret))
-	mac.Write(body)
 	if code := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
 		t.Fatalf("a wrong signature got %d, want 401", code)
 	}
-	if code := post("sha256=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusAccepted {
+	if code := post(signature.SignSHA256Hex(DevHookSecret, body)); code != http.StatusAccepted {
 		t.Fatalf("the signed content update got %d, want 202", code)
 	}
 	eventually(t, "content update handled by its rule", func() string {

@@ -3,12 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/aquascene/aquahub/internal/webhooks"
+	sdkapi "github.com/aquascene/aquahub/sdk/api"
 	"github.com/aquascene/aquahub/sdk/client"
 	"github.com/spf13/cobra"
 )
@@ -23,22 +22,20 @@ func newWebhooksCmd() *cobra.Command {
 		Short: "List webhook endpoints",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Webhooks []webhooks.Endpoint `json:"webhooks"`
-			}
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "GET", "/api/v1/webhooks", nil, "", nil, &out); err != nil {
+			eps, err := client.New(api.url, api.key).Webhooks(cmd.Context())
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out.Webhooks)
+				return printJSON(cmd.OutOrStdout(), eps)
 			}
-			printEndpoints(cmd.OutOrStdout(), out.Webhooks)
+			printEndpoints(cmd.OutOrStdout(), eps)
 			return nil
 		},
 	}
 	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
-	var in webhooks.EndpointInput
+	var in sdkapi.WebhookEndpointInput
 	var headers []string
 	add := &cobra.Command{
 		Use:   "add URL",
@@ -54,14 +51,14 @@ func newWebhooksCmd() *cobra.Command {
 				}
 				in.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			}
-			var out map[string]any
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "POST", "/api/v1/webhooks", in, "application/json", nil, &out); err != nil {
+			out, err := client.New(api.url, api.key).CreateWebhook(cmd.Context(), in)
+			if err != nil {
 				return err
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "registered %s\nsecret %s  (shown once: verify webhook-signature with it)\n", out["id"], out["secret"])
+			fmt.Fprintf(cmd.OutOrStdout(), "registered %s\nsecret %s  (shown once: verify webhook-signature with it)\n", out.ID, out.Secret)
 			return nil
 		},
 	}
@@ -76,7 +73,7 @@ func newWebhooksCmd() *cobra.Command {
 		Short: "Delete an endpoint and its queued messages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "DELETE", "/api/v1/webhooks/"+url.PathEscape(args[0]), nil, "", nil, nil); err != nil {
+			if err := client.New(api.url, api.key).DeleteWebhook(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
@@ -91,22 +88,14 @@ func newWebhooksCmd() *cobra.Command {
 		Short: "Show an endpoint's messages and every attempt, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := url.Values{}
-			if state != "" {
-				q.Set("state", state)
-			}
-			q.Set("limit", fmt.Sprint(limit))
-			var out struct {
-				Deliveries []webhooks.Delivery `json:"deliveries"`
-			}
-			path := "/api/v1/webhooks/" + url.PathEscape(args[0]) + "/deliveries?" + q.Encode()
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "GET", path, nil, "", nil, &out); err != nil {
+			ds, err := client.New(api.url, api.key).WebhookDeliveries(cmd.Context(), args[0], client.WebhookDeliveryFilter{State: state, Limit: limit})
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out.Deliveries)
+				return printJSON(cmd.OutOrStdout(), ds)
 			}
-			printDeliveries(cmd.OutOrStdout(), out.Deliveries)
+			printDeliveries(cmd.OutOrStdout(), ds)
 			return nil
 		},
 	}
@@ -119,8 +108,7 @@ func newWebhooksCmd() *cobra.Command {
 		Short: "Send a dead or delivered message again (same webhook-id)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "/api/v1/webhooks/" + url.PathEscape(args[0]) + "/deliveries/" + url.PathEscape(args[1]) + "/replay"
-			if _, err := client.New(api.url, api.key).Do(cmd.Context(), "POST", path, nil, "", nil, nil); err != nil {
+			if _, err := client.New(api.url, api.key).ReplayWebhookDelivery(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "queued %s\n", args[1])
@@ -131,7 +119,7 @@ func newWebhooksCmd() *cobra.Command {
 	return cmd
 }
 
-func printEndpoints(w io.Writer, eps []webhooks.Endpoint) {
+func printEndpoints(w io.Writer, eps []sdkapi.WebhookEndpoint) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tURL\tEVENTS\tENABLED\tNOTE")
 	for _, e := range eps {
@@ -144,7 +132,7 @@ func printEndpoints(w io.Writer, eps []webhooks.Endpoint) {
 	tw.Flush()
 }
 
-func printDeliveries(w io.Writer, ds []webhooks.Delivery) {
+func printDeliveries(w io.Writer, ds []sdkapi.WebhookDelivery) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE\tTYPE\tSTATE\tATTEMPTS\tLAST\tNEXT\tERROR")
 	for _, d := range ds {
@@ -154,7 +142,7 @@ func printDeliveries(w io.Writer, ds []webhooks.Delivery) {
 			last = fmt.Sprintf("%d in %.0fms", a.Status, a.LatencyMS)
 		}
 		next := "-"
-		if !d.NextAt.IsZero() && d.State == webhooks.StatePending {
+		if !d.NextAt.IsZero() && d.State == "pending" {
 			next = d.NextAt.Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.EventType, d.State, d.Attempts, last, next, d.LastError)

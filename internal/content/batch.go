@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // Batch statuses.
@@ -30,38 +29,39 @@ const (
 // Batch is a named group of requests generated with bounded concurrency. It is stored with
 // its items, so a restart resumes the items that had not finished.
 type Batch struct {
-	ID            string      `json:"id"`
-	Name          string      `json:"name"`
-	Status        string      `json:"status"`
-	MaxConcurrent int         `json:"max_concurrent"`
-	Progress      Progress    `json:"progress"`
-	Results       []BatchItem `json:"results"`
-	CreatedAt     string      `json:"created_at"`
-	UpdatedAt     string      `json:"updated_at"`
-	CompletedAt   string      `json:"completed_at,omitempty"`
+	ID            string
+	Name          string
+	Status        string
+	MaxConcurrent int
+	Progress      Progress
+	Results       []BatchItem
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// CompletedAt is when the last item finished; zero while the batch runs.
+	CompletedAt time.Time
 }
 
 // Progress counts a batch's items.
 type Progress struct {
-	Completed int `json:"completed"`
-	Failed    int `json:"failed"`
-	Total     int `json:"total"`
+	Completed int
+	Failed    int
+	Total     int
 	// Percent is (completed + failed) / total · 100.
-	Percent float64 `json:"percent"`
+	Percent float64
 }
 
 // BatchItem is one request of a batch and its outcome.
 type BatchItem struct {
-	Index        int     `json:"index"`
-	ContentID    string  `json:"content_id"`
-	Template     string  `json:"template"`
-	Topic        string  `json:"topic"`
-	Status       string  `json:"status"`
-	Title        string  `json:"title,omitempty"`
-	QualityScore float64 `json:"quality_score,omitempty"`
-	WordCount    int     `json:"word_count,omitempty"`
-	ErrorType    string  `json:"error_type,omitempty"`
-	Error        string  `json:"error,omitempty"`
+	Index        int
+	ContentID    string
+	Template     string
+	Topic        string
+	Status       string
+	Title        string
+	QualityScore float64
+	WordCount    int
+	ErrorType    string
+	Error        string
 }
 
 func (b *Batch) recount() {
@@ -129,9 +129,8 @@ func (s *Service) CreateBatch(ctx context.Context, tenant string, br BatchReques
 			return Batch{}, err
 		}
 	}
-	now := s.now().UTC()
-	stamp := now.Format("2006-01-02T15:04:05.000Z07:00")
-	b := Batch{ID: "batch-" + newUUID(), Name: br.Name, MaxConcurrent: br.MaxConcurrent, CreatedAt: stamp, UpdatedAt: stamp}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	b := Batch{ID: "batch-" + newUUID(), Name: br.Name, MaxConcurrent: br.MaxConcurrent, CreatedAt: now, UpdatedAt: now}
 	items := make([]*Content, len(br.Requests))
 	for i, r := range br.Requests {
 		items[i] = &Content{
@@ -141,7 +140,17 @@ func (s *Service) CreateBatch(ctx context.Context, tenant string, br BatchReques
 		b.Results = append(b.Results, BatchItem{Index: i, ContentID: items[i].ID, Template: r.Template, Topic: r.Topic, Status: StatusPending})
 	}
 	b.recount()
-	if err := s.st.createBatch(tenant, &b, items); err != nil {
+	if err := s.st.Update(ctx, func(tx Tx) error {
+		for _, c := range items {
+			if err := tx.PutContent(tenant, c); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutBatch(tenant, &b); err != nil {
+			return err
+		}
+		return tx.PutPending(Pending{Tenant: tenant, ID: b.ID, Kind: WorkBatch})
+	}); err != nil {
 		return Batch{}, err
 	}
 	s.startBatch(tenant, b.ID)
@@ -149,8 +158,14 @@ func (s *Service) CreateBatch(ctx context.Context, tenant string, br BatchReques
 }
 
 // Batch returns a batch with its progress and results.
-func (s *Service) Batch(_ context.Context, tenant, id string) (Batch, error) {
-	return s.st.batch(tenant, id)
+func (s *Service) Batch(ctx context.Context, tenant, id string) (Batch, error) {
+	var b Batch
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		b, err = tx.Batch(tenant, id)
+		return err
+	})
+	return b, err
 }
 
 // startBatch runs the unfinished items of a stored batch in the background, at most
@@ -177,7 +192,7 @@ func (s *Service) startBatch(tenant, id string) {
 }
 
 func (s *Service) runBatch(ctx context.Context, tenant, id string) error {
-	b, err := s.st.batch(tenant, id)
+	b, err := s.Batch(ctx, tenant, id)
 	if err != nil {
 		return err
 	}
@@ -187,13 +202,13 @@ func (s *Service) runBatch(ctx context.Context, tenant, id string) error {
 		if it.Status == StatusCompleted || it.Status == StatusFailed {
 			continue
 		}
-		c, err := s.st.content(tenant, it.ContentID)
+		c, err := s.Content(ctx, tenant, it.ContentID)
 		if err != nil {
 			return err
 		}
 		if c.Status == StatusCompleted || c.Status == StatusFailed {
 			// Finished before a crash, but the batch record missed it.
-			if _, err := s.st.updateBatch(tenant, id, func(b *Batch) { b.Results[it.Index] = itemFrom(it, &c) }); err != nil {
+			if _, err := s.updateBatch(ctx, tenant, id, func(b *Batch) { b.Results[it.Index] = itemFrom(it, &c) }); err != nil {
 				return err
 			}
 			continue
@@ -208,8 +223,8 @@ func (s *Service) runBatch(ctx context.Context, tenant, id string) error {
 		go func(it BatchItem, c Content) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out, _, err := s.runWith(ctx, tenant, &c, true, func(tx *bbolt.Tx, out *Content) error {
-				now := s.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+			out, _, err := s.runWith(ctx, tenant, &c, true, func(tx Tx, out *Content) error {
+				now := s.now().UTC().Truncate(time.Millisecond)
 				_, err := updateBatchTx(tx, tenant, id, func(b *Batch) {
 					b.Results[it.Index] = itemFrom(it, out)
 					b.UpdatedAt = now
@@ -227,8 +242,37 @@ func (s *Service) runBatch(ctx context.Context, tenant, id string) error {
 	wg.Wait()
 	// A batch whose items were all finished before (a resume after the last write) still
 	// needs its final status and its pending entry removed.
-	_, err = s.st.updateBatch(tenant, id, func(*Batch) {})
+	_, err = s.updateBatch(ctx, tenant, id, func(*Batch) {})
 	return err
+}
+
+// updateBatch applies fn to the stored batch in one write transaction.
+func (s *Service) updateBatch(ctx context.Context, tenant, id string, fn func(b *Batch)) (Batch, error) {
+	var out Batch
+	err := s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		out, err = updateBatchTx(tx, tenant, id, fn)
+		return err
+	})
+	return out, err
+}
+
+// updateBatchTx applies fn to the stored batch and recounts it; a finished batch also loses
+// its pending entry.
+func updateBatchTx(tx Tx, tenant, id string, fn func(b *Batch)) (Batch, error) {
+	b, err := tx.Batch(tenant, id)
+	if err != nil {
+		return b, err
+	}
+	fn(&b)
+	b.recount()
+	if err := tx.PutBatch(tenant, &b); err != nil {
+		return b, err
+	}
+	if b.Status != BatchRunning {
+		return b, tx.DeletePending(tenant, id)
+	}
+	return b, nil
 }
 
 func itemFrom(it BatchItem, c *Content) BatchItem {
@@ -242,7 +286,7 @@ func itemFrom(it BatchItem, c *Content) BatchItem {
 func (s *Service) WaitBatch(ctx context.Context, tenant, id string, progress func(Batch)) (Batch, error) {
 	last := -1
 	for {
-		b, err := s.st.batch(tenant, id)
+		b, err := s.Batch(ctx, tenant, id)
 		if err != nil {
 			return b, err
 		}

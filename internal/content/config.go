@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -43,8 +44,9 @@ type Config struct {
 	// JSONMode sends response_format json_object (default true; turn off for servers that
 	// reject it).
 	JSONMode bool `koanf:"json_mode"`
-	// Pricing prices token usage, recorded per tenant and reported as cost_usd.
-	Pricing PricingConfig `koanf:"pricing"`
+	// Pricing prices token usage, recorded per tenant and reported as cost_usd (default
+	// free).
+	Pricing Pricing `koanf:"pricing"`
 	// MinQualityScore fails generations scoring below it, 0–10 (default 0: off). A tenant's
 	// content.min_quality_score overrides it.
 	MinQualityScore float64 `koanf:"min_quality_score"`
@@ -57,20 +59,41 @@ type Config struct {
 	MaxConcurrent int `koanf:"max_concurrent"`
 }
 
-// PricingConfig is the price of 1,000 tokens in US dollars.
-type PricingConfig struct {
-	// PromptPer1K prices prompt (input) tokens.
-	PromptPer1K float64 `koanf:"prompt_per_1k"`
-	// CompletionPer1K prices completion (output) tokens.
-	CompletionPer1K float64 `koanf:"completion_per_1k"`
-}
-
-// DefaultConfig returns the content engine's defaults.
+// DefaultConfig returns the content engine's defaults. It is the one place they are
+// written: constructors fill zero settings from it.
 func DefaultConfig() Config {
 	return Config{
 		Provider: "builtin", Model: "gpt-4o-mini", Timeout: 60 * time.Second, MaxRetries: 3,
 		MaxWait: 30 * time.Second, MaxTokens: 4096, JSONMode: true, MaxConcurrent: 16,
 	}
+}
+
+// withDefaults fills zero settings from DefaultConfig. Booleans and settings whose zero means
+// "off" (temperature, pricing, min_quality_score) are taken as given.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Provider == "" {
+		c.Provider = d.Provider
+	}
+	if c.Model == "" {
+		c.Model = d.Model
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = d.MaxRetries
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = d.MaxWait
+	}
+	if c.MaxTokens <= 0 {
+		c.MaxTokens = d.MaxTokens
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = d.MaxConcurrent
+	}
+	return c
 }
 
 // Validate checks the settings; errors name the field.
@@ -149,4 +172,49 @@ func (c TenantConfig) Validate() error {
 		errs = append(errs, core.Invalid("brand_voice", "longer than 4000 characters"))
 	}
 	return errors.Join(errs...)
+}
+
+// Pricing is what a provider charges per 1,000 tokens, in US dollars.
+type Pricing struct {
+	// PromptPer1K prices prompt (input) tokens.
+	PromptPer1K float64 `koanf:"prompt_per_1k"`
+	// CompletionPer1K prices completion (output) tokens.
+	CompletionPer1K float64 `koanf:"completion_per_1k"`
+}
+
+// Cost prices prompt and completion tokens.
+func (p Pricing) Cost(prompt, completion int) float64 {
+	return float64(prompt)/1000*p.PromptPer1K + float64(completion)/1000*p.CompletionPer1K
+}
+
+// NewProvider returns the provider cfg names: the builtin writer, or an OpenAI-compatible
+// server. An empty api_key falls back to the OPENAI_API_KEY environment variable.
+func NewProvider(cfg Config) Provider {
+	cfg = cfg.withDefaults()
+	if cfg.Provider != "openai" {
+		return BuiltinProvider{}
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = os.Getenv("OPENAI_API_KEY")
+	}
+	return NewOpenAIProvider(cfg)
+}
+
+// NewPolicies maps the llm settings and each tenant's content settings onto the policies
+// generations apply.
+func NewPolicies(cfg Config, tenants map[string]TenantConfig) Policies {
+	p := Policies{
+		Default:   Policy{BrandVoice: cfg.BrandVoice, Prohibited: cfg.ProhibitedPhrases, MinQualityScore: cfg.MinQualityScore},
+		PerTenant: make(map[string]Policy, len(tenants)),
+	}
+	for id, t := range tenants {
+		p.PerTenant[id] = Policy{BrandVoice: t.BrandVoice, Prohibited: t.ProhibitedPhrases, MinQualityScore: t.MinQualityScore}
+	}
+	return p
+}
+
+// NewGenerator returns a generator with the provider and policies cfg and tenants give and
+// the builtin templates: generation without storage, as `aquahub content generate` does.
+func NewGenerator(cfg Config, tenants map[string]TenantConfig) *Generator {
+	return &Generator{Provider: NewProvider(cfg), Templates: BuiltinTemplateSource{}, Policies: NewPolicies(cfg, tenants)}
 }

@@ -17,6 +17,11 @@
 //   - Scoring (score.go) rates the draft 0–10 with a breakdown; validation (validate.go)
 //     looks for personal data, prohibited phrases and a missing affiliate link.
 //   - Generator (generator.go) runs those steps for one request; Service (service.go) adds
-//     persistence in bbolt, asynchronous work and batches that survive a restart, and the
-//     content.generation.* events; StepExecutor (step.go) is the rule step kind `generate`.
+//     persistence through the Store interface (store.go, implemented by the storage
+//     package), asynchronous work and batches that survive a restart, and the
+//     content.generation.* events, written to an outbox with the state they report so that a
+//     crash does not lose them.
+//   - Module (module.go) makes it a hub feature: New(Config, tenants, Deps), the rule step
+//     kind `generate` (step.go), the routes (routes*.go, with the sdk/api types; convert.go
+//     converts) and the background work (Start, Stop).
 package content

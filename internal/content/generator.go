@@ -33,43 +33,43 @@ const (
 
 // Content is one generated piece with its score and findings, as stored and served.
 type Content struct {
-	ID        string  `json:"id"`
-	RequestID string  `json:"request_id,omitempty"`
-	BatchID   string  `json:"batch_id,omitempty"`
-	Status    string  `json:"status"`
-	Request   Request `json:"request"`
-	Template  string  `json:"template"`
-	Format    string  `json:"format,omitempty"`
+	ID        string
+	RequestID string
+	BatchID   string
+	Status    string
+	Request   Request
+	Template  string
+	Format    string
 
-	Title           string   `json:"title,omitempty"`
-	MetaDescription string   `json:"meta_description,omitempty"`
-	BodyMarkdown    string   `json:"body_markdown,omitempty"`
-	BodyHTML        string   `json:"body_html,omitempty"`
-	Hashtags        []string `json:"hashtags,omitempty"`
+	Title           string
+	MetaDescription string
+	BodyMarkdown    string
+	BodyHTML        string
+	Hashtags        []string
 	// Caption is the full Instagram caption (body plus hashtags) for caption templates.
-	Caption   string `json:"caption,omitempty"`
-	WordCount int    `json:"word_count"`
+	Caption   string
+	WordCount int
 
-	Quality  *Quality  `json:"quality,omitempty"`
-	Findings []Finding `json:"findings"`
+	Quality  *Quality
+	Findings []Finding
 
-	Provider string `json:"provider,omitempty"`
-	Model    string `json:"model,omitempty"`
-	Usage    Usage  `json:"usage"`
+	Provider string
+	Model    string
+	Usage    Usage
 	// Attempts counts provider HTTP attempts of the last generation.
-	Attempts              int     `json:"attempts,omitempty"`
-	GenerationTimeSeconds float64 `json:"generation_time_seconds"`
+	Attempts              int
+	GenerationTimeSeconds float64
 
-	ErrorType     string `json:"error_type,omitempty"`
-	ErrorMessage  string `json:"error_message,omitempty"`
-	RetryPossible bool   `json:"retry_possible,omitempty"`
+	ErrorType     string
+	ErrorMessage  string
+	RetryPossible bool
 	// RetryCount is how many generations were attempted before this one.
-	RetryCount int `json:"retry_count"`
+	RetryCount int
 
-	IdempotencyKey string    `json:"idempotency_key,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	CompletedAt    time.Time `json:"completed_at,omitzero"`
+	IdempotencyKey string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    time.Time
 }
 
 // QualityScore is the overall score, 0 when not scored.

@@ -16,88 +16,35 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// OpenAIOptions configure OpenAIProvider. Zero values take the documented defaults.
-type OpenAIOptions struct {
-	// BaseURL is the API root including /v1 (default https://api.openai.com/v1). Any
-	// OpenAI-compatible server works: Azure's compatible endpoint, Ollama, vLLM, llama.cpp.
-	BaseURL string
-	// Model is the chat model (default gpt-4o-mini).
-	Model string
-	// APIKey is sent as a bearer token; local servers may need none.
-	APIKey string
-	// Organization is sent as OpenAI-Organization when set.
-	Organization string
-	// Timeout bounds one HTTP attempt (default 60s).
-	Timeout time.Duration
-	// MaxRetries is how many times a 429, 5xx, timeout or connection failure is retried
-	// within one call (default 3; negative means none).
-	MaxRetries int
-	// MaxWait is the longest rate-limit wait honoured in-process (default 30s). A longer
-	// Retry-After or x-ratelimit-reset-* ends the call with core.RateLimited, so that the
-	// engine reschedules the step instead of holding a worker.
-	MaxWait time.Duration
-	// MaxTokens caps the completion (default 4096).
-	MaxTokens int
-	// Temperature, when positive, is sent as is.
-	Temperature float32
-	// Stream uses the streaming API (server-sent events) and assembles the answer.
-	Stream bool
-	// JSONMode sends response_format {"type":"json_object"}. Some compatible servers reject
-	// it; the answer parser copes with JSON inside prose either way.
-	JSONMode bool
-	// Pricing prices the token usage.
-	Pricing Pricing
-	// HTTPClient is the client used (default: a client without a global timeout; Timeout
-	// applies per attempt).
-	HTTPClient *http.Client
-}
-
 // OpenAIProvider writes drafts with the OpenAI chat completions API through go-openai.
 type OpenAIProvider struct {
 	client *openai.Client
-	opts   OpenAIOptions
+	cfg    Config
 }
 
 var _ Provider = (*OpenAIProvider)(nil)
 
-// NewOpenAIProvider returns a provider for opts.
-func NewOpenAIProvider(opts OpenAIOptions) *OpenAIProvider {
-	if opts.Model == "" {
-		opts.Model = "gpt-4o-mini"
+// NewOpenAIProvider returns a provider for the llm settings in cfg: base_url, model, api_key
+// (as given: the OPENAI_API_KEY fallback is NewProvider's), organization, timeout,
+// max_retries, max_wait, max_tokens, temperature, stream, json_mode and pricing. Zero
+// settings take DefaultConfig's values; max_retries -1 disables retries.
+func NewOpenAIProvider(cfg Config) *OpenAIProvider {
+	cfg = cfg.withDefaults()
+	oc := openai.DefaultConfig(cfg.APIKey)
+	if cfg.BaseURL != "" {
+		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 60 * time.Second
-	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 3
-	}
-	if opts.MaxRetries < 0 {
-		opts.MaxRetries = 0
-	}
-	if opts.MaxWait <= 0 {
-		opts.MaxWait = 30 * time.Second
-	}
-	if opts.MaxTokens <= 0 {
-		opts.MaxTokens = 4096
-	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
-	}
-	cfg := openai.DefaultConfig(opts.APIKey)
-	if opts.BaseURL != "" {
-		cfg.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	}
-	cfg.OrgID = opts.Organization
-	cfg.HTTPClient = headerDoer{hc}
-	return &OpenAIProvider{client: openai.NewClientWithConfig(cfg), opts: opts}
+	oc.OrgID = cfg.Organization
+	// No client-wide timeout: Timeout applies to each attempt.
+	oc.HTTPClient = headerDoer{&http.Client{}}
+	return &OpenAIProvider{client: openai.NewClientWithConfig(oc), cfg: cfg}
 }
 
 // Name returns "openai".
 func (p *OpenAIProvider) Name() string { return "openai" }
 
 // Model returns the configured model.
-func (p *OpenAIProvider) Model() string { return p.opts.Model }
+func (p *OpenAIProvider) Model() string { return p.cfg.Model }
 
 // Write asks the model for a draft, retrying 429s, 5xx answers, timeouts and connection
 // failures up to MaxRetries times. It waits as long as the server's Retry-After,
@@ -105,24 +52,24 @@ func (p *OpenAIProvider) Model() string { return p.opts.Model }
 // exponential backoff with jitter.
 func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, error) {
 	req := openai.ChatCompletionRequest{
-		Model: p.opts.Model,
+		Model: p.cfg.Model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: in.Prompt.System},
 			{Role: openai.ChatMessageRoleUser, Content: in.Prompt.User},
 		},
 		//lint:ignore SA1019 compatible servers (Ollama, vLLM, llama.cpp) read max_tokens, not max_completion_tokens
-		MaxTokens:   p.opts.MaxTokens,
-		Temperature: p.opts.Temperature,
+		MaxTokens:   p.cfg.MaxTokens,
+		Temperature: float32(p.cfg.Temperature),
 		User:        in.Tenant,
 	}
-	if p.opts.JSONMode {
+	if p.cfg.JSONMode {
 		req.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
 	}
-	if p.opts.Stream {
+	if p.cfg.Stream {
 		req.Stream = true
 		req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	}
-	w := Written{Model: p.opts.Model}
+	w := Written{Model: p.cfg.Model}
 	for attempt := 1; ; attempt++ {
 		w.Attempts = attempt
 		text, model, usage, finish, hdr, err := p.attempt(ctx, req)
@@ -132,7 +79,7 @@ func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, err
 			}
 			w.Usage = w.Usage.Add(Usage{
 				PromptTokens: usage.PromptTokens, CompletionTokens: usage.CompletionTokens, TotalTokens: usage.TotalTokens,
-				CostUSD: p.opts.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens),
+				CostUSD: p.cfg.Pricing.Cost(usage.PromptTokens, usage.CompletionTokens),
 			})
 			if finish == openai.FinishReasonContentFilter {
 				return w, core.Permanent(fmt.Errorf("the model's content filter stopped the answer"))
@@ -140,7 +87,7 @@ func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, err
 			d, perr := ParseAnswer(text)
 			if perr != nil {
 				if finish == openai.FinishReasonLength {
-					perr = fmt.Errorf("%w (the answer was cut at max_tokens %d)", perr, p.opts.MaxTokens)
+					perr = fmt.Errorf("%w (the answer was cut at max_tokens %d)", perr, p.cfg.MaxTokens)
 				}
 				return w, malformed(perr)
 			}
@@ -162,7 +109,7 @@ func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, err
 		if !fromHeader {
 			wait = backoff(attempt)
 		}
-		if attempt > p.opts.MaxRetries || wait > p.opts.MaxWait {
+		if attempt > max(p.cfg.MaxRetries, 0) || wait > p.cfg.MaxWait {
 			if status == http.StatusTooManyRequests {
 				return w, core.RateLimited(wait, fmt.Errorf("after %d attempts: %w", attempt, err))
 			}
@@ -180,14 +127,14 @@ func (p *OpenAIProvider) Write(ctx context.Context, in WriteInput) (Written, err
 
 // attempt makes one HTTP call within the per-attempt timeout.
 func (p *OpenAIProvider) attempt(ctx context.Context, req openai.ChatCompletionRequest) (text, model string, usage openai.Usage, finish openai.FinishReason, hdr http.Header, err error) {
-	actx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	actx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	capt := &captured{}
 	actx = context.WithValue(actx, captureKey{}, capt)
 	defer func() {
 		hdr = capt.header
 		if err != nil && ctx.Err() == nil && actx.Err() == context.DeadlineExceeded {
-			err = fmt.Errorf("%w after %s: %w", errTimeout, p.opts.Timeout, err)
+			err = fmt.Errorf("%w after %s: %w", errTimeout, p.cfg.Timeout, err)
 		}
 	}()
 	if !req.Stream {

@@ -30,7 +30,7 @@ func newsletterRequest() content.Request {
 	}
 }
 
-func openaiGenerator(fake *openaifake.Server, o content.OpenAIOptions) *content.Generator {
+func openaiGenerator(fake *openaifake.Server, o content.Config) *content.Generator {
 	o.BaseURL = fake.URL()
 	if o.APIKey == "" {
 		o.APIKey = "sk-test"
@@ -44,7 +44,7 @@ func openaiGenerator(fake *openaifake.Server, o content.OpenAIOptions) *content.
 func TestOpenAIProvider(t *testing.T) {
 	tests := []struct {
 		name         string
-		opts         content.OpenAIOptions
+		opts         content.Config
 		fake         openaifake.Options
 		script       []openaifake.Reply
 		wantErrType  string
@@ -55,7 +55,7 @@ func TestOpenAIProvider(t *testing.T) {
 	}{
 		{
 			name: "success", wantAttempts: 1, wantRequests: 1,
-			opts: content.OpenAIOptions{Pricing: content.Pricing{PromptPer1K: 0.15, CompletionPer1K: 0.6}},
+			opts: content.Config{Pricing: content.Pricing{PromptPer1K: 0.15, CompletionPer1K: 0.6}},
 			check: func(t *testing.T, c content.Content, err error) {
 				if c.Status != content.StatusCompleted || c.Usage.TotalTokens == 0 || c.Usage.CostUSD <= 0 {
 					t.Errorf("status %s usage %+v", c.Status, c.Usage)
@@ -67,7 +67,7 @@ func TestOpenAIProvider(t *testing.T) {
 		},
 		{
 			name: "streaming success", wantAttempts: 1, wantRequests: 1,
-			opts: content.OpenAIOptions{Stream: true, Pricing: content.Pricing{PromptPer1K: 1}},
+			opts: content.Config{Stream: true, Pricing: content.Pricing{PromptPer1K: 1}},
 			check: func(t *testing.T, c content.Content, err error) {
 				if c.Status != content.StatusCompleted || c.Usage.PromptTokens == 0 || c.Usage.CostUSD == 0 {
 					t.Errorf("status %s usage %+v", c.Status, c.Usage)
@@ -82,13 +82,13 @@ func TestOpenAIProvider(t *testing.T) {
 		},
 		{
 			name: "server error twice then success", wantAttempts: 3, wantRequests: 3,
-			opts:   content.OpenAIOptions{MaxRetries: 2},
+			opts:   content.Config{MaxRetries: 2},
 			script: []openaifake.Reply{{Status: 500, Header: map[string]string{"retry-after-ms": "1"}}, {Status: 503, Header: map[string]string{"Retry-After": "0"}}},
 		},
 		{
 			name: "rate limit longer than max wait ends the call", wantAttempts: 1, wantRequests: 1,
 			wantErrType: content.ErrTypeRateLimited, wantClass: core.ClassRateLimited,
-			opts:   content.OpenAIOptions{MaxWait: time.Second},
+			opts:   content.Config{MaxWait: time.Second},
 			script: []openaifake.Reply{{Status: 429, Header: map[string]string{"Retry-After": "120"}}},
 			check: func(t *testing.T, c content.Content, err error) {
 				var ge *content.GenerationError
@@ -100,7 +100,7 @@ func TestOpenAIProvider(t *testing.T) {
 		{
 			name: "retries exhausted", wantAttempts: 2, wantRequests: 2,
 			wantErrType: content.ErrTypeRateLimited, wantClass: core.ClassRateLimited,
-			opts: content.OpenAIOptions{MaxRetries: 1},
+			opts: content.Config{MaxRetries: 1},
 			script: []openaifake.Reply{
 				{Status: 429, Header: map[string]string{"x-ratelimit-reset-tokens": "1ms"}},
 				{Status: 429, Header: map[string]string{"x-ratelimit-reset-tokens": "1ms"}},
@@ -124,22 +124,22 @@ func TestOpenAIProvider(t *testing.T) {
 		{
 			name: "timeout", wantAttempts: 1, wantRequests: 1,
 			wantErrType: content.ErrTypeTimeout, wantClass: core.ClassTransient,
-			opts:   content.OpenAIOptions{Timeout: 50 * time.Millisecond, MaxRetries: -1},
+			opts:   content.Config{Timeout: 50 * time.Millisecond, MaxRetries: -1},
 			script: []openaifake.Reply{{Latency: 2 * time.Second}},
 		},
 		{
 			name: "timeout then success", wantAttempts: 2, wantRequests: 2,
-			opts:   content.OpenAIOptions{Timeout: 100 * time.Millisecond, MaxRetries: 1},
+			opts:   content.Config{Timeout: 100 * time.Millisecond, MaxRetries: 1},
 			script: []openaifake.Reply{{Latency: 2 * time.Second}},
 		},
 		{
 			name: "wrong key is not retried", wantAttempts: 1, wantRequests: 1,
 			wantErrType: content.ErrTypeAuth, wantClass: core.ClassAuth,
-			fake: openaifake.Options{APIKey: "sk-right"}, opts: content.OpenAIOptions{APIKey: "sk-wrong"},
+			fake: openaifake.Options{APIKey: "sk-right"}, opts: content.Config{APIKey: "sk-wrong"},
 		},
 		{
 			name: "error inside the stream is retried", wantAttempts: 2, wantRequests: 2,
-			opts:   content.OpenAIOptions{Stream: true},
+			opts:   content.Config{Stream: true},
 			script: []openaifake.Reply{{StreamError: true}},
 		},
 		{
@@ -188,7 +188,7 @@ func TestOpenAIProvider(t *testing.T) {
 
 func TestOpenAIRequestShape(t *testing.T) {
 	fake := startFake(t, openaifake.Options{APIKey: "sk-test"})
-	g := openaiGenerator(fake, content.OpenAIOptions{JSONMode: true, Organization: "org-1"})
+	g := openaiGenerator(fake, content.Config{JSONMode: true, Organization: "org-1"})
 	req := newsletterRequest()
 	req.Partnership = &content.Partnership{Partner: "Green Aqua", ProductName: "CO2 Pro Diffuser", AffiliateLink: "https://greenaqua.hu/p/1?ref=aq"}
 	req.Instructions = "Mention the 2-week cycling period."

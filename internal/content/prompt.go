@@ -11,8 +11,8 @@ import (
 
 // Prompt is the pair of chat messages sent to a language model.
 type Prompt struct {
-	System string `json:"system"`
-	User   string `json:"user"`
+	System string
+	User   string
 }
 
 // DefaultBrandVoice is used when a tenant configures none.

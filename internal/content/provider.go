@@ -39,10 +39,10 @@ type Written struct {
 
 // Usage is token usage and its cost.
 type Usage struct {
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	TotalTokens      int     `json:"total_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
+	PromptTokens     int
+	CompletionTokens int
+	TotalTokens      int
+	CostUSD          float64
 }
 
 // Add sums u and v.
@@ -51,15 +51,4 @@ func (u Usage) Add(v Usage) Usage {
 		PromptTokens: u.PromptTokens + v.PromptTokens, CompletionTokens: u.CompletionTokens + v.CompletionTokens,
 		TotalTokens: u.TotalTokens + v.TotalTokens, CostUSD: u.CostUSD + v.CostUSD,
 	}
-}
-
-// Pricing is what a provider charges per 1,000 tokens, in US dollars.
-type Pricing struct {
-	PromptPer1K     float64 `json:"prompt_per_1k"`
-	CompletionPer1K float64 `json:"completion_per_1k"`
-}
-
-// Cost prices prompt and completion tokens.
-func (p Pricing) Cost(prompt, completion int) float64 {
-	return float64(prompt)/1000*p.PromptPer1K + float64(completion)/1000*p.CompletionPer1K
 }

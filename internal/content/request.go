@@ -10,38 +10,39 @@ import (
 	"github.com/aquascene/aquahub/core"
 )
 
-// Request asks for one piece of content. JSON and rule-step inputs use the names in the
-// json tags; the seed SDK's names (content_type, target_audience, seo_keywords,
+// Request asks for one piece of content. API bodies and rule-step inputs name its fields
+// template, topic, audience, keywords, instructions, brand_voice, partnership and request_id
+// (RequestFromMap); the seed SDK's names (content_type, target_audience, seo_keywords,
 // custom_instructions, partnership_data) are accepted as aliases.
 type Request struct {
 	// Template is the template id (alias content_type).
-	Template string `json:"template"`
+	Template string
 	// Topic is what to write about.
-	Topic string `json:"topic"`
+	Topic string
 	// Audience is who it is for, e.g. beginners (alias target_audience).
-	Audience string `json:"audience,omitempty"`
+	Audience string
 	// Keywords are the SEO keywords (alias seo_keywords); a comma-separated string works too.
-	Keywords []string `json:"keywords,omitempty"`
+	Keywords []string
 	// Instructions are extra instructions for the writer (alias custom_instructions).
-	Instructions string `json:"instructions,omitempty"`
+	Instructions string
 	// BrandVoice overrides the tenant's brand voice for this request.
-	BrandVoice string `json:"brand_voice,omitempty"`
+	BrandVoice string
 	// Partnership is partner content data (alias partnership_data).
-	Partnership *Partnership `json:"partnership,omitempty"`
+	Partnership *Partnership
 	// RequestID is the caller's id, echoed in events.
-	RequestID string `json:"request_id,omitempty"`
+	RequestID string
 }
 
 // Partnership is the seed's partnership_data: a partner product the content features.
 type Partnership struct {
-	Partner       string   `json:"partner"`
-	ProductID     string   `json:"product_id,omitempty"`
-	ProductName   string   `json:"product_name,omitempty"`
-	Category      string   `json:"category,omitempty"`
-	Description   string   `json:"description,omitempty"`
-	PriceRange    string   `json:"price_range,omitempty"`
-	KeyBenefits   []string `json:"key_benefits,omitempty"`
-	AffiliateLink string   `json:"affiliate_link,omitempty"`
+	Partner       string
+	ProductID     string
+	ProductName   string
+	Category      string
+	Description   string
+	PriceRange    string
+	KeyBenefits   []string
+	AffiliateLink string
 }
 
 var requestAliases = map[string]string{

@@ -9,31 +9,31 @@ import (
 // Quality is a draft's score from 0 to 10 and how it was reached.
 type Quality struct {
 	// Score is the weighted mean of the applicable components, rounded to one decimal.
-	Score float64 `json:"score"`
+	Score float64
 	// Breakdown lists every component, applicable or not.
-	Breakdown []Component `json:"breakdown"`
+	Breakdown []Component
 	// Readability is the Flesch reading ease of the prose.
-	Readability float64 `json:"flesch_reading_ease"`
+	Readability float64
 	// KeywordDensity is the combined keyword density in percent.
-	KeywordDensity float64 `json:"keyword_density"`
+	KeywordDensity float64
 	// KeywordCounts are the occurrences per keyword.
-	KeywordCounts map[string]int `json:"keyword_counts,omitempty"`
+	KeywordCounts map[string]int
 	// Stats are the raw counts.
-	Stats TextStats `json:"stats"`
+	Stats TextStats
 }
 
 // Component is one scored aspect of a draft.
 type Component struct {
 	// Name is readability, word_count, keyword_density, headings, meta_description,
 	// section_coverage or hashtags.
-	Name string `json:"name"`
+	Name string
 	// Score is 0–10.
-	Score float64 `json:"score"`
+	Score float64
 	// Weight is the component's share of the total; 0 means not applicable.
-	Weight float64 `json:"weight"`
+	Weight float64
 	// Value is what was measured, Target what the template asks for.
-	Value  string `json:"value"`
-	Target string `json:"target"`
+	Value  string
+	Target string
 }
 
 // Component weights. They sum to 1; components that do not apply to a template drop out and
@@ -68,10 +68,10 @@ func ReadabilityTarget(level string) float64 {
 
 // Draft is what a provider wrote, before scoring and validation.
 type Draft struct {
-	Title           string   `json:"title"`
-	MetaDescription string   `json:"meta_description"`
-	BodyMarkdown    string   `json:"body_markdown"`
-	Hashtags        []string `json:"hashtags,omitempty"`
+	Title           string
+	MetaDescription string
+	BodyMarkdown    string
+	Hashtags        []string
 }
 
 // Score rates a draft against its template and the request's keywords.

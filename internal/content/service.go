@@ -12,16 +12,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/google/uuid"
-	bbolt "go.etcd.io/bbolt"
 )
-
-// Publisher puts events into the pipeline. *core.Engine satisfies it.
-type Publisher interface {
-	Publish(ctx context.Context, tenant string, events ...core.Event) ([]core.Accepted, error)
-}
-
-// The engine is the Publisher the hub wires in.
-var _ Publisher = (*core.Engine)(nil)
 
 // Event types the content engine emits, with the seed's payloads.
 const (
@@ -32,120 +23,150 @@ const (
 	EventSource = "aquahub/content"
 )
 
-// ServiceOptions configure a Service.
-type ServiceOptions struct {
-	// DB is the hub's bbolt database; the service owns the content.* buckets (required).
-	DB *bbolt.DB
-	// Provider writes drafts (default BuiltinProvider).
-	Provider Provider
-	// Policies give each tenant's brand voice, prohibited phrases and minimum score.
-	Policies Policies
-	// Publisher receives content.generation.* events; nil drops them.
-	Publisher Publisher
-	// MaxConcurrent caps generations running at once across all callers (default 16).
-	MaxConcurrent int
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
-	// Now defaults to time.Now.
-	Now func() time.Time
-}
-
-// Service is the content engine with state: it stores content, templates and batches in
-// bbolt, runs asynchronous requests and batches in the background, resumes unfinished work
-// after a restart (Start), and publishes content.generation.* events.
+// Service is the content engine with state: it stores content, templates and batches, runs
+// asynchronous requests and batches in the background, resumes unfinished work after a
+// restart, and publishes content.generation.* events through an outbox, so that an event
+// whose state was stored is published even if the process stops in between.
 //
-// Lifecycle: NewService → Start (resumes pending work) → use → Close (stops background
-// work; what is unfinished stays pending and resumes at the next Start).
+// The Module owns its lifecycle: start (publishes what the outbox holds, resumes pending
+// work) → use → stop (ends background work; what is unfinished stays pending and resumes at
+// the next start).
 type Service struct {
-	st    *store
+	st    Store
 	gen   *Generator
-	pub   Publisher
+	pub   core.Publisher
 	log   *slog.Logger
 	now   func() time.Time
 	slots chan struct{}
 
 	bg     context.Context
-	stop   context.CancelFunc
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	active map[string]bool // tenant\x00batch id of batches being run
 
-	gaugeMu  sync.Mutex
-	running  int
-	maxSeen  int
-	observer func(running int)
+	gaugeMu sync.Mutex
+	running int
+	maxSeen int
 }
 
-// NewService creates the buckets and returns a service. Call Start to resume work.
-func NewService(opts ServiceOptions) (*Service, error) {
-	if opts.DB == nil {
-		return nil, errors.New("content: ServiceOptions.DB is required")
-	}
-	st, err := newStore(opts.DB)
-	if err != nil {
-		return nil, err
-	}
-	if opts.Provider == nil {
-		opts.Provider = BuiltinProvider{}
-	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 16
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+// newService returns a service over st generating with gen (whose Templates it replaces
+// with itself, so that a tenant's stored templates apply) and running at most maxConcurrent
+// generations at once.
+func newService(st Store, gen *Generator, pub core.Publisher, log *slog.Logger, now func() time.Time, maxConcurrent int) *Service {
 	s := &Service{
-		st: st, pub: opts.Publisher, log: opts.Logger, now: opts.Now,
-		slots: make(chan struct{}, opts.MaxConcurrent), active: map[string]bool{},
+		st: st, pub: pub, log: log, now: now,
+		slots: make(chan struct{}, maxConcurrent), active: map[string]bool{},
 	}
-	s.gen = &Generator{Provider: opts.Provider, Templates: s, Policies: opts.Policies, Now: opts.Now}
-	s.bg, s.stop = context.WithCancel(context.Background())
-	return s, nil
+	g := *gen
+	g.Templates, g.Now = s, now
+	s.gen = &g
+	s.bg, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 // Provider returns the provider in use.
 func (s *Service) Provider() Provider { return s.gen.Provider }
 
-// Start resumes the asynchronous requests and batches a previous process left unfinished.
-// It returns at once; the work runs in the background.
-func (s *Service) Start(ctx context.Context) error {
-	pend, err := s.st.pending()
-	if err != nil {
-		return fmt.Errorf("content: reading pending work: %w", err)
+// start publishes the events a previous process stored but did not publish, and resumes the
+// asynchronous requests and batches it left unfinished. The resumed work runs in the
+// background.
+func (s *Service) start(ctx context.Context) error {
+	if err := s.flushOutbox(ctx); err != nil {
+		return err
 	}
-	for _, p := range pend[pendingContent] {
-		tenant, id := p[0], p[1]
-		c, err := s.st.content(tenant, id)
-		if errors.Is(err, core.ErrNotFound) {
-			_ = s.st.dropPending(tenant, id)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if c.Status == StatusCompleted || c.Status == StatusFailed {
-			_ = s.st.dropPending(tenant, id)
-			continue
-		}
-		s.log.Info("resuming content generation", "tenant", tenant, "content", id)
-		s.spawn(func(ctx context.Context) { _, _, _ = s.run(ctx, tenant, &c, true) })
+	var pend []Pending
+	if err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		pend, err = tx.Pending()
+		return err
+	}); err != nil {
+		return fmt.Errorf("reading pending work: %w", err)
 	}
-	for _, p := range pend[pendingBatch] {
-		tenant, id := p[0], p[1]
-		s.log.Info("resuming content batch", "tenant", tenant, "batch", id)
-		s.startBatch(tenant, id)
+	for _, p := range pend {
+		switch p.Kind {
+		case WorkContent:
+			if err := s.resumeContent(ctx, p); err != nil {
+				return err
+			}
+		case WorkBatch:
+			s.log.Info("resuming content batch", "tenant", p.Tenant, "batch", p.ID)
+			s.startBatch(p.Tenant, p.ID)
+		default:
+			s.log.Warn("unknown pending content work", "tenant", p.Tenant, "id", p.ID, "kind", p.Kind)
+		}
 	}
 	return nil
 }
 
-// Close stops background work and waits for it. Interrupted work stays pending.
-func (s *Service) Close() error {
-	s.stop()
-	s.wg.Wait()
+func (s *Service) resumeContent(ctx context.Context, p Pending) error {
+	c, err := s.Content(ctx, p.Tenant, p.ID)
+	if errors.Is(err, core.ErrNotFound) || (err == nil && (c.Status == StatusCompleted || c.Status == StatusFailed)) {
+		return s.st.Update(ctx, func(tx Tx) error { return tx.DeletePending(p.Tenant, p.ID) })
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("resuming content generation", "tenant", p.Tenant, "content", p.ID)
+	s.spawn(func(ctx context.Context) { _, _, _ = s.run(ctx, p.Tenant, &c, true) })
 	return nil
+}
+
+// flushOutbox publishes the stored events in the order they happened, per tenant.
+func (s *Service) flushOutbox(ctx context.Context) error {
+	var out []OutboxEvent
+	if err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		out, err = tx.Outbox()
+		return err
+	}); err != nil {
+		return fmt.Errorf("reading the event outbox: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Tenant != b.Tenant {
+			return a.Tenant < b.Tenant
+		}
+		if ta, tb := eventTime(a.Event), eventTime(b.Event); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		// A coarse clock may stamp a generation's start and end alike.
+		return a.Event.Type == EventStarted && b.Event.Type != EventStarted
+	})
+	for i := 0; i < len(out); {
+		j := i
+		var evs []core.Event
+		for ; j < len(out) && out[j].Tenant == out[i].Tenant; j++ {
+			evs = append(evs, out[j].Event)
+		}
+		s.log.Info("publishing stored content events", "tenant", out[i].Tenant, "events", len(evs))
+		s.publish(ctx, out[i].Tenant, evs...)
+		i = j
+	}
+	return nil
+}
+
+func eventTime(e core.Event) time.Time {
+	if e.Time == nil {
+		return time.Time{}
+	}
+	return *e.Time
+}
+
+// stop ends background work and waits for it until ctx ends. Interrupted work stays pending.
+func (s *Service) stop(ctx context.Context) error {
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("content generation did not stop: %w", ctx.Err())
+	}
 }
 
 func (s *Service) spawn(fn func(ctx context.Context)) {
@@ -171,7 +192,7 @@ type GenerateOptions struct {
 // Generate runs one request synchronously and stores the result. On failure it returns the
 // stored content (status failed, with findings) and a *GenerationError.
 func (s *Service) Generate(ctx context.Context, tenant string, req Request, opts GenerateOptions) (Content, error) {
-	// A rule step's retries belong to the engine, so its record is not resumed by Start.
+	// A rule step's retries belong to the engine, so its record is not resumed by start.
 	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey, opts.Emit == nil)
 	if err != nil {
 		return c, err
@@ -215,36 +236,57 @@ func (s *Service) prepare(ctx context.Context, tenant string, req Request, key s
 		}
 		return Content{}, false, err
 	}
-	if key != "" {
-		c, found, err := s.st.contentByKey(tenant, key)
-		if err != nil {
-			return Content{}, false, err
-		}
-		if found && c.Status == StatusCompleted {
-			return c, true, nil
-		}
-		if found {
-			// A failed or interrupted attempt: generate again into the same record.
-			if c.Status == StatusFailed {
-				c.RetryCount++
+	var c Content
+	var done bool
+	err := s.st.Update(ctx, func(tx Tx) error {
+		done = false
+		if key != "" {
+			found, err := tx.ContentByIdempotencyKey(tenant, key)
+			switch {
+			case err == nil && found.Status == StatusCompleted:
+				c, done = found, true
+				return nil
+			case err == nil:
+				// A failed or interrupted attempt: generate again into the same record.
+				c = found
+				if c.Status == StatusFailed {
+					c.RetryCount++
+				}
+				c.Request, c.Template, c.RequestID = req, req.Template, req.RequestID
+				c.Status = StatusPending
+				return create(tx, tenant, &c, resumable)
+			case !errors.Is(err, core.ErrNotFound):
+				return err
 			}
-			c.Request, c.Template, c.RequestID = req, req.Template, req.RequestID
-			c.Status = StatusPending
-			if err := s.st.createContent(tenant, []*Content{&c}, resumable); err != nil {
-				return Content{}, false, err
-			}
-			return c, false, nil
 		}
-	}
-	now := s.now().UTC()
-	c := Content{
-		ID: NewContentID(), Status: StatusPending, Request: req, Template: req.Template, RequestID: req.RequestID,
-		IdempotencyKey: key, CreatedAt: now, UpdatedAt: now, Findings: []Finding{}, Provider: s.gen.Provider.Name(),
-	}
-	if err := s.st.createContent(tenant, []*Content{&c}, resumable); err != nil {
+		now := s.now().UTC()
+		c = Content{
+			ID: NewContentID(), Status: StatusPending, Request: req, Template: req.Template, RequestID: req.RequestID,
+			IdempotencyKey: key, CreatedAt: now, UpdatedAt: now, Findings: []Finding{}, Provider: s.gen.Provider.Name(),
+		}
+		return create(tx, tenant, &c, resumable)
+	})
+	if err != nil {
 		return Content{}, false, err
 	}
-	return c, false, nil
+	return c, done, nil
+}
+
+// create stores a new or restarted content record with its idempotency key and, when
+// resumable, a pending entry.
+func create(tx Tx, tenant string, c *Content, resumable bool) error {
+	if err := tx.PutContent(tenant, c); err != nil {
+		return err
+	}
+	if c.IdempotencyKey != "" {
+		if err := tx.PutIdempotencyKey(tenant, c.IdempotencyKey, c.ID); err != nil {
+			return err
+		}
+	}
+	if resumable {
+		return tx.PutPending(Pending{Tenant: tenant, ID: c.ID, Kind: WorkContent})
+	}
+	return nil
 }
 
 // NewContentID returns a new content id: "gen-" and a time-ordered UUIDv7.
@@ -260,14 +302,17 @@ func newUUID() string {
 
 // run generates into the record c, stores the result, and publishes (publish) or returns
 // the started and completed events. The failure event is always published. When ctx ends
-// because the service is stopping, the record stays pending for the next Start.
+// because the service is stopping, the record stays pending for the next start.
 func (s *Service) run(ctx context.Context, tenant string, c *Content, publish bool) (Content, []core.Event, error) {
 	return s.runWith(ctx, tenant, c, publish, nil)
 }
 
 // runWith is run with a hook that records the outcome in the same transaction as the
 // content (a batch's item).
-func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publish bool, also func(tx *bbolt.Tx, c *Content) error) (Content, []core.Event, error) {
+//
+// An event to publish is stored in the outbox in the same transaction as the state it
+// reports and removed once published, so a crash in between publishes it at the next start.
+func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publish bool, also func(tx Tx, c *Content) error) (Content, []core.Event, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -279,25 +324,32 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 		<-s.slots
 	}()
 
-	var evs []core.Event
 	started := s.now().UTC()
 	c.Status, c.UpdatedAt = StatusRunning, started
-	if err := s.st.saveContent(tenant, c, false, nil); err != nil {
+	startedEv := s.startedEvent(c, started)
+	if err := s.st.Update(ctx, func(tx Tx) error {
+		if err := tx.PutContent(tenant, c); err != nil {
+			return err
+		}
+		if publish && s.pub != nil {
+			return tx.PutOutbox(tenant, startedEv)
+		}
+		return nil
+	}); err != nil {
 		return *c, nil, err
 	}
-	evs = append(evs, s.startedEvent(c, started))
-	if publish {
-		s.publish(ctx, tenant, evs[0])
+	if publish && s.pub != nil {
+		s.publish(ctx, tenant, startedEv)
 	}
 
 	out, gerr := s.gen.Generate(ctx, tenant, c.Request)
 	var ge *GenerationError
 	if gerr != nil && errors.As(gerr, &ge) && ge.Type == ErrTypeInterruptedByStop {
 		// The caller or the service is stopping: this is no failure of the content. The
-		// record stays pending; Start resumes it if it was resumable, a retry of the same
+		// record stays pending; start resumes it if it was resumable, a retry of the same
 		// idempotency key regenerates it otherwise.
 		c.Status = StatusPending
-		_ = s.st.saveContent(tenant, c, false, nil)
+		_ = s.st.Update(context.WithoutCancel(ctx), func(tx Tx) error { return tx.PutContent(tenant, c) })
 		return *c, nil, gerr
 	}
 	// Keep the record's identity; take everything the generation produced.
@@ -307,23 +359,51 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 		out.CompletedAt = out.UpdatedAt
 	}
 	*c = out
-	var hook func(tx *bbolt.Tx) error
-	if also != nil {
-		hook = func(tx *bbolt.Tx) error { return also(tx, c) }
+	var outcome []core.Event
+	switch {
+	case s.pub == nil:
+	case gerr != nil:
+		outcome = []core.Event{s.failedEvent(c)}
+	case publish:
+		outcome = []core.Event{s.completedEvent(c)}
 	}
-	if err := s.st.saveContent(tenant, c, true, hook); err != nil {
+	// The outcome is stored even when the caller's context ended meanwhile.
+	if err := s.st.Update(context.WithoutCancel(ctx), func(tx Tx) error {
+		if err := tx.PutContent(tenant, c); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(tx, c); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeletePending(tenant, c.ID); err != nil {
+			return err
+		}
+		u, err := tx.Usage(tenant)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutUsage(tenant, u.add(c)); err != nil {
+			return err
+		}
+		for _, ev := range outcome {
+			if err := tx.PutOutbox(tenant, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return *c, nil, err
 	}
+	s.publish(ctx, tenant, outcome...)
 	if gerr != nil {
-		s.publish(ctx, tenant, s.failedEvent(c))
 		return *c, nil, gerr
 	}
-	done := s.completedEvent(c)
 	if publish {
-		s.publish(ctx, tenant, done)
 		return *c, nil, nil
 	}
-	return *c, append(evs, done), nil
+	return *c, []core.Event{startedEv, s.completedEvent(c)}, nil
 }
 
 // validationResults is the seed's validation_results object, from the score and findings.
@@ -402,15 +482,34 @@ func (s *Service) failedEvent(c *Content) core.Event {
 	})
 }
 
+// publish hands stored outbox events to the Publisher and, once it took them, removes them
+// from the outbox. On failure they stay for the next start; their ids make a repeat a
+// duplicate. Without a Publisher nothing is stored in the outbox and what an earlier process
+// left there is dropped.
 func (s *Service) publish(ctx context.Context, tenant string, evs ...core.Event) {
-	if s.pub == nil {
+	if len(evs) == 0 {
 		return
 	}
 	// Events are published even if the caller's request was cancelled meanwhile.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := s.pub.Publish(pctx, tenant, evs...); err != nil {
-		s.log.Warn("publishing content event", "tenant", tenant, "type", evs[0].Type, "err", err)
+	if s.pub != nil {
+		if _, err := s.pub.Publish(pctx, tenant, evs...); err != nil {
+			s.log.Warn("publishing content event; it stays stored and is published at the next start",
+				"tenant", tenant, "type", evs[0].Type, "id", evs[0].ID, "err", err)
+			return
+		}
+	}
+	// Without a Publisher the outbox holds only what a previous process left: drop it.
+	if err := s.st.Update(pctx, func(tx Tx) error {
+		for _, ev := range evs {
+			if err := tx.DeleteOutbox(tenant, ev.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		s.log.Warn("removing published content events from the outbox", "tenant", tenant, "err", err)
 	}
 }
 
@@ -420,11 +519,7 @@ func (s *Service) gauge(d int) {
 	if s.running > s.maxSeen {
 		s.maxSeen = s.running
 	}
-	obs, n := s.observer, s.running
 	s.gaugeMu.Unlock()
-	if obs != nil {
-		obs(n)
-	}
 }
 
 // Running returns how many generations run now and the most that ran at once.
@@ -435,32 +530,57 @@ func (s *Service) Running() (now, peak int) {
 }
 
 // Content returns one stored piece of content.
-func (s *Service) Content(_ context.Context, tenant, id string) (Content, error) {
-	return s.st.content(tenant, id)
+func (s *Service) Content(ctx context.Context, tenant, id string) (Content, error) {
+	var c Content
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		c, err = tx.Content(tenant, id)
+		return err
+	})
+	return c, err
 }
 
-// List returns a tenant's content, newest first.
-func (s *Service) List(_ context.Context, tenant string, f Filter) ([]Content, error) {
-	if f.Limit > 500 {
-		f.Limit = 500
+// List returns a tenant's content, newest first: 50 unless f.Limit says otherwise, at most
+// 500.
+func (s *Service) List(ctx context.Context, tenant string, f Filter) ([]Content, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
 	}
-	return s.st.listContent(tenant, f)
+	f.Limit = min(f.Limit, 500)
+	var out []Content
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		out, err = tx.ListContent(tenant, f)
+		return err
+	})
+	return out, err
 }
 
 // Usage returns a tenant's accumulated token usage and cost.
-func (s *Service) Usage(_ context.Context, tenant string) (TenantUsage, error) {
-	return s.st.usage(tenant)
+func (s *Service) Usage(ctx context.Context, tenant string) (TenantUsage, error) {
+	var u TenantUsage
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		u, err = tx.Usage(tenant)
+		return err
+	})
+	return u, err
 }
 
 // Template returns the tenant's stored template with that id, or else the builtin one.
-func (s *Service) Template(_ context.Context, tenant, id string) (Template, error) {
-	t, ok, err := s.st.template(tenant, id)
-	if err != nil {
-		return Template{}, err
-	}
-	if ok {
-		t.Source = "stored"
+func (s *Service) Template(ctx context.Context, tenant, id string) (Template, error) {
+	var t Template
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		t, err = tx.Template(tenant, id)
+		return err
+	})
+	if err == nil {
+		t.Source = SourceStored
 		return t, nil
+	}
+	if !errors.Is(err, core.ErrNotFound) {
+		return Template{}, err
 	}
 	if t, ok := BuiltinTemplate(id); ok {
 		return t, nil
@@ -470,9 +590,13 @@ func (s *Service) Template(_ context.Context, tenant, id string) (Template, erro
 
 // Templates lists the builtin templates and the tenant's own; a stored template with a
 // builtin's id replaces it.
-func (s *Service) Templates(_ context.Context, tenant string) ([]Template, error) {
-	stored, err := s.st.templates(tenant)
-	if err != nil {
+func (s *Service) Templates(ctx context.Context, tenant string) ([]Template, error) {
+	var stored []Template
+	if err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		stored, err = tx.Templates(tenant)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	byID := map[string]Template{}
@@ -480,7 +604,7 @@ func (s *Service) Templates(_ context.Context, tenant string) ([]Template, error
 		byID[t.ID] = t
 	}
 	for _, t := range stored {
-		t.Source = "stored"
+		t.Source = SourceStored
 		byID[t.ID] = t
 	}
 	out := make([]Template, 0, len(byID))
@@ -492,25 +616,30 @@ func (s *Service) Templates(_ context.Context, tenant string) ([]Template, error
 }
 
 // PutTemplate validates and stores a tenant's template, creating or replacing it.
-func (s *Service) PutTemplate(_ context.Context, tenant string, t Template) (Template, bool, error) {
+func (s *Service) PutTemplate(ctx context.Context, tenant string, t Template) (Template, bool, error) {
 	t.Source = ""
 	if err := t.Validate(); err != nil {
 		return Template{}, false, err
 	}
-	created, err := s.st.putTemplate(tenant, &t)
-	t.Source = "stored"
+	var created bool
+	err := s.st.Update(ctx, func(tx Tx) error {
+		_, err := tx.Template(tenant, t.ID)
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
+		created = err != nil
+		return tx.PutTemplate(tenant, &t)
+	})
+	t.Source = SourceStored
 	return t, created, err
 }
 
 // DeleteTemplate removes a tenant's stored template. Builtin templates cannot be deleted
 // (core.ErrConflict); deleting a stored override brings the builtin back.
-func (s *Service) DeleteTemplate(_ context.Context, tenant, id string) error {
-	found, err := s.st.deleteTemplate(tenant, id)
-	if err != nil {
+func (s *Service) DeleteTemplate(ctx context.Context, tenant, id string) error {
+	err := s.st.Update(ctx, func(tx Tx) error { return tx.DeleteTemplate(tenant, id) })
+	if !errors.Is(err, core.ErrNotFound) {
 		return err
-	}
-	if found {
-		return nil
 	}
 	if _, ok := BuiltinTemplate(id); ok {
 		return fmt.Errorf("template %q is builtin and cannot be deleted: %w", id, core.ErrConflict)

@@ -14,7 +14,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/content"
 	"github.com/aquascene/aquahub/internal/content/openaifake"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
 // recorder is a Publisher that keeps what it was given.
@@ -93,29 +93,36 @@ func (p *countingProvider) Write(ctx context.Context, in content.WriteInput) (co
 	return p.inner.Write(ctx, in)
 }
 
-func openDB(t testing.TB, path string) *bbolt.DB {
+func openDB(t testing.TB, path string) *bolt.DB {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
 
-func newService(t testing.TB, db *bbolt.DB, p content.Provider, pub content.Publisher, pol content.Policies) *content.Service {
+// newModule builds the content module over db's content store with the builtin defaults,
+// starts it and stops it when the test ends.
+func newModule(t testing.TB, db *bolt.DB, p content.Provider, pub core.Publisher, tenants map[string]content.TenantConfig) *content.Module {
 	t.Helper()
-	svc, err := content.NewService(content.ServiceOptions{DB: db, Provider: p, Publisher: pub, Policies: pol})
+	m, err := content.New(content.DefaultConfig(), tenants, content.Deps{Store: db.Content(), Provider: p, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Start(context.Background()); err != nil {
+	if err := m.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Close() })
-	return svc
+	t.Cleanup(func() { m.Stop(context.Background()) })
+	return m
 }
 
-func tempDB(t testing.TB) *bbolt.DB {
+func newService(t testing.TB, db *bolt.DB, p content.Provider, pub core.Publisher, tenants map[string]content.TenantConfig) *content.Service {
+	t.Helper()
+	return newModule(t, db, p, pub, tenants).Service()
+}
+
+func tempDB(t testing.TB) *bolt.DB {
 	t.Helper()
 	db := openDB(t, filepath.Join(t.TempDir(), "hub.db"))
 	t.Cleanup(func() { db.Close() })
@@ -141,7 +148,7 @@ func waitContent(t testing.TB, svc *content.Service, tenant, id string) content.
 
 func TestServiceGenerateStoresScoresAndPublishes(t *testing.T) {
 	pub := &recorder{}
-	svc := newService(t, tempDB(t), content.BuiltinProvider{}, pub, content.Policies{})
+	svc := newService(t, tempDB(t), content.BuiltinProvider{}, pub, nil)
 	ctx := context.Background()
 	req := newsletterRequest()
 	req.RequestID = "req-123456"
@@ -183,8 +190,8 @@ func TestServiceFailureEventAndUsage(t *testing.T) {
 	fake := startFake(t, openaifake.Options{})
 	fake.Enqueue(openaifake.Reply{Content: `{"title":"Contact","meta_description":"m","body_markdown":"Call 555-867-5309 for help with your tank."}`})
 	pub := &recorder{}
-	prov := content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k", Pricing: content.Pricing{PromptPer1K: 1, CompletionPer1K: 1}})
-	svc := newService(t, tempDB(t), prov, pub, content.Policies{})
+	prov := content.NewOpenAIProvider(content.Config{BaseURL: fake.URL(), APIKey: "k", Pricing: content.Pricing{PromptPer1K: 1, CompletionPer1K: 1}})
+	svc := newService(t, tempDB(t), prov, pub, nil)
 	c, err := svc.Generate(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
 	var ge *content.GenerationError
 	if !errors.As(err, &ge) || ge.Type != content.ErrTypeValidation {
@@ -206,7 +213,7 @@ func TestServiceFailureEventAndUsage(t *testing.T) {
 
 func TestServiceIdempotencyKey(t *testing.T) {
 	prov := &countingProvider{inner: content.BuiltinProvider{}}
-	svc := newService(t, tempDB(t), prov, nil, content.Policies{})
+	svc := newService(t, tempDB(t), prov, nil, nil)
 	ctx := context.Background()
 	a, err := svc.Generate(ctx, "aquascene", newsletterRequest(), content.GenerateOptions{IdempotencyKey: "k1"})
 	if err != nil {
@@ -229,10 +236,11 @@ func TestServiceAsyncSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hub.db")
 	db := openDB(t, path)
 	blocked := &countingProvider{inner: content.BuiltinProvider{}, gate: make(chan struct{})}
-	svc, err := content.NewService(content.ServiceOptions{DB: db, Provider: blocked})
+	m, err := content.New(content.DefaultConfig(), nil, content.Deps{Store: db.Content(), Provider: blocked})
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc := m.Service()
 	c, err := svc.GenerateAsync(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
 	if err != nil || c.Status != content.StatusPending {
 		t.Fatalf("%+v %v", c.Status, err)
@@ -240,13 +248,13 @@ func TestServiceAsyncSurvivesRestart(t *testing.T) {
 	for blocked.calls.Load() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	svc.Close() // the process stops mid-generation
+	m.Stop(context.Background()) // the process stops mid-generation
 	db.Close()
 
 	db = openDB(t, path)
 	defer db.Close()
 	pub := &recorder{}
-	svc2 := newService(t, db, content.BuiltinProvider{}, pub, content.Policies{})
+	svc2 := newService(t, db, content.BuiltinProvider{}, pub, nil)
 	got := waitContent(t, svc2, "aquascene", c.ID)
 	if got.Status != content.StatusCompleted || got.BodyMarkdown == "" {
 		t.Errorf("resumed content %+v", got.Status)
@@ -258,8 +266,8 @@ func TestServiceAsyncSurvivesRestart(t *testing.T) {
 
 func TestBatchBoundedConcurrencyAndProgress(t *testing.T) {
 	fake := startFake(t, openaifake.Options{Latency: 40 * time.Millisecond})
-	prov := content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k"})
-	svc := newService(t, tempDB(t), prov, &recorder{}, content.Policies{})
+	prov := content.NewOpenAIProvider(content.Config{BaseURL: fake.URL(), APIKey: "k"})
+	svc := newService(t, tempDB(t), prov, &recorder{}, nil)
 	ctx := context.Background()
 	reqs := make([]content.Request, 50)
 	for i := range reqs {
@@ -311,8 +319,8 @@ func TestBatchBoundedConcurrencyAndProgress(t *testing.T) {
 func TestBatchFailuresAreCounted(t *testing.T) {
 	fake := startFake(t, openaifake.Options{})
 	fake.Enqueue(openaifake.Reply{Content: "not json"}, openaifake.Reply{Status: 401})
-	prov := content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1})
-	svc := newService(t, tempDB(t), prov, nil, content.Policies{})
+	prov := content.NewOpenAIProvider(content.Config{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1})
+	svc := newService(t, tempDB(t), prov, nil, nil)
 	reqs := []content.Request{newsletterRequest(), newsletterRequest(), newsletterRequest()}
 	b, err := svc.CreateBatch(context.Background(), "aquascene", content.BatchRequest{Name: "x", MaxConcurrent: 1, Requests: reqs})
 	if err != nil {
@@ -335,10 +343,11 @@ func TestBatchSurvivesRestart(t *testing.T) {
 	db := openDB(t, path)
 	gate := make(chan struct{})
 	prov := &countingProvider{inner: content.BuiltinProvider{}, gate: gate}
-	svc, err := content.NewService(content.ServiceOptions{DB: db, Provider: prov})
+	m, err := content.New(content.DefaultConfig(), nil, content.Deps{Store: db.Content(), Provider: prov})
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc := m.Service()
 	reqs := make([]content.Request, 10)
 	for i := range reqs {
 		reqs[i] = content.Request{Template: "instagram_caption", Topic: fmt.Sprintf("Tank %d", i)}
@@ -358,13 +367,13 @@ func TestBatchSurvivesRestart(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	svc.Close()
+	m.Stop(context.Background())
 	db.Close()
 
 	db = openDB(t, path)
 	defer db.Close()
 	prov2 := &countingProvider{inner: content.BuiltinProvider{}}
-	svc2 := newService(t, db, prov2, nil, content.Policies{})
+	svc2 := newService(t, db, prov2, nil, nil)
 	final, err := svc2.WaitBatch(context.Background(), "aquascene", b.ID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +387,7 @@ func TestBatchSurvivesRestart(t *testing.T) {
 }
 
 func TestCreateBatchValidation(t *testing.T) {
-	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, content.Policies{})
+	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, nil)
 	good := newsletterRequest()
 	tests := []struct {
 		name string
@@ -403,7 +412,7 @@ func TestCreateBatchValidation(t *testing.T) {
 }
 
 func TestTemplatesStore(t *testing.T) {
-	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, content.Policies{})
+	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, nil)
 	ctx := context.Background()
 	tpl, _ := content.BuiltinTemplate("newsletter_article")
 	tpl.Brand.WordCount = content.Range{Min: 300, Max: 400}
@@ -444,7 +453,7 @@ func TestTemplatesStore(t *testing.T) {
 }
 
 func TestListFiltersAndPages(t *testing.T) {
-	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, content.Policies{})
+	svc := newService(t, tempDB(t), content.BuiltinProvider{}, nil, nil)
 	ctx := context.Background()
 	var ids []string
 	for i := 0; i < 5; i++ {
@@ -470,5 +479,128 @@ func TestListFiltersAndPages(t *testing.T) {
 	captions, _ := svc.List(ctx, "aquascene", content.Filter{Template: "instagram_caption"})
 	if len(captions) != 2 {
 		t.Errorf("%d captions", len(captions))
+	}
+}
+
+// failingPublisher refuses every event, as a process that stops right after storing the
+// outcome never publishes it.
+type failingPublisher struct{ calls atomic.Int64 }
+
+func (p *failingPublisher) Publish(context.Context, string, ...core.Event) ([]core.Accepted, error) {
+	p.calls.Add(1)
+	return nil, errors.New("the process stopped")
+}
+
+func outbox(t testing.TB, db *bolt.DB) []content.OutboxEvent {
+	t.Helper()
+	var out []content.OutboxEvent
+	if err := db.Content().View(context.Background(), func(tx content.ReadTx) error {
+		var err error
+		out, err = tx.Outbox()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestEventsStoredWithTheOutcomeArePublishedAtTheNextStart(t *testing.T) {
+	tests := []struct {
+		name     string
+		generate func(svc *content.Service) (string, error)
+		want     []string // event id suffixes after the content id, in order
+	}{
+		{
+			name: "asynchronous generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, err := svc.GenerateAsync(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+				return c.ID, err
+			},
+			want: []string{"-started-0", "-completed"},
+		},
+		{
+			name: "synchronous generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, err := svc.Generate(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+				return c.ID, err
+			},
+			want: []string{"-started-0", "-completed"},
+		},
+		{
+			name: "failed generation",
+			generate: func(svc *content.Service) (string, error) {
+				c, _ := svc.Generate(context.Background(), "aquascene", content.Request{Template: "instagram_caption", Topic: "Miracle cure"}, content.GenerateOptions{})
+				return c.ID, nil
+			},
+			want: []string{"-started-0", "-failed-0"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "hub.db")
+			db := openDB(t, path)
+			tenants := map[string]content.TenantConfig{"aquascene": {ProhibitedPhrases: []string{"miracle cure"}}}
+			dead := &failingPublisher{}
+			m, err := content.New(content.DefaultConfig(), tenants, content.Deps{Store: db.Content(), Publisher: dead})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := tc.generate(m.Service())
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitContent(t, m.Service(), "aquascene", id)
+			deadline := time.Now().Add(10 * time.Second)
+			for len(outbox(t, db)) < len(tc.want) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := m.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(outbox(t, db)); n != len(tc.want) || dead.calls.Load() == 0 {
+				t.Fatalf("outbox holds %d events after %d failed publishes, want %d", n, dead.calls.Load(), len(tc.want))
+			}
+			db.Close()
+
+			db = openDB(t, path)
+			defer db.Close()
+			pub := &recorder{}
+			newModule(t, db, content.BuiltinProvider{}, pub, tenants)
+			pub.mu.Lock()
+			var got []string
+			for _, e := range pub.evs {
+				got = append(got, e.ID)
+			}
+			pub.mu.Unlock()
+			var want []string
+			for _, s := range tc.want {
+				want = append(want, id+s)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("published at start %v, want %v", got, want)
+			}
+			if n := len(outbox(t, db)); n != 0 {
+				t.Errorf("%d events stay in the outbox after they were published", n)
+			}
+		})
+	}
+}
+
+func TestPublishedEventsLeaveTheOutbox(t *testing.T) {
+	db := tempDB(t)
+	pub := &recorder{}
+	svc := newService(t, db, content.BuiltinProvider{}, pub, nil)
+	c, err := svc.GenerateAsync(context.Background(), "aquascene", newsletterRequest(), content.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitContent(t, svc, "aquascene", c.ID)
+	pub.waitTypes(t, 2)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(outbox(t, db)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(outbox(t, db)); n != 0 {
+		t.Errorf("%d published events stay in the outbox", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -18,6 +19,8 @@ import (
 // content instead of generating twice. The started and completed events are returned in
 // StepResult.Emit, so the engine publishes them exactly once with the ledger entry.
 type StepKind struct {
+	// Service generates and stores; nil (a hub checking rules only) can Check but not
+	// Execute.
 	Service *Service
 }
 
@@ -26,21 +29,74 @@ var _ core.StepKind = StepKind{}
 // Syntax implements core.StepKind.
 func (x StepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "generate"} }
 
-// Check implements core.StepKind: unknown fields and literal values of the wrong type or
-// format are errors. Values that are ${{ }} expressions are unknown until the step runs, so
-// only literals are checked.
+// Check implements core.StepKind: unknown fields, missing required fields and literal values
+// of the wrong type or format are errors. A field whose value is a ${{ }} expression is
+// unknown until the step runs, so only its presence counts.
 func (x StepKind) Check(def core.StepDef) error {
-	_, err := RequestFromMap(def.Literals(), "")
-	var fe *core.FieldError
-	if errors.As(err, &fe) && fe.Reason == "required" {
-		// The field may be one of the expressions set aside; the step checks it at run time.
-		return nil
+	lits := def.Literals()
+	exprs := expressionFields(def.Input)
+	// Each round sets one required field given as an expression to a placeholder, so that
+	// the checks behind it run too; there are three required fields.
+	for range 4 {
+		_, err := RequestFromMap(lits, "")
+		var fe *core.FieldError
+		if !errors.As(err, &fe) || fe.Reason != "required" || exprs[fe.Path] == nil {
+			return err
+		}
+		setPath(lits, exprs[fe.Path], "placeholder")
 	}
-	return err
+	return nil
+}
+
+// expressionFields maps each request field whose value is an expression, by its canonical
+// path (topic, partnership.partner), to the keys as written (which may be aliases).
+func expressionFields(input map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range input {
+		name := k
+		if a, ok := requestAliases[k]; ok {
+			name = a
+		}
+		if isExpression(v) {
+			out[name] = []string{k}
+		}
+		if pm, ok := v.(map[string]any); ok && name == "partnership" {
+			for pk, pv := range pm {
+				pname := pk
+				if a, ok := partnershipAliases[pk]; ok {
+					pname = a
+				}
+				if isExpression(pv) {
+					out["partnership."+pname] = []string{k, pk}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func isExpression(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.Contains(s, core.ExpressionOpen)
+}
+
+// setPath sets the value at keys in nested maps.
+func setPath(m map[string]any, keys []string, v any) {
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = v
 }
 
 // Execute generates the content for one step.
 func (x StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+	if x.Service == nil {
+		return core.StepResult{}, core.Permanent(errors.New("content generation has no storage in this process"))
+	}
 	req, err := RequestFromMap(call.Input, "generate")
 	if err != nil {
 		return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: err}

@@ -3,6 +3,7 @@ package content_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
@@ -13,7 +14,7 @@ import (
 func TestStepKind(t *testing.T) {
 	prov := &countingProvider{inner: content.BuiltinProvider{}}
 	pub := &recorder{}
-	svc := newService(t, tempDB(t), prov, pub, content.Policies{})
+	svc := newService(t, tempDB(t), prov, pub, nil)
 	x := content.StepKind{Service: svc}
 	call := core.StepCall{
 		Tenant: "aquascene", RunID: "run-1", RuleID: "scheduled-newsletter", StepID: "draft", Kind: "generate",
@@ -59,7 +60,7 @@ func TestStepKind(t *testing.T) {
 
 func TestStepKindErrors(t *testing.T) {
 	fake := startFake(t, openaifake.Options{})
-	svc := newService(t, tempDB(t), content.NewOpenAIProvider(content.OpenAIOptions{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1}), &recorder{}, content.Policies{})
+	svc := newService(t, tempDB(t), content.NewOpenAIProvider(content.Config{BaseURL: fake.URL(), APIKey: "k", MaxRetries: -1}), &recorder{}, nil)
 	x := content.StepKind{Service: svc}
 	tests := []struct {
 		name   string
@@ -83,6 +84,46 @@ func TestStepKindErrors(t *testing.T) {
 			}
 			if tc.class == core.ClassRateLimited && se.RetryAfter.Seconds() != 90 {
 				t.Errorf("retry after %v", se.RetryAfter)
+			}
+		})
+	}
+}
+
+func TestStepKindCheck(t *testing.T) {
+	x := content.StepKind{}
+	tests := []struct {
+		name  string
+		input map[string]any
+		path  string // empty: accepted
+	}{
+		{"literal request", map[string]any{"template": "newsletter_article", "topic": "CO2", "keywords": []any{"co2"}}, ""},
+		{"seed names", map[string]any{"content_type": "newsletter_article", "topic": "CO2", "target_audience": "beginners", "seo_keywords": "co2, plants"}, ""},
+		{"expressions", map[string]any{"template": "${{ event.data.template }}", "topic": "${{ event.data.topic }}", "keywords": "${{ event.data.keywords ?? [] }}"}, ""},
+		{"an alias given as an expression", map[string]any{"content_type": "${{ event.data.kind }}", "topic": "CO2"}, ""},
+		{"partner as an expression", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": map[string]any{"partner": "${{ event.data.partner }}"}}, ""},
+		{"partnership as an expression", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": "${{ event.data.partnership }}"}, ""},
+		{"missing template", map[string]any{"topic": "CO2"}, "template"},
+		{"missing topic", map[string]any{"template": "newsletter_article"}, "topic"},
+		{"missing topic behind an expression template", map[string]any{"template": "${{ event.data.template }}"}, "topic"},
+		{"empty literal topic", map[string]any{"template": "newsletter_article", "topic": ""}, "topic"},
+		{"unknown field", map[string]any{"template": "newsletter_article", "topic": "CO2", "colour": "red"}, "colour"},
+		{"keywords of the wrong type", map[string]any{"template": "newsletter_article", "topic": "CO2", "keywords": 5}, "keywords"},
+		{"topic too long", map[string]any{"template": "newsletter_article", "topic": strings.Repeat("x", 301)}, "topic"},
+		{"partnership without a partner", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": map[string]any{"product_name": "Diffuser"}}, "partnership.partner"},
+		{"literal affiliate link that is no URL", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": map[string]any{"partner": "${{ event.data.partner }}", "affiliate_link": "ftp://x"}}, "partnership.affiliate_link"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := x.Check(core.StepDef{Kind: "generate", Input: tc.input})
+			if tc.path == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			var fe *core.FieldError
+			if !errors.As(err, &fe) || fe.Path != tc.path {
+				t.Fatalf("err %v, want one naming %s", err, tc.path)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package content
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -14,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/api"
 	"gopkg.in/yaml.v3"
 )
 
@@ -34,37 +34,45 @@ const (
 // is judged (SEO, Limits). It is the seed's Newsletter_Article_Template in YAML form.
 type Template struct {
 	// ID names the template in requests (`template: newsletter_article`).
-	ID string `yaml:"id" json:"id"`
+	ID string `yaml:"id"`
 	// Name is the human title.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name"`
 	// Description says what the template is for.
-	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	Description string `yaml:"description,omitempty"`
 	// Format is "article" (Markdown with a heading per section) or "caption".
-	Format string `yaml:"format" json:"format"`
+	Format string `yaml:"format"`
 	// Structure is the ordered list of sections the content must cover.
-	Structure []Section `yaml:"structure" json:"structure"`
+	Structure []Section `yaml:"structure"`
 	// Brand holds the brand guidelines.
-	Brand BrandGuidelines `yaml:"brand_guidelines" json:"brand_guidelines"`
+	Brand BrandGuidelines `yaml:"brand_guidelines"`
 	// SEO holds the optimisation settings.
-	SEO SEOSettings `yaml:"seo_settings" json:"seo_settings"`
+	SEO SEOSettings `yaml:"seo_settings"`
 	// OptimizationSettings is accepted as another name for seo_settings (the key the seed's
 	// load_template_from_airtable returns); Validate moves it into SEO.
-	OptimizationSettings *SEOSettings `yaml:"optimization_settings,omitempty" json:"optimization_settings,omitempty"`
+	OptimizationSettings *SEOSettings `yaml:"optimization_settings,omitempty"`
 	// Limits are hard platform limits (captions); a violation fails the generation.
-	Limits Limits `yaml:"limits,omitempty" json:"limits,omitzero"`
-	// Source is "builtin" for the embedded templates and "stored" for a tenant's own; it is
-	// set by the catalog, never read from input.
-	Source string `yaml:"-" json:"source,omitempty"`
+	Limits Limits `yaml:"limits,omitempty"`
+	// Source is SourceBuiltin or SourceStored; it is set by the catalog, never read from
+	// input.
+	Source string `yaml:"-"`
 }
+
+// Where a template comes from.
+const (
+	// SourceBuiltin marks the templates embedded in the binary.
+	SourceBuiltin = "builtin"
+	// SourceStored marks a tenant's own templates.
+	SourceStored = "stored"
+)
 
 // Section is one part of the template's structure.
 type Section struct {
 	// ID is the seed's section name, e.g. Engaging_Introduction.
-	ID string `yaml:"id" json:"id"`
+	ID string `yaml:"id"`
 	// Title is the heading the section gets in an article.
-	Title string `yaml:"title" json:"title"`
+	Title string `yaml:"title"`
 	// Guidance tells the writer what belongs in the section.
-	Guidance string `yaml:"guidance,omitempty" json:"guidance,omitempty"`
+	Guidance string `yaml:"guidance,omitempty"`
 }
 
 // UnmarshalYAML accepts a bare section id ("Engaging_Introduction") as well as a mapping.
@@ -82,65 +90,43 @@ func (s *Section) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalJSON accepts a bare section id, as Airtable's Structure field holds them.
-func (s *Section) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var id string
-		if err := json.Unmarshal(b, &id); err != nil {
-			return err
-		}
-		*s = Section{ID: id}
-		return nil
-	}
-	type plain Section
-	var p plain
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return err
-	}
-	*s = Section(p)
-	return nil
-}
-
 // BrandGuidelines are the seed's brand_guidelines.
 type BrandGuidelines struct {
 	// Tone, e.g. "Friendly and educational".
-	Tone string `yaml:"tone" json:"tone"`
+	Tone string `yaml:"tone"`
 	// ExpertiseLevel is beginner, intermediate or advanced; it sets the readability target.
-	ExpertiseLevel string `yaml:"expertise_level" json:"expertise_level"`
+	ExpertiseLevel string `yaml:"expertise_level"`
 	// WordCount is the accepted range of words in the body ("1200-1500" or {min, max}).
-	WordCount Range `yaml:"word_count_range" json:"word_count_range"`
+	WordCount Range `yaml:"word_count_range"`
 	// IncludeSafetyTips asks for livestock and equipment safety advice.
-	IncludeSafetyTips bool `yaml:"include_safety_tips" json:"include_safety_tips"`
+	IncludeSafetyTips bool `yaml:"include_safety_tips"`
 }
 
 // SEOSettings are the seed's seo_settings.
 type SEOSettings struct {
 	// KeywordDensity is the accepted combined keyword density in percent ("2-3%").
-	KeywordDensity Range `yaml:"keyword_density" json:"keyword_density"`
+	KeywordDensity Range `yaml:"keyword_density"`
 	// HeadingsRequired asks for a heading per section.
-	HeadingsRequired bool `yaml:"headings_required" json:"headings_required"`
+	HeadingsRequired bool `yaml:"headings_required"`
 	// MetaDescription asks for a meta description (50–160 characters).
-	MetaDescription bool `yaml:"meta_description" json:"meta_description"`
+	MetaDescription bool `yaml:"meta_description"`
 }
 
 // Limits are hard limits of the target platform. Zero means no limit.
 type Limits struct {
 	// MaxChars caps the full text (caption plus hashtags).
-	MaxChars int `yaml:"max_chars,omitempty" json:"max_chars,omitempty"`
+	MaxChars int `yaml:"max_chars,omitempty"`
 	// MaxHashtags caps the number of hashtags.
-	MaxHashtags int `yaml:"max_hashtags,omitempty" json:"max_hashtags,omitempty"`
+	MaxHashtags int `yaml:"max_hashtags,omitempty"`
 	// MinHashtags is how many hashtags the writer is asked for.
-	MinHashtags int `yaml:"min_hashtags,omitempty" json:"min_hashtags,omitempty"`
+	MinHashtags int `yaml:"min_hashtags,omitempty"`
 }
 
 // Range is an inclusive numeric range. It decodes from "1200-1500", "2-3%", a single number,
 // or {min: 1200, max: 1500}, so Airtable's Content_Templates strings load unchanged.
 type Range struct {
-	Min float64 `yaml:"min" json:"min"`
-	Max float64 `yaml:"max" json:"max"`
+	Min float64 `yaml:"min"`
+	Max float64 `yaml:"max"`
 }
 
 // IsZero reports whether the range is unset.
@@ -156,27 +142,11 @@ func (r Range) String() string {
 	return strconv.FormatFloat(r.Min, 'f', -1, 64) + "-" + strconv.FormatFloat(r.Max, 'f', -1, 64)
 }
 
-// ParseRange parses "1200-1500", "2-3%", "2.5%" or "1200".
+// ParseRange parses "1200-1500", "2-3%", "2.5%" or "1200", as the API does
+// (api.ParseRange), so that a range reads the same in a YAML template and a JSON body.
 func ParseRange(s string) (Range, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimSuffix(t, "%")
-	t = strings.ReplaceAll(t, "%", "")
-	lo, hi, found := strings.Cut(t, "-")
-	if !found {
-		lo, hi, found = strings.Cut(t, "–")
-	}
-	minV, err := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-	if err != nil {
-		return Range{}, fmt.Errorf("not a range like \"1200-1500\" or \"2-3%%\" (got %q)", s)
-	}
-	maxV := minV
-	if found {
-		maxV, err = strconv.ParseFloat(strings.TrimSpace(hi), 64)
-		if err != nil {
-			return Range{}, fmt.Errorf("not a range like \"1200-1500\" or \"2-3%%\" (got %q)", s)
-		}
-	}
-	return Range{Min: minV, Max: maxV}, nil
+	r, err := api.ParseRange(s)
+	return Range{Min: r.Min, Max: r.Max}, err
 }
 
 // UnmarshalYAML accepts a string, a number or a mapping.
@@ -193,40 +163,6 @@ func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 	var p plain
 	dec := n.Decode
 	if err := dec(&p); err != nil {
-		return err
-	}
-	*r = Range(p)
-	return nil
-}
-
-// UnmarshalJSON accepts a string, a number or an object.
-func (r *Range) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := ParseRange(s)
-		if err != nil {
-			return err
-		}
-		*r = v
-		return nil
-	}
-	if len(b) > 0 && b[0] != '{' {
-		v, err := ParseRange(string(b))
-		if err != nil {
-			return err
-		}
-		*r = v
-		return nil
-	}
-	type plain Range
-	var p plain
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
 		return err
 	}
 	*r = Range(p)
@@ -330,21 +266,6 @@ func ParseTemplateYAML(b []byte) (Template, error) {
 	return t, nil
 }
 
-// ParseTemplateJSON decodes one template from an API body strictly and validates it.
-func ParseTemplateJSON(b []byte) (Template, error) {
-	var t Template
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
-		return Template{}, core.Invalid("", "malformed template: %v", err)
-	}
-	t.Source = ""
-	if err := t.Validate(); err != nil {
-		return Template{}, err
-	}
-	return t, nil
-}
-
 //go:embed templates/*.yaml
 var embedded embed.FS
 
@@ -370,7 +291,7 @@ func BuiltinTemplates() []Template {
 			if err != nil {
 				panic(fmt.Sprintf("embedded template %s: %v", e.Name(), err)) // caught by tests
 			}
-			t.Source = "builtin"
+			t.Source = SourceBuiltin
 			builtinParsed = append(builtinParsed, t)
 		}
 		sort.Slice(builtinParsed, func(i, j int) bool { return builtinParsed[i].ID < builtinParsed[j].ID })

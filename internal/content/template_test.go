@@ -260,13 +260,68 @@ func TestGeneratorFailures(t *testing.T) {
 }
 
 func TestMarkdownToHTML(t *testing.T) {
-	md := "# T & co\n\nHello **bold** and *it* `x<y`.\n\n- one\n- [two](https://a.io/?q=1&r=2)\n\n1. first\n\n[bad](javascript:alert(1)) <script>alert(1)</script>\n"
-	got := MarkdownToHTML(md)
-	want := "<h1>T &amp; co</h1>\n<p>Hello <strong>bold</strong> and <em>it</em> <code>x&lt;y</code>.</p>\n" +
-		"<ul>\n<li>one</li>\n<li><a href=\"https://a.io/?q=1&amp;r=2\">two</a></li>\n</ul>\n<ol>\n<li>first</li>\n</ol>\n" +
-		"<p>bad) &lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
+	tests := []struct {
+		name string
+		md   string
+		want string
+	}{
+		{
+			name: "headings, emphasis, code, lists and an escaped query string",
+			md:   "# T & co\n\nHello **bold** and *it* `x<y`.\n\n- one\n- [two](https://a.io/?q=1&r=2)\n\n1. first\n",
+			want: "<h1>T &amp; co</h1>\n<p>Hello <strong>bold</strong> and <em>it</em> <code>x&lt;y</code>.</p>\n" +
+				"<ul>\n<li>one</li>\n<li><a href=\"https://a.io/?q=1&amp;r=2\">two</a></li>\n</ul>\n<ol>\n<li>first</li>\n</ol>\n",
+		},
+		{
+			name: "a javascript link is its text and inline HTML is escaped",
+			md:   "[bad](javascript:alert(1)) <script>alert(1)</script>\n",
+			want: "<p>bad &lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+		},
+		{
+			name: "an HTML block is escaped text",
+			md:   "<div onclick=\"steal()\">hi</div>\n",
+			want: "<p>&lt;div onclick=&quot;steal()&quot;&gt;hi&lt;/div&gt;</p>\n",
+		},
+		{
+			name: "only http, https and mailto stay links",
+			md:   "[a](JAVASCRIPT:x) [b](data:text/html;base64,PHNjcmlwdD4=) [c](/relative) <vbscript:x> [d](mailto:hi@aquascene.example)\n",
+			want: "<p>a b c vbscript:x <a href=\"mailto:hi@aquascene.example\">d</a></p>\n",
+		},
+		{
+			name: "images are links, never img tags",
+			md:   "![pixel](https://tracker.example/p.gif) ![x](javascript:alert(1))\n",
+			want: "<p><a href=\"https://tracker.example/p.gif\">pixel</a> x</p>\n",
+		},
+		{
+			name: "tables",
+			md:   "| Plant | Light |\n|---|:-:|\n| Monte Carlo | <b>high</b> |\n",
+			want: "<table>\n<thead>\n<tr>\n<th>Plant</th>\n<th style=\"text-align:center\">Light</th>\n</tr>\n</thead>\n" +
+				"<tbody>\n<tr>\n<td>Monte Carlo</td>\n<td style=\"text-align:center\">&lt;b&gt;high&lt;/b&gt;</td>\n</tr>\n</tbody>\n</table>\n",
+		},
+		{
+			name: "nested lists",
+			md:   "- Hardscape\n  - Seiryu stone\n    1. rinse\n    2. place\n- Plants\n",
+			want: "<ul>\n<li>Hardscape\n<ul>\n<li>Seiryu stone\n<ol>\n<li>rinse</li>\n<li>place</li>\n</ol>\n</li>\n</ul>\n</li>\n<li>Plants</li>\n</ul>\n",
+		},
+		{
+			name: "links with titles, the title escaped",
+			md:   "[Green Aqua](https://greenaqua.hu/?ref=aq \"Shop \\\"now\\\" <b>\")\n",
+			want: "<p><a href=\"https://greenaqua.hu/?ref=aq\" title=\"Shop &quot;now&quot; &lt;b&gt;\">Green Aqua</a></p>\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := MarkdownToHTML(tc.md)
+			if got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+			// Whatever the expected text says, no markup from the answer may survive.
+			lower := strings.ToLower(got)
+			for _, bad := range []string{"<script", "<img", "<div", `href="javascript:`, `href="vbscript:`, `href="data:`} {
+				if strings.Contains(lower, bad) {
+					t.Errorf("rendered %s: %s", bad, got)
+				}
+			}
+		})
 	}
 }
 

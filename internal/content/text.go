@@ -9,9 +9,9 @@ import (
 
 // TextStats are the counts readability and density are computed from.
 type TextStats struct {
-	Words     int `json:"words"`
-	Sentences int `json:"sentences"`
-	Syllables int `json:"syllables"`
+	Words     int
+	Sentences int
+	Syllables int
 }
 
 // FleschReadingEase is 206.835 − 1.015·(words/sentences) − 84.6·(syllables/words), the
@@ -219,8 +219,8 @@ var (
 
 // Heading is one Markdown heading.
 type Heading struct {
-	Level int    `json:"level"`
-	Text  string `json:"text"`
+	Level int
+	Text  string
 }
 
 // SplitMarkdown separates Markdown into its headings and its prose: the text with the

@@ -26,15 +26,15 @@ const (
 // Finding is one validation result.
 type Finding struct {
 	// Kind is one of the Finding* constants.
-	Kind string `json:"kind"`
+	Kind string
 	// Type narrows the kind: email, phone, ssn or card for PII.
-	Type     string `json:"type,omitempty"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
+	Type     string
+	Severity string
+	Message  string
 	// Match is the offending text, redacted for PII.
-	Match string `json:"match,omitempty"`
+	Match string
 	// Offset is the byte offset in the checked text, -1 when not applicable.
-	Offset int `json:"offset"`
+	Offset int
 }
 
 // ValidationInput is what Validate checks besides the text.

@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/netguard"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // AirtableDefaultBaseURL is Airtable's API origin.
@@ -31,29 +30,91 @@ const (
 	AirtableRecordDeleted = "airtable.record.deleted"
 )
 
-// AirtableFetch configures what an airtable source does after a verified notification ping:
-// the ping carries no change data, so the hub fetches the webhook's payloads through its
-// cursor and publishes one event per changed record.
-type AirtableFetch struct {
-	// BaseURL is the API origin (default AirtableDefaultBaseURL).
-	BaseURL string
-	// Token is the personal access token (data.records:read and schema.bases:read).
-	Token string
-	// BaseID and WebhookID name the webhook; a ping for another webhook is refused.
-	BaseID, WebhookID string
-	// Policy decides which addresses the fetch may reach (SSRF guard); the zero value
-	// allows public https origins only.
-	Policy netguard.Policy
-	// Timeout bounds one HTTP request (default 15s).
-	Timeout time.Duration
+// airtableScheme verifies Airtable's X-Airtable-Content-MAC (HMAC-SHA256 of the body keyed
+// with the webhook's macSecretBase64, the secret). With webhook_id set, a verified
+// notification ping, which carries no change data, makes the hub fetch the webhook's
+// payloads through a stored cursor and publish one event per changed record.
+func airtableScheme() Scheme {
+	return Scheme{
+		Name:   "airtable",
+		Fields: []string{"base_url", "token", "base_id", "webhook_id"},
+		New: func(cfg SourceConfig) (Verifier, error) {
+			var errs []error
+			k, err := signature.ParseAirtableSecret(cfg.Secret)
+			if err != nil {
+				errs = append(errs, core.Invalid("secret", "must be the webhook's macSecretBase64: %v", err))
+			}
+			if fetchesPayloads(cfg) {
+				errs = append(errs, checkAirtableFetch(cfg)...)
+			}
+			if err := errors.Join(errs...); err != nil {
+				return nil, err
+			}
+			return Airtable{Key: k}, nil
+		},
+		Intake: func(cfg SourceConfig, deps IntakeDeps) (Intake, error) {
+			if !fetchesPayloads(cfg) {
+				return nil, nil // verification only: the ping itself becomes the event
+			}
+			return newAirtableFetcher(cfg, deps)
+		},
+	}
 }
 
-// airtableFetcher fetches and converts payloads for one source; mu serialises pings so one
-// cursor is never read by two fetches at once.
+// Airtable verifies X-Airtable-Content-MAC.
+type Airtable struct {
+	Key []byte
+}
+
+// Verify implements Verifier.
+func (v Airtable) Verify(r Request) (Verified, error) {
+	if err := signature.VerifyAirtable(v.Key, r.Header.Get(signature.AirtableHeader), r.Body); err != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return Verified{}, nil
+}
+
+// fetchesPayloads reports whether an airtable source fetches the webhook's payloads.
+func fetchesPayloads(cfg SourceConfig) bool {
+	return cfg.BaseURL != "" || cfg.Token != "" || cfg.BaseID != "" || cfg.WebhookID != ""
+}
+
+var (
+	airtableWebhookID = regexp.MustCompile(`^ach[A-Za-z0-9]{14}$`)
+	airtableBaseID    = regexp.MustCompile(`^app[A-Za-z0-9]{14}$`)
+)
+
+// checkAirtableFetch checks the payload-fetch fields of an airtable source.
+func checkAirtableFetch(cfg SourceConfig) []error {
+	var errs []error
+	if !airtableWebhookID.MatchString(cfg.WebhookID) {
+		errs = append(errs, core.Invalid("webhook_id", "must be the webhook's id, ach followed by 14 letters or digits (got %q)", cfg.WebhookID))
+	}
+	if !airtableBaseID.MatchString(cfg.BaseID) {
+		errs = append(errs, core.Invalid("base_id", "must be a base id, app followed by 14 letters or digits (got %q)", cfg.BaseID))
+	}
+	if cfg.Token == "" {
+		errs = append(errs, core.Invalid("token", "required to fetch the webhook's payloads"))
+	}
+	if cfg.BaseURL != "" {
+		if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, core.Invalid("base_url", "must be an http(s) URL (got %q)", cfg.BaseURL))
+		}
+	}
+	return errs
+}
+
+// airtableFetchTimeout bounds one request to the Airtable API.
+const airtableFetchTimeout = 15 * time.Second
+
+// airtableFetcher is the Intake of an airtable source that fetches payloads: it fetches and
+// converts them; mu serialises pings so one cursor is never read by two fetches at once.
 type airtableFetcher struct {
-	cfg    AirtableFetch
-	base   *url.URL
-	client *http.Client
+	token, baseID, webhookID string
+	base                     *url.URL
+	client                   *http.Client
+	store                    Store
+	pub                      core.Publisher
 
 	mu     sync.Mutex
 	schema *airtableSchema
@@ -63,44 +124,28 @@ type airtableFetcher struct {
 // next ping continues where this one stopped.
 const maxAirtablePages = 50
 
-var (
-	bucketAirtableCursor = []byte("webhooks.inbound.airtable")
-	airtableWebhookID    = regexp.MustCompile(`^ach[A-Za-z0-9]{14}$`)
-	airtableBaseID       = regexp.MustCompile(`^app[A-Za-z0-9]{14}$`)
-)
-
-func newAirtableFetcher(cfg AirtableFetch) (*airtableFetcher, error) {
-	if !airtableWebhookID.MatchString(cfg.WebhookID) {
-		return nil, fmt.Errorf("webhook_id: must be ach followed by 14 letters or digits (got %q)", cfg.WebhookID)
+func newAirtableFetcher(cfg SourceConfig, deps IntakeDeps) (*airtableFetcher, error) {
+	if errs := checkAirtableFetch(cfg); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	if !airtableBaseID.MatchString(cfg.BaseID) {
-		return nil, fmt.Errorf("base_id: must be app followed by 14 letters or digits (got %q)", cfg.BaseID)
-	}
-	if cfg.Token == "" {
-		return nil, errors.New("token: required to fetch the webhook's payloads")
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = AirtableDefaultBaseURL
-	}
-	u, err := cfg.Policy.CheckURL(strings.TrimRight(cfg.BaseURL, "/"))
+	base := orDefault(cfg.BaseURL, AirtableDefaultBaseURL)
+	u, err := deps.Policy.CheckURL(strings.TrimRight(base, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("base_url: %w", err)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 15 * time.Second
+		return nil, core.Invalid("base_url", "%v", err)
 	}
 	client := &http.Client{
-		Timeout: cfg.Timeout,
+		Timeout: airtableFetchTimeout,
 		Transport: &http.Transport{
 			Proxy:               nil, // a proxy would connect on our behalf, past the policy
-			DialContext:         cfg.Policy.DialContext,
+			DialContext:         deps.Policy.DialContext,
 			TLSHandshakeTimeout: 10 * time.Second,
 			MaxIdleConnsPerHost: 2,
 			IdleConnTimeout:     90 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &airtableFetcher{cfg: cfg, base: u, client: client}, nil
+	return &airtableFetcher{token: cfg.Token, baseID: cfg.BaseID, webhookID: cfg.WebhookID, base: u, client: client,
+		store: deps.Store, pub: deps.Publisher}, nil
 }
 
 // airtablePing is the notification body: it names the base and webhook, nothing else.
@@ -194,7 +239,7 @@ func (f *airtableFetcher) get(ctx context.Context, path string, query url.Values
 	if err != nil {
 		return core.Permanent(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+f.cfg.Token)
+	req.Header.Set("Authorization", "Bearer "+f.token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -261,7 +306,7 @@ func (f *airtableFetcher) loadSchema(ctx context.Context) error {
 			} `json:"fields"`
 		} `json:"tables"`
 	}
-	if err := f.get(ctx, "/v0/meta/bases/"+url.PathEscape(f.cfg.BaseID)+"/tables", nil, &meta); err != nil {
+	if err := f.get(ctx, "/v0/meta/bases/"+url.PathEscape(f.baseID)+"/tables", nil, &meta); err != nil {
 		return fmt.Errorf("reading the base schema: %w", err)
 	}
 	s := &airtableSchema{tables: map[string]string{}, fields: map[string]string{}}
@@ -275,48 +320,39 @@ func (f *airtableFetcher) loadSchema(ctx context.Context) error {
 	return nil
 }
 
-// cursorKey is tenant, source and webhook id: a source pointed at a new webhook starts over.
-func (f *airtableFetcher) cursorKey(tenant, source string) []byte {
-	return []byte(tenant + "\x00" + source + "\x00" + f.cfg.WebhookID)
-}
-
-// receiveAirtable verifies a notification ping, then fetches every payload after the stored
-// cursor and publishes one event per changed record, advancing the cursor after each page is
-// published. Event ids are derived from the webhook, the base transaction and the record, so
-// a page fetched twice (a crash before the cursor was stored) publishes duplicates that the
-// store recognises.
-func (r *Receiver) receiveAirtable(ctx context.Context, s *Source, header http.Header, body []byte, now time.Time) (Result, error) {
-	f := s.airtable
-	if _, err := s.verifier.Verify(Request{Header: header, Body: body, Now: now}); err != nil {
-		return Result{}, err
-	}
+// Receive implements Intake: for a verified notification ping it fetches every payload
+// after the stored cursor and publishes one event per changed record, advancing the cursor
+// after each page is published. Event ids are derived from the webhook, the base
+// transaction and the record, so a page fetched twice (a crash before the cursor was
+// stored) publishes duplicates that the pipeline recognises. The cursor is kept per tenant,
+// source and webhook id: a source pointed at a new webhook starts over.
+func (f *airtableFetcher) Receive(ctx context.Context, s *Source, req Request, _ Verified) (Result, error) {
 	var ping airtablePing
-	if err := json.Unmarshal(body, &ping); err != nil {
+	if err := json.Unmarshal(req.Body, &ping); err != nil {
 		return Result{}, core.Invalid("body", "not an Airtable notification ping: %v", err)
 	}
-	if ping.Webhook.ID != f.cfg.WebhookID || ping.Base.ID != f.cfg.BaseID {
+	if ping.Webhook.ID != f.webhookID || ping.Base.ID != f.baseID {
 		return Result{}, core.Invalid("webhook.id", "ping for webhook %s of base %s, this source fetches %s of %s",
-			ping.Webhook.ID, ping.Base.ID, f.cfg.WebhookID, f.cfg.BaseID)
+			ping.Webhook.ID, ping.Base.ID, f.webhookID, f.baseID)
 	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	key := f.cursorKey(s.Tenant, s.Name)
-	var cursor uint64 = 1
-	_ = r.db.View(func(tx *bbolt.Tx) error {
-		if v := tx.Bucket(bucketAirtableCursor).Get(key); len(v) == 8 {
-			cursor = binary.BigEndian.Uint64(v)
-		}
-		return nil
-	})
+	cursor, ok, err := f.store.PayloadCursor(ctx, s.Tenant, s.Name, f.webhookID)
+	if err != nil {
+		return Result{}, fmt.Errorf("reading the payload cursor: %w", err)
+	}
+	if !ok {
+		cursor = 1
+	}
 	res := Result{Accepted: core.Accepted{Source: eventSource(s.Name)}}
 	reloaded := false // the schema is read again at most once per ping
 	for page := 0; page < maxAirtablePages; page++ {
 		var got airtablePayloads
 		q := url.Values{"cursor": {strconv.FormatUint(cursor, 10)}}
-		path := "/v0/bases/" + url.PathEscape(f.cfg.BaseID) + "/webhooks/" + url.PathEscape(f.cfg.WebhookID) + "/payloads"
+		path := "/v0/bases/" + url.PathEscape(f.baseID) + "/webhooks/" + url.PathEscape(f.webhookID) + "/payloads"
 		if err := f.get(ctx, path, q, &got); err != nil {
-			return res, fmt.Errorf("fetching payloads of %s: %w", f.cfg.WebhookID, err)
+			return res, fmt.Errorf("fetching payloads of %s: %w", f.webhookID, err)
 		}
 		var events []core.Event
 		for _, p := range got.Payloads {
@@ -329,14 +365,14 @@ func (r *Receiver) receiveAirtable(ctx context.Context, s *Source, header http.H
 				}
 				reloaded = true
 			}
-			evs, err := f.events(s.Name, p, now)
+			evs, err := f.events(s.Name, p, req.Now)
 			if err != nil {
 				return res, err
 			}
 			events = append(events, evs...)
 		}
 		if len(events) > 0 {
-			acc, err := r.pub.Publish(ctx, s.Tenant, events...)
+			acc, err := f.pub.Publish(ctx, s.Tenant, events...)
 			if err != nil {
 				return res, err
 			}
@@ -344,12 +380,7 @@ func (r *Receiver) receiveAirtable(ctx context.Context, s *Source, header http.H
 		}
 		if got.Cursor > cursor || len(got.Payloads) > 0 {
 			next := max(got.Cursor, cursor)
-			err := r.db.Batch(func(tx *bbolt.Tx) error {
-				var v [8]byte
-				binary.BigEndian.PutUint64(v[:], next)
-				return tx.Bucket(bucketAirtableCursor).Put(key, v[:])
-			})
-			if err != nil {
+			if err := f.store.SetPayloadCursor(ctx, s.Tenant, s.Name, f.webhookID, next); err != nil {
 				return res, fmt.Errorf("storing the payload cursor: %w", err)
 			}
 			cursor = next
@@ -363,8 +394,6 @@ func (r *Receiver) receiveAirtable(ctx context.Context, s *Source, header http.H
 	}
 	return res, nil
 }
-
-func eventSource(name string) string { return "aquahub/hooks/" + name }
 
 // events converts one payload into record events, in a stable order: tables by id, then
 // created, updated and deleted records by id.
@@ -388,7 +417,7 @@ func (f *airtableFetcher) events(source string, p airtablePayload, now time.Time
 	}
 	var out []core.Event
 	add := func(typ, tableID, recID string, data map[string]any) error {
-		data["base"] = f.cfg.BaseID
+		data["base"] = f.baseID
 		data["table"] = tableID
 		if name := f.schema.tables[tableID]; name != "" {
 			data["table"] = name
@@ -401,7 +430,7 @@ func (f *airtableFetcher) events(source string, p airtablePayload, now time.Time
 		}
 		ev := core.Event{
 			SpecVersion: core.SpecVersion, Source: eventSource(source), Type: typ, Subject: recID,
-			ID:   fmt.Sprintf("%s-%d-%s", f.cfg.WebhookID, p.BaseTransactionNumber, recID),
+			ID:   fmt.Sprintf("%s-%d-%s", f.webhookID, p.BaseTransactionNumber, recID),
 			Time: &t, DataContentType: "application/json", Data: b,
 		}
 		if err := ev.Validate(); err != nil {
@@ -459,11 +488,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+var (
+	_ Verifier = Airtable{}
+	_ Intake   = (*airtableFetcher)(nil)
+)

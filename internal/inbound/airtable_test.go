@@ -1,13 +1,11 @@
-package inbound
+package inbound_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,24 +15,25 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
-	"github.com/aquascene/aquahub/connectors/airtable/webhook"
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/sdk/netguard"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-// airtableRig is the Airtable simulator with one webhook whose pings go to a Receiver.
+// airtableRig is the Airtable simulator with one webhook whose pings go to the module.
 type airtableRig struct {
 	sim       *airtablesim.Server
 	api       string
-	recv      *Receiver
+	recv      *inbound.Module
 	pub       *recPublisher
-	db        *bbolt.DB
+	db        *bolt.DB
 	hookID    string
 	secret    string
 	mu        sync.Mutex
 	pingErrs  []error
-	responses []Result
+	responses []inbound.Result
 }
 
 var loopback = netguard.Policy{AllowHTTP: true, AllowLoopback: true}
@@ -81,15 +80,10 @@ func newAirtableRig(t *testing.T, autoPing bool) *airtableRig {
 	}, &created)
 	rig.hookID, rig.secret = created.ID, created.MacSecretBase64
 
-	src, err := NewSource("aquascene", "airtable", Spec{
-		Verifier: VerifierAirtable, Secret: rig.secret,
-		Airtable: &AirtableFetch{BaseURL: rig.api, Token: airtablesim.DefaultKey, BaseID: airtablesim.DefaultBase, WebhookID: rig.hookID, Policy: loopback},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig.recv, rig.pub = newReceiver(t, &clock{t: time.Now()}, src)
-	rig.db = rig.recv.db
+	rig.recv, rig.pub, rig.db = newModule(t, &clock{t: time.Now()}, "aquascene", map[string]inbound.SourceConfig{"airtable": {
+		Verifier: "airtable", Secret: rig.secret,
+		BaseURL: rig.api, Token: airtablesim.DefaultKey, BaseID: airtablesim.DefaultBase, WebhookID: rig.hookID,
+	}}, loopback)
 	close(ready)
 	return rig
 }
@@ -161,7 +155,7 @@ func TestAirtableRecordChangesBecomeEvents(t *testing.T) {
 	}
 	created := evs[0]
 	d := decodeRecordEvent(t, created)
-	if created.Type != AirtableRecordCreated || created.Subject != rec.ID || created.Source != "aquahub/hooks/airtable" || created.Tenant != "aquascene" {
+	if created.Type != inbound.AirtableRecordCreated || created.Subject != rec.ID || created.Source != "aquahub/hooks/airtable" || created.Tenant != "aquascene" {
 		t.Fatalf("created event %+v", created)
 	}
 	if d.Base != airtablesim.DefaultBase || d.Table != "Content_Master" || !strings.HasPrefix(d.TableID, "tbl") || d.RecordID != rec.ID ||
@@ -181,11 +175,11 @@ func TestAirtableRecordChangesBecomeEvents(t *testing.T) {
 		t.Fatalf("%d events, want created, updated, deleted", len(evs))
 	}
 	up := decodeRecordEvent(t, evs[1])
-	if evs[1].Type != AirtableRecordUpdated || strings.Join(up.ChangedFields, ",") != "Status" || up.Fields["Status"] != "Scheduled" ||
+	if evs[1].Type != inbound.AirtableRecordUpdated || strings.Join(up.ChangedFields, ",") != "Status" || up.Fields["Status"] != "Scheduled" ||
 		up.Fields["Title"] != "CO2 basics" || up.PreviousFields["Status"] != "Draft" {
 		t.Fatalf("updated event %s %s", evs[1].Type, evs[1].Data)
 	}
-	if evs[2].Type != AirtableRecordDeleted || evs[2].Subject != rec.ID || decodeRecordEvent(t, evs[2]).Table != "Content_Master" {
+	if evs[2].Type != inbound.AirtableRecordDeleted || evs[2].Subject != rec.ID || decodeRecordEvent(t, evs[2]).Table != "Content_Master" {
 		t.Fatalf("deleted event %s %s", evs[2].Type, evs[2].Data)
 	}
 
@@ -196,10 +190,9 @@ func TestAirtableRecordChangesBecomeEvents(t *testing.T) {
 	if n := len(rig.events(t)); n != 3 {
 		t.Fatalf("%d events after a repeated ping, want 3", n)
 	}
-	// Even with the cursor lost, the same changes publish the same ids: nothing is doubled.
-	if err := rig.db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketAirtableCursor).Delete([]byte("aquascene\x00airtable\x00" + rig.hookID))
-	}); err != nil {
+	// Even with the cursor back at the start, the same changes publish the same ids:
+	// nothing is doubled.
+	if err := rig.db.Inbound().SetPayloadCursor(t.Context(), "aquascene", "airtable", rig.hookID, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := rig.sim.Ping(t.Context(), airtablesim.DefaultBase, rig.hookID); err != nil {
@@ -221,20 +214,21 @@ func TestAirtablePingsRefused(t *testing.T) {
 	ping := func(webhookID string) []byte {
 		return fmt.Appendf(nil, `{"base":{"id":%q},"webhook":{"id":%q},"timestamp":"2025-08-06T10:00:00.000Z"}`, airtablesim.DefaultBase, webhookID)
 	}
-	good, _ := webhook.Sign(rig.secret, ping(rig.hookID))
-	otherSecret, _ := webhook.Sign("b3RoZXItc2VjcmV0", ping(rig.hookID))
-	otherHook, _ := webhook.Sign(rig.secret, ping("achOtherHook000001"))
+	key, _ := signature.ParseAirtableSecret(rig.secret)
+	good := signature.SignAirtable(key, ping(rig.hookID))
+	otherSecret := signature.SignAirtable([]byte("other-secret"), ping(rig.hookID))
+	otherHook := signature.SignAirtable(key, ping("achOtherHook000001"))
 	tests := []struct {
 		name    string
 		header  http.Header
 		body    []byte
 		wantErr error
 	}{
-		{"no MAC", hdr(), ping(rig.hookID), ErrUnauthorized},
-		{"MAC of another secret", hdr(webhook.Header, otherSecret), ping(rig.hookID), ErrUnauthorized},
-		{"MAC of another body", hdr(webhook.Header, good), ping(rig.hookID + "x"), ErrUnauthorized},
-		{"MAC not hex", hdr(webhook.Header, "hmac-sha256=zz"), ping(rig.hookID), ErrUnauthorized},
-		{"another webhook", hdr(webhook.Header, otherHook), ping("achOtherHook000001"), core.ErrInvalid},
+		{"no MAC", hdr(), ping(rig.hookID), inbound.ErrUnauthorized},
+		{"MAC of another secret", hdr(signature.AirtableHeader, otherSecret), ping(rig.hookID), inbound.ErrUnauthorized},
+		{"MAC of another body", hdr(signature.AirtableHeader, good), ping(rig.hookID + "x"), inbound.ErrUnauthorized},
+		{"MAC not hex", hdr(signature.AirtableHeader, "hmac-sha256=zz"), ping(rig.hookID), inbound.ErrUnauthorized},
+		{"another webhook", hdr(signature.AirtableHeader, otherHook), ping("achOtherHook000001"), core.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,7 +242,7 @@ func TestAirtablePingsRefused(t *testing.T) {
 			}
 		})
 	}
-	if _, err := rig.recv.Receive(t.Context(), "aquascene", "airtable", hdr(webhook.Header, good), ping(rig.hookID)); err != nil {
+	if _, err := rig.recv.Receive(t.Context(), "aquascene", "airtable", hdr(signature.AirtableHeader, good), ping(rig.hookID)); err != nil {
 		t.Fatalf("the signed ping: %v", err)
 	}
 }
@@ -286,7 +280,7 @@ func TestAirtableFollowsCursor(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		if seen[ev.ID] || ev.Type != AirtableRecordCreated || decodeRecordEvent(t, ev).Table != "Email_Events" {
+		if seen[ev.ID] || ev.Type != inbound.AirtableRecordCreated || decodeRecordEvent(t, ev).Table != "Email_Events" {
 			t.Fatalf("event %s %s (seen %v)", ev.ID, ev.Type, seen[ev.ID])
 		}
 		seen[ev.ID] = true
@@ -303,53 +297,32 @@ func TestAirtableFollowsCursor(t *testing.T) {
 }
 
 func TestAirtableFetchPolicy(t *testing.T) {
-	spec := func(base string, p netguard.Policy) Spec {
-		return Spec{Verifier: VerifierAirtable, Secret: airtableSecret, Airtable: &AirtableFetch{
-			BaseURL: base, Token: "patX", BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01", Policy: p,
-		}}
+	fetch := func(base string) inbound.SourceConfig {
+		return inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret, BaseURL: base, Token: "patX", BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01"}
 	}
 	tests := []struct {
-		name string
-		spec Spec
-		ok   bool
+		name   string
+		cfg    inbound.SourceConfig
+		policy netguard.Policy
+		ok     bool
 	}{
-		{"loopback refused by default", spec("https://127.0.0.1:8781", netguard.Policy{}), false},
-		{"localhost refused by default", spec("https://localhost:8781", netguard.Policy{}), false},
-		{"metadata address refused even with loopback", spec("http://169.254.169.254", loopback), false},
-		{"plain http refused by default", spec("http://api.airtable.com", netguard.Policy{}), false},
-		{"loopback when allowed", spec("http://127.0.0.1:8781", loopback), true},
-		{"public https", spec("", netguard.Policy{}), true},
-		{"bad webhook id", Spec{Verifier: VerifierAirtable, Secret: airtableSecret, Airtable: &AirtableFetch{Token: "x", BaseID: "appAquaSceneDev01", WebhookID: "nope"}}, false},
-		{"bad base id", Spec{Verifier: VerifierAirtable, Secret: airtableSecret, Airtable: &AirtableFetch{Token: "x", BaseID: "base", WebhookID: "achAquaSceneDev01"}}, false},
-		{"no token", Spec{Verifier: VerifierAirtable, Secret: airtableSecret, Airtable: &AirtableFetch{BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01"}}, false},
-		{"other verifier", Spec{Verifier: VerifierHMAC, Secret: "k", Airtable: &AirtableFetch{Token: "x", BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01"}}, false},
+		{"loopback refused by default", fetch("https://127.0.0.1:8781"), netguard.Policy{}, false},
+		{"localhost refused by default", fetch("https://localhost:8781"), netguard.Policy{}, false},
+		{"metadata address refused even with loopback", fetch("http://169.254.169.254"), loopback, false},
+		{"plain http refused by default", fetch("http://api.airtable.com"), netguard.Policy{}, false},
+		{"loopback when allowed", fetch("http://127.0.0.1:8781"), loopback, true},
+		{"public https", fetch(""), netguard.Policy{}, true},
+		{"bad webhook id", inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret, Token: "x", BaseID: "appAquaSceneDev01", WebhookID: "nope"}, netguard.Policy{}, false},
+		{"bad base id", inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret, Token: "x", BaseID: "base", WebhookID: "achAquaSceneDev01"}, netguard.Policy{}, false},
+		{"no token", inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret, BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01"}, netguard.Policy{}, false},
+		{"other verifier", inbound.SourceConfig{Verifier: "hmac", Secret: "k", Token: "x", BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01"}, netguard.Policy{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewSource("aquascene", "airtable", tt.spec)
+			_, err := inbound.New(map[string]map[string]inbound.SourceConfig{"aquascene": {"airtable": tt.cfg}}, inbound.Deps{Policy: tt.policy})
 			if (err == nil) != tt.ok {
-				t.Fatalf("NewSource = %v, want ok=%v", err, tt.ok)
+				t.Fatalf("New = %v, want ok=%v", err, tt.ok)
 			}
 		})
-	}
-}
-
-// TestAirtableFetchDialGuard: a name that resolves to a refused address is stopped when
-// dialing, not only when the URL is checked.
-func TestAirtableFetchDialGuard(t *testing.T) {
-	f, err := newAirtableFetcher(AirtableFetch{BaseURL: "http://guard.test", Token: "x", BaseID: "appAquaSceneDev01", WebhookID: "achAquaSceneDev01", Policy: netguard.Policy{AllowHTTP: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Point the transport's resolution at loopback the way a hostile DNS answer would.
-	tr := f.client.Transport.(*http.Transport)
-	inner := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return inner(ctx, network, "127.0.0.1:9")
-	}
-	var v any
-	err = f.get(t.Context(), "/v0/meta/bases/appAquaSceneDev01/tables", nil, &v)
-	if !errors.Is(err, netguard.ErrBlocked) || core.Classify(err).Class != core.ClassPermanent {
-		t.Fatalf("get = %v (class %s), want a permanent ErrBlocked", err, core.Classify(err).Class)
 	}
 }

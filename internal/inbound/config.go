@@ -1,23 +1,18 @@
 package inbound
 
 import (
-	"errors"
-	"net/url"
 	"regexp"
-	"slices"
-	"strings"
 	"time"
-
-	"github.com/aquascene/aquahub/core"
 )
 
 // SourceConfig is an inbound webhook served at POST /hooks/{tenant}/{name}. Requests are
 // authenticated by the verifier, not by an API key.
 type SourceConfig struct {
-	// Verifier checks the request's authenticity: hmac, standard-webhooks, basic, api_key,
-	// airtable or sendgrid (required). With sendgrid every item of an Event Webhook batch
-	// becomes its own event (type email.<event>, id sg_event_id, subject the address), and
-	// the expressions below run per item with body bound to the item.
+	// Verifier names the scheme that checks the request's authenticity: hmac,
+	// standard-webhooks, basic, api_key, airtable or sendgrid (required). With sendgrid
+	// every item of an Event Webhook batch becomes its own event (type email.<event>, id
+	// sg_event_id, subject the address), and the expressions below run per item with body
+	// bound to the item.
 	Verifier string `koanf:"verifier"`
 	// Secret is the verifier's key: the HMAC key as text (hmac), whsec_… (standard-webhooks;
 	// several separated by spaces while the sender rotates), "user:password" (basic), the
@@ -27,14 +22,14 @@ type SourceConfig struct {
 	// Header carries the signature (hmac, default X-Signature-256) or the key (api_key,
 	// default X-API-Key; with Authorization the key follows "Bearer ").
 	Header string `koanf:"header"`
-	// Algorithm is the HMAC hash: sha256 (default) or sha512.
+	// Algorithm is the HMAC hash: sha256 (default) or sha512 (hmac).
 	Algorithm string `koanf:"algorithm"`
-	// Encoding of the HMAC in the header: hex (default) or base64.
+	// Encoding of the HMAC in the header: hex (default) or base64 (hmac).
 	Encoding string `koanf:"encoding"`
-	// Prefix precedes the encoded HMAC in the header, such as "sha256=".
+	// Prefix precedes the encoded HMAC in the header, such as "sha256=" (hmac).
 	Prefix string `koanf:"prefix"`
 	// Tolerance bounds signed timestamps' distance from now (standard-webhooks, sendgrid;
-	// default 5m).
+	// default 5m, at most 24h).
 	Tolerance time.Duration `koanf:"tolerance"`
 	// Type is an expr-lang expression giving the event type, over body (the decoded JSON),
 	// headers (lower-case names), tenant, source, verified and raw; for example
@@ -52,7 +47,8 @@ type SourceConfig struct {
 	// notification ping makes the hub fetch the webhook's payloads (GET
 	// {base_url}/v0/bases/{base_id}/webhooks/{webhook_id}/payloads, cursor kept in the
 	// database) and publish one airtable.record.created|updated|deleted event per changed
-	// record. The fetch obeys webhooks.allow_http, allow_loopback and allow_private.
+	// record. The fetch obeys the address policy the wiring passes (webhooks.allow_http,
+	// allow_loopback and allow_private).
 
 	// BaseURL is the Airtable API origin (default https://api.airtable.com).
 	BaseURL string `koanf:"base_url"`
@@ -66,70 +62,21 @@ type SourceConfig struct {
 	WebhookID string `koanf:"webhook_id"`
 }
 
-// Validate checks the settings; errors name the field.
-func (s SourceConfig) Validate() error {
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, core.Invalid(field, format, args...))
-	}
-	if !slices.Contains(Verifiers, s.Verifier) {
-		add("verifier", "must be one of %s (got %q)", strings.Join(Verifiers, ", "), s.Verifier)
-	}
-	if s.Secret == "" {
-		add("secret", "required")
-	}
-	if s.Algorithm != "" && s.Algorithm != "sha256" && s.Algorithm != "sha512" {
-		add("algorithm", "must be sha256 or sha512 (got %q)", s.Algorithm)
-	}
-	if s.Encoding != "" && s.Encoding != "hex" && s.Encoding != "base64" {
-		add("encoding", "must be hex or base64 (got %q)", s.Encoding)
-	}
-	if s.Verifier != "hmac" {
-		for _, f := range [][2]string{{"algorithm", s.Algorithm}, {"encoding", s.Encoding}, {"prefix", s.Prefix}} {
-			if f[1] != "" {
-				add(f[0], "applies only to verifier hmac")
-			}
-		}
-	}
-	if s.Tolerance < 0 || s.Tolerance > 24*time.Hour {
-		add("tolerance", "must be between 0s and 24h (got %s)", s.Tolerance)
-	}
-	s.validateAirtable(add)
-	return errors.Join(errs...)
-}
+// Validate checks the settings as the module will build them, through DefaultSchemes;
+// errors name the field.
+func (s SourceConfig) Validate() error { return DefaultSchemes().Validate(s) }
 
-// validateAirtable checks the payload-fetch fields of an airtable source.
-func (s SourceConfig) validateAirtable(add func(field, format string, args ...any)) {
-	fields := [][2]string{{"base_url", s.BaseURL}, {"token", s.Token}, {"base_id", s.BaseID}, {"webhook_id", s.WebhookID}}
-	if s.Verifier != "airtable" {
-		for _, f := range fields {
-			if f[1] != "" {
-				add(f[0], "applies only to verifier airtable")
-			}
-		}
-		return
+// schemeFields are the fields that belong to some schemes and not others, by configuration
+// name, with their values ("" when not set).
+func (s SourceConfig) schemeFields() map[string]string {
+	tolerance := ""
+	if s.Tolerance != 0 {
+		tolerance = s.Tolerance.String()
 	}
-	if s.BaseURL == "" && s.Token == "" && s.BaseID == "" && s.WebhookID == "" {
-		return // verification only; the ping itself becomes the event
+	return map[string]string{
+		"header": s.Header, "algorithm": s.Algorithm, "encoding": s.Encoding, "prefix": s.Prefix, "tolerance": tolerance,
+		"base_url": s.BaseURL, "token": s.Token, "base_id": s.BaseID, "webhook_id": s.WebhookID,
 	}
-	if !airtableIDPattern("ach").MatchString(s.WebhookID) {
-		add("webhook_id", "must be the webhook's id, ach followed by 14 letters or digits (got %q)", s.WebhookID)
-	}
-	if !airtableIDPattern("app").MatchString(s.BaseID) {
-		add("base_id", "must be a base id, app followed by 14 letters or digits (got %q)", s.BaseID)
-	}
-	if s.Token == "" {
-		add("token", "required to fetch the webhook's payloads")
-	}
-	if s.BaseURL != "" {
-		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("base_url", "must be an http(s) URL (got %q)", s.BaseURL)
-		}
-	}
-}
-
-func airtableIDPattern(prefix string) *regexp.Regexp {
-	return regexp.MustCompile(`^` + prefix + `[A-Za-z0-9]{14}$`)
 }
 
 var sourceNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

@@ -1,24 +1,24 @@
-package inbound
+package inbound_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/webhooks"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-// Vendor test vectors from wire-contracts.md §1.7 (Airtable) and §2.4 (SendGrid).
+// Vendor test vectors: Airtable's documented notification and SendGrid's published example.
 const (
 	airtableSecret = "c2VjcmV0LWtleQ=="
 	airtableBody   = `{"base": {"id": "app00000000000000"}, "webhook": {"id": "ach00000000000000"}, "timestamp": "2022-02-01T21:25:05.663Z"}`
@@ -40,17 +40,13 @@ func hdr(kv ...string) http.Header {
 	return h
 }
 
-func seedSig(secret, body string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(body))
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+func seedSig(secret, body string) string { return signature.SignSHA256Hex(secret, []byte(body)) }
 
 func swHeaders(id string, ts time.Time, body string) http.Header {
-	k, _ := webhooks.Secret(swSecret).Key()
+	k, _ := signature.Secret(swSecret).Key()
 	unix := ts.Unix()
 	return hdr("webhook-id", id, "webhook-timestamp", strconv.FormatInt(unix, 10),
-		"webhook-signature", webhooks.SignatureHeader([][]byte{k}, id, unix, []byte(body)))
+		"webhook-signature", signature.SignStandard([][]byte{k}, id, unix, []byte(body)))
 }
 
 func TestVerifiers(t *testing.T) {
@@ -58,77 +54,90 @@ func TestVerifiers(t *testing.T) {
 	now := time.Unix(1754481600, 0)
 	tests := []struct {
 		name   string
-		spec   Spec
+		cfg    inbound.SourceConfig
 		header http.Header
 		body   string
 		now    time.Time
 		ok     bool
 	}{
-		{name: "airtable vector", spec: Spec{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", airtableMAC), body: airtableBody, ok: true},
-		{name: "airtable tampered", spec: Spec{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", airtableMAC), body: airtableBody + " ", ok: false},
-		{name: "airtable missing header", spec: Spec{Verifier: "airtable", Secret: airtableSecret}, header: hdr(), body: airtableBody, ok: false},
-		{name: "airtable wrong prefix", spec: Spec{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", "sha256="+airtableMAC[12:]), body: airtableBody, ok: false},
-		{name: "sendgrid vector", spec: Spec{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(SendGridSignatureHeader, sendgridSig, SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow, ok: true},
-		{name: "sendgrid tampered", spec: Spec{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(SendGridSignatureHeader, sendgridSig, SendGridTimestampHeader, sendgridTS), body: sendgridBody[:len(sendgridBody)-2], now: sgNow, ok: false},
-		{name: "sendgrid other timestamp", spec: Spec{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(SendGridSignatureHeader, sendgridSig, SendGridTimestampHeader, "1600112503"), body: sendgridBody, now: sgNow, ok: false},
-		{name: "sendgrid stale", spec: Spec{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(SendGridSignatureHeader, sendgridSig, SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow.Add(time.Hour), ok: false},
-		{name: "sendgrid garbage signature", spec: Spec{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(SendGridSignatureHeader, "bm9wZQ==", SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow, ok: false},
-		{name: "seed X-Signature-256", spec: Spec{Verifier: "hmac", Secret: "s3cret", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)), body: `{"a":1}`, ok: true},
-		{name: "seed wrong secret", spec: Spec{Verifier: "hmac", Secret: "other", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)), body: `{"a":1}`, ok: false},
-		{name: "seed missing prefix", spec: Spec{Verifier: "hmac", Secret: "s3cret", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)[7:]), body: `{"a":1}`, ok: false},
-		{name: "seed empty signature", spec: Spec{Verifier: "hmac", Secret: "s3cret", Prefix: "sha256="}, header: hdr("X-Signature-256", "sha256="), body: `{"a":1}`, ok: false},
-		{name: "hmac sha512 base64", spec: Spec{Verifier: "hmac", Secret: "k", Header: "X-Sig", Algorithm: "sha512", Encoding: "base64"}, header: hdr("X-Sig", "hrYQK3VK5VjfDsPnkFyBJQs+G6abBgwbuWQajxmGMDX7AHyCmwZI2jigMlVjATH8L3deARDAqhGzN1ChTPSOyw=="), body: "hello", ok: true},
-		{name: "hmac sha512 given sha256", spec: Spec{Verifier: "hmac", Secret: "k", Header: "X-Sig", Algorithm: "sha512"}, header: hdr("X-Sig", seedSig("k", "hello")[7:]), body: "hello", ok: false},
-		{name: "standard webhooks", spec: Spec{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now, `{"x":1}`), body: `{"x":1}`, now: now, ok: true},
-		{name: "standard webhooks stale", spec: Spec{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now.Add(-10*time.Minute), `{"x":1}`), body: `{"x":1}`, now: now, ok: false},
-		{name: "standard webhooks future", spec: Spec{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now.Add(10*time.Minute), `{"x":1}`), body: `{"x":1}`, now: now, ok: false},
-		{name: "standard webhooks tampered", spec: Spec{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now, `{"x":1}`), body: `{"x":2}`, now: now, ok: false},
-		{name: "standard webhooks no id", spec: Spec{Verifier: "standard-webhooks", Secret: swSecret}, header: hdr("webhook-timestamp", "1"), body: `{}`, now: now, ok: false},
-		{name: "basic", spec: Spec{Verifier: "basic", Secret: "hub:pa55word"}, header: hdr("Authorization", "Basic aHViOnBhNTV3b3Jk"), body: "{}", ok: true},
-		{name: "basic wrong", spec: Spec{Verifier: "basic", Secret: "hub:pa55word"}, header: hdr("Authorization", "Basic aHViOm5vcGU="), body: "{}", ok: false},
-		{name: "api key", spec: Spec{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdef"), body: "{}", ok: true},
-		{name: "api key bearer", spec: Spec{Verifier: "api_key", Secret: "0123456789abcdef", Header: "Authorization"}, header: hdr("Authorization", "Bearer 0123456789abcdef"), body: "{}", ok: true},
-		{name: "api key wrong", spec: Spec{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdeX"), body: "{}", ok: false},
+		{name: "airtable vector", cfg: inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", airtableMAC), body: airtableBody, ok: true},
+		{name: "airtable tampered", cfg: inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", airtableMAC), body: airtableBody + " ", ok: false},
+		{name: "airtable missing header", cfg: inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret}, header: hdr(), body: airtableBody, ok: false},
+		{name: "airtable wrong prefix", cfg: inbound.SourceConfig{Verifier: "airtable", Secret: airtableSecret}, header: hdr("X-Airtable-Content-MAC", "sha256="+airtableMAC[12:]), body: airtableBody, ok: false},
+		{name: "sendgrid vector", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(signature.SendGridSignatureHeader, sendgridSig, signature.SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow, ok: true},
+		{name: "sendgrid tampered", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(signature.SendGridSignatureHeader, sendgridSig, signature.SendGridTimestampHeader, sendgridTS), body: sendgridBody[:len(sendgridBody)-2], now: sgNow, ok: false},
+		{name: "sendgrid other timestamp", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(signature.SendGridSignatureHeader, sendgridSig, signature.SendGridTimestampHeader, "1600112503"), body: sendgridBody, now: sgNow, ok: false},
+		{name: "sendgrid stale", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(signature.SendGridSignatureHeader, sendgridSig, signature.SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow.Add(time.Hour), ok: false},
+		{name: "sendgrid garbage signature", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey}, header: hdr(signature.SendGridSignatureHeader, "bm9wZQ==", signature.SendGridTimestampHeader, sendgridTS), body: sendgridBody, now: sgNow, ok: false},
+		{name: "seed X-Signature-256", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "s3cret", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)), body: `{"a":1}`, ok: true},
+		{name: "seed wrong secret", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "other", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)), body: `{"a":1}`, ok: false},
+		{name: "seed missing prefix", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "s3cret", Header: "X-Signature-256", Prefix: "sha256="}, header: hdr("X-Signature-256", seedSig("s3cret", `{"a":1}`)[7:]), body: `{"a":1}`, ok: false},
+		{name: "seed empty signature", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "s3cret", Prefix: "sha256="}, header: hdr("X-Signature-256", "sha256="), body: `{"a":1}`, ok: false},
+		{name: "hmac sha512 base64", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "k", Header: "X-Sig", Algorithm: "sha512", Encoding: "base64"}, header: hdr("X-Sig", "hrYQK3VK5VjfDsPnkFyBJQs+G6abBgwbuWQajxmGMDX7AHyCmwZI2jigMlVjATH8L3deARDAqhGzN1ChTPSOyw=="), body: "hello", ok: true},
+		{name: "hmac sha512 given sha256", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "k", Header: "X-Sig", Algorithm: "sha512"}, header: hdr("X-Sig", seedSig("k", "hello")[7:]), body: "hello", ok: false},
+		{name: "standard webhooks", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now, `{"x":1}`), body: `{"x":1}`, now: now, ok: true},
+		{name: "standard webhooks stale", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now.Add(-10*time.Minute), `{"x":1}`), body: `{"x":1}`, now: now, ok: false},
+		{name: "standard webhooks future", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now.Add(10*time.Minute), `{"x":1}`), body: `{"x":1}`, now: now, ok: false},
+		{name: "standard webhooks tampered", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret}, header: swHeaders("msg_1", now, `{"x":1}`), body: `{"x":2}`, now: now, ok: false},
+		{name: "standard webhooks no id", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret}, header: hdr("webhook-timestamp", "1"), body: `{}`, now: now, ok: false},
+		{name: "basic", cfg: inbound.SourceConfig{Verifier: "basic", Secret: "hub:pa55word"}, header: hdr("Authorization", "Basic aHViOnBhNTV3b3Jk"), body: "{}", ok: true},
+		{name: "basic wrong", cfg: inbound.SourceConfig{Verifier: "basic", Secret: "hub:pa55word"}, header: hdr("Authorization", "Basic aHViOm5vcGU="), body: "{}", ok: false},
+		{name: "api key", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdef"), body: "{}", ok: true},
+		{name: "api key bearer", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef", Header: "Authorization"}, header: hdr("Authorization", "Bearer 0123456789abcdef"), body: "{}", ok: true},
+		{name: "api key wrong", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdeX"), body: "{}", ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := NewVerifier(tt.spec)
+			v, err := inbound.DefaultSchemes().NewVerifier(tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = v.Verify(Request{Header: tt.header, Body: []byte(tt.body), Now: tt.now})
+			_, err = v.Verify(inbound.Request{Header: tt.header, Body: []byte(tt.body), Now: tt.now})
 			if tt.ok && err != nil {
 				t.Fatalf("Verify = %v, want ok", err)
 			}
-			if !tt.ok && !errors.Is(err, ErrUnauthorized) {
-				t.Fatalf("Verify = %v, want ErrUnauthorized", err)
+			if !tt.ok && (!errors.Is(err, inbound.ErrUnauthorized) || !errors.Is(err, core.ErrUnauthenticated)) {
+				t.Fatalf("Verify = %v, want ErrUnauthorized (core.ErrUnauthenticated)", err)
 			}
 		})
 	}
 }
 
-func TestNewSourceRejects(t *testing.T) {
+// TestBadSourcesAreRefused: the configuration's validation and the module's construction
+// ask the same registry, so both refuse a bad source, naming the field.
+func TestBadSourcesAreRefused(t *testing.T) {
 	tests := []struct {
-		name string
-		spec Spec
+		name  string
+		cfg   inbound.SourceConfig
+		field string
 	}{
-		{name: "no verifier", spec: Spec{Secret: "x"}},
-		{name: "unknown verifier", spec: Spec{Verifier: "github", Secret: "x"}},
-		{name: "no secret", spec: Spec{Verifier: "hmac"}},
-		{name: "bad algorithm", spec: Spec{Verifier: "hmac", Secret: "x", Algorithm: "md5"}},
-		{name: "bad encoding", spec: Spec{Verifier: "hmac", Secret: "x", Encoding: "base32"}},
-		{name: "bad whsec", spec: Spec{Verifier: "standard-webhooks", Secret: "nope"}},
-		{name: "basic without colon", spec: Spec{Verifier: "basic", Secret: "userpass"}},
-		{name: "short api key", spec: Spec{Verifier: "api_key", Secret: "short"}},
-		{name: "airtable not base64", spec: Spec{Verifier: "airtable", Secret: "!!"}},
-		{name: "sendgrid not a key", spec: Spec{Verifier: "sendgrid", Secret: "c2VjcmV0"}},
-		{name: "type does not compile", spec: Spec{Verifier: "hmac", Secret: "x", Type: `"a" +`}},
-		{name: "negative tolerance", spec: Spec{Verifier: "hmac", Secret: "x", Tolerance: -time.Second}},
+		{name: "no verifier", cfg: inbound.SourceConfig{Secret: "x"}, field: "verifier"},
+		{name: "unknown verifier", cfg: inbound.SourceConfig{Verifier: "github", Secret: "x"}, field: "verifier"},
+		{name: "no secret", cfg: inbound.SourceConfig{Verifier: "hmac"}, field: "secret"},
+		{name: "bad algorithm", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "x", Algorithm: "md5"}, field: "algorithm"},
+		{name: "bad encoding", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "x", Encoding: "base32"}, field: "encoding"},
+		{name: "bad whsec", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: "nope"}, field: "secret"},
+		{name: "basic without colon", cfg: inbound.SourceConfig{Verifier: "basic", Secret: "userpass"}, field: "secret"},
+		{name: "short api key", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "short"}, field: "secret"},
+		{name: "airtable not base64", cfg: inbound.SourceConfig{Verifier: "airtable", Secret: "!!"}, field: "secret"},
+		{name: "sendgrid not a key", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: "c2VjcmV0"}, field: "secret"},
+		{name: "type does not compile", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "x", Type: `"a" +`}, field: "type"},
+		{name: "negative tolerance", cfg: inbound.SourceConfig{Verifier: "standard-webhooks", Secret: swSecret, Tolerance: -time.Second}, field: "tolerance"},
+		{name: "tolerance over a day", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey, Tolerance: 25 * time.Hour}, field: "tolerance"},
+		{name: "hmac field on another verifier", cfg: inbound.SourceConfig{Verifier: "basic", Secret: "u:p", Prefix: "sha256="}, field: "prefix"},
+		{name: "tolerance on a verifier without timestamps", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "x", Tolerance: time.Minute}, field: "tolerance"},
+		{name: "header on a verifier that reads none", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey, Header: "X-Sig"}, field: "header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewSource("aquascene", "src", tt.spec); err == nil {
-				t.Fatal("NewSource accepted a bad spec")
+			err := tt.cfg.Validate()
+			var fe *core.FieldError
+			if !errors.As(err, &fe) || fe.Path != tt.field {
+				t.Fatalf("Validate = %v, want an error on %q", err, tt.field)
+			}
+			_, err = inbound.New(map[string]map[string]inbound.SourceConfig{"aquascene": {"src": tt.cfg}}, inbound.Deps{})
+			if err == nil || !strings.Contains(err.Error(), `source "src" of tenant "aquascene"`) || !strings.Contains(err.Error(), tt.field+":") {
+				t.Fatalf("New = %v, want an error naming the source and %s", err, tt.field)
 			}
 		})
 	}
@@ -163,30 +172,27 @@ type clock struct{ t time.Time }
 
 func (c *clock) Now() time.Time { return c.t }
 
-func newReceiver(tb testing.TB, c *clock, sources ...*Source) (*Receiver, *recPublisher) {
+// newModule builds the module serving one tenant's sources over a storage file of its own.
+func newModule(tb testing.TB, c *clock, tenant string, sources map[string]inbound.SourceConfig, policy netguard.Policy) (*inbound.Module, *recPublisher, *bolt.DB) {
 	tb.Helper()
-	db, err := bbolt.Open(filepath.Join(tb.TempDir(), "hub.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(tb.TempDir(), "hub.db")})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	pub := &recPublisher{}
-	r, err := NewReceiver(ReceiverOptions{DB: db, Publisher: pub, Clock: c}, sources...)
+	m, err := inbound.New(map[string]map[string]inbound.SourceConfig{tenant: sources}, inbound.Deps{Store: db.Inbound(), Publisher: pub, Clock: c, Policy: policy})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return r, pub
+	return m, pub, db
 }
 
 func TestReceiverMapsAndPublishes(t *testing.T) {
-	src, err := NewSource("aquascene", "airtable", Spec{
+	r, pub, _ := newModule(t, &clock{t: time.Now()}, "aquascene", map[string]inbound.SourceConfig{"airtable": {
 		Verifier: "hmac", Secret: "s3cret", Header: "X-Signature-256", Prefix: "sha256=",
 		Type: `"airtable.content." + body.action`, Subject: "body.record.id", Data: "body.record",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, pub := newReceiver(t, &clock{t: time.Now()}, src)
+	}}, netguard.Policy{})
 	body := `{"action":"scheduled","record":{"id":"rec1","fields":{"Topic":"CO2"}}}`
 	res, err := r.Receive(t.Context(), "aquascene", "airtable", hdr("X-Signature-256", seedSig("s3cret", body)), []byte(body))
 	if err != nil {
@@ -202,7 +208,7 @@ func TestReceiverMapsAndPublishes(t *testing.T) {
 	if res.Accepted.ID != ev.ID {
 		t.Fatalf("result %+v", res)
 	}
-	if _, err := r.Receive(t.Context(), "aquascene", "airtable", hdr("X-Signature-256", seedSig("wrong", body)), []byte(body)); !errors.Is(err, ErrUnauthorized) {
+	if _, err := r.Receive(t.Context(), "aquascene", "airtable", hdr("X-Signature-256", seedSig("wrong", body)), []byte(body)); !errors.Is(err, inbound.ErrUnauthorized) {
 		t.Fatalf("bad signature = %v", err)
 	}
 	if _, err := r.Receive(t.Context(), "other", "airtable", hdr("X-Signature-256", seedSig("s3cret", body)), []byte(body)); !errors.Is(err, core.ErrNotFound) {
@@ -216,11 +222,7 @@ func TestReceiverMapsAndPublishes(t *testing.T) {
 
 func TestReceiverDeduplicatesMessageIDs(t *testing.T) {
 	c := &clock{t: time.Now()}
-	src, err := NewSource("aquascene", "partner", Spec{Verifier: "standard-webhooks", Secret: swSecret, Type: `"partner." + body.kind`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, pub := newReceiver(t, c, src)
+	r, pub, _ := newModule(t, c, "aquascene", map[string]inbound.SourceConfig{"partner": {Verifier: "standard-webhooks", Secret: swSecret, Type: `"partner." + body.kind`}}, netguard.Policy{})
 	body := `{"kind":"product.updated"}`
 	first, err := r.Receive(t.Context(), "aquascene", "partner", swHeaders("msg_42", c.t, body), []byte(body))
 	if err != nil || first.Duplicate {
@@ -237,8 +239,18 @@ func TestReceiverDeduplicatesMessageIDs(t *testing.T) {
 	// A captured request replayed after the tolerance is refused.
 	old := swHeaders("msg_43", c.t, body)
 	c.t = c.t.Add(6 * time.Minute)
-	if _, err := r.Receive(t.Context(), "aquascene", "partner", old, []byte(body)); !errors.Is(err, ErrUnauthorized) {
+	if _, err := r.Receive(t.Context(), "aquascene", "partner", old, []byte(body)); !errors.Is(err, inbound.ErrUnauthorized) {
 		t.Fatalf("stale replay = %v", err)
+	}
+}
+
+func TestModuleWithoutStorageRefusesRequests(t *testing.T) {
+	m, err := inbound.New(map[string]map[string]inbound.SourceConfig{"aquascene": {"s": {Verifier: "hmac", Secret: "k"}}}, inbound.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Receive(t.Context(), "aquascene", "s", hdr(), []byte("{}")); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("Receive without storage = %v, want ErrClosed", err)
 	}
 }
 
@@ -246,17 +258,14 @@ func FuzzSourceEvent(f *testing.F) {
 	f.Add([]byte(`{"action":"x"}`), "sha256=00")
 	f.Add([]byte(`[1,2]`), "")
 	f.Add([]byte("not json"), "sha256=zz")
-	src, err := NewSource("t", "s", Spec{Verifier: "hmac", Secret: "k", Prefix: "sha256=", Type: `"a." + string(body?.action ?? "none")`})
-	if err != nil {
-		f.Fatal(err)
-	}
+	r, _, _ := newModule(f, &clock{t: time.Now()}, "t", map[string]inbound.SourceConfig{"s": {Verifier: "hmac", Secret: "k", Prefix: "sha256=", Type: `"a." + string(body?.action ?? "none")`}}, netguard.Policy{})
 	f.Fuzz(func(t *testing.T, body []byte, sig string) {
 		h := hdr("X-Signature-256", sig)
-		if _, _, err := src.Event(h, body, time.Now()); err != nil && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, core.ErrInvalid) {
+		if _, err := r.Receive(t.Context(), "t", "s", h, body); err != nil && !errors.Is(err, inbound.ErrUnauthorized) && !errors.Is(err, core.ErrInvalid) {
 			t.Fatalf("unexpected error class: %v", err)
 		}
 		h.Set("X-Signature-256", seedSig("k", string(body)))
-		if _, _, err := src.Event(h, body, time.Now()); errors.Is(err, ErrUnauthorized) {
+		if _, err := r.Receive(t.Context(), "t", "s", h, body); errors.Is(err, inbound.ErrUnauthorized) {
 			t.Fatalf("a correct signature was refused: %v", err)
 		}
 	})

@@ -2,13 +2,15 @@ package inbound
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // sendgridEventTypes maps SendGrid's event names to the past-tense event type suffixes; a
@@ -31,16 +33,52 @@ func SendGridEventType(event string) string {
 	return "email." + event
 }
 
-// receiveSendGrid verifies an Event Webhook batch and publishes one event per item: type
+// sendgridScheme verifies SendGrid's signed Event Webhook (ECDSA P-256 over the timestamp
+// and body; the secret is the verification key SendGrid shows) and publishes every item of
+// a batch as its own event.
+func sendgridScheme() Scheme {
+	return Scheme{
+		Name:   "sendgrid",
+		Fields: []string{"tolerance"},
+		New: func(cfg SourceConfig) (Verifier, error) {
+			k, err := signature.ParseSendGridKey(cfg.Secret)
+			if err != nil {
+				return nil, core.Invalid("secret", "%v", err)
+			}
+			return SendGrid{Key: k, Tolerance: cfg.Tolerance}, nil
+		},
+		Intake: func(_ SourceConfig, deps IntakeDeps) (Intake, error) {
+			return sendgridBatch{pub: deps.Publisher}, nil
+		},
+	}
+}
+
+// SendGrid verifies the Event Webhook's ECDSA P-256 signature over SHA-256(timestamp ‖ body).
+type SendGrid struct {
+	Key *ecdsa.PublicKey
+	// Tolerance bounds the timestamp's distance from now (default 5 minutes; negative: none).
+	Tolerance time.Duration
+}
+
+// Verify implements Verifier.
+func (v SendGrid) Verify(r Request) (Verified, error) {
+	ts := r.Header.Get(signature.SendGridTimestampHeader)
+	if err := signature.VerifySendGrid(v.Key, r.Header.Get(signature.SendGridSignatureHeader), ts, r.Body, r.Now, v.Tolerance); err != nil {
+		return Verified{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	t, _ := signature.ParseTimestamp(strings.TrimSpace(ts))
+	return Verified{Timestamp: t}, nil
+}
+
+// sendgridBatch publishes one event per item of an Event Webhook batch: type
 // email.<event>, id sg_event_id, subject the address, data the item. Configured mapping
 // expressions run once per item with body bound to the item.
-func (r *Receiver) receiveSendGrid(ctx context.Context, s *Source, header http.Header, body []byte, now time.Time) (Result, error) {
-	ver, err := s.verifier.Verify(Request{Header: header, Body: body, Now: now})
-	if err != nil {
-		return Result{}, err
-	}
+type sendgridBatch struct{ pub core.Publisher }
+
+// Receive implements Intake.
+func (b sendgridBatch) Receive(ctx context.Context, s *Source, req Request, ver Verified) (Result, error) {
 	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
+	if err := json.Unmarshal(req.Body, &items); err != nil {
 		return Result{}, core.Invalid("body", "an Event Webhook request is a JSON array of events: %v", err)
 	}
 	if len(items) > MaxSendGridBatch {
@@ -50,7 +88,7 @@ func (r *Receiver) receiveSendGrid(ctx context.Context, s *Source, header http.H
 	if !ver.Timestamp.IsZero() {
 		verified["timestamp"] = ver.Timestamp.Unix()
 	}
-	hdrs := headerMap(header)
+	hdrs := headerMap(req.Header)
 	events := make([]core.Event, 0, len(items))
 	for i, raw := range items {
 		var item map[string]any
@@ -66,7 +104,7 @@ func (r *Receiver) receiveSendGrid(ctx context.Context, s *Source, header http.H
 			id = hashID(raw)
 		}
 		email, _ := item["email"].(string)
-		t := now
+		t := req.Now
 		if ts, ok := item["timestamp"].(float64); ok && ts > 0 {
 			t = time.Unix(int64(ts), 0)
 		}
@@ -77,11 +115,11 @@ func (r *Receiver) receiveSendGrid(ctx context.Context, s *Source, header http.H
 		}
 		events = append(events, ev)
 	}
-	res := Result{Accepted: core.Accepted{Source: "aquahub/hooks/" + s.Name}}
+	res := Result{Accepted: core.Accepted{Source: eventSource(s.Name)}}
 	if len(events) == 0 {
 		return res, nil
 	}
-	acc, err := r.pub.Publish(ctx, s.Tenant, events...)
+	acc, err := b.pub.Publish(ctx, s.Tenant, events...)
 	if err != nil {
 		return res, err
 	}
@@ -93,3 +131,8 @@ func (r *Receiver) receiveSendGrid(ctx context.Context, s *Source, header http.H
 	}
 	return res, nil
 }
+
+var (
+	_ Verifier = SendGrid{}
+	_ Intake   = sendgridBatch{}
+)

@@ -1,4 +1,4 @@
-package inbound
+package inbound_test
 
 import (
 	"encoding/json"
@@ -8,17 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/connectors/sendgrid/eventwebhook"
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 func TestSendGridVectorBecomesOneEvent(t *testing.T) {
-	src, err := NewSource("aquascene", "sendgrid", Spec{Verifier: VerifierSendGrid, Secret: sendgridKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, pub := newReceiver(t, &clock{t: time.Unix(1600112502, 0)}, src)
-	h := hdr(SendGridSignatureHeader, sendgridSig, SendGridTimestampHeader, sendgridTS)
+	r, pub, _ := newModule(t, &clock{t: time.Unix(1600112502, 0)}, "aquascene", map[string]inbound.SourceConfig{"sendgrid": {Verifier: "sendgrid", Secret: sendgridKey}}, netguard.Policy{})
+	h := hdr(signature.SendGridSignatureHeader, sendgridSig, signature.SendGridTimestampHeader, sendgridTS)
 	res, err := r.Receive(t.Context(), "aquascene", "sendgrid", h, []byte(sendgridBody))
 	if err != nil {
 		t.Fatal(err)
@@ -43,22 +41,22 @@ func TestSendGridVectorBecomesOneEvent(t *testing.T) {
 }
 
 // signedBatch signs body as the SendGrid simulator does, at now.
-func signedBatch(t *testing.T, now time.Time, body string) (Spec, http.Header) {
+func signedBatch(t *testing.T, now time.Time, body string) (inbound.SourceConfig, http.Header) {
 	t.Helper()
-	key, err := eventwebhook.GenerateKey()
+	key, err := signature.GenerateSendGridKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := eventwebhook.EncodePublicKey(&key.PublicKey)
+	pub, err := signature.EncodeSendGridKey(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig, err := eventwebhook.Sign(key, ts, []byte(body))
+	sig, err := signature.SignSendGrid(key, ts, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Spec{Verifier: VerifierSendGrid, Secret: pub}, hdr(SendGridSignatureHeader, sig, SendGridTimestampHeader, ts)
+	return inbound.SourceConfig{Verifier: "sendgrid", Secret: pub}, hdr(signature.SendGridSignatureHeader, sig, signature.SendGridTimestampHeader, ts)
 }
 
 func TestSendGridBatchTypes(t *testing.T) {
@@ -75,12 +73,8 @@ func TestSendGridBatchTypes(t *testing.T) {
 	 {"email":"b@example.com","event":"unsubscribe","sg_event_id":"x4"},
 	 {"email":"b@example.com","event":"group_unsubscribe"}
 	]`
-	spec, h := signedBatch(t, now, body)
-	src, err := NewSource("aquascene", "sendgrid", spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, pub := newReceiver(t, &clock{t: now}, src)
+	cfg, h := signedBatch(t, now, body)
+	r, pub, _ := newModule(t, &clock{t: now}, "aquascene", map[string]inbound.SourceConfig{"sendgrid": cfg}, netguard.Policy{})
 	if _, err := r.Receive(t.Context(), "aquascene", "sendgrid", h, []byte(body)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,15 +99,11 @@ func TestSendGridBatchTypes(t *testing.T) {
 func TestSendGridMappingPerItem(t *testing.T) {
 	now := time.Unix(1754481600, 0)
 	body := `[{"email":"a@example.com","event":"open","sg_event_id":"o1","content_id":"CNT-1"}]`
-	spec, h := signedBatch(t, now, body)
-	spec.Type = `"newsletter." + body.event`
-	spec.Subject = "body.content_id"
-	spec.Data = `{"who": body.email}`
-	src, err := NewSource("aquascene", "sendgrid", spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, pub := newReceiver(t, &clock{t: now}, src)
+	cfg, h := signedBatch(t, now, body)
+	cfg.Type = `"newsletter." + body.event`
+	cfg.Subject = "body.content_id"
+	cfg.Data = `{"who": body.email}`
+	r, pub, _ := newModule(t, &clock{t: now}, "aquascene", map[string]inbound.SourceConfig{"sendgrid": cfg}, netguard.Policy{})
 	if _, err := r.Receive(t.Context(), "aquascene", "sendgrid", h, []byte(body)); err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +128,9 @@ func TestSendGridBadBatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec, h := signedBatch(t, now, tt.body)
-			src, err := NewSource("aquascene", "sendgrid", spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, pub := newReceiver(t, &clock{t: now}, src)
-			_, err = r.Receive(t.Context(), "aquascene", "sendgrid", h, []byte(tt.body))
+			cfg, h := signedBatch(t, now, tt.body)
+			r, pub, _ := newModule(t, &clock{t: now}, "aquascene", map[string]inbound.SourceConfig{"sendgrid": cfg}, netguard.Policy{})
+			_, err := r.Receive(t.Context(), "aquascene", "sendgrid", h, []byte(tt.body))
 			if !errors.Is(err, core.ErrInvalid) {
 				t.Fatalf("Receive = %v, want ErrInvalid", err)
 			}
@@ -154,10 +140,9 @@ func TestSendGridBadBatches(t *testing.T) {
 		})
 	}
 	t.Run("unsigned", func(t *testing.T) {
-		spec, _ := signedBatch(t, now, "[]")
-		src, _ := NewSource("aquascene", "sendgrid", spec)
-		r, _ := newReceiver(t, &clock{t: now}, src)
-		if _, err := r.Receive(t.Context(), "aquascene", "sendgrid", hdr(), []byte(`[]`)); !errors.Is(err, ErrUnauthorized) {
+		cfg, _ := signedBatch(t, now, "[]")
+		r, _, _ := newModule(t, &clock{t: now}, "aquascene", map[string]inbound.SourceConfig{"sendgrid": cfg}, netguard.Policy{})
+		if _, err := r.Receive(t.Context(), "aquascene", "sendgrid", hdr(), []byte(`[]`)); !errors.Is(err, inbound.ErrUnauthorized) {
 			t.Fatalf("Receive = %v, want ErrUnauthorized", err)
 		}
 	})

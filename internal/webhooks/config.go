@@ -47,6 +47,28 @@ func DefaultConfig() Config {
 	}
 }
 
+// withDefaults fills the zero fields of c from DefaultConfig. The address policy's switches
+// stay as given: false is their default.
+func (c Config) withDefaults() Config {
+	def := DefaultConfig()
+	if c.Timeout == 0 {
+		c.Timeout = def.Timeout
+	}
+	if len(c.Schedule) == 0 {
+		c.Schedule = def.Schedule
+	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = def.DisableAfter
+	}
+	if c.RotationOverlap == 0 {
+		c.RotationOverlap = def.RotationOverlap
+	}
+	if c.Workers == 0 {
+		c.Workers = def.Workers
+	}
+	return c
+}
+
 // Validate checks the settings; errors name the field.
 func (c Config) Validate() error {
 	var errs []error

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // fanOutBatch is how many events one FanOut pass reads.
@@ -25,31 +24,39 @@ const fanOutBatch = 256
 // enabled endpoint of the event's tenant whose patterns match its type. The messages and the
 // new cursor are written in one transaction, so a crash neither loses nor doubles a message.
 // It returns the number of messages created.
-func (s *Service) FanOut(ctx context.Context) (int, error) {
-	if s.events == nil {
+func (m *Module) FanOut(ctx context.Context) (int, error) {
+	if m.events == nil || m.store == nil {
 		return 0, nil
 	}
-	s.fanMu.Lock()
-	defer s.fanMu.Unlock()
+	m.fanMu.Lock()
+	defer m.fanMu.Unlock()
 	var after uint64
-	if err := s.db.View(func(tx *bbolt.Tx) error { after = readCursor(tx); return nil }); err != nil {
+	if err := m.store.View(ctx, func(tx Tx) error {
+		var err error
+		after, err = tx.FanOutCursor()
+		return err
+	}); err != nil {
 		return 0, err
 	}
-	evs, err := s.events.EventsAfter(ctx, after, fanOutBatch)
+	evs, err := m.events.EventsAfter(ctx, after, fanOutBatch)
 	if err != nil {
 		return 0, fmt.Errorf("reading events after %d: %w", after, err)
 	}
 	if len(evs) == 0 {
 		return 0, nil
 	}
-	now := s.clock.Now().UTC()
+	now := m.clock.Now().UTC()
 	created := 0
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = m.store.Update(ctx, func(tx Tx) error {
 		created = 0
-		if cur := readCursor(tx); cur != after {
+		cur, err := tx.FanOutCursor()
+		if err != nil {
+			return err
+		}
+		if cur != after {
 			return fmt.Errorf("fan-out cursor moved from %d to %d during a pass", after, cur)
 		}
-		byTenant := map[string][]*endpointRecord{}
+		byTenant := map[string][]Endpoint{}
 		last := after
 		for i := range evs {
 			ev := &evs[i]
@@ -59,13 +66,14 @@ func (s *Service) FanOut(ctx context.Context) (int, error) {
 			last = ev.Seq
 			eps, ok := byTenant[ev.Tenant]
 			if !ok {
-				if eps, err = tenantEndpoints(tx, ev.Tenant); err != nil {
+				if eps, err = tx.Endpoints(ev.Tenant); err != nil {
 					return err
 				}
 				byTenant[ev.Tenant] = eps
 			}
 			var body []byte
-			for _, ep := range eps {
+			for j := range eps {
+				ep := &eps[j]
 				if !ep.Enabled || !matchesAny(ep.Events, ev.Type) {
 					continue
 				}
@@ -80,7 +88,7 @@ func (s *Service) FanOut(ctx context.Context) (int, error) {
 				created++
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyCursor, be64(last))
+		return tx.SetFanOutCursor(last)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("fan-out: %w", err)
@@ -88,51 +96,39 @@ func (s *Service) FanOut(ctx context.Context) (int, error) {
 	return created, nil
 }
 
-// claimed is a message reserved for one attempt, with its endpoint as it was at claim time.
-type claimed struct {
-	rec deliveryRecord
-	ep  endpointRecord
+// enqueue creates a pending message for ep, due at now.
+func enqueue(tx Tx, ep *Endpoint, ev *core.Event, body []byte, now time.Time) (Delivery, error) {
+	seq, err := tx.NextDeliverySeq()
+	if err != nil {
+		return Delivery{}, err
+	}
+	d := Delivery{
+		Tenant: ep.Tenant, ID: newID("msg_", seq), EndpointID: ep.ID, EventType: ev.Type, EventID: ev.ID, EventSeq: ev.Seq,
+		State: StatePending, NextAt: now, CreatedAt: now, UpdatedAt: now, Log: []Attempt{}, Body: body, DueAt: now,
+	}
+	return d, tx.PutDelivery(d)
 }
 
-// claim reserves up to max messages due at or before now.
-func (s *Service) claim(now time.Time, limitN int) ([]claimed, error) {
+// claimed is a message reserved for one attempt, with its endpoint as it was at claim time.
+type claimed struct {
+	d  Delivery
+	ep Endpoint
+}
+
+// claim reserves up to limit messages due at or before now.
+func (m *Module) claim(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
 	var out []claimed
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := m.store.Update(ctx, func(tx Tx) error {
 		out = out[:0]
-		var keys [][]byte
-		c := tx.Bucket(bucketDue).Cursor()
-		limit := uint64(max(now.UnixNano(), 0))
-		for k, _ := c.First(); k != nil && len(keys) < limitN; k, _ = c.Next() {
-			if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > limit {
-				break
-			}
-			keys = append(keys, append([]byte(nil), k...))
+		due, err := tx.Due(now, limit)
+		if err != nil {
+			return err
 		}
-		for _, k := range keys {
-			parts := strings.SplitN(string(k[8:]), "\x00", 3)
-			if len(parts) != 3 {
-				if err := tx.Bucket(bucketDue).Delete(k); err != nil {
-					return err
-				}
-				continue
-			}
-			tenant, epID, msg := parts[0], parts[1], parts[2]
-			rec, err := getDelivery(tx, tenant, epID, msg)
-			if errors.Is(err, core.ErrNotFound) {
-				if err := tx.Bucket(bucketDue).Delete(k); err != nil {
-					return err
-				}
-				continue
-			} else if err != nil {
-				return err
-			}
-			ep, err := getEndpoint(tx, tenant, epID)
+		for _, d := range due {
+			ep, err := tx.Endpoint(d.Tenant, d.EndpointID)
 			if errors.Is(err, core.ErrNotFound) {
 				// The endpoint was deleted: its messages go with it.
-				if err := unschedule(tx, rec); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bucketDeliveries).Delete(key(tenant, epID, msg)); err != nil {
+				if err := tx.DeleteDelivery(d.Tenant, d.EndpointID, d.ID); err != nil {
 					return err
 				}
 				continue
@@ -140,23 +136,18 @@ func (s *Service) claim(now time.Time, limitN int) ([]claimed, error) {
 				return err
 			}
 			if !ep.Enabled {
-				rec.State, rec.LastError, rec.NextAt, rec.UpdatedAt = StateDead, "endpoint disabled", time.Time{}, now
-				if err := unschedule(tx, rec); err != nil {
-					return err
-				}
-				if err := putDelivery(tx, rec); err != nil {
+				d.State, d.LastError, d.NextAt, d.UpdatedAt, d.DueAt = StateDead, "endpoint disabled", time.Time{}, now, time.Time{}
+				if err := tx.PutDelivery(d); err != nil {
 					return err
 				}
 				continue
 			}
-			rec.State, rec.LeaseUntil, rec.UpdatedAt = StateSending, now.Add(s.lease), now
-			if err := schedule(tx, rec, rec.LeaseUntil); err != nil {
+			d.State, d.LeaseUntil, d.UpdatedAt = StateSending, now.Add(m.lease), now
+			d.DueAt = d.LeaseUntil
+			if err := tx.PutDelivery(d); err != nil {
 				return err
 			}
-			if err := putDelivery(tx, rec); err != nil {
-				return err
-			}
-			out = append(out, claimed{rec: *rec, ep: *ep})
+			out = append(out, claimed{d: d, ep: ep})
 		}
 		return nil
 	})
@@ -166,12 +157,15 @@ func (s *Service) claim(now time.Time, limitN int) ([]claimed, error) {
 // DeliverDue makes one attempt for every message due now (up to a few times Workers), with
 // at most Workers requests in flight, and records the outcomes. It returns the number of
 // attempts made.
-func (s *Service) DeliverDue(ctx context.Context) (int, error) {
-	batch, err := s.claim(s.clock.Now().UTC(), s.workers*4)
+func (m *Module) DeliverDue(ctx context.Context) (int, error) {
+	if m.store == nil {
+		return 0, nil
+	}
+	batch, err := m.claim(ctx, m.clock.Now().UTC(), m.cfg.Workers*4)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	sem := make(chan struct{}, s.workers)
+	sem := make(chan struct{}, m.cfg.Workers)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -180,13 +174,13 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func(c *claimed) {
 			defer func() { <-sem; wg.Done() }()
-			att, res := s.attempt(ctx, c)
+			att, res := m.attempt(ctx, c)
 			if ctx.Err() != nil {
 				// Shutting down: leave the message leased; it is sent again, with the same
 				// webhook-id, when the lease runs out.
 				return
 			}
-			if err := s.record(ctx, c, att, res); err != nil {
+			if err := m.record(ctx, c, att, res); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -206,17 +200,9 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
-// Headers of outbound requests.
-const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
-	HeaderSHA256    = "X-Signature-256"
-)
-
 // BuildRequest returns the signed request for one attempt of a message: body is sent as is,
 // signed with each of secrets (current first) at the time ts.
-func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []byte, secrets []Secret, extra map[string]string) (*http.Request, error) {
+func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []byte, secrets []signature.Secret, extra map[string]string) (*http.Request, error) {
 	keys := make([][]byte, 0, len(secrets))
 	for _, sec := range secrets {
 		k, err := sec.Key()
@@ -238,32 +224,32 @@ func BuildRequest(ctx context.Context, url, msgID string, ts time.Time, body []b
 	unix := ts.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "aquahub-webhooks/1")
-	req.Header.Set(HeaderID, msgID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(unix, 10))
-	req.Header.Set(HeaderSignature, SignatureHeader(keys, msgID, unix, body))
-	req.Header.Set(HeaderSHA256, SignSHA256Hex(string(secrets[0]), body))
+	req.Header.Set(signature.WebhookIDHeader, msgID)
+	req.Header.Set(signature.WebhookTimestampHeader, strconv.FormatInt(unix, 10))
+	req.Header.Set(signature.WebhookSignatureHeader, signature.SignStandard(keys, msgID, unix, body))
+	req.Header.Set(signature.Signature256Header, signature.SignSHA256Hex(string(secrets[0]), body))
 	return req, nil
 }
 
 // attempt sends one request for c.
-func (s *Service) attempt(ctx context.Context, c *claimed) (Attempt, outcome) {
-	now := s.clock.Now().UTC()
-	trigger := c.rec.Trigger
+func (m *Module) attempt(ctx context.Context, c *claimed) (Attempt, outcome) {
+	now := m.clock.Now().UTC()
+	trigger := c.d.Trigger
 	if trigger == "" {
 		trigger = "schedule"
 	}
-	att := Attempt{N: c.rec.Attempts + 1, At: now, URL: c.ep.URL, Trigger: trigger}
-	if _, err := s.policy.CheckURL(c.ep.URL); err != nil {
+	att := Attempt{N: c.d.Attempts + 1, At: now, URL: c.ep.URL, Trigger: trigger}
+	if _, err := m.policy.CheckURL(c.ep.URL); err != nil {
 		att.Error = err.Error()
 		return att, outcome{}
 	}
-	req, err := BuildRequest(ctx, c.ep.URL, c.rec.ID, now, c.rec.Body, c.ep.signingSecrets(now), c.ep.Headers)
+	req, err := BuildRequest(ctx, c.ep.URL, c.d.ID, now, c.d.Body, c.ep.signingSecrets(now), c.ep.Headers)
 	if err != nil {
 		att.Error = err.Error()
 		return att, outcome{}
 	}
 	start := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := m.client.Do(req)
 	if err != nil {
 		att.LatencyMS = msSince(start)
 		att.Error = describeError(err)
@@ -322,52 +308,48 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // disabled is an endpoint the hub just disabled, to announce after the commit.
 type disabled struct {
-	tenant string
-	ep     Endpoint
-	since  time.Time
+	ep    Endpoint
+	since time.Time
 }
 
-// record writes the outcome of one attempt and picks the message's next state.
-func (s *Service) record(ctx context.Context, c *claimed, att Attempt, out outcome) error {
+// record writes the outcome of one attempt and picks the message's next state. Outcomes of
+// concurrent attempts share commits (Store.Batch), so its transaction function may run twice
+// and sets gone afresh each time.
+func (m *Module) record(ctx context.Context, c *claimed, att Attempt, out outcome) error {
 	var gone *disabled
-	err := s.db.Batch(func(tx *bbolt.Tx) error {
+	err := m.store.Batch(ctx, func(tx Tx) error {
 		gone = nil
-		rec, err := getDelivery(tx, c.rec.Tenant, c.rec.EndpointID, c.rec.ID)
+		d, err := tx.Delivery(c.d.Tenant, c.d.EndpointID, c.d.ID)
 		if errors.Is(err, core.ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		if rec.State != StateSending || !rec.LeaseUntil.Equal(c.rec.LeaseUntil) {
+		if d.State != StateSending || !d.LeaseUntil.Equal(c.d.LeaseUntil) {
 			return nil // the lease ran out and another pass owns the message now
 		}
-		now := s.clock.Now().UTC()
-		rec.Attempts++
-		rec.Round++
-		rec.Log = append(rec.Log, att)
-		if len(rec.Log) > maxLogged {
-			rec.Log = rec.Log[len(rec.Log)-maxLogged:]
+		now := m.clock.Now().UTC()
+		d.Attempts++
+		d.Round++
+		d.Log = append(d.Log, att)
+		if len(d.Log) > maxLogged {
+			d.Log = d.Log[len(d.Log)-maxLogged:]
 		}
-		rec.LeaseUntil, rec.UpdatedAt, rec.Trigger = time.Time{}, now, ""
+		d.LeaseUntil, d.UpdatedAt, d.Trigger = time.Time{}, now, ""
 		switch {
 		case out.ok:
-			rec.State, rec.LastError, rec.NextAt = StateSucceeded, "", time.Time{}
-			err = unschedule(tx, rec)
-		case out.gone || rec.Round >= len(s.schedule):
-			rec.State, rec.LastError, rec.NextAt = StateDead, att.Error, time.Time{}
-			err = unschedule(tx, rec)
+			d.State, d.LastError, d.NextAt, d.DueAt = StateSucceeded, "", time.Time{}, time.Time{}
+		case out.gone || d.Round >= len(m.cfg.Schedule):
+			d.State, d.LastError, d.NextAt, d.DueAt = StateDead, att.Error, time.Time{}, time.Time{}
 		default:
-			delay := max(s.schedule[rec.Round], out.retryAfter)
-			rec.State, rec.LastError, rec.NextAt = StatePending, att.Error, now.Add(delay)
-			err = schedule(tx, rec, rec.NextAt)
+			delay := max(m.cfg.Schedule[d.Round], out.retryAfter)
+			d.State, d.LastError, d.NextAt = StatePending, att.Error, now.Add(delay)
+			d.DueAt = d.NextAt
 		}
-		if err != nil {
+		if err := tx.PutDelivery(d); err != nil {
 			return err
 		}
-		if err := putDelivery(tx, rec); err != nil {
-			return err
-		}
-		ep, err := getEndpoint(tx, rec.Tenant, rec.EndpointID)
+		ep, err := tx.Endpoint(d.Tenant, d.EndpointID)
 		if errors.Is(err, core.ErrNotFound) {
 			return nil
 		} else if err != nil {
@@ -386,34 +368,37 @@ func (s *Service) record(ctx context.Context, c *claimed, att Attempt, out outco
 			reason := ""
 			if out.gone {
 				reason = "the receiver answered 410 Gone"
-			} else if now.Sub(ep.FailingSince) >= s.disable {
+			} else if now.Sub(ep.FailingSince) >= m.cfg.DisableAfter {
 				reason = fmt.Sprintf("failing continuously since %s", ep.FailingSince.Format(time.RFC3339))
 			}
 			if reason != "" && ep.Enabled {
 				ep.Enabled, ep.DisabledReason, changed = false, reason, true
-				gone = &disabled{tenant: rec.Tenant, ep: ep.Endpoint, since: ep.FailingSince}
+				gone = &disabled{ep: ep, since: ep.FailingSince}
 			}
 		}
 		if !changed {
 			return nil
 		}
 		ep.UpdatedAt = now
-		return putEndpoint(tx, ep)
+		if gone != nil {
+			gone.ep.UpdatedAt = now
+		}
+		return tx.PutEndpoint(ep)
 	})
 	if err != nil {
-		return fmt.Errorf("recording attempt of %s: %w", c.rec.ID, err)
+		return fmt.Errorf("recording attempt of %s: %w", c.d.ID, err)
 	}
 	if gone != nil {
-		s.announceDisabled(ctx, gone)
+		m.announceDisabled(ctx, gone)
 	}
 	return nil
 }
 
 // announceDisabled publishes webhook.endpoint.disabled. Its id is derived from the endpoint
 // and the moment it was disabled, so a repeated publish is deduplicated by the pipeline.
-func (s *Service) announceDisabled(ctx context.Context, d *disabled) {
-	s.log.Warn("webhook endpoint disabled", "tenant", d.tenant, "endpoint", d.ep.ID, "reason", d.ep.DisabledReason)
-	if s.publisher == nil {
+func (m *Module) announceDisabled(ctx context.Context, d *disabled) {
+	m.log.Warn("webhook endpoint disabled", "tenant", d.ep.Tenant, "endpoint", d.ep.ID, "reason", d.ep.DisabledReason)
+	if m.publisher == nil {
 		return
 	}
 	data, _ := json.Marshal(map[string]any{
@@ -426,7 +411,7 @@ func (s *Service) announceDisabled(ctx context.Context, d *disabled) {
 		Source: EventSourceName, Type: EventEndpointDisabled, SpecVersion: core.SpecVersion,
 		Subject: d.ep.ID, Time: &at, DataContentType: "application/json", Data: data,
 	}
-	if _, err := s.publisher.Publish(context.WithoutCancel(ctx), d.tenant, ev); err != nil {
-		s.log.Error("publishing webhook.endpoint.disabled", "tenant", d.tenant, "endpoint", d.ep.ID, "err", err)
+	if _, err := m.publisher.Publish(context.WithoutCancel(ctx), d.ep.Tenant, ev); err != nil {
+		m.log.Error("publishing webhook.endpoint.disabled", "tenant", d.ep.Tenant, "endpoint", d.ep.ID, "err", err)
 	}
 }

@@ -1,10 +1,11 @@
-package webhooks
+package webhooks_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,11 +14,12 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/sdk/netguard"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
+	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-// fakeClock is a Clock that moves only when told.
+// fakeClock is a core.Clock that moves only when told.
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -29,7 +31,7 @@ func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// memEvents is an EventSource over a slice.
+// memEvents is an EventReader over a slice.
 type memEvents struct {
 	mu  sync.Mutex
 	evs []core.Event
@@ -85,76 +87,79 @@ func (p *recPublisher) types() []string {
 	return out
 }
 
-func openDB(tb testing.TB, path string) *bbolt.DB {
+func openDB(tb testing.TB, path string) *bolt.DB {
 	tb.Helper()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return db
 }
 
-// harness is a Service with a fake clock, an in-memory event source and a recording publisher.
+// harness is a module with a fake clock, an in-memory event source and a recording publisher,
+// on a storage file of its own.
 type harness struct {
-	svc    *Service
+	mod    *webhooks.Module
 	clock  *fakeClock
 	events *memEvents
 	pub    *recPublisher
-	db     *bbolt.DB
+	db     *bolt.DB
 	path   string
 }
 
-func newHarness(tb testing.TB, mod func(*Options)) *harness {
+func newHarness(tb testing.TB, cfg func(*webhooks.Config)) *harness {
 	tb.Helper()
 	h := &harness{clock: newFakeClock(), events: &memEvents{}, pub: &recPublisher{}}
 	h.path = filepath.Join(tb.TempDir(), "hub.db")
 	h.db = openDB(tb, h.path)
 	tb.Cleanup(func() { h.db.Close() })
-	h.start(tb, mod)
+	h.start(tb, cfg)
 	return h
 }
 
-func (h *harness) start(tb testing.TB, mod func(*Options)) {
+// start builds the module over h.db, allowing loopback http receivers unless cfg says
+// otherwise.
+func (h *harness) start(tb testing.TB, cfg func(*webhooks.Config)) {
 	tb.Helper()
-	opts := Options{
-		DB: h.db, Events: h.events, Publisher: h.pub, Clock: h.clock,
-		Policy: netguard.Policy{AllowHTTP: true, AllowLoopback: true}, Workers: 4,
+	c := webhooks.Config{AllowHTTP: true, AllowLoopback: true, Workers: 4}
+	if cfg != nil {
+		cfg(&c)
 	}
-	if mod != nil {
-		mod(&opts)
-	}
-	svc, err := New(opts)
+	mod, err := webhooks.New(c, webhooks.Deps{
+		Store: h.db.Webhooks(), Events: h.events, Publisher: h.pub, Clock: h.clock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h.svc = svc
+	h.mod = mod
 }
 
-func (h *harness) create(tb testing.TB, url string, events ...string) (Endpoint, Secret) {
+func (h *harness) create(tb testing.TB, url string, events ...string) (webhooks.Endpoint, signature.Secret) {
 	tb.Helper()
-	ep, sec, err := h.svc.Create(context.Background(), "aquascene", EndpointInput{URL: url, Events: events})
+	ep, err := h.mod.Create(context.Background(), "aquascene", webhooks.EndpointInput{URL: url, Events: events})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return ep, sec
+	return ep, ep.Secret
 }
 
 // pass runs one fan-out and one delivery pass and returns the attempts made.
 func (h *harness) pass(tb testing.TB) int {
 	tb.Helper()
-	if _, err := h.svc.FanOut(context.Background()); err != nil {
+	if _, err := h.mod.FanOut(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	n, err := h.svc.DeliverDue(context.Background())
+	n, err := h.mod.DeliverDue(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return n
 }
 
-func (h *harness) delivery(tb testing.TB, ep Endpoint) Delivery {
+func (h *harness) delivery(tb testing.TB, ep webhooks.Endpoint) webhooks.Delivery {
 	tb.Helper()
-	ds, err := h.svc.Deliveries(context.Background(), "aquascene", ep.ID, DeliveryFilter{})
+	ds, err := h.mod.Deliveries(context.Background(), "aquascene", ep.ID, webhooks.DeliveryFilter{})
 	if err != nil {
 		tb.Fatal(err)
 	}

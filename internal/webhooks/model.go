@@ -1,58 +1,56 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"time"
+
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-// Endpoint is a registered receiver of a tenant's events. Its secrets are never part of its
-// JSON form: they are shown once, when created or rotated.
+// Endpoint is a registered receiver of a tenant's events, with its signing secrets. The API
+// shows it without them (sdk/api.WebhookEndpoint): a secret is shown once, in the answer
+// that created or rotated it.
 type Endpoint struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
+	Tenant string
+	ID     string
+	URL    string
 	// Events are event type patterns; * matches any run of characters ("content.*", "*").
-	Events []string `json:"events"`
+	Events []string
 	// Headers are added to every request (reserved signature headers excepted).
-	Headers     map[string]string `json:"headers,omitempty"`
-	Description string            `json:"description,omitempty"`
-	Enabled     bool              `json:"enabled"`
+	Headers     map[string]string
+	Description string
+	Enabled     bool
 	// DisabledReason says why the hub disabled the endpoint (410, continuous failure).
-	DisabledReason string `json:"disabled_reason,omitempty"`
+	DisabledReason string
 	// FailingSince is the first failed attempt after the last success; zero while healthy.
-	FailingSince time.Time `json:"failing_since,omitzero"`
-	// RotationEndsAt is when the previous secret stops being used for signing.
-	RotationEndsAt time.Time `json:"rotation_ends_at,omitzero"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-}
-
-// endpointRecord is the stored form of an Endpoint, secrets included.
-type endpointRecord struct {
-	Endpoint
-	Tenant         string `json:"tenant"`
-	Secret         Secret `json:"secret"`
-	PreviousSecret Secret `json:"previous_secret,omitempty"`
+	FailingSince time.Time
+	// RotationEndsAt is when PreviousSecret stops being used for signing.
+	RotationEndsAt time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// Secret signs every request; PreviousSecret signs alongside it until RotationEndsAt.
+	Secret         signature.Secret
+	PreviousSecret signature.Secret
 }
 
 // signingSecrets returns the secrets to sign with at now: the current one, and the previous
 // one while a rotation is in progress.
-func (r *endpointRecord) signingSecrets(now time.Time) []Secret {
-	if r.PreviousSecret != "" && now.Before(r.RotationEndsAt) {
-		return []Secret{r.Secret, r.PreviousSecret}
+func (e *Endpoint) signingSecrets(now time.Time) []signature.Secret {
+	if e.PreviousSecret != "" && now.Before(e.RotationEndsAt) {
+		return []signature.Secret{e.Secret, e.PreviousSecret}
 	}
-	return []Secret{r.Secret}
+	return []signature.Secret{e.Secret}
 }
 
 // EndpointInput is what a client sends to create or replace an endpoint.
 type EndpointInput struct {
-	URL         string            `json:"url"`
-	Events      []string          `json:"events"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Description string            `json:"description,omitempty"`
-	// Enabled defaults to true when absent.
-	Enabled *bool `json:"enabled,omitempty"`
+	URL         string
+	Events      []string
+	Headers     map[string]string
+	Description string
+	// Enabled defaults to true when nil.
+	Enabled *bool
 	// Secret, when set, is used instead of a generated one (whsec_ + base64 of 24–64 bytes).
-	Secret string `json:"secret,omitempty"`
+	Secret string
 }
 
 // DeliveryState is where a message is in its life.
@@ -70,50 +68,57 @@ const (
 
 // Delivery is one message for one endpoint with the log of its attempts.
 type Delivery struct {
+	Tenant string
 	// ID is the webhook-id header: stable across attempts and replays.
-	ID         string        `json:"id"`
-	EndpointID string        `json:"endpoint_id"`
-	EventType  string        `json:"event_type"`
-	EventID    string        `json:"event_id,omitempty"`
-	EventSeq   uint64        `json:"event_seq,omitempty"`
-	State      DeliveryState `json:"state"`
-	Attempts   int           `json:"attempts"`
-	NextAt     time.Time     `json:"next_attempt_at,omitzero"`
-	LastError  string        `json:"last_error,omitempty"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
-	Log        []Attempt     `json:"attempt_log"`
-}
-
-// deliveryRecord is the stored form of a Delivery.
-type deliveryRecord struct {
-	Delivery
-	Tenant string          `json:"tenant"`
-	Body   json.RawMessage `json:"body"`
+	ID         string
+	EndpointID string
+	EventType  string
+	EventID    string
+	EventSeq   uint64
+	State      DeliveryState
+	Attempts   int
+	NextAt     time.Time
+	LastError  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Log        []Attempt
+	// Body is the request body, the event's JSON, identical on every attempt.
+	Body []byte
 	// Round counts attempts since the message was created or last replayed; it picks the
 	// schedule slot.
-	Round int `json:"round"`
+	Round int
 	// LeaseUntil is when a claimed message becomes claimable again if its sender vanished.
-	LeaseUntil time.Time `json:"lease_until,omitzero"`
-	// DueAt is the time part of the message's key in the due index (zero when not queued).
-	DueAt time.Time `json:"due_at,omitzero"`
+	LeaseUntil time.Time
+	// DueAt is when the message is next taken for an attempt (Tx.Due); zero when it is not
+	// waiting for one (succeeded, dead).
+	DueAt time.Time
 	// Trigger says what queued the next attempt: "schedule", "replay" or "recover".
-	Trigger string `json:"trigger,omitempty"`
+	Trigger string
 }
 
 // Attempt is one HTTP request of a delivery.
 type Attempt struct {
-	N   int       `json:"n"`
-	At  time.Time `json:"at"`
-	URL string    `json:"url"`
+	N   int
+	At  time.Time
+	URL string
 	// Status is the HTTP status, 0 when no response arrived.
-	Status    int     `json:"status"`
-	LatencyMS float64 `json:"latency_ms"`
+	Status    int
+	LatencyMS float64
 	// Response is the start of the response body.
-	Response string `json:"response,omitempty"`
-	Error    string `json:"error,omitempty"`
+	Response string
+	Error    string
 	// Trigger is "schedule", "replay" or "recover".
-	Trigger string `json:"trigger"`
+	Trigger string
+}
+
+// DeliveryFilter selects messages in a listing.
+type DeliveryFilter struct {
+	// State keeps only messages in that state when set.
+	State DeliveryState
+	// Before continues a listing: only messages created before this message id.
+	Before string
+	// Limit caps the result (default 50, at most 500).
+	Limit int
 }
 
 // maxLogged bounds the attempt log kept per message.

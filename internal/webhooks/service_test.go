@@ -1,4 +1,4 @@
-package webhooks
+package webhooks_test
 
 import (
 	"context"
@@ -13,33 +13,33 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/sdk/signature"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	bbolt "go.etcd.io/bbolt"
 )
 
 func TestCreateRejects(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.Policy = netguard.Policy{} })
+	h := newHarness(t, func(c *webhooks.Config) { c.AllowHTTP, c.AllowLoopback = false, false })
 	tests := []struct {
 		name string
-		in   EndpointInput
+		in   webhooks.EndpointInput
 		path string
 	}{
-		{name: "missing url", in: EndpointInput{Events: []string{"*"}}, path: "url"},
-		{name: "http without permission", in: EndpointInput{URL: "http://example.com/", Events: []string{"*"}}, path: "url"},
-		{name: "loopback", in: EndpointInput{URL: "https://127.0.0.1/", Events: []string{"*"}}, path: "url"},
-		{name: "decimal loopback", in: EndpointInput{URL: "https://2130706433/", Events: []string{"*"}}, path: "url"},
-		{name: "metadata", in: EndpointInput{URL: "https://169.254.169.254/", Events: []string{"*"}}, path: "url"},
-		{name: "no events", in: EndpointInput{URL: "https://example.com/"}, path: "events"},
-		{name: "empty pattern", in: EndpointInput{URL: "https://example.com/", Events: []string{""}}, path: "events[0]"},
-		{name: "reserved header", in: EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"webhook-id": "x"}}, path: "headers.webhook-id"},
-		{name: "bad header name", in: EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"a b": "x"}}, path: "headers.a b"},
-		{name: "header injection", in: EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"X-A": "x\r\nY: z"}}, path: "headers.X-A"},
-		{name: "bad secret", in: EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Secret: "hunter2"}, path: "secret"},
+		{name: "missing url", in: webhooks.EndpointInput{Events: []string{"*"}}, path: "url"},
+		{name: "http without permission", in: webhooks.EndpointInput{URL: "http://example.com/", Events: []string{"*"}}, path: "url"},
+		{name: "loopback", in: webhooks.EndpointInput{URL: "https://127.0.0.1/", Events: []string{"*"}}, path: "url"},
+		{name: "decimal loopback", in: webhooks.EndpointInput{URL: "https://2130706433/", Events: []string{"*"}}, path: "url"},
+		{name: "metadata", in: webhooks.EndpointInput{URL: "https://169.254.169.254/", Events: []string{"*"}}, path: "url"},
+		{name: "no events", in: webhooks.EndpointInput{URL: "https://example.com/"}, path: "events"},
+		{name: "empty pattern", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{""}}, path: "events[0]"},
+		{name: "reserved header", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"webhook-id": "x"}}, path: "headers.webhook-id"},
+		{name: "bad header name", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"a b": "x"}}, path: "headers.a b"},
+		{name: "header injection", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"X-A": "x\r\nY: z"}}, path: "headers.X-A"},
+		{name: "bad secret", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Secret: "hunter2"}, path: "secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := h.svc.Create(t.Context(), "aquascene", tt.in)
+			_, err := h.mod.Create(t.Context(), "aquascene", tt.in)
 			var fe *core.FieldError
 			if !errors.As(err, &fe) || fe.Path != tt.path {
 				t.Fatalf("Create = %v, want a field error on %q", err, tt.path)
@@ -51,31 +51,31 @@ func TestCreateRejects(t *testing.T) {
 func TestEndpointCRUDIsTenantScoped(t *testing.T) {
 	h := newHarness(t, nil)
 	ep, sec := h.create(t, "http://127.0.0.1:1/x", "content.*")
-	if _, err := sec.Key(); err != nil || !strings.HasPrefix(string(sec), SecretPrefix) {
+	if _, err := sec.Key(); err != nil || !strings.HasPrefix(string(sec), signature.SecretPrefix) {
 		t.Fatalf("generated secret %q: %v", sec, err)
 	}
-	if _, err := h.svc.Get(t.Context(), "other", ep.ID); !errors.Is(err, core.ErrNotFound) {
+	if _, err := h.mod.Get(t.Context(), "other", ep.ID); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("other tenant Get = %v, want ErrNotFound", err)
 	}
-	if err := h.svc.Delete(t.Context(), "other", ep.ID); !errors.Is(err, core.ErrNotFound) {
+	if err := h.mod.Delete(t.Context(), "other", ep.ID); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("other tenant Delete = %v, want ErrNotFound", err)
 	}
 	off := false
-	up, err := h.svc.Update(t.Context(), "aquascene", ep.ID, EndpointInput{URL: "http://127.0.0.1:2/y", Events: []string{"*"}, Enabled: &off})
+	up, err := h.mod.Update(t.Context(), "aquascene", ep.ID, webhooks.EndpointInput{URL: "http://127.0.0.1:2/y", Events: []string{"*"}, Enabled: &off})
 	if err != nil || up.URL != "http://127.0.0.1:2/y" || up.Enabled {
 		t.Fatalf("Update = %+v, %v", up, err)
 	}
-	list, _ := h.svc.List(t.Context(), "aquascene")
+	list, _ := h.mod.List(t.Context(), "aquascene")
 	if len(list) != 1 {
 		t.Fatalf("List = %d endpoints, want 1", len(list))
 	}
-	if b, _ := json.Marshal(list[0]); strings.Contains(string(b), "whsec_") {
+	if b, _ := json.Marshal(webhooks.APIEndpoint(list[0])); strings.Contains(string(b), "whsec_") {
 		t.Fatalf("endpoint JSON shows its secret: %s", b)
 	}
-	if err := h.svc.Delete(t.Context(), "aquascene", ep.ID); err != nil {
+	if err := h.mod.Delete(t.Context(), "aquascene", ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.svc.Get(t.Context(), "aquascene", ep.ID); !errors.Is(err, core.ErrNotFound) {
+	if _, err := h.mod.Get(t.Context(), "aquascene", ep.ID); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("Get after Delete = %v", err)
 	}
 }
@@ -83,10 +83,11 @@ func TestEndpointCRUDIsTenantScoped(t *testing.T) {
 func TestFanOutDeliversSignedEvents(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := newReceiver(t, nil)
-	ep, sec, err := h.svc.Create(t.Context(), "aquascene", EndpointInput{URL: rc.URL + "/hook", Events: []string{"content.*"}, Headers: map[string]string{"x-team": "growth"}})
+	ep, err := h.mod.Create(t.Context(), "aquascene", webhooks.EndpointInput{URL: rc.URL + "/hook", Events: []string{"content.*"}, Headers: map[string]string{"x-team": "growth"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	sec := ep.Secret
 	want := h.events.add("aquascene", "content.generation.completed")
 	h.events.add("aquascene", "social.posted")            // filtered out
 	h.events.add("other", "content.generation.completed") // other tenant
@@ -116,17 +117,17 @@ func TestFanOutDeliversSignedEvents(t *testing.T) {
 	if err := wh.VerifyIgnoringTimestamp(r.body, r.header); err != nil {
 		t.Fatalf("reference library rejects the delivery: %v", err)
 	}
-	if got := r.header.Get(HeaderTimestamp); got != "1754481600" {
+	if got := r.header.Get(signature.WebhookTimestampHeader); got != "1754481600" {
 		t.Fatalf("webhook-timestamp = %s, want the clock's 1754481600", got)
 	}
-	if got := r.header.Get(HeaderSHA256); got != SignSHA256Hex(string(sec), r.body) {
+	if got := r.header.Get(signature.Signature256Header); got != signature.SignSHA256Hex(string(sec), r.body) {
 		t.Fatalf("X-Signature-256 = %s", got)
 	}
 	if r.header.Get("X-Team") != "growth" || r.path != "/hook" {
 		t.Fatalf("custom header or path lost: %v %s", r.header, r.path)
 	}
-	d, err := h.svc.Delivery(t.Context(), "aquascene", ep.ID, r.header.Get(HeaderID))
-	if err != nil || d.State != StateSucceeded || len(d.Log) != 1 || d.Log[0].Status != 204 || d.EventID != want.ID {
+	d, err := h.mod.Delivery(t.Context(), "aquascene", ep.ID, r.header.Get(signature.WebhookIDHeader))
+	if err != nil || d.State != webhooks.StateSucceeded || len(d.Log) != 1 || d.Log[0].Status != 204 || d.EventID != want.ID {
 		t.Fatalf("delivery = %+v, %v", d, err)
 	}
 }
@@ -139,7 +140,7 @@ func TestRetryScheduleUnderFakeClock(t *testing.T) {
 	})
 	ep, _ := h.create(t, rc.URL, "*")
 	h.events.add("aquascene", "newsletter.sent")
-	for i, delay := range DefaultSchedule {
+	for i, delay := range webhooks.DefaultConfig().Schedule {
 		if delay > 0 {
 			h.clock.Advance(delay - time.Second)
 			if n := h.pass(t); n != 0 {
@@ -152,8 +153,8 @@ func TestRetryScheduleUnderFakeClock(t *testing.T) {
 		}
 	}
 	d := h.delivery(t, ep)
-	if d.State != StateDead || d.Attempts != len(DefaultSchedule) {
-		t.Fatalf("after the schedule: state %s, %d attempts; want dead after %d", d.State, d.Attempts, len(DefaultSchedule))
+	if d.State != webhooks.StateDead || d.Attempts != len(webhooks.DefaultConfig().Schedule) {
+		t.Fatalf("after the schedule: state %s, %d attempts; want dead after %d", d.State, d.Attempts, len(webhooks.DefaultConfig().Schedule))
 	}
 	if d.Log[0].Response != "boom" || d.Log[0].Status != 500 || d.Log[0].Error != "HTTP 500" {
 		t.Fatalf("attempt log = %+v", d.Log[0])
@@ -161,8 +162,8 @@ func TestRetryScheduleUnderFakeClock(t *testing.T) {
 	reqs := rc.requests()
 	ids, stamps := map[string]bool{}, map[string]bool{}
 	for _, r := range reqs {
-		ids[r.header.Get(HeaderID)] = true
-		stamps[r.header.Get(HeaderTimestamp)] = true
+		ids[r.header.Get(signature.WebhookIDHeader)] = true
+		stamps[r.header.Get(signature.WebhookTimestampHeader)] = true
 	}
 	if len(ids) != 1 || len(stamps) != len(reqs) {
 		t.Fatalf("%d ids and %d timestamps over %d attempts; want 1 id, fresh timestamps", len(ids), len(stamps), len(reqs))
@@ -179,15 +180,15 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	ep, _ := h.create(t, rc.URL, "*")
 	h.events.add("aquascene", "newsletter.sent")
 	h.pass(t)
-	got, _ := h.svc.Get(t.Context(), "aquascene", ep.ID)
+	got, _ := h.mod.Get(t.Context(), "aquascene", ep.ID)
 	if got.Enabled || !strings.Contains(got.DisabledReason, "410") {
 		t.Fatalf("endpoint after 410 = %+v", got)
 	}
-	if d := h.delivery(t, ep); d.State != StateDead {
+	if d := h.delivery(t, ep); d.State != webhooks.StateDead {
 		t.Fatalf("message after 410 is %s, want dead", d.State)
 	}
-	if types := h.pub.types(); len(types) != 1 || types[0] != EventEndpointDisabled {
-		t.Fatalf("published %v, want one %s", types, EventEndpointDisabled)
+	if types := h.pub.types(); len(types) != 1 || types[0] != webhooks.EventEndpointDisabled {
+		t.Fatalf("published %v, want one %s", types, webhooks.EventEndpointDisabled)
 	}
 	h.events.add("aquascene", "newsletter.sent")
 	h.clock.Advance(time.Hour)
@@ -222,7 +223,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			start := h.clock.Now()
 			h.pass(t)
 			d := h.delivery(t, ep)
-			if d.State != StatePending || d.NextAt.Sub(start) != tt.want {
+			if d.State != webhooks.StatePending || d.NextAt.Sub(start) != tt.want {
 				t.Fatalf("next attempt in %s (state %s), want %s", d.NextAt.Sub(start), d.State, tt.want)
 			}
 		})
@@ -243,7 +244,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 	d := h.delivery(t, ep)
-	if d.State != StatePending || d.Log[0].Status != 307 || !strings.Contains(d.Log[0].Error, "redirect") {
+	if d.State != webhooks.StatePending || d.Log[0].Status != 307 || !strings.Contains(d.Log[0].Error, "redirect") {
 		t.Fatalf("delivery after redirect = %+v", d)
 	}
 }
@@ -262,10 +263,10 @@ func TestCrashMidDeliveryRedelivers(t *testing.T) {
 	})
 	ep, _ := h.create(t, rc.URL, "*")
 	h.events.add("aquascene", "newsletter.sent")
-	if _, err := h.svc.FanOut(ctx); err != nil {
+	if _, err := h.mod.FanOut(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.svc.DeliverDue(ctx); err != nil {
+	if _, err := h.mod.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.db.Close(); err != nil {
@@ -277,7 +278,7 @@ func TestCrashMidDeliveryRedelivers(t *testing.T) {
 	if n := h.pass(t); n != 0 {
 		t.Fatalf("message re-sent while its lease holds")
 	}
-	h.clock.Advance(h.svc.lease)
+	h.clock.Advance(webhooks.Lease(h.mod))
 	if n := h.pass(t); n != 1 {
 		t.Fatalf("after the lease ran out: %d attempts, want 1", n)
 	}
@@ -285,17 +286,17 @@ func TestCrashMidDeliveryRedelivers(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("receiver saw %d requests, want 2", len(reqs))
 	}
-	if a, b := reqs[0].header.Get(HeaderID), reqs[1].header.Get(HeaderID); a != b || a == "" {
+	if a, b := reqs[0].header.Get(signature.WebhookIDHeader), reqs[1].header.Get(signature.WebhookIDHeader); a != b || a == "" {
 		t.Fatalf("webhook-id changed across the crash: %q then %q", a, b)
 	}
-	if d := h.delivery(t, ep); d.State != StateSucceeded {
+	if d := h.delivery(t, ep); d.State != webhooks.StateSucceeded {
 		t.Fatalf("state after redelivery = %s", d.State)
 	}
 }
 
 func TestContinuousFailureDisablesAfterFiveDays(t *testing.T) {
 	day := 24 * time.Hour
-	h := newHarness(t, func(o *Options) { o.Schedule = []time.Duration{0, day, day, day, day, day, day, day} })
+	h := newHarness(t, func(c *webhooks.Config) { c.Schedule = []time.Duration{0, day, day, day, day, day, day, day} })
 	fail := atomic.Bool{}
 	fail.Store(true)
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
@@ -311,14 +312,14 @@ func TestContinuousFailureDisablesAfterFiveDays(t *testing.T) {
 	h.events.add("aquascene", "newsletter.sent")
 	h.clock.Advance(day / 2)
 	h.pass(t)
-	if got, _ := h.svc.Get(t.Context(), "aquascene", ep.ID); !got.FailingSince.IsZero() {
+	if got, _ := h.mod.Get(t.Context(), "aquascene", ep.ID); !got.FailingSince.IsZero() {
 		t.Fatalf("a success did not reset failing_since: %v", got.FailingSince)
 	}
 	fail.Store(true)
 	for i := 0; i < 6; i++ {
 		h.clock.Advance(day)
 		h.pass(t)
-		got, _ := h.svc.Get(t.Context(), "aquascene", ep.ID)
+		got, _ := h.mod.Get(t.Context(), "aquascene", ep.ID)
 		failingFor := h.clock.Now().Sub(got.FailingSince)
 		if got.Enabled != (failingFor < 5*day) {
 			t.Fatalf("after failing for %s: enabled=%v", failingFor, got.Enabled)
@@ -327,8 +328,8 @@ func TestContinuousFailureDisablesAfterFiveDays(t *testing.T) {
 			break
 		}
 	}
-	if types := h.pub.types(); len(types) != 1 || types[0] != EventEndpointDisabled {
-		t.Fatalf("published %v, want one %s", types, EventEndpointDisabled)
+	if types := h.pub.types(); len(types) != 1 || types[0] != webhooks.EventEndpointDisabled {
+		t.Fatalf("published %v, want one %s", types, webhooks.EventEndpointDisabled)
 	}
 	ev := h.pub.events[0]
 	if ev.Tenant != "aquascene" || ev.Subject != ep.ID || !strings.Contains(string(ev.Data), "failing continuously") {
@@ -340,10 +341,11 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := newReceiver(t, nil)
 	ep, oldSec := h.create(t, rc.URL, "*")
-	_, newSec, err := h.svc.Rotate(t.Context(), "aquascene", ep.ID, "")
+	rotated, err := h.mod.Rotate(t.Context(), "aquascene", ep.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	newSec := rotated.Secret
 	h.events.add("aquascene", "a")
 	h.pass(t)
 	h.clock.Advance(24*time.Hour + time.Second)
@@ -353,16 +355,16 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests", len(reqs))
 	}
-	for _, sec := range []Secret{oldSec, newSec} {
+	for _, sec := range []signature.Secret{oldSec, newSec} {
 		wh, _ := standardwebhooks.NewWebhook(string(sec))
 		if err := wh.VerifyIgnoringTimestamp(reqs[0].body, reqs[0].header); err != nil {
 			t.Fatalf("during rotation, a signature with %s is missing: %v", sec[:10], err)
 		}
 	}
-	if reqs[0].header.Get(HeaderSHA256) != SignSHA256Hex(string(newSec), reqs[0].body) {
+	if reqs[0].header.Get(signature.Signature256Header) != signature.SignSHA256Hex(string(newSec), reqs[0].body) {
 		t.Fatal("X-Signature-256 is not signed with the new secret")
 	}
-	if n := len(strings.Fields(reqs[1].header.Get(HeaderSignature))); n != 1 {
+	if n := len(strings.Fields(reqs[1].header.Get(signature.WebhookSignatureHeader))); n != 1 {
 		t.Fatalf("after the overlap: %d signatures, want 1", n)
 	}
 	wh, _ := standardwebhooks.NewWebhook(string(oldSec))
@@ -372,7 +374,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 }
 
 func TestReplayAndRecover(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.Schedule = []time.Duration{0} })
+	h := newHarness(t, func(c *webhooks.Config) { c.Schedule = []time.Duration{0} })
 	var fail atomic.Bool
 	fail.Store(true)
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
@@ -385,23 +387,23 @@ func TestReplayAndRecover(t *testing.T) {
 		h.events.add("aquascene", "newsletter.sent")
 	}
 	h.pass(t)
-	ds, _ := h.svc.Deliveries(t.Context(), "aquascene", ep.ID, DeliveryFilter{State: StateDead})
+	ds, _ := h.mod.Deliveries(t.Context(), "aquascene", ep.ID, webhooks.DeliveryFilter{State: webhooks.StateDead})
 	if len(ds) != 3 {
 		t.Fatalf("%d dead, want 3", len(ds))
 	}
 	fail.Store(false)
-	if _, err := h.svc.Replay(t.Context(), "aquascene", ep.ID, ds[0].ID); err != nil {
+	if _, err := h.mod.Replay(t.Context(), "aquascene", ep.ID, ds[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.svc.Replay(t.Context(), "aquascene", ep.ID, ds[0].ID); !errors.Is(err, core.ErrConflict) {
+	if _, err := h.mod.Replay(t.Context(), "aquascene", ep.ID, ds[0].ID); !errors.Is(err, core.ErrConflict) {
 		t.Fatalf("replaying a pending message = %v, want ErrConflict", err)
 	}
 	h.pass(t)
-	d, _ := h.svc.Delivery(t.Context(), "aquascene", ep.ID, ds[0].ID)
-	if d.State != StateSucceeded || d.Log[len(d.Log)-1].Trigger != "replay" {
+	d, _ := h.mod.Delivery(t.Context(), "aquascene", ep.ID, ds[0].ID)
+	if d.State != webhooks.StateSucceeded || d.Log[len(d.Log)-1].Trigger != "replay" {
 		t.Fatalf("replayed delivery = %+v", d)
 	}
-	n, err := h.svc.Recover(t.Context(), "aquascene", ep.ID, h.clock.Now().Add(-time.Hour))
+	n, err := h.mod.Recover(t.Context(), "aquascene", ep.ID, h.clock.Now().Add(-time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("Recover = %d, %v; want 2", n, err)
 	}
@@ -412,12 +414,12 @@ func TestReplayAndRecover(t *testing.T) {
 	}
 	ids := map[string]int{}
 	for _, r := range reqs {
-		ids[r.header.Get(HeaderID)]++
+		ids[r.header.Get(signature.WebhookIDHeader)]++
 	}
 	if len(ids) != 3 {
 		t.Fatalf("%d distinct webhook-ids over replays, want 3 (ids are stable)", len(ids))
 	}
-	if _, err := h.svc.Replay(t.Context(), "other", ep.ID, ds[0].ID); !errors.Is(err, core.ErrNotFound) {
+	if _, err := h.mod.Replay(t.Context(), "other", ep.ID, ds[0].ID); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("cross-tenant replay = %v", err)
 	}
 }
@@ -427,16 +429,16 @@ func TestDeletedEndpointDropsQueuedMessages(t *testing.T) {
 	rc := newReceiver(t, nil)
 	ep, _ := h.create(t, rc.URL, "*")
 	h.events.add("aquascene", "x")
-	h.svc.FanOut(t.Context())
-	if err := h.svc.Delete(t.Context(), "aquascene", ep.ID); err != nil {
+	h.mod.FanOut(t.Context())
+	if err := h.mod.Delete(t.Context(), "aquascene", ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.pass(t); n != 0 || len(rc.requests()) != 0 {
 		t.Fatal("a deleted endpoint received a message")
 	}
-	h.db.View(func(tx *bbolt.Tx) error {
-		if k, _ := tx.Bucket(bucketDue).Cursor().First(); k != nil {
-			t.Fatal("due index still holds the message")
+	h.db.Webhooks().View(t.Context(), func(tx webhooks.Tx) error {
+		if due, err := tx.Due(h.clock.Now().Add(365*24*time.Hour), 10); err != nil || len(due) != 0 {
+			t.Fatalf("due index still holds %d messages (%v)", len(due), err)
 		}
 		return nil
 	})
@@ -447,11 +449,11 @@ func TestSendIsIdempotent(t *testing.T) {
 	rc := newReceiver(t, nil)
 	ep, _ := h.create(t, rc.URL, "*")
 	ev := core.Event{ID: "r1", Source: "aquahub/rules/x", Type: "partner.notify", SpecVersion: "1.0"}
-	a, err := h.svc.Send(t.Context(), "aquascene", ep.ID, ev, "run1/step1")
+	a, err := h.mod.Send(t.Context(), "aquascene", ep.ID, ev, "run1/step1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := h.svc.Send(t.Context(), "aquascene", ep.ID, ev, "run1/step1")
+	b, err := h.mod.Send(t.Context(), "aquascene", ep.ID, ev, "run1/step1")
 	if err != nil || a.ID != b.ID {
 		t.Fatalf("second Send = %s, %v; want the same message %s", b.ID, err, a.ID)
 	}
@@ -482,11 +484,11 @@ func TestSSRFListenerSeesNothing(t *testing.T) {
 	}()
 	t.Cleanup(func() { ln.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	h := newHarness(t, func(o *Options) { o.Policy = netguard.Policy{AllowHTTP: true} })
+	h := newHarness(t, func(c *webhooks.Config) { c.AllowLoopback = false })
 	for _, host := range []string{"127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::1]", "[::ffff:127.0.0.1]", "0.0.0.0"} {
 		u := "http://" + host + ":" + itoa(port) + "/"
 		t.Run(host, func(t *testing.T) {
-			_, _, err := h.svc.Create(t.Context(), "aquascene", EndpointInput{URL: u, Events: []string{"*"}})
+			_, err := h.mod.Create(t.Context(), "aquascene", webhooks.EndpointInput{URL: u, Events: []string{"*"}})
 			if !errors.Is(err, core.ErrInvalid) {
 				t.Fatalf("Create(%s) = %v, want refused", u, err)
 			}
@@ -504,7 +506,7 @@ func TestSSRFListenerSeesNothing(t *testing.T) {
 		t.Fatalf("loopback listener accepted %d connections, want 0", n)
 	}
 	d := h.delivery(t, ep)
-	if d.State != StatePending || !strings.Contains(d.Log[0].Error, "not allowed") {
+	if d.State != webhooks.StatePending || !strings.Contains(d.Log[0].Error, "not allowed") {
 		t.Fatalf("delivery = %+v", d)
 	}
 }

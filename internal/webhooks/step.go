@@ -9,7 +9,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 )
 
-// StepKind runs rule steps of kind webhook:
+// stepKind runs rule steps of kind webhook:
 //
 //   - id: notify
 //     webhook:
@@ -21,19 +21,16 @@ import (
 // The message is a CloudEvent queued on the durable delivery queue, not published into the
 // pipeline, so no rule sees it. The step's idempotency key names the message, so a retried
 // step queues nothing twice.
-type StepKind struct{ svc *Service }
+type stepKind struct{ m *Module }
 
-// NewStepKind returns the webhook step kind of svc.
-func NewStepKind(svc *Service) *StepKind { return &StepKind{svc: svc} }
-
-var _ core.StepKind = (*StepKind)(nil)
+var _ core.StepKind = (*stepKind)(nil)
 
 // Syntax implements core.StepKind.
-func (x *StepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "webhook"} }
+func (x *stepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "webhook"} }
 
 // Check implements core.StepKind: the type is required, fields are known, and literal
 // strings are strings.
-func (x *StepKind) Check(def core.StepDef) error {
+func (x *stepKind) Check(def core.StepDef) error {
 	return checkStepInput(def.Literals(), false)
 }
 
@@ -62,7 +59,7 @@ func checkStepInput(in map[string]any, complete bool) error {
 }
 
 // Execute implements core.StepKind.
-func (x *StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+func (x *stepKind) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
 	if err := checkStepInput(call.Input, true); err != nil {
 		return core.StepResult{}, err
 	}
@@ -88,7 +85,7 @@ func (x *StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRe
 	if endpoint != "" {
 		targets = []string{endpoint}
 	} else {
-		eps, err := x.svc.List(ctx, call.Tenant)
+		eps, err := x.m.List(ctx, call.Tenant)
 		if err != nil {
 			return core.StepResult{}, core.Transient(err)
 		}
@@ -100,7 +97,7 @@ func (x *StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRe
 	}
 	ids := []any{}
 	for _, t := range targets {
-		d, err := x.svc.Send(ctx, call.Tenant, t, ev, call.IdempotencyKey+"/"+t)
+		d, err := x.m.Send(ctx, call.Tenant, t, ev, call.IdempotencyKey+"/"+t)
 		switch {
 		case errors.Is(err, core.ErrNotFound):
 			return core.StepResult{}, &core.StepError{Class: core.ClassNotFound, Err: fmt.Errorf("webhook endpoint %q: %w", t, err)}

@@ -1,4 +1,4 @@
-package webhooks
+package webhooks_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
 func TestStepKind(t *testing.T) {
@@ -13,7 +14,7 @@ func TestStepKind(t *testing.T) {
 	rc := newReceiver(t, nil)
 	partner, _ := h.create(t, rc.URL+"/partner", "partner.*")
 	h.create(t, rc.URL+"/other", "newsletter.*")
-	x := NewStepKind(h.svc)
+	x := h.mod.StepKinds()[0]
 	trigger := &core.Event{ID: "e1", Type: "content.updated", Data: json.RawMessage(`{"content_id":"gen-1"}`)}
 	call := core.StepCall{Tenant: "aquascene", RunID: "run1", RuleID: "announce", StepID: "notify", Kind: "webhook",
 		IdempotencyKey: "run1/notify", Event: trigger, Input: map[string]any{"type": "partner.content.approved", "subject": "gen-1"}}
@@ -77,7 +78,15 @@ func TestStepKindChecksAtLoad(t *testing.T) {
 		{"unknown field", map[string]any{"type": "x", "url": "https://example.com"}, `webhook.url: unknown field`},
 		{"endpoint not a string", map[string]any{"type": "x", "endpoint": 7}, "webhook.endpoint: must be a string"},
 	}
-	x := NewStepKind(nil)
+	// A module without storage, as rules lint builds it, checks steps all the same.
+	mod, err := webhooks.New(webhooks.DefaultConfig(), webhooks.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mod.StepKinds()[0]
+	if name := x.Syntax().Name; name != "webhook" {
+		t.Fatalf("step kind %q, want webhook", name)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := x.Check(core.StepDef{Kind: "webhook", Input: tt.input})

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aquascene/aquahub/connectors/airtable/webhook"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // Defaults of the simulator, as `aquahub sim airtable` and `aquahub dev` use them.
@@ -638,16 +638,17 @@ func (s *Server) sendPing(ctx context.Context, baseID string, h *hook) error {
 		"webhook":   map[string]string{"id": h.id},
 		"timestamp": s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
 	})
-	mac, err := webhook.Sign(h.secret, body)
+	key, err := signature.ParseAirtableSecret(h.secret)
 	if err != nil {
 		return err
 	}
+	mac := signature.SignAirtable(key, body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.notificationURL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(webhook.Header, mac)
+	req.Header.Set(signature.AirtableHeader, mac)
 	resp, err := s.notify.Do(req)
 	if err != nil {
 		return fmt.Errorf("pinging %s: %w", h.notificationURL, err)

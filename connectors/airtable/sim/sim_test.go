@@ -15,7 +15,7 @@ import (
 
 	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 
-	"github.com/aquascene/aquahub/connectors/airtable/webhook"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 type fakeClock struct {
@@ -335,7 +335,7 @@ func TestWebhooks(t *testing.T) {
 	pings := make(chan ping, 10)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		pings <- ping{r.Header.Get(webhook.Header), b}
+		pings <- ping{r.Header.Get(signature.AirtableHeader), b}
 	}))
 	defer receiver.Close()
 	s, ts, _ := newTestServer(t, WithWebhookClient(receiver.Client()))
@@ -364,7 +364,11 @@ func TestWebhooks(t *testing.T) {
 	call(t, ts, DefaultKey, "POST", "/v0/"+DefaultBase+"/Content_Templates", map[string]any{"fields": map[string]any{"Template_ID": "t"}})
 	select {
 	case p := <-pings:
-		if err := webhook.Verify(secret, p.mac, p.body); err != nil {
+		key, err := signature.ParseAirtableSecret(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signature.VerifyAirtable(key, p.mac, p.body); err != nil {
 			t.Fatalf("ping signature: %v (%s)", err, p.body)
 		}
 		var body map[string]any

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aquascene/aquahub/connectors/sendgrid/eventwebhook"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // Defaults of the simulator, as `aquahub sim sendgrid` and `aquahub dev` use them.
@@ -117,7 +117,7 @@ func New(opts ...Option) *Server {
 		o(s)
 	}
 	if s.signKey == nil {
-		k, err := eventwebhook.GenerateKey()
+		k, err := signature.GenerateSendGridKey()
 		if err != nil {
 			panic(fmt.Sprintf("sendgrid sim: generating signing key: %v", err))
 		}
@@ -145,7 +145,7 @@ func (s *Server) Messages() []Message {
 
 // PublicKey returns the Event Webhook verification key, base64 DER as SendGrid shows it.
 func (s *Server) PublicKey() string {
-	k, _ := eventwebhook.EncodePublicKey(&s.signKey.PublicKey)
+	k, _ := signature.EncodeSendGridKey(&s.signKey.PublicKey)
 	return k
 }
 
@@ -382,7 +382,7 @@ func (s *Server) post(ctx context.Context, url string, events []Event) error {
 	}
 	body = append(body, '\r', '\n') // as SendGrid's own payloads end
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	sig, err := eventwebhook.Sign(s.signKey, ts, body)
+	sig, err := signature.SignSendGrid(s.signKey, ts, body)
 	if err != nil {
 		return err
 	}
@@ -392,8 +392,8 @@ func (s *Server) post(ctx context.Context, url string, events []Event) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "SendGrid Event API")
-	req.Header.Set(eventwebhook.SignatureHeader, sig)
-	req.Header.Set(eventwebhook.TimestampHeader, ts)
+	req.Header.Set(signature.SendGridSignatureHeader, sig)
+	req.Header.Set(signature.SendGridTimestampHeader, ts)
 	resp, err := s.hookClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("posting events to %s: %w", url, err)

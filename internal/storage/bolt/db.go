@@ -167,6 +167,9 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketConnectorKV,
+	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
+	bucketInboundSeen, bucketInboundCursors,
+	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 }
 
 // Path is the file's path.
@@ -187,8 +190,3 @@ func (d *DB) Check() error {
 
 // Close closes the file.
 func (d *DB) Close() error { return d.db.Close() }
-
-// Bolt returns the underlying file for features not yet behind a store interface.
-//
-// Deprecated: transitional; every feature moves to its store interface.
-func (d *DB) Bolt() *bbolt.DB { return d.db }

@@ -1,0 +1,54 @@
+package webhooks
+
+import "github.com/aquascene/aquahub/sdk/api"
+
+// The conversions between the domain types and the API's (sdk/api). The API shows an
+// endpoint without its secrets and a message without its body and scheduling state.
+
+func apiEndpoint(e Endpoint) api.WebhookEndpoint {
+	return api.WebhookEndpoint{
+		ID: e.ID, URL: e.URL, Events: e.Events, Headers: e.Headers, Description: e.Description,
+		Enabled: e.Enabled, DisabledReason: e.DisabledReason, FailingSince: e.FailingSince,
+		RotationEndsAt: e.RotationEndsAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+	}
+}
+
+// apiEndpointSecret is the answer to create and rotate: the endpoint and its current secret.
+func apiEndpointSecret(e Endpoint, status string) api.WebhookEndpointSecret {
+	return api.WebhookEndpointSecret{WebhookEndpoint: apiEndpoint(e), Secret: string(e.Secret), WebhookID: e.ID, Status: status}
+}
+
+func apiEndpointList(eps []Endpoint) api.WebhookEndpointList {
+	out := api.WebhookEndpointList{Webhooks: make([]api.WebhookEndpoint, 0, len(eps))}
+	for _, e := range eps {
+		out.Webhooks = append(out.Webhooks, apiEndpoint(e))
+	}
+	return out
+}
+
+func endpointInput(in api.WebhookEndpointInput) EndpointInput {
+	return EndpointInput{URL: in.URL, Events: in.Events, Headers: in.Headers, Description: in.Description, Enabled: in.Enabled, Secret: in.Secret}
+}
+
+func apiDelivery(d Delivery) api.WebhookDelivery {
+	out := api.WebhookDelivery{
+		ID: d.ID, EndpointID: d.EndpointID, EventType: d.EventType, EventID: d.EventID, EventSeq: d.EventSeq,
+		State: string(d.State), Attempts: d.Attempts, NextAt: d.NextAt, LastError: d.LastError,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Log: make([]api.WebhookAttempt, 0, len(d.Log)),
+	}
+	for _, a := range d.Log {
+		out.Log = append(out.Log, api.WebhookAttempt{
+			N: a.N, At: a.At, URL: a.URL, Status: a.Status, LatencyMS: a.LatencyMS,
+			Response: a.Response, Error: a.Error, Trigger: a.Trigger,
+		})
+	}
+	return out
+}
+
+func apiDeliveryList(ds []Delivery) api.WebhookDeliveryList {
+	out := api.WebhookDeliveryList{Deliveries: make([]api.WebhookDelivery, 0, len(ds))}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, apiDelivery(d))
+	}
+	return out
+}
