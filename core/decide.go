@@ -34,6 +34,8 @@ type Decision struct {
 // (rnd, which may be nil, draws the backoff jitter):
 //   - a step cancelled by the hub's own shutdown is queued again at once, its attempt given
 //     back;
+//   - a deferred step (its resource is saturated or its circuit is open: nothing was tried)
+//     is queued again after RetryAfter, its attempt given back;
 //   - a retryable class (transient, rate_limited) with attempts left is retried after the
 //     policy's delay, never sooner than RetryAfter;
 //   - anything else is dead-lettered.
@@ -42,6 +44,8 @@ func Decide(f Failure, rnd *rand.Rand) Decision {
 	switch {
 	case f.ShuttingDown:
 		return Decision{Status: RunQueued, NextAt: f.Now, GiveBack: true}
+	case f.Class == ClassDeferred:
+		return Decision{Status: RunQueued, NextAt: f.Now.Add(max(f.RetryAfter, 0)), GiveBack: true}
 	case f.Class.Retryable() && f.Attempts < policy.Attempts:
 		return Decision{Status: RunRetrying, NextAt: f.Now.Add(policy.Delay(f.Attempts+1, f.RetryAfter, rnd))}
 	default:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,11 +34,25 @@ type EngineConfig struct {
 	Workers int `koanf:"workers"`
 	// LeaseTTL is how long a leased run stays claimed without a heartbeat (default 60s).
 	LeaseTTL time.Duration `koanf:"lease_ttl"`
+	// TenantConcurrency caps the steps one tenant runs at once, so that one tenant's backlog
+	// cannot take every worker (default 0: half the workers, at least 1).
+	TenantConcurrency int `koanf:"tenant_concurrency"`
+	// MaxHeld bounds the runs this process keeps in memory, waiting for a lane or running
+	// (default 0: 16 per worker). Past it, due runs stay in the store.
+	MaxHeld int `koanf:"max_held"`
+	// MaxQueuedPerTenant bounds a tenant's unfinished runs (queued, retrying or running);
+	// ingestion past it answers 429 with Retry-After instead of growing the queue without
+	// bound (default 100000).
+	MaxQueuedPerTenant int `koanf:"max_queued_per_tenant"`
+	// LaneBacklog bounds the runs one tenant keeps waiting for one lane (a connector, say);
+	// more go back to the store, due when the lane is expected to have room, without
+	// counting an attempt (default 0: 4 × the lane's capacity, at least 16).
+	LaneBacklog int `koanf:"lane_backlog"`
 }
 
 // DefaultEngineConfig returns the engine's defaults.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second}
+	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000}
 }
 
 // Validate checks the settings; errors name the field.
@@ -48,6 +63,18 @@ func (c EngineConfig) Validate() error {
 	}
 	if c.LeaseTTL < time.Second {
 		errs = append(errs, Invalid("lease_ttl", "must be at least 1s (got %s)", c.LeaseTTL))
+	}
+	if c.TenantConcurrency < 0 || c.TenantConcurrency > c.Workers {
+		errs = append(errs, Invalid("tenant_concurrency", "must be between 0 and workers (got %d)", c.TenantConcurrency))
+	}
+	if c.MaxQueuedPerTenant < 1 {
+		errs = append(errs, Invalid("max_queued_per_tenant", "must be at least 1 (got %d)", c.MaxQueuedPerTenant))
+	}
+	if c.MaxHeld < 0 {
+		errs = append(errs, Invalid("max_held", "must not be negative (got %d)", c.MaxHeld))
+	}
+	if c.LaneBacklog < 0 {
+		errs = append(errs, Invalid("lane_backlog", "must not be negative (got %d)", c.LaneBacklog))
 	}
 	return errors.Join(errs...)
 }
@@ -84,14 +111,28 @@ type Engine struct {
 
 	kick    chan struct{}
 	stop    chan struct{}
+	started atomic.Bool
 	stopped atomic.Bool
 	wg      sync.WaitGroup
-	runWG   sync.WaitGroup
 	// runCtx is cancelled when draining runs out of time.
 	runCtx    context.Context
 	runCancel context.CancelFunc
-	mu        sync.Mutex
-	active    map[string]Run
+
+	// sched holds the runs this process leased, waiting for a lane or executing; held maps
+	// tenant\0run id to each of them (for heartbeats and draining) and reserved counts the
+	// slots Ingest claimed for runs it is handing off. All three are guarded by sched.mu.
+	sched    *scheduler
+	held     map[string]*execution
+	reserved int
+	// drained is closed once held is empty, after Drain began.
+	drained chan struct{}
+	// backlog counts each tenant's unfinished runs, for back-pressure at ingestion.
+	backlog *backlog
+	// firstLanes caches each rule's first lane (rule id → lane key).
+	firstLanes sync.Map
+	// unavailable holds the last storage failure that refused ingestion, until an accept
+	// succeeds again; Health reports it.
+	unavailable atomic.Pointer[error]
 }
 
 // NewEngine returns an engine; call Start to begin executing runs.
@@ -106,8 +147,17 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.Config.LeaseTTL == 0 {
 		opts.Config.LeaseTTL = def.LeaseTTL
 	}
+	if opts.Config.MaxQueuedPerTenant == 0 {
+		opts.Config.MaxQueuedPerTenant = def.MaxQueuedPerTenant
+	}
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if opts.Config.TenantConcurrency == 0 {
+		opts.Config.TenantConcurrency = max(1, opts.Config.Workers/2)
+	}
+	if opts.Config.MaxHeld == 0 {
+		opts.Config.MaxHeld = 16 * opts.Config.Workers
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -130,10 +180,23 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	}
 	e := &Engine{
 		store: opts.Store, rules: opts.Rules, kinds: opts.Kinds, opts: opts, log: opts.Logger, obs: opts.Observer, now: opts.Now,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), active: map[string]Run{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		sched: newScheduler(), held: map[string]*execution{}, backlog: newBacklog(),
 	}
 	e.runCtx, e.runCancel = context.WithCancel(context.Background())
 	return e, nil
+}
+
+// Health reports why the engine cannot take events now: the storage failure that refused
+// the last ingestion, until an ingestion succeeds again. /readyz shows it.
+func (e *Engine) Health() error {
+	if e.stopped.Load() {
+		return ErrClosed
+	}
+	if p := e.unavailable.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Rules returns the rule set.
@@ -160,17 +223,43 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		}
 		pending[i] = p
 	}
-	res, err := e.store.Accept(ctx, AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()})
+	newRuns := 0
+	for _, p := range pending {
+		newRuns += len(p.RuleIDs)
+	}
+	if err := e.backlog.admit(tenant, newRuns, e.opts.Config.MaxQueuedPerTenant); err != nil {
+		return AcceptResult{}, err
+	}
+	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
+	// Runs this process has room for, in lanes that are not saturated, are leased to it in
+	// the accepting transaction and go straight to the scheduler: no queue round trip, no
+	// separate lease commit. The others are queued.
+	lanes, slots := e.handoffLanes(tenant, pending)
+	if slots > 0 && e.reserve(slots) {
+		req.LeaseTTL, req.LeaseLanes = e.opts.Config.LeaseTTL, lanes
+	} else {
+		slots = 0
+	}
+	res, err := e.store.Accept(ctx, req)
+	e.handoff(res.Leased, slots, err)
+	if errors.Is(err, ErrUnavailable) {
+		e.unavailable.Store(&err)
+	} else if err == nil {
+		e.unavailable.Store(nil)
+	}
 	if err != nil {
 		return res, err
 	}
 	if !res.Replayed {
-		dups := 0
+		dups, runs := 0, 0
 		for _, a := range res.Events {
 			if a.Duplicate {
 				dups++
+			} else {
+				runs += len(a.Runs)
 			}
 		}
+		e.backlog.add(tenant, runs)
 		e.obs.EventsAccepted(tenant, len(res.Events)-dups, dups)
 		e.wake()
 	}
@@ -196,7 +285,11 @@ func (e *Engine) pending(ev Event) (Pending, error) {
 	if err != nil {
 		e.log.Warn("rule condition failed; treated as no match", "event", ev.ID, "type", ev.Type, "err", err)
 	}
-	return Pending{Event: ev, RuleIDs: ids}, nil
+	lanes := make([]string, len(ids))
+	for i, id := range ids {
+		lanes[i] = e.firstLane(id)
+	}
+	return Pending{Event: ev, RuleIDs: ids, Lanes: lanes}, nil
 }
 
 // Publish puts events into the pipeline on behalf of tenant, from outside any run (API
@@ -237,57 +330,318 @@ func (e *Engine) wake() {
 }
 
 // Start recovers runs left leased by a previous process and starts the dispatcher, the
-// lease reaper and the scheduler. It returns at once.
+// heartbeat, the lease reaper and the scheduler of cron rules. It returns at once.
 func (e *Engine) Start(ctx context.Context) error {
 	// bbolt holds an exclusive file lock, so no other process can own these leases.
 	n, err := e.store.RecoverLeases(ctx, e.now())
 	if err != nil {
 		return fmt.Errorf("recovering leased runs: %w", err)
 	}
+	if err := e.resyncBacklog(ctx); err != nil {
+		return err
+	}
 	if n > 0 {
 		e.log.Info("recovered runs left running by the previous process", "runs", n)
 	}
-	e.wg.Add(3)
+	e.started.Store(true)
+	e.wg.Add(4)
 	go e.dispatch()
+	go e.heartbeat()
 	go e.reap()
 	go e.schedule()
 	return nil
 }
 
-// Drain stops leasing new runs, waits for running ones until ctx is done, then cancels the
-// rest and returns their leases to the queue. The engine cannot be restarted.
+// Drain stops leasing new runs and returns waiting ones to the queue, waits for running
+// steps until ctx is done, then cancels the rest; runs cancelled mid-step go back to the
+// queue with their attempt given back. The engine cannot be restarted.
 func (e *Engine) Drain(ctx context.Context) error {
 	if e.stopped.Swap(true) {
 		return nil
 	}
 	close(e.stop)
-	e.wg.Wait()
-	done := make(chan struct{})
-	go func() { e.runWG.Wait(); close(done) }()
+	e.sched.mu.Lock()
+	waiting := e.sched.drainWaiting()
+	for _, x := range waiting {
+		e.forget(x)
+	}
+	done := e.idleLocked()
+	e.sched.mu.Unlock()
+	var errs []error
+	if len(waiting) > 0 {
+		errs = append(errs, e.store.Release(context.Background(), runsOf(waiting), e.now()))
+	}
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
+		e.runCancel()
+		<-done
 	}
-	e.runCancel()
-	<-done
-	// Runs whose steps were cancelled have already finished as retrying; anything still
-	// marked active lost its chance to finish and goes back to the queue untouched.
-	e.mu.Lock()
-	var left []Run
-	for _, r := range e.active {
-		left = append(left, r)
-	}
-	e.mu.Unlock()
-	if len(left) > 0 {
-		return e.store.Release(context.Background(), left, e.now())
-	}
-	return nil
+	e.wg.Wait()
+	return errors.Join(errs...)
 }
 
+// idleLocked returns a channel closed once no run is held.
+func (e *Engine) idleLocked() <-chan struct{} {
+	if e.drained == nil {
+		e.drained = make(chan struct{})
+		if len(e.held) == 0 {
+			close(e.drained)
+		}
+	}
+	return e.drained
+}
+
+func runsOf(xs []*execution) []Run {
+	out := make([]Run, len(xs))
+	for i, x := range xs {
+		out[i] = x.run
+	}
+	return out
+}
+
+func heldKey(r *Run) string { return r.Tenant + "\x00" + r.ID }
+
+// reserve claims n handoff slots for Ingest when the scheduler has room.
+func (e *Engine) reserve(n int) bool {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	if !e.started.Load() || e.stopped.Load() || len(e.held)+e.reserved+n > e.opts.Config.MaxHeld {
+		return false
+	}
+	e.reserved += n
+	return true
+}
+
+// handoff takes the runs Accept leased to this process and releases the rest of the
+// reservation.
+func (e *Engine) handoff(runs []Run, reserved int, acceptErr error) {
+	if reserved == 0 {
+		return
+	}
+	xs := make([]*execution, 0, len(runs))
+	for i := range runs {
+		if x := e.prepare(runs[i]); x != nil {
+			xs = append(xs, x)
+		}
+	}
+	e.sched.mu.Lock()
+	e.reserved -= reserved
+	e.sched.mu.Unlock()
+	e.admit(xs...)
+	if acceptErr == nil && len(runs) < reserved {
+		e.wake() // duplicates and replays left slots free
+	}
+}
+
+// prepare turns a leased run into an execution: its rule's plan and the steps its ledger
+// records as done. A run whose rule is gone is finished at once, dead.
+func (e *Engine) prepare(run Run) *execution {
+	plan, ok := e.rules.Plan(run.RuleID)
+	if !ok {
+		e.finish(&run, ending{status: RunDead, err: fmt.Errorf("rule %q is no longer loaded", run.RuleID), class: ClassPermanent})
+		return nil
+	}
+	x := &execution{run: run, plan: plan, done: map[string]StepRecord{}, attempts: map[string]int{}}
+	for _, rec := range run.Steps {
+		x.attempts[rec.StepID] = rec.Attempts
+		if rec.Done() {
+			x.done[rec.StepID] = rec
+		}
+	}
+	return x
+}
+
+// laneOf is the lane of a step: its kind and, for targeted kinds, its target. mu is held.
+func (e *Engine) laneOf(sp *StepPlan) *lane {
+	key := laneKey(sp)
+	l := e.sched.lanes[key]
+	if l == nil {
+		l = &lane{key: key}
+		if k, ok := e.kinds.Lookup(sp.Kind); ok {
+			if c, ok := k.(Capacitor); ok {
+				l.capacity = c.Capacity(sp.Target)
+			}
+		}
+		e.sched.lanes[key] = l
+	}
+	return l
+}
+
+// admit queues runs for their next step and starts what can start. While draining, runs go
+// back to the queue instead.
+func (e *Engine) admit(xs ...*execution) {
+	if len(xs) == 0 {
+		return
+	}
+	var finished, giveBack []*execution
+	e.sched.mu.Lock()
+	for _, x := range xs {
+		if e.stopped.Load() {
+			x.next = x.nextStep()
+			if x.next >= 0 {
+				x.run.Lane = e.laneOf(&x.plan.Steps[x.next]).key
+			}
+			giveBack = append(giveBack, x)
+			e.forget(x)
+			continue
+		}
+		if _, ok := e.held[heldKey(&x.run)]; !ok {
+			e.held[heldKey(&x.run)] = x
+			e.sched.held++
+		}
+		x.next = x.nextStep()
+		if x.next < 0 {
+			finished = append(finished, x)
+			continue
+		}
+		e.sched.push(x, e.laneOf(&x.plan.Steps[x.next]), 0)
+	}
+	e.sched.mu.Unlock()
+	if len(giveBack) > 0 {
+		if err := e.store.Release(context.Background(), runsOf(giveBack), e.now()); err != nil {
+			e.log.Error("returning runs to the queue", "runs", len(giveBack), "err", err)
+		}
+	}
+	for _, x := range finished {
+		// Every step was already done (a replay after the final write).
+		e.finish(&x.run, ending{status: RunSucceeded})
+		e.release(x)
+	}
+	e.pump()
+}
+
+// laneLimit is how many runs of one tenant may wait for lane l before the lane counts as
+// saturated for that tenant: leasing then leaves the tenant's further runs for l in the
+// store, where they cost no memory and stand in no other lane's way.
+func (e *Engine) laneLimit(l *lane) int {
+	if l.capacity == 0 {
+		return 0 // a lane without a capacity waits only for workers
+	}
+	if e.opts.Config.LaneBacklog > 0 {
+		return e.opts.Config.LaneBacklog
+	}
+	return max(16, 4*l.capacity)
+}
+
+// saturated reports whether tenant's runs for lane should stay in the store for now.
+func (e *Engine) saturated(tenant, laneKey string) bool {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	return e.saturatedLocked(tenant, laneKey)
+}
+
+func (e *Engine) saturatedLocked(tenant, laneKey string) bool {
+	l := e.sched.lanes[laneKey]
+	if l == nil {
+		return false
+	}
+	limit := e.laneLimit(l)
+	return limit > 0 && e.sched.waitingFor(tenant, laneKey) >= limit
+}
+
+// handoffLanes is the lanes of pending's runs that are not saturated for tenant, and how
+// many runs they hold.
+func (e *Engine) handoffLanes(tenant string, pending []Pending) (map[string]bool, int) {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	lanes, n := map[string]bool{}, 0
+	for _, p := range pending {
+		for _, lane := range p.Lanes {
+			if !e.saturatedLocked(tenant, lane) {
+				lanes[lane] = true
+				n++
+			}
+		}
+	}
+	return lanes, n
+}
+
+// firstLane is the lane of a rule's first step.
+func (e *Engine) firstLane(ruleID string) string {
+	if l, ok := e.firstLanes.Load(ruleID); ok {
+		return l.(string)
+	}
+	plan, ok := e.rules.Plan(ruleID)
+	if !ok || len(plan.Steps) == 0 {
+		return ""
+	}
+	key := laneKey(&plan.Steps[0])
+	e.firstLanes.Store(ruleID, key)
+	return key
+}
+
+func laneKey(sp *StepPlan) string {
+	if sp.Target != "" {
+		return sp.Kind + ":" + sp.Target
+	}
+	return sp.Kind
+}
+
+// forget drops x from the held set; mu is held.
+func (e *Engine) forget(x *execution) {
+	if _, ok := e.held[heldKey(&x.run)]; ok {
+		delete(e.held, heldKey(&x.run))
+		e.sched.held--
+	}
+	if len(e.held) == 0 && e.drained != nil {
+		select {
+		case <-e.drained:
+		default:
+			close(e.drained)
+		}
+	}
+}
+
+// release ends x's stay in memory.
+func (e *Engine) release(x *execution) {
+	e.sched.mu.Lock()
+	e.forget(x)
+	e.sched.mu.Unlock()
+	e.wake()
+}
+
+// pump starts waiting steps while workers are free.
+func (e *Engine) pump() {
+	e.sched.mu.Lock()
+	defer e.sched.mu.Unlock()
+	for !e.stopped.Load() && e.sched.executing < e.opts.Config.Workers {
+		x, l := e.sched.pop(e.opts.Config.TenantConcurrency)
+		if x == nil {
+			return
+		}
+		go e.work(x, l)
+	}
+}
+
+// work runs x's next step in lane l, then queues x for the step after it.
+func (e *Engine) work(x *execution, l *lane) {
+	start := e.now()
+	released := false
+	x.executed = func() {
+		// The lane frees as soon as the step has run; its commit needs no lane resource.
+		e.sched.mu.Lock()
+		e.sched.done(x.run.Tenant, l, e.now().Sub(start))
+		e.sched.mu.Unlock()
+		released = true
+		e.pump()
+	}
+	more := e.execute(e.runCtx, x)
+	if !released {
+		x.executed()
+	}
+	if more {
+		// While draining, admit returns the run to the queue instead.
+		e.admit(x)
+		return
+	}
+	e.release(x)
+	e.pump()
+}
+
+// dispatch leases due runs from the store while the scheduler has room.
 func (e *Engine) dispatch() {
 	defer e.wg.Done()
-	sem := make(chan struct{}, e.opts.Config.Workers)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -296,35 +650,28 @@ func (e *Engine) dispatch() {
 			return
 		default:
 		}
-		free := cap(sem) - len(sem)
-		if free > 0 {
-			runs, err := e.store.Lease(context.Background(), e.now(), free, e.opts.Config.LeaseTTL)
+		e.sched.mu.Lock()
+		room := e.opts.Config.MaxHeld - len(e.held) - e.reserved
+		e.sched.mu.Unlock()
+		if room > 0 {
+			runs, err := e.store.Lease(context.Background(), e.now(), min(room, leaseBatch), e.opts.Config.LeaseTTL, e.saturated)
 			if err != nil {
 				e.log.Error("leasing runs", "err", err)
 			}
-			for _, r := range runs {
-				sem <- struct{}{}
-				e.runWG.Add(1)
-				e.mu.Lock()
-				e.active[r.Tenant+"\x00"+r.ID] = r
-				e.mu.Unlock()
-				go func(r Run) {
-					defer e.runWG.Done()
-					e.execute(e.runCtx, r)
-					e.mu.Lock()
-					delete(e.active, r.Tenant+"\x00"+r.ID)
-					e.mu.Unlock()
-					<-sem
-					e.wake()
-				}(r)
+			xs := make([]*execution, 0, len(runs))
+			for i := range runs {
+				if x := e.prepare(runs[i]); x != nil {
+					xs = append(xs, x)
+				}
 			}
-			if len(runs) == free {
+			e.admit(xs...)
+			if len(runs) == min(room, leaseBatch) {
 				continue
 			}
 		}
 		wait := e.opts.PollInterval
-		if free > 0 {
-			if due, ok, err := e.store.NextDue(context.Background()); err == nil && ok {
+		if room > 0 {
+			if due, ok, err := e.store.NextDue(context.Background(), e.saturated); err == nil && ok {
 				wait = min(wait, max(due.Sub(e.now()), time.Millisecond))
 			}
 		}
@@ -344,6 +691,37 @@ func (e *Engine) dispatch() {
 	}
 }
 
+// leaseBatch bounds one Lease call, so that one commit does not grow without bound.
+const leaseBatch = 256
+
+// heartbeat extends the leases of every held run, so long waits and long steps keep them.
+func (e *Engine) heartbeat() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.opts.Config.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		e.sched.mu.Lock()
+		// Only the keys: a held run's other fields belong to the worker executing it.
+		runs := make([]Run, 0, len(e.held))
+		for k := range e.held {
+			tenant, id, _ := strings.Cut(k, "\x00")
+			runs = append(runs, Run{Tenant: tenant, ID: id})
+		}
+		e.sched.mu.Unlock()
+		if len(runs) == 0 {
+			continue
+		}
+		if err := e.store.ExtendLeases(context.Background(), runs, e.now().Add(e.opts.Config.LeaseTTL)); err != nil {
+			e.log.Warn("extending leases", "runs", len(runs), "err", err)
+		}
+	}
+}
+
 func (e *Engine) reap() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.opts.Config.LeaseTTL / 2)
@@ -353,6 +731,9 @@ func (e *Engine) reap() {
 		case <-e.stop:
 			return
 		case <-t.C:
+			if err := e.resyncBacklog(context.Background()); err != nil {
+				e.log.Error("counting unfinished runs", "err", err)
+			}
 			if n, err := e.store.RequeueExpired(context.Background(), e.now()); err != nil {
 				e.log.Error("re-queueing expired leases", "err", err)
 			} else if n > 0 {
@@ -433,7 +814,19 @@ func newID() string {
 func (e *Engine) Replay(ctx context.Context, tenant, id string) (Run, error) {
 	run, err := e.store.Replay(ctx, tenant, id, e.now())
 	if err == nil {
+		e.backlog.add(tenant, 1)
 		e.wake()
 	}
 	return run, err
+}
+
+// resyncBacklog recounts the unfinished runs from the store, correcting any drift of the
+// running counts (events deduplicated inside a step's commit, runs discarded).
+func (e *Engine) resyncBacklog(ctx context.Context) error {
+	counts, err := e.store.Backlog(ctx)
+	if err != nil {
+		return fmt.Errorf("counting unfinished runs: %w", err)
+	}
+	e.backlog.reset(counts, e.now())
+	return nil
 }

@@ -23,6 +23,12 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	// ErrForbidden is returned when the caller is known but may not do what it asked.
 	ErrForbidden = errors.New("forbidden")
+	// ErrOverloaded is returned when a tenant is over one of its limits (its queued runs,
+	// say); the request may succeed later (see *OverloadError for when).
+	ErrOverloaded = errors.New("overloaded")
+	// ErrUnavailable is returned when the hub as a whole cannot take work now: its storage
+	// is full or failing. Nothing was stored.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // FieldError is a validation error about one field of the input. Its Path uses dots and
@@ -59,6 +65,10 @@ const (
 	ClassRateLimited  ErrorClass = "rate_limited"
 	ClassTransient    ErrorClass = "transient"
 	ClassPermanent    ErrorClass = "permanent"
+	// ClassDeferred is the engine's own: the step was not tried because what it needs is
+	// unavailable (a vendor's circuit is open, a resource is saturated). The run waits
+	// RetryAfter and the attempt does not count.
+	ClassDeferred ErrorClass = "deferred"
 )
 
 // Retryable reports whether a step failing with this class may succeed on a later attempt.
@@ -87,6 +97,11 @@ func Transient(err error) error { return &StepError{Class: ClassTransient, Err: 
 
 // Permanent marks err as final: the run goes to the dead-letter queue.
 func Permanent(err error) error { return &StepError{Class: ClassPermanent, Err: err} }
+
+// Deferred marks a step that was not tried; the run waits after and keeps its attempt.
+func Deferred(after time.Duration, err error) error {
+	return &StepError{Class: ClassDeferred, RetryAfter: after, Err: err}
+}
 
 // RateLimited marks err as a rate limit; the next attempt waits at least after.
 func RateLimited(after time.Duration, err error) error {
@@ -125,3 +140,29 @@ func Unauthenticated(format string, args ...any) error {
 func Forbidden(format string, args ...any) error {
 	return &sentinelError{kind: ErrForbidden, msg: fmt.Sprintf(format, args...)}
 }
+
+// OverloadError says which limit refused a request and when to try again. It matches
+// ErrOverloaded, or ErrUnavailable when Hub is true.
+type OverloadError struct {
+	// Limit names the limit ("engine.max_queued_per_tenant").
+	Limit string
+	// Detail says what was over it.
+	Detail string
+	// After is when a retry may succeed.
+	After time.Duration
+	// Hub is true when the whole hub is over its limit, not one tenant.
+	Hub bool
+}
+
+func (e *OverloadError) Error() string { return e.Detail + " (" + e.Limit + ")" }
+
+// Is makes an OverloadError match ErrOverloaded, or ErrUnavailable for the whole hub.
+func (e *OverloadError) Is(target error) bool {
+	if e.Hub {
+		return target == ErrUnavailable
+	}
+	return target == ErrOverloaded
+}
+
+// RetryAfter is when to try again.
+func (e *OverloadError) RetryAfter() time.Duration { return e.After }

@@ -9,71 +9,70 @@ import (
 	"time"
 )
 
-// execution is one leased run on its way to its next resting state: the compiled rule, the
-// trigger, and what the run's finished steps produced.
+// execution is one leased run held by this process: the compiled rule, the trigger once
+// loaded, and what the run's finished steps produced.
 type execution struct {
-	run   Run
-	plan  RulePlan
-	event Event
-	scope Scope
+	run  Run
+	plan RulePlan
+	// next is the index of the step to run next, -1 when none is left.
+	next int
 	// done holds the ledger entries of steps finished for good; attempts counts the
 	// attempts the ledger records for every step.
 	done     map[string]StepRecord
 	attempts map[string]int
-	log      *slog.Logger
+	// loaded is true once the trigger and the outputs of finished steps are in scope.
+	loaded bool
+	event  Event
+	scope  Scope
+	log    *slog.Logger
+	// executed, when set, is called once the step's kind has returned, before its outcome is
+	// committed: the lane's resource (a connector instance) is free again by then.
+	executed func()
 }
 
-// execute runs one leased run: resume from the ledger, then each unfinished step in order,
-// committing each outcome before the next step starts.
-func (e *Engine) execute(ctx context.Context, run Run) {
-	x, err := e.resume(run)
-	if err != nil {
-		e.finish(&run, ending{status: RunDead, err: err, class: ClassPermanent})
-		return
-	}
-	defer e.heartbeat(&x.run)()
-	for i, sp := range x.plan.Steps {
-		if _, ok := x.done[sp.ID]; ok {
-			continue
-		}
-		if !e.step(ctx, x, sp, i == len(x.plan.Steps)-1) {
-			return
+// nextStep is the index of the first step not done for good, or -1.
+func (x *execution) nextStep() int {
+	for i := range x.plan.Steps {
+		if _, ok := x.done[x.plan.Steps[i].ID]; !ok {
+			return i
 		}
 	}
-	// Reached only when every step was already done (a replay after the final write).
-	e.finish(&x.run, ending{status: RunSucceeded})
+	return -1
 }
 
-// resume loads what executing run needs: its rule, its trigger and the outputs of the steps
-// its ledger records as finished, which later steps see as steps.<id>.
-func (e *Engine) resume(run Run) (*execution, error) {
-	plan, ok := e.rules.Plan(run.RuleID)
-	if !ok {
-		return nil, fmt.Errorf("rule %q is no longer loaded", run.RuleID)
-	}
-	ev, err := e.store.EventBySeq(context.Background(), run.Tenant, run.EventSeq)
-	if err != nil {
-		return nil, fmt.Errorf("loading event: %w", err)
-	}
-	x := &execution{
-		run: run, plan: plan, event: ev, done: map[string]StepRecord{}, attempts: map[string]int{},
-		scope: Scope{Event: &ev, Steps: map[string]map[string]any{}, Tenant: run.Tenant},
-		log:   e.log.With("run", run.ID, "rule", run.RuleID, "tenant", run.Tenant),
-	}
-	for _, rec := range run.Steps {
-		x.attempts[rec.StepID] = rec.Attempts
-		if !rec.Done() {
-			continue
+// execute runs x's next step and commits its outcome. It reports whether the run goes on to
+// another step; the last step and any failure finish the run instead.
+func (e *Engine) execute(ctx context.Context, x *execution) bool {
+	if !x.loaded {
+		if err := e.load(x); err != nil {
+			e.finish(&x.run, ending{status: RunDead, err: err, class: ClassPermanent})
+			return false
 		}
+	}
+	sp := x.plan.Steps[x.next]
+	return e.step(ctx, x, sp, x.next == len(x.plan.Steps)-1)
+}
+
+// load reads x's trigger and the outputs of the steps its ledger records as finished, which
+// later steps see as steps.<id>.
+func (e *Engine) load(x *execution) error {
+	ev, err := e.store.EventBySeq(context.Background(), x.run.Tenant, x.run.EventSeq)
+	if err != nil {
+		return fmt.Errorf("loading event: %w", err)
+	}
+	x.event = ev
+	x.scope = Scope{Event: &x.event, Steps: map[string]map[string]any{}, Tenant: x.run.Tenant}
+	x.log = e.log.With("run", x.run.ID, "rule", x.run.RuleID, "tenant", x.run.Tenant)
+	for id, rec := range x.done {
 		out, err := decodeOutput(rec.Output)
 		if err != nil {
-			return nil, fmt.Errorf("ledger entry of step %q: %w", rec.StepID, err)
+			return fmt.Errorf("ledger entry of step %q: %w", id, err)
 		}
-		x.done[rec.StepID] = rec
-		x.scope.Steps[rec.StepID] = out
+		x.scope.Steps[id] = out
 	}
 	x.run.Steps = nil
-	return x, nil
+	x.loaded = true
+	return nil
 }
 
 // decodeOutput reads a step output back from the ledger, exactly as later steps see it.
@@ -94,6 +93,10 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 	started := e.now()
 	rec := StepRecord{StepID: sp.ID, Kind: sp.Kind, StartedAt: started, Attempts: x.attempts[sp.ID] + 1}
 	res, err := e.invoke(ctx, x, sp, rec.Attempts)
+	if x.executed != nil {
+		x.executed()
+		x.executed = nil
+	}
 	rec.FinishedAt = e.now()
 	rec.DurationMS = float64(rec.FinishedAt.Sub(started).Microseconds()) / 1000
 	rec.Status = StepSucceeded
@@ -124,6 +127,9 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 	e.obs.StepFinished(sp.Kind, rec.Status, rec.FinishedAt.Sub(started))
 	if len(emitted) > 0 {
 		e.obs.EventsAccepted(x.run.Tenant, len(emitted), 0)
+		for _, p := range emitted {
+			e.backlog.add(x.run.Tenant, len(p.RuleIDs))
+		}
 		defer e.wake()
 	}
 	if last {
@@ -141,6 +147,8 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 		return false
 	}
 	x.scope.Steps[sp.ID] = seen
+	x.done[sp.ID] = rec
+	x.attempts[sp.ID] = rec.Attempts
 	return true
 }
 
@@ -173,16 +181,21 @@ func (e *Engine) fail(ctx context.Context, x *execution, sp StepPlan, rec StepRe
 		Class: se.Class, RetryAfter: se.RetryAfter, Attempts: x.run.Attempts, Policy: policy,
 		ShuttingDown: ctx.Err() != nil, Now: e.now(),
 	}, nil)
-	switch d.Status {
-	case RunRetrying:
+	last := &rec
+	switch {
+	case d.Status == RunRetrying:
 		x.log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", x.run.Attempts, "next", d.NextAt, "err", err)
-	case RunDead:
+	case d.Status == RunDead:
 		x.log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", x.run.Attempts, "err", err)
+	case se.Class == ClassDeferred:
+		// Not an attempt of the step: nothing was tried, so the ledger keeps no entry.
+		last = nil
 	}
 	if d.GiveBack {
 		x.run.Attempts--
 	}
-	e.finish(&x.run, ending{status: d.Status, err: fmt.Errorf("step %q: %w", sp.ID, err), class: se.Class, next: d.NextAt, last: &rec})
+	x.run.Lane = laneKey(&sp)
+	e.finish(&x.run, ending{status: d.Status, err: fmt.Errorf("step %q: %w", sp.ID, err), class: se.Class, next: d.NextAt, last: last})
 }
 
 var errSkipped = errors.New("step skipped")
@@ -225,7 +238,7 @@ type ending struct {
 	status RunStatus
 	err    error
 	class  ErrorClass
-	// next is when a retrying run is due.
+	// next is when a retrying or deferred run is due.
 	next time.Time
 	// last, when set, is the ledger entry of the step that ended the attempt; it and the
 	// events that step emitted are written in the same transaction as the run's state.
@@ -249,25 +262,8 @@ func (e *Engine) finish(run *Run, end ending) {
 		e.log.Error("finishing run", "run", run.ID, "tenant", run.Tenant, "err", err)
 		return
 	}
+	if end.status == RunSucceeded || end.status == RunDead {
+		e.backlog.add(run.Tenant, -1)
+	}
 	e.obs.RunFinished(run.Tenant, run.RuleID, end.status)
-}
-
-// heartbeat extends the run's lease while it executes, so a long step is not taken over.
-func (e *Engine) heartbeat(run *Run) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(e.opts.Config.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := e.store.ExtendLease(context.Background(), run, e.now().Add(e.opts.Config.LeaseTTL)); err != nil {
-					e.log.Warn("extending lease", "run", run.ID, "err", err)
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
 }

@@ -31,7 +31,9 @@ type Run struct {
 	EventSource string
 	EventType   string
 	Attempts    int
-	NextAt      time.Time
+	// Lane is the lane of the run's next step, kept while it is queued (see Pending.Lanes).
+	Lane   string
+	NextAt time.Time
 	LastError   string
 	ErrorClass  string
 	CreatedAt   time.Time

@@ -9,6 +9,9 @@ import (
 type Pending struct {
 	Event   Event
 	RuleIDs []string
+	// Lanes, when set, names the lane of each rule's first step (parallel to RuleIDs): the
+	// queue keeps it so that leasing can pass over runs whose lane is saturated.
+	Lanes []string
 }
 
 // Accepted is the store's answer for one event.
@@ -29,6 +32,11 @@ type AcceptRequest struct {
 	IdempotencyKey string
 	Events         []Pending
 	Now            time.Time
+	// LeaseTTL, when positive, leases the new runs to the caller until Now+LeaseTTL instead
+	// of queueing them (their first attempt counted), and returns them in Leased; with
+	// LeaseLanes set, only runs whose lane it holds are leased, the others queued.
+	LeaseTTL   time.Duration
+	LeaseLanes map[string]bool
 }
 
 // AcceptResult is the answer to an AcceptRequest.
@@ -36,6 +44,8 @@ type AcceptResult struct {
 	Events []Accepted
 	// Replayed is true when the IdempotencyKey had been seen and Events is the first answer.
 	Replayed bool
+	// Leased are the runs created leased to the caller (AcceptRequest.LeaseTTL).
+	Leased []Run
 }
 
 // QueueStats counts runs by state.
@@ -76,10 +86,12 @@ type Store interface {
 
 // Queue is the run queue with leases and the effect ledger.
 type Queue interface {
-	// Lease claims up to max runs due at or before now for ttl.
-	Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]Run, error)
-	// NextDue returns the due time of the earliest queued run.
-	NextDue(ctx context.Context) (time.Time, bool, error)
+	// Lease claims up to max runs due at or before now for ttl, tenants in turn, passing over
+	// (and leaving queued) runs whose tenant and lane skip reports saturated; skip may be nil.
+	Lease(ctx context.Context, now time.Time, max int, ttl time.Duration, skip func(tenant, lane string) bool) ([]Run, error)
+	// NextDue returns the due time of the earliest queued run whose lane skip does not
+	// report true; skip may be nil.
+	NextDue(ctx context.Context, skip func(tenant, lane string) bool) (time.Time, bool, error)
 	// RecordStep writes a step's ledger entry and, in the same transaction, accepts the
 	// events the step emitted.
 	RecordStep(ctx context.Context, run *Run, rec StepRecord, emitted []Pending) ([]Accepted, error)
@@ -87,15 +99,19 @@ type Queue interface {
 	// When last is not nil, its ledger entry and the emitted events are written in the same
 	// transaction, saving a commit for the run's final step.
 	Finish(ctx context.Context, run *Run, last *StepRecord, emitted []Pending) error
-	// Release returns leased runs to the queue untouched, due now (used when draining).
-	Release(ctx context.Context, runs []Run, now time.Time) error
+	// Release returns leased runs to the queue, due at due, giving back the attempt their
+	// lease counted (used when draining and when a run is deferred).
+	Release(ctx context.Context, runs []Run, due time.Time) error
 	// RequeueExpired queues again every run whose lease ran out before now.
 	RequeueExpired(ctx context.Context, now time.Time) (int, error)
 	// RecoverLeases queues again, due now, every leased run whatever its expiry: at start,
 	// no worker of this process holds a lease, so all of them belong to a dead process.
 	RecoverLeases(ctx context.Context, now time.Time) (int, error)
-	// ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
-	ExtendLease(ctx context.Context, run *Run, until time.Time) error
+	// ExtendLeases pushes the leases of runs to until, so held runs keep them; runs whose
+	// lease is gone are skipped.
+	ExtendLeases(ctx context.Context, runs []Run, until time.Time) error
 	// Stats counts what is queued, leased and dead.
 	Stats(ctx context.Context) (QueueStats, error)
+	// Backlog counts each tenant's runs not finished: queued, retrying or leased.
+	Backlog(ctx context.Context) (map[string]int, error)
 }

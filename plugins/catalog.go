@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	wazero "github.com/samyfodil/wazy"
+	"github.com/samyfodil/wazy/imports/wasi_snapshot_preview1"
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
@@ -94,7 +94,6 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 		keys:     jwtsign.NewKeys(),
 	}
 	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(uint32(cfg.MemoryLimitPages))
 	if dir := cfg.cacheDir(deps.DataDir); dir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(dir)

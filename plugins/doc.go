@@ -1,5 +1,5 @@
 // Package plugins is aquahub's WebAssembly connector host, and the only package that imports
-// wazero.
+// the WebAssembly runtime (wazy, a fork of wazero; RATIONALE.md says why).
 //
 // A Catalog (Open, from a Config and Deps) loads every *.wasm file of a directory. Each
 // module is compiled once per content hash (with a disk compilation cache, so a restart is
@@ -8,8 +8,9 @@
 // Reload)* → Close. A Reload (or Watch noticing a replaced file) swaps a connector's pool
 // atomically; calls in flight finish on the version they started with.
 //
-// Every call runs under a deadline (wazero's WithCloseOnContextDone stops a guest stuck in a
-// loop), a linear-memory page limit and a response size cap. An instance that traps, panics
+// Every call runs under a deadline (the runtime checks for cancellation inline at every loop
+// back-edge, so a guest stuck in a loop is stopped), a linear-memory page limit and a
+// response size cap. An instance that traps, panics
 // or runs out of memory is discarded and the call fails as transient, carrying the tail of
 // the guest's stderr. Instances are recycled after a number of calls or when their memory
 // grows past a mark, since Go guests never shrink their heap.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tetratelabs/wazero"
+	wazero "github.com/samyfodil/wazy"
 
 	"github.com/aquascene/aquahub/sdk/abi"
 )

@@ -25,6 +25,10 @@ func (k StepKind) Syntax() core.StepSyntax {
 	return core.StepSyntax{Name: "connector", Target: true, Params: []string{"action"}}
 }
 
+// Capacity implements core.Capacitor: a connector's steps run at most as many at once as it
+// has instances, so the engine keeps the rest waiting without holding workers.
+func (k StepKind) Capacity(string) int { return k.cat.cfg.PoolSize }
+
 // Check implements core.StepKind.
 func (k StepKind) Check(def core.StepDef) error {
 	if def.Target == "" || def.Params["action"] == "" {
@@ -42,4 +46,7 @@ func (k StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 	})
 }
 
-var _ core.StepKind = StepKind{}
+var (
+	_ core.StepKind  = StepKind{}
+	_ core.Capacitor = StepKind{}
+)

@@ -37,6 +37,9 @@ type pluginBenchResult struct {
 	// Clients concurrent callers and a pool of the same size.
 	HTTPCallsPerSec float64 `json:"http_calls_per_s"`
 	HTTPCallP50MS   float64 `json:"http_call_p50_ms"`
+	// HTTPCallCPUMicros is the process's CPU time per http connector call (host, guest and
+	// the loopback server together), steadier than calls/s on a busy machine.
+	HTTPCallCPUMicros float64 `json:"http_call_cpu_us"`
 	Clients         int     `json:"clients"`
 	ModuleMiB       float64 `json:"module_mib"`
 	CPUs            int     `json:"cpus"`
@@ -74,6 +77,7 @@ connector against a loopback server. Needs build/connectors/http.wasm (make conn
 			fmt.Fprintf(w, "load http connector, warm cache     %8.0f ms\n", res.WarmLoadMS)
 			fmt.Fprintf(w, "http connector vs loopback server   %8.0f calls/s  (p50 %.2f ms, %d clients, %d CPUs)\n",
 				res.HTTPCallsPerSec, res.HTTPCallP50MS, res.Clients, res.CPUs)
+			fmt.Fprintf(w, "  cpu per http connector call       %8.0f µs  (host, guest and server)\n", res.HTTPCallCPUMicros)
 			return nil
 		},
 	}
@@ -183,6 +187,7 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
+	cpu0 := processCPU()
 	start = time.Now()
 	for i := range clients {
 		wg.Add(1)
@@ -204,6 +209,9 @@ func benchPlugins(ctx context.Context, wasm string, duration time.Duration, clie
 		return res, fmt.Errorf("http connector: %w", err)
 	}
 	res.HTTPCallsPerSec = float64(calls.Load()) / time.Since(start).Seconds()
+	if n := calls.Load(); n > 0 {
+		res.HTTPCallCPUMicros = float64((processCPU() - cpu0).Microseconds()) / float64(n)
+	}
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)

@@ -143,7 +143,8 @@ func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
 	}
 	auth := identity.NewKeys(perTenant(cfg, func(t Tenant) identity.TenantConfig { return t.TenantConfig }))
 	h.server, err = httpapi.New(cfg.Server, httpapi.Options{
-		Auth: auth, Observer: h.metrics, Ready: db.Ping, Logger: log, Version: version,
+		Auth: auth, Observer: h.metrics, Logger: log, Version: version,
+		Ready: func() error { return errors.Join(db.Ping(), h.engine.Health()) },
 	}, routes...)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,10 @@ func Run(t *testing.T, open func(t testing.TB) core.Store) {
 		{"lost lease refuses writes", testLostLease},
 		{"expired leases are queued again", testRequeueExpired},
 		{"release gives the attempt back", testRelease},
+		{"accept can lease the new runs", testAcceptLeased},
+		{"backlog counts unfinished runs per tenant", testBacklog},
+		{"lease serves tenants in turn", testLeaseTenantsInTurn},
+		{"lease passes over saturated lanes", testLeaseSkipsLanes},
 		{"dead runs replay and discard", testDeadLetter},
 		{"events after a sequence number", testEventsAfter},
 		{"runs list newest first with filters and paging", testRunsListing},
@@ -168,21 +172,21 @@ func testTenantIsolation(t *testing.T, s core.Store) {
 func testLease(t *testing.T, s core.Store) {
 	ctx := context.Background()
 	accept(t, s, "acme", []string{"r1"}, event("e1", "app", "a"), event("e2", "app", "a"), event("e3", "app", "a"))
-	if runs, _ := s.Lease(ctx, t0.Add(-time.Second), 10, time.Minute); len(runs) != 0 {
+	if runs, _ := s.Lease(ctx, t0.Add(-time.Second), 10, time.Minute, nil); len(runs) != 0 {
 		t.Fatalf("leased runs that are not due yet: %d", len(runs))
 	}
-	runs, err := s.Lease(ctx, t0, 2, time.Minute)
+	runs, err := s.Lease(ctx, t0, 2, time.Minute, nil)
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("Lease: %d %v", len(runs), err)
 	}
 	if runs[0].Status != core.RunRunning || runs[0].Attempts != 1 {
 		t.Fatalf("leased run: %+v", runs[0])
 	}
-	rest, _ := s.Lease(ctx, t0, 10, time.Minute)
+	rest, _ := s.Lease(ctx, t0, 10, time.Minute, nil)
 	if len(rest) != 1 || rest[0].ID == runs[0].ID || rest[0].ID == runs[1].ID {
 		t.Fatalf("second lease: %+v", rest)
 	}
-	if more, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute); len(more) != 0 {
+	if more, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute, nil); len(more) != 0 {
 		t.Fatal("a leased run was leased twice")
 	}
 	if st := stats(t, s); st.Leased != 3 || st.Queued != 0 {
@@ -192,7 +196,7 @@ func testLease(t *testing.T, s core.Store) {
 
 func leaseOne(t testing.TB, s core.Store) core.Run {
 	t.Helper()
-	runs, err := s.Lease(context.Background(), t0.Add(time.Hour), 1, time.Minute)
+	runs, err := s.Lease(context.Background(), t0.Add(time.Hour), 1, time.Minute, nil)
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("lease: %d %v", len(runs), err)
 	}
@@ -213,7 +217,7 @@ func testLedgerAndFinish(t *testing.T, s core.Store) {
 	if err := s.Finish(ctx, &run, &failed, nil); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := s.Lease(ctx, t0.Add(time.Minute), 1, time.Minute); len(runs) != 0 {
+	if runs, _ := s.Lease(ctx, t0.Add(time.Minute), 1, time.Minute, nil); len(runs) != 0 {
 		t.Fatal("a retrying run was leased before its time")
 	}
 	again := leaseOne(t, s)
@@ -252,16 +256,19 @@ func testLostLease(t *testing.T, s core.Store) {
 	if err := s.Finish(ctx, &run, nil, nil); !errors.Is(err, core.ErrConflict) {
 		t.Fatalf("want ErrConflict from Finish, got %v", err)
 	}
-	if err := s.ExtendLease(ctx, &run, t0.Add(3*time.Hour)); !errors.Is(err, core.ErrConflict) {
-		t.Fatalf("want ErrConflict from ExtendLease, got %v", err)
+	if err := s.ExtendLeases(ctx, []core.Run{run}, t0.Add(3*time.Hour)); err != nil {
+		t.Fatalf("ExtendLeases skips a lost lease: %v", err)
+	}
+	if st := stats(t, s); st.Leased != 0 || st.Queued != 1 {
+		t.Fatalf("extending a lost lease must not lease the run again: %+v", st)
 	}
 }
 
 func testRequeueExpired(t *testing.T, s core.Store) {
 	ctx := context.Background()
 	accept(t, s, "acme", []string{"r1"}, event("e1", "app", "a"), event("e2", "app", "a"))
-	runs, _ := s.Lease(ctx, t0, 2, time.Minute)
-	if err := s.ExtendLease(ctx, &runs[0], t0.Add(time.Hour)); err != nil {
+	runs, _ := s.Lease(ctx, t0, 2, time.Minute, nil)
+	if err := s.ExtendLeases(ctx, runs[:1], t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.RequeueExpired(ctx, t0.Add(2*time.Minute))
@@ -277,7 +284,7 @@ func testRequeueExpired(t *testing.T, s core.Store) {
 	if err != nil || n != 2 {
 		t.Fatalf("RecoverLeases: %d %v", n, err)
 	}
-	recovered, err := s.Lease(ctx, t0, 10, time.Minute)
+	recovered, err := s.Lease(ctx, t0, 10, time.Minute, nil)
 	if err != nil || len(recovered) != 2 {
 		t.Fatalf("recovered runs must be due at once: %d %v", len(recovered), err)
 	}
@@ -293,6 +300,47 @@ func testRelease(t *testing.T, s core.Store) {
 	again := leaseOne(t, s)
 	if again.ID != run.ID || again.Attempts != 1 {
 		t.Fatalf("released run: %+v", again)
+	}
+	// A run released for later is not due before then, and keeps its attempt too.
+	if err := s.Release(ctx, []core.Run{again}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if early, _ := s.Lease(ctx, t0.Add(time.Hour-time.Second), 10, time.Minute, nil); len(early) != 0 {
+		t.Fatalf("a run released until later was leased early: %+v", early)
+	}
+	if later, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute, nil); len(later) != 1 || later[0].Attempts != 1 {
+		t.Fatalf("released run at its due time: %+v", later)
+	}
+}
+
+func testAcceptLeased(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	res, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Now: t0, LeaseTTL: time.Minute,
+		Events: []core.Pending{{Event: event("e1", "app", "a"), RuleIDs: []string{"r1", "r2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Leased) != 2 || res.Leased[0].Status != core.RunRunning || res.Leased[0].Attempts != 1 || res.Leased[0].EventSeq != res.Events[0].Seq {
+		t.Fatalf("leased runs: %+v", res.Leased)
+	}
+	if st := stats(t, s); st.Leased != 2 || st.Queued != 0 {
+		t.Fatalf("runs accepted leased must not be queued: %+v", st)
+	}
+	if more, _ := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute, nil); len(more) != 0 {
+		t.Fatalf("a run accepted leased was leased again: %+v", more)
+	}
+	run := res.Leased[0]
+	if _, err := s.RecordStep(ctx, &run, core.StepRecord{StepID: "one", Status: core.StepSucceeded}, nil); err != nil {
+		t.Fatalf("the lease from Accept must let the run record steps: %v", err)
+	}
+	dup, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Now: t0, LeaseTTL: time.Minute,
+		Events: []core.Pending{{Event: event("e1", "app", "a"), RuleIDs: []string{"r1"}}}})
+	if err != nil || !dup.Events[0].Duplicate || len(dup.Leased) != 0 {
+		t.Fatalf("a duplicate leases nothing: %+v %v", dup, err)
+	}
+	// Expired, the leases go back to the queue like any other.
+	if n, err := s.RequeueExpired(ctx, t0.Add(2*time.Minute)); err != nil || n != 2 {
+		t.Fatalf("RequeueExpired: %d %v", n, err)
 	}
 }
 
@@ -412,5 +460,69 @@ func testEmitDedup(t *testing.T, s core.Store) {
 	}
 	if st := stats(t, s); st.Events != 2 || st.Queued != 1 {
 		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func testBacklog(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	accept(t, s, "acme", []string{"r1", "r2"}, event("e1", "app", "a"), event("e2", "app", "a"))
+	accept(t, s, "other", []string{"r1"}, event("e1", "app", "a"))
+	run := leaseOne(t, s)
+	got, err := s.Backlog(ctx)
+	if err != nil || got["acme"] != 4 || got["other"] != 1 {
+		t.Fatalf("backlog with one run leased: %v %v", got, err)
+	}
+	run.Status = core.RunSucceeded
+	if err := s.Finish(ctx, &run, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Backlog(ctx)
+	if got[run.Tenant] != map[string]int{"acme": 3, "other": 0}[run.Tenant] {
+		t.Fatalf("a finished run still counts: %v", got)
+	}
+}
+
+func testLeaseTenantsInTurn(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	var evs []core.Event
+	for i := range 50 {
+		evs = append(evs, event(fmt.Sprint("big-", i), "app", "a"))
+	}
+	accept(t, s, "big", []string{"r1"}, evs...)
+	accept(t, s, "small", []string{"r1"}, event("late", "app", "a"))
+	runs, err := s.Lease(ctx, t0.Add(time.Hour), 2, time.Minute, nil)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("Lease: %d %v", len(runs), err)
+	}
+	tenants := map[string]bool{runs[0].Tenant: true, runs[1].Tenant: true}
+	if !tenants["big"] || !tenants["small"] {
+		t.Fatalf("a tenant's backlog pushed another tenant back: leased %s and %s", runs[0].Tenant, runs[1].Tenant)
+	}
+}
+
+func testLeaseSkipsLanes(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	_, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", Now: t0, Events: []core.Pending{
+		{Event: event("e1", "app", "a"), RuleIDs: []string{"slow", "fast"}, Lanes: []string{"connector:slow", "connector:fast"}},
+		{Event: event("e2", "app", "a"), RuleIDs: []string{"slow"}, Lanes: []string{"connector:slow"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := func(tenant, lane string) bool { return lane == "connector:slow" }
+	due, ok, err := s.NextDue(ctx, skip)
+	if err != nil || !ok || !due.Equal(t0) {
+		t.Fatalf("NextDue past a saturated lane: %v %v %v", due, ok, err)
+	}
+	runs, err := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute, skip)
+	if err != nil || len(runs) != 1 || runs[0].RuleID != "fast" || runs[0].Lane != "connector:fast" {
+		t.Fatalf("Lease past a saturated lane: %+v %v", runs, err)
+	}
+	if _, ok, _ := s.NextDue(ctx, skip); ok {
+		t.Fatal("NextDue found a run of the saturated lane")
+	}
+	rest, err := s.Lease(ctx, t0.Add(time.Hour), 10, time.Minute, nil)
+	if err != nil || len(rest) != 2 {
+		t.Fatalf("the saturated lane's runs stayed queued: %d %v", len(rest), err)
 	}
 }

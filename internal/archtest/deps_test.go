@@ -93,7 +93,7 @@ func TestAdaptersHaveOneImporter(t *testing.T) {
 		owner   string
 	}{
 		{"go.etcd.io/bbolt", func(p string) bool { return p == module+"/internal/storage/bolt" }, "the storage package"},
-		{"github.com/tetratelabs/wazero", func(p string) bool { return within(p, module+"/plugins") }, "the plugin host"},
+		{"github.com/samyfodil/wazy", func(p string) bool { return within(p, module+"/plugins") }, "the plugin host"},
 	}
 	for _, r := range rules {
 		for _, p := range pkgs {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
+	"time"
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/gofiber/fiber/v2"
@@ -59,6 +62,12 @@ type ProblemExtender interface {
 	ProblemExtra() map[string]any
 }
 
+// RetryAfterer is implemented by errors that know when a retry may succeed (a tenant over
+// its queue limit); the answer carries a Retry-After header.
+type RetryAfterer interface {
+	RetryAfter() time.Duration
+}
+
 // statusOf is the one mapping of errors onto HTTP statuses.
 func statusOf(err error) int {
 	var sc StatusCoder
@@ -76,7 +85,9 @@ func statusOf(err error) int {
 		return 404
 	case errors.Is(err, core.ErrConflict):
 		return 409
-	case errors.Is(err, core.ErrClosed):
+	case errors.Is(err, core.ErrOverloaded):
+		return 429
+	case errors.Is(err, core.ErrClosed), errors.Is(err, core.ErrUnavailable):
 		return 503
 	case errors.Is(err, context.DeadlineExceeded):
 		return 504
@@ -140,6 +151,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if p.Instance == "" {
 		p.Instance = c.Path()
+	}
+	var ra RetryAfterer
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
 	}
 	body, merr := json.Marshal(p)
 	if merr != nil {

@@ -43,6 +43,8 @@ func (m *Module) eventRoutes(mux *httpapi.Mux) {
 			{Status: 202, Description: "Accepted durably: the stored event and its runs (a batch answers {events: [...]})", OneOf: []any{api.Accepted{}, api.AcceptedBatch{}}},
 			{Status: 400, Description: "Malformed event"}, {Status: 401, Description: "Missing or unknown credential"},
 			{Status: 413, Description: "Body over the limit"}, {Status: 415, Description: "Unsupported content type"},
+			{Status: 429, Description: "The tenant has too many unfinished runs (engine.max_queued_per_tenant); retry after Retry-After"},
+			{Status: 503, Description: "The hub cannot store events now (data disk full); nothing was stored; retry after Retry-After"},
 		},
 	}, m.postEvents)
 	mux.Handle(httpapi.Op{

@@ -31,6 +31,11 @@ type testServer struct {
 
 func newServer(t *testing.T, bodyLimit core.ByteSize) *testServer {
 	t.Helper()
+	return newServerWith(t, bodyLimit, core.EngineConfig{})
+}
+
+func newServerWith(t *testing.T, bodyLimit core.ByteSize, engine core.EngineConfig) *testServer {
+	t.Helper()
 	set, err := rules.Parse(map[string][]byte{"r.yaml": []byte(`
 rules:
   - id: note
@@ -51,7 +56,7 @@ rules:
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	m.WatchQueue(st)
-	eng, err := core.NewEngine(core.EngineOptions{Store: st, Rules: set, Logger: quiet, Observer: m})
+	eng, err := core.NewEngine(core.EngineOptions{Config: engine, Store: st, Rules: set, Logger: quiet, Observer: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,5 +323,24 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	if a := ts.do(t, "GET", "/nope", "", "", ""); a.status != 404 || a.header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("unknown route: %d %s", a.status, a.raw)
+	}
+}
+
+func TestTenantOverItsQueueLimitGets429(t *testing.T) {
+	ts := newServerWith(t, 0, core.EngineConfig{MaxQueuedPerTenant: 2})
+	for _, id := range []string{"q1", "q2"} {
+		if a := ts.do(t, "POST", "/api/v1/events", "acme-key", ce, event(id)); a.status != 202 {
+			t.Fatalf("under the limit: %d %s", a.status, a.raw)
+		}
+	}
+	a := ts.do(t, "POST", "/api/v1/events", "acme-key", ce, event("q3"))
+	if a.status != 429 || a.header.Get("Retry-After") == "" || !strings.Contains(a.raw, "engine.max_queued_per_tenant") {
+		t.Fatalf("over the limit: %d %q %s", a.status, a.header.Get("Retry-After"), a.raw)
+	}
+	if got := ts.do(t, "GET", "/api/v1/events/q3", "acme-key", "", ""); got.status != 404 {
+		t.Fatalf("the refused event was stored: %d", got.status)
+	}
+	if b := ts.do(t, "POST", "/api/v1/events", "other-key", ce, event("o1")); b.status != 202 {
+		t.Fatalf("another tenant was refused: %d %s", b.status, b.raw)
 	}
 }

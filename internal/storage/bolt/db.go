@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +16,7 @@ import (
 
 // FormatVersion is the layout of the records this package writes. A file stamped with
 // another version is refused at open rather than misread.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -63,8 +64,9 @@ const (
 // DB is the hub's one bbolt file. Every feature's store is a view of it, so one file is one
 // backup, one lock and one fsync domain.
 type DB struct {
-	db   *bbolt.DB
-	path string
+	db       *bbolt.DB
+	path     string
+	pipeline *Pipeline
 }
 
 var (
@@ -98,6 +100,7 @@ func Open(cfg Config) (*DB, error) {
 	db.MaxBatchSize = cfg.MaxBatchSize
 	db.MaxBatchDelay = cfg.MaxBatchDelay
 	d := &DB{db: db, path: cfg.Path}
+	d.pipeline = &Pipeline{db: db}
 	if err := d.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -105,30 +108,59 @@ func Open(cfg Config) (*DB, error) {
 	return d, nil
 }
 
-// init checks the file's format version, stamping a new file, and creates every bucket.
+// init checks the file's format version, stamping a new file and migrating an older
+// version, and creates every bucket.
 func (d *DB) init() error {
 	return d.db.Update(func(tx *bbolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("initialising %s: %w", d.path, err)
 		}
+		// A file without a stamp is new, or was written before stamping began in version 1's
+		// layout.
+		version := 1
 		if v := meta.Get(keyFormatVer); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil || n != FormatVersion {
-				return fmt.Errorf("opening %s: the file has format version %q and this aquahub reads version %d; use the aquahub release that wrote it, or restore a backup", d.path, v, FormatVersion)
+			if version, err = strconv.Atoi(string(v)); err != nil || version < 1 || version > FormatVersion {
+				return fmt.Errorf("opening %s: the file has format version %q and this aquahub reads versions 1 to %d; use the aquahub release that wrote it, or restore a backup", d.path, v, FormatVersion)
 			}
-		} else if err := meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion))); err != nil {
-			// A file without a stamp is new, or was written before stamping began in the
-			// same layout as version 1.
-			return err
 		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("initialising %s: bucket %s: %w", d.path, b, err)
 			}
 		}
-		return nil
+		if version < 2 {
+			if err := migrateQueueV1(tx); err != nil {
+				return fmt.Errorf("opening %s: migrating the queue to format version 2: %w", d.path, err)
+			}
+		}
+		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
 	})
+}
+
+// migrateQueueV1 refiles version 1's queue (be64(due) tenant\0 run id) under version 2's
+// keys (tenant\0 be64(due) lane\0 run id, lane unknown).
+func migrateQueueV1(tx *bbolt.Tx) error {
+	old := tx.Bucket(bucketQueueV1)
+	if old == nil {
+		return nil
+	}
+	q := tx.Bucket(bucketQueue)
+	err := old.ForEach(func(k, _ []byte) error {
+		if len(k) < 8 {
+			return nil
+		}
+		tenant, id, ok := splitKey(k[8:])
+		if !ok {
+			return nil
+		}
+		due := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+		return q.Put(queueKey(due, &core.Run{Tenant: tenant, ID: id}), nil)
+	})
+	if err != nil {
+		return err
+	}
+	return tx.DeleteBucket(bucketQueueV1)
 }
 
 // allBuckets lists every bucket of every store, created at open.

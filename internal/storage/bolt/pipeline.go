@@ -3,10 +3,14 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -19,28 +23,63 @@ var (
 	bucketEventIDs = []byte("eventids")
 	bucketIdem     = []byte("idem")
 	bucketRuns     = []byte("runs")
-	bucketQueue    = []byte("queue")
-	bucketLeases   = []byte("leases")
-	bucketLedger   = []byte("ledger")
-	bucketDLQ      = []byte("dlq")
+	// bucketQueue holds queued runs as tenant\0 be64(due) lane\0 run id: per tenant in due
+	// order, so Lease serves tenants in turn and one tenant's backlog is not in another's
+	// way. Format version 1 kept be64(due) tenant\0 run id in "queue" (see migrate).
+	bucketQueue   = []byte("runqueue")
+	bucketQueueV1 = []byte("queue")
+	bucketLeases  = []byte("leases")
+	bucketLedger  = []byte("ledger")
+	bucketDLQ     = []byte("dlq")
 )
 
 // Pipeline is the store of events, runs, the queue, the effect ledger and the dead-letter
 // queue: core.Store on the hub's bbolt file.
 type Pipeline struct {
 	db *bbolt.DB
+	// mu guards nextTenant, where the next Lease starts its round of tenants.
+	mu         sync.Mutex
+	nextTenant int
 }
 
 var _ core.Store = (*Pipeline)(nil)
 
 // Pipeline returns the pipeline's store.
-func (d *DB) Pipeline() *Pipeline { return &Pipeline{db: d.db} }
+func (d *DB) Pipeline() *Pipeline { return d.pipeline }
 
 // Close does nothing: the DB owns the file. It lets Pipeline satisfy core.Store.
 func (s *Pipeline) Close() error { return nil }
 
-func queueKey(due time.Time, tenant, runID string) []byte {
-	return append(be64(uint64(due.UnixNano())), key(tenant, runID)...)
+// queueKey files a queued run: tenant\0 lane\0 be64(due) run id. Runs are grouped per
+// tenant, then per lane, each lane in due order, so Lease can serve tenants in turn and jump
+// over a saturated lane without reading its entries.
+func queueKey(due time.Time, run *core.Run) []byte {
+	k := make([]byte, 0, len(run.Tenant)+1+len(run.Lane)+1+8+len(run.ID))
+	k = append(k, run.Tenant...)
+	k = append(k, 0)
+	k = append(k, run.Lane...)
+	k = append(k, 0)
+	k = append(k, be64(uint64(max(due.UnixNano(), 0)))...)
+	return append(k, run.ID...)
+}
+
+// queueEntry is a parsed queue key; its strings alias the key's bytes.
+type queueEntry struct {
+	tenant, lane []byte
+	due          uint64
+	id           []byte
+}
+
+func parseQueueKey(k []byte) (queueEntry, bool) {
+	tenant, rest, ok := bytes.Cut(k, []byte{0})
+	if !ok {
+		return queueEntry{}, false
+	}
+	lane, rest, ok := bytes.Cut(rest, []byte{0})
+	if !ok || len(rest) < 8 {
+		return queueEntry{}, false
+	}
+	return queueEntry{tenant: tenant, lane: lane, due: binary.BigEndian.Uint64(rest[:8]), id: rest[8:]}, true
 }
 
 // Accept implements core.Store.
@@ -73,12 +112,17 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 			}
 		}
 		res.Events = make([]core.Accepted, 0, len(req.Events))
+		var leaseUntil time.Time
+		if req.LeaseTTL > 0 {
+			leaseUntil = now.Add(req.LeaseTTL)
+		}
 		for i := range req.Events {
-			acc, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now)
+			acc, leased, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now, leaseUntil, req.LeaseLanes)
 			if err != nil {
 				return err
 			}
 			res.Events = append(res.Events, acc)
+			res.Leased = append(res.Leased, leased...)
 		}
 		if req.IdempotencyKey != "" {
 			rec := acceptResultRecord{Events: make([]acceptedRecord, len(res.Events))}
@@ -90,14 +134,15 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 		return nil
 	})
 	if err != nil {
-		return core.AcceptResult{}, fmt.Errorf("accepting events: %w", err)
+		return core.AcceptResult{}, fmt.Errorf("accepting events: %w", storageError(err))
 	}
 	return res, nil
 }
 
-// acceptOne stores one event unless its (tenant, source, id) exists, with one queued run per
-// matched rule. Shared by Accept and RecordStep so emitted events follow the same path.
-func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now time.Time) (core.Accepted, error) {
+// acceptOne stores one event unless its (tenant, source, id) exists, with one run per
+// matched rule: queued, or leased until leaseUntil when it is not zero (and then returned).
+// Shared by Accept and RecordStep so emitted events follow the same path.
+func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now, leaseUntil time.Time, leaseLanes map[string]bool) (core.Accepted, []core.Run, error) {
 	ev := p.Event
 	idKey := key(tenant, ev.ID, ev.Source)
 	ids := tx.Bucket(bucketEventIDs)
@@ -105,37 +150,51 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 	if ok, err := getRecord(ids, idKey, &prev); ok || err != nil {
 		acc := prev.accepted()
 		acc.Duplicate = true
-		return acc, err
+		return acc, nil, err
 	}
 	events := tx.Bucket(bucketEvents)
 	seq, err := events.NextSequence()
 	if err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	ev.Tenant, ev.Seq, ev.ReceivedAt = tenant, seq, now
 	body, err := encodeEvent(&ev)
 	if err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	if err := events.Put(be64(seq), body); err != nil {
-		return core.Accepted{}, err
+		return core.Accepted{}, nil, err
 	}
 	acc := core.Accepted{ID: ev.ID, Source: ev.Source, Seq: seq}
+	var leased []core.Run
 	for i, rule := range p.RuleIDs {
 		run := core.Run{
 			ID: runIDs[i], Tenant: tenant, RuleID: rule, Status: core.RunQueued,
 			EventSeq: seq, EventID: ev.ID, EventSource: ev.Source, EventType: ev.Type,
 			CreatedAt: now, UpdatedAt: now, NextAt: now,
 		}
-		if err := putRun(tx, &run); err != nil {
-			return core.Accepted{}, err
+		if i < len(p.Lanes) {
+			run.Lane = p.Lanes[i]
 		}
-		if err := tx.Bucket(bucketQueue).Put(queueKey(now, tenant, run.ID), nil); err != nil {
-			return core.Accepted{}, err
+		lease := !leaseUntil.IsZero() && (leaseLanes == nil || leaseLanes[run.Lane])
+		if lease {
+			run.Status, run.Attempts = core.RunRunning, 1
+		}
+		if err := putRun(tx, &run); err != nil {
+			return core.Accepted{}, nil, err
+		}
+		if !lease {
+			err = tx.Bucket(bucketQueue).Put(queueKey(now, &run), nil)
+		} else {
+			err = tx.Bucket(bucketLeases).Put(key(tenant, run.ID), be64(uint64(leaseUntil.UnixNano())))
+			leased = append(leased, run)
+		}
+		if err != nil {
+			return core.Accepted{}, nil, err
 		}
 		acc.Runs = append(acc.Runs, run.ID)
 	}
-	return acc, putRecord(ids, idKey, toAcceptedRecord(acc))
+	return acc, leased, putRecord(ids, idKey, toAcceptedRecord(acc))
 }
 
 func newRunID() string { return "run_" + uuid.Must(uuid.NewV7()).String() }
@@ -375,7 +434,7 @@ func (s *Pipeline) Replay(ctx context.Context, tenant, id string, now time.Time)
 		if err := putRun(tx, &run); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketQueue).Put(queueKey(now, tenant, id), nil)
+		return tx.Bucket(bucketQueue).Put(queueKey(now, &run), nil)
 	})
 	return run, err
 }
@@ -398,4 +457,24 @@ func (s *Pipeline) Discard(ctx context.Context, tenant, id string) error {
 		}
 		return tx.Bucket(bucketRuns).Delete(key(tenant, id))
 	})
+}
+
+// storageError turns a full disk into core.ErrUnavailable with a message that says so, so
+// that ingestion answers 503 (nothing stored) instead of 500.
+func storageError(err error) error {
+	if diskFull(err) {
+		return &core.OverloadError{Limit: "storage.path", Detail: "the data disk is full; nothing was stored (" + err.Error() + ")", After: 30 * time.Second, Hub: true}
+	}
+	return err
+}
+
+// diskFull reports whether err is a full disk (or quota, or file size limit). bbolt wraps
+// some of these with %s, so the error's text is checked as well as its chain.
+func diskFull(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG} {
+		if errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error()) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,40 +1,36 @@
 package bolt
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Lease implements core.Queue.
-func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.Duration) ([]core.Run, error) {
+// Lease implements core.Queue. Tenants take turns: each round leases at most one due run
+// of every tenant that has one, starting after the tenant the previous call began with, so a
+// tenant's backlog never pushes another tenant's due runs back; within a tenant, runs go in
+// due order across the lanes skip does not report saturated.
+func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.Duration, skip func(tenant, lane string) bool) ([]core.Run, error) {
 	var out []core.Run
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Batch(func(tx *bbolt.Tx) error {
 		out = out[:0]
 		q := tx.Bucket(bucketQueue)
-		var keys [][]byte
-		c := q.Cursor()
-		limit := uint64(now.UnixNano())
-		for k, _ := c.First(); k != nil && len(keys) < max; k, _ = c.Next() {
-			if binary.BigEndian.Uint64(k[:8]) > limit {
-				break
-			}
-			keys = append(keys, append([]byte(nil), k...))
-		}
+		picked := s.pickDue(q, now, max, skip)
 		until := be64(uint64(now.Add(ttl).UnixNano()))
-		for _, k := range keys {
+		for _, k := range picked {
+			e, _ := parseQueueKey(k)
+			tenant, id := string(e.tenant), string(e.id)
 			if err := q.Delete(k); err != nil {
 				return err
-			}
-			tenant, id, ok := splitKey(k[8:])
-			if !ok {
-				continue
 			}
 			run, err := getRun(tx, tenant, id)
 			if err != nil {
@@ -47,7 +43,7 @@ func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.D
 			if err := putRun(tx, &run); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketLeases).Put(k[8:], until); err != nil {
+			if err := tx.Bucket(bucketLeases).Put(key(tenant, id), until); err != nil {
 				return err
 			}
 			if run.Steps, err = ledger(tx, tenant, id); err != nil {
@@ -60,18 +56,105 @@ func (s *Pipeline) Lease(ctx context.Context, now time.Time, max int, ttl time.D
 	return out, err
 }
 
-// NextDue implements core.Queue.
-func (s *Pipeline) NextDue(ctx context.Context) (time.Time, bool, error) {
-	var due time.Time
-	var ok bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(bucketQueue).Cursor().First()
-		if k != nil {
-			due, ok = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))), true
+// lanes calls fn with the cursor positioned at the first entry of every lane of every
+// tenant, jumping over each lane's entries with one Seek.
+func lanes(c *bbolt.Cursor, fn func(tenant, lane string, k []byte)) {
+	for k, _ := c.First(); k != nil; {
+		e, ok := parseQueueKey(k)
+		if !ok {
+			k, _ = c.Next()
+			continue
 		}
+		tenant, lane := string(e.tenant), string(e.lane)
+		fn(tenant, lane, k)
+		next := make([]byte, 0, len(e.tenant)+len(e.lane)+2)
+		next = append(append(append(next, e.tenant...), 0), e.lane...)
+		k, _ = c.Seek(append(next, 1))
+	}
+}
+
+// pickDue chooses up to n due runs: per tenant in due order across its unsaturated lanes,
+// then tenants in turn, one run each per round.
+func (s *Pipeline) pickDue(q *bbolt.Bucket, now time.Time, n int, skip func(tenant, lane string) bool) [][]byte {
+	limit := uint64(max(now.UnixNano(), 0))
+	type laneHead struct{ keys [][]byte }
+	var tenants []string
+	perTenant := map[string][]laneHead{}
+	c := q.Cursor()
+	lanes(c, func(tenant, lane string, first []byte) {
+		if skip != nil && skip(tenant, lane) {
+			return
+		}
+		var h laneHead
+		for k := first; k != nil && len(h.keys) < n; k, _ = c.Next() {
+			e, ok := parseQueueKey(k)
+			if !ok || string(e.tenant) != tenant || string(e.lane) != lane || e.due > limit {
+				break
+			}
+			h.keys = append(h.keys, bytes.Clone(k))
+		}
+		if len(h.keys) == 0 {
+			return
+		}
+		if _, seen := perTenant[tenant]; !seen {
+			tenants = append(tenants, tenant)
+		}
+		perTenant[tenant] = append(perTenant[tenant], h)
+	})
+	if len(tenants) == 0 {
+		return nil
+	}
+	// Merge each tenant's lanes by due time.
+	queues := make([][][]byte, len(tenants))
+	for i, t := range tenants {
+		var all [][]byte
+		for _, h := range perTenant[t] {
+			all = append(all, h.keys...)
+		}
+		slices.SortFunc(all, func(a, b []byte) int {
+			ea, _ := parseQueueKey(a)
+			eb, _ := parseQueueKey(b)
+			return cmp.Compare(ea.due, eb.due)
+		})
+		queues[i] = all
+	}
+	s.mu.Lock()
+	start := s.nextTenant % len(queues)
+	s.nextTenant++
+	s.mu.Unlock()
+	var out [][]byte
+	for round := 0; len(out) < n; round++ {
+		took := false
+		for i := range queues {
+			q := queues[(start+i)%len(queues)]
+			if round < len(q) && len(out) < n {
+				out = append(out, q[round])
+				took = true
+			}
+		}
+		if !took {
+			break
+		}
+	}
+	return out
+}
+
+// NextDue implements core.Queue: the earliest head of an unsaturated lane.
+func (s *Pipeline) NextDue(ctx context.Context, skip func(tenant, lane string) bool) (time.Time, bool, error) {
+	var due uint64
+	found := false
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		lanes(tx.Bucket(bucketQueue).Cursor(), func(tenant, lane string, first []byte) {
+			if skip != nil && skip(tenant, lane) {
+				return
+			}
+			if e, ok := parseQueueKey(first); ok && (!found || e.due < due) {
+				due, found = e.due, true
+			}
+		})
 		return nil
 	})
-	return due, ok, err
+	return time.Unix(0, int64(due)), found, err
 }
 
 // RecordStep implements core.Queue.
@@ -122,7 +205,7 @@ func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core
 			}
 		}
 		for i := range emitted {
-			acc, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now)
+			acc, _, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now, time.Time{}, nil)
 			if err != nil {
 				return err
 			}
@@ -145,7 +228,7 @@ func finishRun(tx *bbolt.Tx, run *core.Run) error {
 	}
 	switch run.Status {
 	case core.RunRetrying, core.RunQueued:
-		return tx.Bucket(bucketQueue).Put(queueKey(run.NextAt, run.Tenant, run.ID), nil)
+		return tx.Bucket(bucketQueue).Put(queueKey(run.NextAt, run), nil)
 	case core.RunDead:
 		return tx.Bucket(bucketDLQ).Put(key, nil)
 	}
@@ -153,10 +236,10 @@ func finishRun(tx *bbolt.Tx, run *core.Run) error {
 }
 
 // Release implements core.Queue.
-func (s *Pipeline) Release(ctx context.Context, runs []core.Run, now time.Time) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+func (s *Pipeline) Release(ctx context.Context, runs []core.Run, due time.Time) error {
+	return s.db.Batch(func(tx *bbolt.Tx) error {
 		for i := range runs {
-			if err := requeue(tx, runs[i].Tenant, runs[i].ID, now, false); err != nil {
+			if err := requeue(tx, runs[i].Tenant, runs[i].ID, runs[i].Lane, due, false); err != nil {
 				return err
 			}
 		}
@@ -164,9 +247,10 @@ func (s *Pipeline) Release(ctx context.Context, runs []core.Run, now time.Time) 
 	})
 }
 
-// requeue moves a leased run back to the queue. A release gives the attempt back; an
-// expired lease keeps it counted, since the attempt may have crashed the process.
-func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error {
+// requeue moves a leased run back to the queue, due at now, in lane (or the lane it was
+// last queued in, when lane is empty). A release gives the attempt back; an expired lease
+// keeps it counted, since the attempt may have crashed the process.
+func requeue(tx *bbolt.Tx, tenant, id, lane string, now time.Time, expired bool) error {
 	key := key(tenant, id)
 	if tx.Bucket(bucketLeases).Get(key) == nil {
 		return nil
@@ -179,13 +263,16 @@ func requeue(tx *bbolt.Tx, tenant, id string, now time.Time, expired bool) error
 		return nil
 	}
 	run.Status, run.NextAt, run.UpdatedAt = core.RunQueued, now, now
+	if lane != "" {
+		run.Lane = lane
+	}
 	if !expired && run.Attempts > 0 {
 		run.Attempts--
 	}
 	if err := putRun(tx, &run); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketQueue).Put(queueKey(now, tenant, id), nil)
+	return tx.Bucket(bucketQueue).Put(queueKey(now, &run), nil)
 }
 
 // RequeueExpired implements core.Queue.
@@ -215,7 +302,7 @@ func (s *Pipeline) requeueLeases(now, cutoff time.Time) (int, error) {
 			if !ok {
 				continue
 			}
-			if err := requeue(tx, tenant, id, now, true); err != nil {
+			if err := requeue(tx, tenant, id, "", now, true); err != nil {
 				return err
 			}
 			n++
@@ -225,14 +312,21 @@ func (s *Pipeline) requeueLeases(now, cutoff time.Time) (int, error) {
 	return n, err
 }
 
-// ExtendLease pushes a leased run's expiry to until, so a long step keeps its lease.
-func (s *Pipeline) ExtendLease(ctx context.Context, run *core.Run, until time.Time) error {
+// ExtendLeases implements core.Queue.
+func (s *Pipeline) ExtendLeases(ctx context.Context, runs []core.Run, until time.Time) error {
+	v := be64(uint64(until.UnixNano()))
 	return s.db.Batch(func(tx *bbolt.Tx) error {
-		key := key(run.Tenant, run.ID)
-		if tx.Bucket(bucketLeases).Get(key) == nil {
-			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
+		leases := tx.Bucket(bucketLeases)
+		for i := range runs {
+			k := key(runs[i].Tenant, runs[i].ID)
+			if leases.Get(k) == nil {
+				continue // finished meanwhile, or expired and taken back
+			}
+			if err := leases.Put(k, v); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket(bucketLeases).Put(key, be64(uint64(until.UnixNano())))
+		return nil
 	})
 }
 
@@ -246,10 +340,33 @@ func (s *Pipeline) Stats(ctx context.Context) (core.QueueStats, error) {
 		st.Dead = tx.Bucket(bucketDLQ).Stats().KeyN
 		st.Events = int(tx.Bucket(bucketEvents).Sequence())
 		c := tx.Bucket(bucketQueue).Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) <= now; k, _ = c.Next() {
-			st.Pending++
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if e, ok := parseQueueKey(k); ok && e.due <= now {
+				st.Pending++
+			}
 		}
 		return nil
 	})
 	return st, err
+}
+
+// Backlog implements core.Queue.
+func (s *Pipeline) Backlog(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketQueue).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if e, ok := parseQueueKey(k); ok {
+				out[string(e.tenant)]++
+			}
+		}
+		c = tx.Bucket(bucketLeases).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if tenant, _, ok := splitKey(k); ok {
+				out[tenant]++
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -73,6 +73,7 @@ type runRecord struct {
 	EventSource string    `json:"event_source"`
 	EventType   string    `json:"event_type"`
 	Attempts    int       `json:"attempts"`
+	Lane        string    `json:"lane,omitempty"`
 	NextAt      time.Time `json:"next_attempt_at,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	ErrorClass  string    `json:"error_class,omitempty"`
@@ -85,7 +86,7 @@ func toRunRecord(r *core.Run) runRecord {
 	return runRecord{
 		ID: r.ID, Tenant: r.Tenant, RuleID: r.RuleID, Status: string(r.Status),
 		EventSeq: r.EventSeq, EventID: r.EventID, EventSource: r.EventSource, EventType: r.EventType,
-		Attempts: r.Attempts, NextAt: r.NextAt, LastError: r.LastError, ErrorClass: r.ErrorClass,
+		Attempts: r.Attempts, Lane: r.Lane, NextAt: r.NextAt, LastError: r.LastError, ErrorClass: r.ErrorClass,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt,
 	}
 }
@@ -94,7 +95,7 @@ func (r runRecord) run() core.Run {
 	return core.Run{
 		ID: r.ID, Tenant: r.Tenant, RuleID: r.RuleID, Status: core.RunStatus(r.Status),
 		EventSeq: r.EventSeq, EventID: r.EventID, EventSource: r.EventSource, EventType: r.EventType,
-		Attempts: r.Attempts, NextAt: r.NextAt, LastError: r.LastError, ErrorClass: r.ErrorClass,
+		Attempts: r.Attempts, Lane: r.Lane, NextAt: r.NextAt, LastError: r.LastError, ErrorClass: r.ErrorClass,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt,
 	}
 }

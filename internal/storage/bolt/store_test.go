@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"encoding/binary"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,9 +95,61 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("a file of format version 7 opened")
 	}
-	for _, want := range []string{path, `format version "7"`, "reads version 1"} {
+	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestVersion1QueueIsMigrated: a file written by format version 1 (queue keys be64(due)
+// tenant\0run) opens, its queued runs are refiled per tenant and lease as before.
+func TestVersion1QueueIsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aquahub.db")
+	db, err := bolt.Open(bolt.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := db.Pipeline().Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{Event: core.Event{ID: "e1", Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Rewrite the file as version 1 had it.
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("runqueue")); err != nil {
+			return err
+		}
+		old, err := tx.CreateBucket([]byte("queue"))
+		if err != nil {
+			return err
+		}
+		k := binary.BigEndian.AppendUint64(nil, uint64(time.Now().Add(-time.Minute).UnixNano()))
+		k = append(append(append(k, "acme"...), 0), res.Events[0].Runs[0]...)
+		if err := old.Put(k, nil); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("aquahub.meta")).Put([]byte("format_version"), []byte("1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err = bolt.Open(bolt.Config{Path: path})
+	if err != nil {
+		t.Fatalf("opening a version 1 file: %v", err)
+	}
+	defer db.Close()
+	runs, err := db.Pipeline().Lease(ctx, time.Now(), 10, time.Minute, nil)
+	if err != nil || len(runs) != 1 || runs[0].ID != res.Events[0].Runs[0] {
+		t.Fatalf("the migrated queue: %+v %v", runs, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,479 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
+	"github.com/aquascene/aquahub/internal/identity"
+	"github.com/aquascene/aquahub/plugins"
+	"github.com/spf13/cobra"
+)
+
+// pipelineResult is what `aquahub bench pipeline` prints.
+type pipelineResult struct {
+	Connector string `json:"connector"`
+	Target    string `json:"target"`
+	Events    int    `json:"events"`
+	Clients   int    `json:"clients"`
+	Accepted  int64  `json:"accepted"`
+	Errors    int64  `json:"errors"`
+	Delivered int64  `json:"delivered"`
+	// AcceptedPerSec is accepts over the sending time; DeliveredPerSec is deliveries over
+	// the time from the first send to the last delivery.
+	AcceptedPerSec  float64 `json:"accepted_per_s"`
+	DeliveredPerSec float64 `json:"delivered_per_s"`
+	AcceptP50MS     float64 `json:"accept_p50_ms"`
+	AcceptP99MS     float64 `json:"accept_p99_ms"`
+	// DeliveryP50MS and DeliveryP99MS are event-to-delivery latencies: from the send of an
+	// event to its arrival at the sink.
+	DeliveryP50MS float64 `json:"delivery_p50_ms"`
+	DeliveryP99MS float64 `json:"delivery_p99_ms"`
+	// BytesPerEvent is the data file's growth per accepted event (in-process only).
+	BytesPerEvent float64 `json:"bytes_per_event,omitempty"`
+	// CPUSecondsPer1000 is the hub process's CPU time (user + system) per 1,000 delivered
+	// events; in-process the load generator and the sink share the process, so it is an
+	// upper bound.
+	CPUSecondsPer1000 float64 `json:"cpu_s_per_1000,omitempty"`
+	ElapsedS          float64 `json:"elapsed_s"`
+	CPUs              int     `json:"cpus"`
+}
+
+// pipelineRule maps newsletter.send.requested to a SendGrid v3 mail/send body and POSTs it;
+// %s is the step (the http connector against the sink, or the sendgrid connector).
+const pipelineRule = `rules:
+  - id: bench-newsletter
+    on: newsletter.send.requested
+    steps:
+%s`
+
+const pipelineHTTPStep = `      - id: send
+        connector: http
+        action: request
+        with:
+          method: POST
+          url: /v3/mail/send
+          bearer_secret: api_key
+          idempotency_header: Idempotency-Key
+          json:
+            personalizations: '${{ map(event.data.recipients, ({"to": [{"email": #}]})) }}'
+            from: { email: newsletter@aquascene.bg, name: AquaScene }
+            subject: ${{ event.data.subject }}
+            content: [ { type: text/html, value: "${{ event.data.html }}" } ]
+            custom_args: { content_id: "${{ event.data.content_id }}", bench_id: "${{ event.id }}" }
+`
+
+const pipelineSendGridStep = `      - id: send
+        connector: sendgrid
+        action: mail.send
+        with:
+          from: { email: newsletter@aquascene.bg, name: AquaScene }
+          to: '${{ map(event.data.recipients, ({"email": #})) }}'
+          subject: ${{ event.data.subject }}
+          html: ${{ event.data.html }}
+          custom_args: { content_id: "${{ event.data.content_id }}", bench_id: "${{ event.id }}" }
+`
+
+func newBenchPipelineCmd() *cobra.Command {
+	var (
+		url, key, connector, sinkAddr string
+		cpuProfile                    string
+		events, clients               int
+		asJSON                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "pipeline",
+		Short: "End to end: events posted, mapped by a rule to a SendGrid mail/send body and POSTed by a connector",
+		Long: `Starts a hub on loopback with a temporary data directory, a counting sink standing in for
+SendGrid, and one rule that maps newsletter.send.requested to a SendGrid v3 mail/send body
+POSTed by the http connector (--connector sendgrid: the SendGrid connector against the
+SendGrid simulator). It posts --events events from --clients clients and prints accepted/s,
+delivered/s, event-to-delivery p50/p99, bytes on disk per event and CPU seconds per 1,000
+events.
+
+With --url it targets a running hub instead: that hub must have the rule above with its http
+connector granted to the sink this command starts on --sink (default 127.0.0.1:8799).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if connector != "http" && connector != "sendgrid" {
+				return fmt.Errorf("--connector: must be http or sendgrid (got %q)", connector)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, sinkAddr: sinkAddr, events: events, clients: clients})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			printPipeline(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "target a running hub instead of starting one")
+	cmd.Flags().StringVar(&key, "key", DevAPIKey, "API key for --url")
+	cmd.Flags().StringVar(&connector, "connector", "http", "http (to a counting sink) or sendgrid (to the SendGrid simulator)")
+	cmd.Flags().StringVar(&sinkAddr, "sink", "127.0.0.1:0", "where the counting sink listens")
+	cmd.Flags().IntVar(&events, "events", 20000, "events to post")
+	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent clients")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process hub) to this file")
+	return cmd
+}
+
+func printPipeline(w io.Writer, r pipelineResult) {
+	fmt.Fprintf(w, "pipeline: %d events from %d clients, %s connector, against %s (%d CPUs)\n", r.Events, r.Clients, r.Connector, r.Target, r.CPUs)
+	fmt.Fprintf(w, "  accepted        %d (%d errors), %.0f events/s, p50 %.2f ms, p99 %.2f ms\n", r.Accepted, r.Errors, r.AcceptedPerSec, r.AcceptP50MS, r.AcceptP99MS)
+	fmt.Fprintf(w, "  delivered       %d, %.0f events/s end to end (first send to last delivery, %.1fs)\n", r.Delivered, r.DeliveredPerSec, r.ElapsedS)
+	fmt.Fprintf(w, "  event→delivery  p50 %.1f ms, p99 %.1f ms\n", r.DeliveryP50MS, r.DeliveryP99MS)
+	if r.BytesPerEvent > 0 {
+		fmt.Fprintf(w, "  disk            %.0f bytes per event (data file growth)\n", r.BytesPerEvent)
+	}
+	if r.CPUSecondsPer1000 > 0 {
+		fmt.Fprintf(w, "  cpu             %.2f s per 1,000 events (whole process: hub, clients and sink)\n", r.CPUSecondsPer1000)
+	}
+}
+
+type pipelineOptions struct {
+	url, key, connector, sinkAddr string
+	events, clients               int
+}
+
+// sink counts deliveries and records when each bench event arrived.
+type sink struct {
+	mu      sync.Mutex
+	arrived map[string]time.Time
+	count   atomic.Int64
+	done    chan struct{}
+	want    int64
+}
+
+func (s *sink) record(id string) {
+	s.mu.Lock()
+	if _, dup := s.arrived[id]; !dup && id != "" {
+		s.arrived[id] = time.Now()
+		if s.count.Add(1) == s.want {
+			close(s.done)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// ServeHTTP answers like SendGrid's mail/send: 202 with an X-Message-Id.
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		CustomArgs map[string]string `json:"custom_args"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		http.Error(w, `{"errors":[{"message":"bad JSON"}]}`, http.StatusBadRequest)
+		return
+	}
+	s.record(body.CustomArgs["bench_id"])
+	w.Header().Set("X-Message-Id", "bench")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, error) {
+	res := pipelineResult{Connector: o.connector, Events: o.events, Clients: o.clients, CPUs: runtime.NumCPU()}
+	sk := &sink{arrived: make(map[string]time.Time, o.events), done: make(chan struct{}), want: int64(o.events)}
+	var handler http.Handler = sk
+	if o.connector == "sendgrid" {
+		sim := sendgridsim.New(sendgridsim.WithKey("SG.bench.key"))
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+			rec := &statusRecorder{ResponseWriter: w}
+			sim.ServeHTTP(rec, r)
+			if rec.status == http.StatusAccepted {
+				var body struct {
+					Personalizations []struct {
+						CustomArgs map[string]string `json:"custom_args"`
+					} `json:"personalizations"`
+					CustomArgs map[string]string `json:"custom_args"`
+				}
+				_ = json.Unmarshal(raw, &body)
+				sk.record(body.CustomArgs["bench_id"])
+			}
+		})
+	}
+	ln, err := net.Listen("tcp", o.sinkAddr)
+	if err != nil {
+		return res, fmt.Errorf("sink: %w", err)
+	}
+	srv := &http.Server{Handler: handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	sinkURL := "http://" + ln.Addr().String()
+
+	target, key := o.url, o.key
+	var h *hub
+	var dataFile string
+	if target == "" {
+		step := pipelineHTTPStep
+		grant := plugins.TenantConfig{Config: map[string]any{"base_url": sinkURL}, Secrets: map[string]string{"api_key": "SG.bench.key"}, Egress: []string{sinkURL}}
+		if o.connector == "sendgrid" {
+			step = pipelineSendGridStep
+		}
+		var cleanup func()
+		h, target, dataFile, cleanup, err = startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant)
+		if err != nil {
+			return res, err
+		}
+		defer cleanup()
+		key = DevAPIKey
+	}
+	res.Target = target
+	sizeBefore := fileSize(dataFile)
+	cpuBefore := processCPU()
+
+	tr := &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2}
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	defer tr.CloseIdleConnections()
+	sent := make([]time.Time, o.events)
+	lats := make([][]time.Duration, o.clients)
+	var next, accepted, failed atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < o.clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= o.events {
+					return
+				}
+				id := fmt.Sprintf("bench-%d-%d", start.UnixNano(), i)
+				body := fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"aquahub/bench","type":"newsletter.send.requested","data":{"content_id":"CNT-%d","subject":"This Week in Aquascaping","html":"<h1>CO2</h1><p>Issue %d</p>","recipients":["reader%d@example.com"]}}`, id, i, i, i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/events", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/cloudevents+json")
+				req.Header.Set("Authorization", "Bearer "+key)
+				t0 := time.Now()
+				sent[i] = t0
+				resp, err := hc.Do(req)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, resp.Status)
+					continue
+				}
+				lats[c] = append(lats[c], time.Since(t0))
+				accepted.Add(1)
+			}
+		}(c)
+	}
+	wg.Wait()
+	sendTime := time.Since(start)
+	res.Accepted, res.Errors = accepted.Load(), failed.Load()
+	if res.Accepted == 0 {
+		msg, _ := firstErr.Load().(string)
+		return res, fmt.Errorf("no event was accepted (first error: %s)", msg)
+	}
+	sk.mu.Lock()
+	sk.want = res.Accepted
+	if sk.count.Load() >= sk.want {
+		select {
+		case <-sk.done:
+		default:
+			close(sk.done)
+		}
+	}
+	sk.mu.Unlock()
+	select {
+	case <-sk.done:
+	case <-time.After(5 * time.Minute):
+		return res, fmt.Errorf("only %d of %d events were delivered within 5 minutes", sk.count.Load(), res.Accepted)
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	res.Delivered = sk.count.Load()
+	var last time.Time
+	var delivery []time.Duration
+	sk.mu.Lock()
+	for i := range o.events {
+		at, ok := sk.arrived[fmt.Sprintf("bench-%d-%d", start.UnixNano(), i)]
+		if !ok {
+			continue
+		}
+		delivery = append(delivery, at.Sub(sent[i]))
+		if at.After(last) {
+			last = at
+		}
+	}
+	sk.mu.Unlock()
+	elapsed := last.Sub(start)
+	res.ElapsedS = elapsed.Seconds()
+	res.AcceptedPerSec = float64(res.Accepted) / sendTime.Seconds()
+	res.DeliveredPerSec = float64(res.Delivered) / elapsed.Seconds()
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	res.AcceptP50MS, res.AcceptP99MS = percentileMS(all, 0.50), percentileMS(all, 0.99)
+	res.DeliveryP50MS, res.DeliveryP99MS = percentileMS(delivery, 0.50), percentileMS(delivery, 0.99)
+	if h != nil {
+		if err := waitIdle(ctx, h); err != nil {
+			return res, err
+		}
+		res.BytesPerEvent = float64(fileSize(dataFile)-sizeBefore) / float64(res.Accepted)
+		res.CPUSecondsPer1000 = (processCPU() - cpuBefore).Seconds() / float64(res.Delivered) * 1000
+	}
+	return res, nil
+}
+
+// statusRecorder keeps the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// percentileMS returns the p-th percentile of ds in milliseconds; ds is sorted in place.
+func percentileMS(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000
+}
+
+// waitIdle waits until no run is queued or leased, so that every run's final commit is on
+// disk before the file is measured.
+func waitIdle(ctx context.Context, h *hub) error {
+	deadline := time.Now().Add(time.Minute)
+	for ctx.Err() == nil {
+		st, err := h.db.Pipeline().Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Queued == 0 && st.Leased == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("runs did not finish: %d queued, %d leased", st.Queued, st.Leased)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ctx.Err()
+}
+
+func fileSize(path string) int64 {
+	if path == "" {
+		return 0
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// processCPU is this process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startPipelineHub runs a hub on loopback with a temporary data directory, the rule, and
+// the connector granted to the sink; the connectors come from build/connectors.
+func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig) (*hub, string, string, func(), error) {
+	wasm := filepath.Join("build", "connectors", connector+".wasm")
+	if _, err := os.Stat(wasm); err != nil {
+		return nil, "", "", nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root)", wasm, err)
+	}
+	dir, err := os.MkdirTemp("", "aquahub-bench-pipeline-")
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	fail := func(err error) (*hub, string, string, func(), error) {
+		os.RemoveAll(dir)
+		return nil, "", "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+		return fail(err)
+	}
+	conns := filepath.Join(dir, "connectors")
+	if err := os.MkdirAll(conns, 0o755); err != nil {
+		return fail(err)
+	}
+	raw, err := os.ReadFile(wasm)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(conns, connector+".wasm"), raw, 0o644); err != nil {
+		return fail(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
+	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
+	cfg.Connectors.Dir = conns
+	if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
+		cfg.Connectors.PoolSize = n
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		cfg.Connectors.CacheDir = filepath.Join(cache, "aquahub", "wazero-bench")
+	}
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
+		Connectors: map[string]plugins.TenantConfig{connector: grant}}}
+	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fail(err)
+	}
+	addr, _, err := h.start(ctx)
+	if err != nil {
+		h.close(context.Background())
+		return fail(err)
+	}
+	return h, "http://" + addr.String(), cfg.Storage.Path, func() {
+		if err := h.shutdown(); err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: shutdown:", err)
+		}
+		os.RemoveAll(dir)
+	}, nil
+}

@@ -1,0 +1,263 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
+	"github.com/aquascene/aquahub/rules"
+)
+
+// vendor is a targeted step kind (`vendor: slow`) standing in for connectors: each target
+// has a capacity, as a connector's instance pool does, and a behaviour per call.
+type vendor struct {
+	capacity map[string]int
+	call     func(ctx context.Context, call core.StepCall) (core.StepResult, error)
+}
+
+func (v *vendor) Syntax() core.StepSyntax  { return core.StepSyntax{Name: "vendor", Target: true} }
+func (v *vendor) Check(core.StepDef) error { return nil }
+func (v *vendor) Capacity(target string) int {
+	return v.capacity[target]
+}
+func (v *vendor) Execute(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+	return v.call(ctx, call)
+}
+
+type vendorHub struct {
+	engine *core.Engine
+	store  *bolt.Pipeline
+}
+
+func newVendorHub(t *testing.T, cfg core.EngineConfig, v *vendor) *vendorHub {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	kinds, err := core.NewStepKinds(append(core.BuiltinStepKinds(quiet), v)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `
+rules:
+  - id: slow
+    on: slow.requested
+    retry: { attempts: 1 }
+    steps: [ { id: send, vendor: slow } ]
+  - id: fast
+    on: fast.requested
+    retry: { attempts: 1 }
+    steps: [ { id: send, vendor: fast } ]
+`
+	set, err := rules.Parse(map[string][]byte{"r.yaml": []byte(src)}, []string{"r.yaml"}, rules.Options{Kinds: kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "hub.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := core.NewEngine(core.EngineOptions{Store: db.Pipeline(), Rules: set, Kinds: kinds, Config: cfg,
+		PollInterval: 10 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.Drain(ctx)
+		db.Close()
+	})
+	return &vendorHub{engine: e, store: db.Pipeline()}
+}
+
+// post ingests n events in one request (one commit), as a batch from an app would arrive.
+func (h *vendorHub) post(t *testing.T, tenant, typ string, n int) []string {
+	t.Helper()
+	evs := make([]core.Event, n)
+	for i := range evs {
+		evs[i] = core.Event{ID: fmt.Sprintf("%s-%d", typ, i), Source: "t", Type: typ, SpecVersion: "1.0"}
+	}
+	res, err := h.engine.Ingest(context.Background(), tenant, "", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, a := range res.Events {
+		runs = append(runs, a.Runs...)
+	}
+	return runs
+}
+
+// waitAll waits until every run succeeded and returns when the last did.
+func (h *vendorHub) waitAll(t *testing.T, tenant string, runs []string, patience time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for _, id := range runs {
+		for {
+			run, err := h.store.Run(context.Background(), tenant, id)
+			if err == nil && run.Status == core.RunSucceeded {
+				break
+			}
+			if err == nil && run.Status == core.RunDead {
+				t.Fatalf("run %s died: %s", id, run.LastError)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %s did not succeed in %s: %+v %v", id, patience, run, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// TestSlowLaneDoesNotStallOtherLanes: a backlog on a slow vendor (capacity 2, 100 ms a
+// call) ahead of a fast vendor's runs. Every fast run must finish while most of the slow
+// backlog is still waiting; with workers shared first come first served they would finish
+// last.
+func TestSlowLaneDoesNotStallOtherLanes(t *testing.T) {
+	var slowDone atomic.Int64
+	v := &vendor{capacity: map[string]int{"slow": 2, "fast": 2}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		if call.Target == "slow" {
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return core.StepResult{}, ctx.Err()
+			}
+			slowDone.Add(1)
+		}
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second}, v)
+	slow := h.post(t, "acme", "slow.requested", 40)
+	start := time.Now()
+	fast := h.post(t, "acme", "fast.requested", 10)
+	h.waitAll(t, "acme", fast, 10*time.Second)
+	fastTook, slowAtThen := time.Since(start), slowDone.Load()
+	h.waitAll(t, "acme", slow, 20*time.Second)
+	t.Logf("10 fast runs behind 40 slow ones finished in %s, when %d of 40 slow runs had finished (all slow: %s)",
+		fastTook.Round(time.Millisecond), slowAtThen, time.Since(start).Round(time.Millisecond))
+	if slowAtThen > 20 {
+		t.Fatalf("the fast runs waited for the slow backlog: %d of 40 slow runs had finished first", slowAtThen)
+	}
+}
+
+// TestTenantsAreServedInTurn: one tenant's backlog of 200 runs does not hold another
+// tenant's few runs back.
+func TestTenantsAreServedInTurn(t *testing.T) {
+	var mu sync.Mutex
+	done := map[string]int{}
+	v := &vendor{capacity: map[string]int{"slow": 2, "fast": 2}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		done[call.Tenant]++
+		mu.Unlock()
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second}, v)
+	big := h.post(t, "big", "fast.requested", 200)
+	small := h.post(t, "small", "fast.requested", 5)
+	h.waitAll(t, "small", small, 10*time.Second)
+	mu.Lock()
+	bigThen := done["big"]
+	mu.Unlock()
+	h.waitAll(t, "big", big, 30*time.Second)
+	t.Logf("tenant small's 5 runs finished when %d of tenant big's 200 had", bigThen)
+	if bigThen > 100 {
+		t.Fatalf("tenant small waited for tenant big's backlog: %d of 200 done first", bigThen)
+	}
+}
+
+// TestDeferredStepKeepsItsAttempt: a step deferred (nothing tried) comes back later and
+// does not use up the rule's single attempt.
+func TestDeferredStepKeepsItsAttempt(t *testing.T) {
+	var calls atomic.Int64
+	v := &vendor{call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		if calls.Add(1) <= 3 {
+			return core.StepResult{}, core.Deferred(20*time.Millisecond, errors.New("circuit open"))
+		}
+		return core.StepResult{Output: map[string]any{"ok": true}}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 2, LeaseTTL: 5 * time.Second}, v)
+	runs := h.post(t, "acme", "fast.requested", 1)
+	h.waitAll(t, "acme", runs, 10*time.Second)
+	run, err := h.store.Run(context.Background(), "acme", runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Attempts != 1 || len(run.Steps) != 1 || run.Steps[0].Attempts != 1 {
+		t.Fatalf("deferrals were counted: attempts %d, ledger %+v", run.Attempts, run.Steps)
+	}
+}
+
+// TestLaneBacklogOverflowLosesNothing: more runs than a lane's backlog holds go back to the
+// store and still run, each exactly once.
+func TestLaneBacklogOverflowLosesNothing(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	v := &vendor{capacity: map[string]int{"slow": 1}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		seen[call.RunID]++
+		mu.Unlock()
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second, LaneBacklog: 3}, v)
+	runs := h.post(t, "acme", "slow.requested", 60)
+	h.waitAll(t, "acme", runs, 30*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range runs {
+		if seen[id] != 1 {
+			t.Fatalf("run %s executed %d times", id, seen[id])
+		}
+	}
+	for _, id := range runs {
+		run, _ := h.store.Run(context.Background(), "acme", id)
+		if run.Attempts != 1 {
+			t.Fatalf("run %s was charged %d attempts for waiting", id, run.Attempts)
+		}
+	}
+}
+
+// TestQueueLimitRefusesWithRetryAfter: past a tenant's limit of unfinished runs, ingestion
+// is refused with core.ErrOverloaded and a Retry-After, stores nothing, and leaves other
+// tenants alone.
+func TestQueueLimitRefusesWithRetryAfter(t *testing.T) {
+	gate := make(chan struct{})
+	v := &vendor{capacity: map[string]int{"slow": 1}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return core.StepResult{}, ctx.Err()
+		}
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 2, LeaseTTL: 5 * time.Second, MaxQueuedPerTenant: 5}, v)
+	h.post(t, "acme", "slow.requested", 5)
+	_, err := h.engine.Ingest(context.Background(), "acme", "", []core.Event{{ID: "over", Source: "t", Type: "slow.requested", SpecVersion: "1.0"}})
+	var oe *core.OverloadError
+	if !errors.Is(err, core.ErrOverloaded) || !errors.As(err, &oe) || oe.RetryAfter() <= 0 || oe.Limit != "engine.max_queued_per_tenant" {
+		t.Fatalf("over the limit: %v, want ErrOverloaded with a retry-after naming the limit", err)
+	}
+	if _, err := h.store.Events(context.Background(), "acme", "over", ""); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("the refused event was stored: %v", err)
+	}
+	if _, err := h.engine.Ingest(context.Background(), "other", "", []core.Event{{ID: "o", Source: "t", Type: "slow.requested", SpecVersion: "1.0"}}); err != nil {
+		t.Fatalf("another tenant was refused: %v", err)
+	}
+	// Events that start no run are never refused.
+	if _, err := h.engine.Ingest(context.Background(), "acme", "", []core.Event{{ID: "note", Source: "t", Type: "nothing.matches", SpecVersion: "1.0"}}); err != nil {
+		t.Fatalf("an event with no runs was refused: %v", err)
+	}
+	close(gate)
+}
