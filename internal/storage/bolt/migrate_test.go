@@ -1,0 +1,278 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/webhooks"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// writeVersion2 turns the file at path, written by this version, into what format version 2
+// wrote: JSON pipeline records, no pruner buckets, step keys not named in their messages.
+func writeVersion2(t testing.TB, path string) {
+	t.Helper()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		type kv struct{ k, v []byte }
+		rewrite := func(name []byte, fn func(k, v []byte) (any, error)) error {
+			var all []kv
+			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+				rec, err := fn(k, v)
+				if err != nil {
+					return err
+				}
+				j, err := json.Marshal(rec)
+				all = append(all, kv{append([]byte(nil), k...), j})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			for _, e := range all {
+				if err := tx.Bucket(name).Put(e.k, e.v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		err := rewrite(bucketEvents, func(k, v []byte) (any, error) {
+			ev, _, err := decodeEvent(k, v)
+			body, _ := json.Marshal(ev)
+			return eventV2{Event: body, Tenant: ev.Tenant, Seq: ev.Seq, ReceivedAt: ev.ReceivedAt}, err
+		})
+		if err != nil {
+			return err
+		}
+		err = rewrite(bucketRuns, func(k, v []byte) (any, error) {
+			r, err := readRun(tx, k, v)
+			return runV2{ID: r.ID, Tenant: r.Tenant, RuleID: r.RuleID, Status: string(r.Status), EventSeq: r.EventSeq, EventID: r.EventID,
+				EventSource: r.EventSource, EventType: r.EventType, Attempts: r.Attempts, Lane: r.Lane, NextAt: r.NextAt,
+				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}, err
+		})
+		if err != nil {
+			return err
+		}
+		err = rewrite(bucketLedger, func(k, v []byte) (any, error) {
+			s, err := decodeStep(k, v)
+			return stepV2{StepID: s.StepID, Kind: s.Kind, Status: string(s.Status), Attempts: s.Attempts, Output: s.Output,
+				StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, DurationMS: s.DurationMS}, err
+		})
+		if err != nil {
+			return err
+		}
+		err = rewrite(bucketEventIDs, func(k, v []byte) (any, error) { return decodeDedup(k, v) })
+		if err != nil {
+			return err
+		}
+		err = rewrite(bucketWebhookDeliveries, func(k, v []byte) (any, error) {
+			var rec map[string]json.RawMessage
+			err := json.Unmarshal(v, &rec)
+			delete(rec, "step_key")
+			return rec, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketPrune, bucketRunsLate, bucketIdemTimes} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyFormatVer, []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVersion2FileIsMigrated: a file in format version 2's layout opens, every record reads
+// as it did, every pipeline record is rewritten, and the pruner finds what it needs.
+func TestVersion2FileIsMigrated(t *testing.T) {
+	tests := []struct {
+		name  string
+		batch int
+	}{
+		{"one transaction per part", 5000},
+		{"transactions of two records", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(prev int) { migrateBatch = prev }(migrateBatch)
+			migrateBatch = tc.batch
+			path := filepath.Join(t.TempDir(), "aquahub.db")
+			db, err := Open(Config{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			t0 := time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
+			s := db.Pipeline()
+			res, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", IdempotencyKey: "idem-1", Now: t0, Events: []core.Pending{
+				{Event: core.Event{ID: "e1", Source: "app", Type: "a.b", SpecVersion: "1.0", Data: json.RawMessage(`{"html":"<p>"}`)}, RuleIDs: []string{"r1", "r2"}},
+				{Event: core.Event{ID: "e2", Source: "app", Type: "a.b", SpecVersion: "1.0"}, RuleIDs: []string{"r1"}},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs, err := s.Lease(ctx, t0, 10, time.Minute, nil)
+			if err != nil || len(runs) != 3 {
+				t.Fatalf("lease: %d %v", len(runs), err)
+			}
+			for i := range runs {
+				runs[i].Status, runs[i].FinishedAt = core.RunSucceeded, t0
+				rec := core.StepRecord{StepID: "s", Kind: "log", Status: core.StepSucceeded, Attempts: 1, Output: json.RawMessage(`{"ok":1}`), StartedAt: t0, FinishedAt: t0, DurationMS: 1.25}
+				if err := s.Finish(ctx, &runs[i], &rec, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = db.Webhooks().Update(ctx, func(tx webhooks.Tx) error {
+				d := webhooks.Delivery{Tenant: "acme", ID: "msg_1", EndpointID: "ep_1", State: webhooks.StateSucceeded, CreatedAt: t0, UpdatedAt: t0, Body: json.RawMessage(`{}`)}
+				if err := tx.PutDelivery(d); err != nil {
+					return err
+				}
+				if err := tx.PutStepMessage("acme", "step-1", "msg_1"); err != nil {
+					return err
+				}
+				return tx.PutStepMessage("acme", "orphan", "msg_gone")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := s.Run(ctx, "acme", runs[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evBefore, _ := s.Events(ctx, "acme", "e1", "")
+			db.Close()
+			writeVersion2(t, path)
+
+			db, err = Open(Config{Path: path})
+			if err != nil {
+				t.Fatalf("opening a version 2 file: %v", err)
+			}
+			defer db.Close()
+			if n, err := LegacyRecords(db); err != nil || n != 0 {
+				t.Fatalf("%d records left in version 2's layout (%v)", n, err)
+			}
+			s = db.Pipeline()
+			after, err := s.Run(ctx, "acme", runs[0].ID)
+			if err != nil || !reflect.DeepEqual(before, after) {
+				t.Fatalf("the run changed in the migration:\n%+v\n%+v (%v)", before, after, err)
+			}
+			evAfter, err := s.Events(ctx, "acme", "e1", "")
+			if err != nil || len(evAfter) != 1 || !sameJSON(evAfter[0].Data, evBefore[0].Data) || evAfter[0].Seq != res.Events[0].Seq {
+				t.Fatalf("the event changed in the migration: %+v %v", evAfter, err)
+			}
+			again, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", IdempotencyKey: "idem-1", Now: t0})
+			if err != nil || !again.Replayed || len(again.Events) != 2 {
+				t.Fatalf("the idempotency key after the migration: %+v %v", again, err)
+			}
+			// Pruning after the migration: the runs, events and messages go, and so do the
+			// idempotency key (indexed from the migration's time) and the step key.
+			n, err := db.Pruner(nil).Prune(ctx, time.Now().Add(30*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Runs != 3 || n.Events != 2 || n.IdempotencyKeys != 1 || n.Deliveries != 1 {
+				t.Fatalf("pruned after the migration: %+v", n)
+			}
+			err = db.Webhooks().View(ctx, func(tx webhooks.Tx) error {
+				for _, k := range []string{"step-1", "orphan"} {
+					if _, ok, _ := tx.StepMessage("acme", k); ok {
+						t.Errorf("step key %q kept", k)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestMigrationCutShortResumes: a migration that stops partway leaves the file readable and
+// at version 2, and the next open finishes it.
+func TestMigrationCutShortResumes(t *testing.T) {
+	defer func(prev int) { migrateBatch = prev }(migrateBatch)
+	migrateBatch = 2
+	path := filepath.Join(t.TempDir(), "aquahub.db")
+	db, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var pending []core.Pending
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		pending = append(pending, core.Pending{Event: core.Event{ID: id, Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}})
+	}
+	if _, err := db.Pipeline().Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: pending}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	writeVersion2(t, path)
+
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &DB{db: raw, path: path}
+	stop := errors.New("power cut")
+	seen := 0
+	err = d.migrateEach(bucketEvents, func(tx *bbolt.Tx, k, v []byte) error {
+		if seen++; seen > 3 {
+			return stop
+		}
+		ev, err := decodeEventV2(v)
+		if err != nil {
+			return err
+		}
+		nv, err := encodeEvent(&ev)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketEvents).Put(k, nv)
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("the cut-short migration: %v", err)
+	}
+	if n, _ := LegacyRecords(d); n == 0 {
+		t.Fatal("the cut-short migration rewrote everything")
+	}
+	raw.Close()
+
+	db, err = Open(Config{Path: path})
+	if err != nil {
+		t.Fatalf("reopening after a cut-short migration: %v", err)
+	}
+	defer db.Close()
+	if n, err := LegacyRecords(db); err != nil || n != 0 {
+		t.Fatalf("%d records left in version 2's layout (%v)", n, err)
+	}
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if evs, err := db.Pipeline().Events(ctx, "acme", id, ""); err != nil || len(evs) != 1 {
+			t.Fatalf("event %s after the resumed migration: %+v %v", id, evs, err)
+		}
+	}
+}
+
+// sameJSON reports whether a and b are the same JSON value: version 2 stored data with <, >
+// and & escaped.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
