@@ -126,10 +126,11 @@ type StorageStats struct {
 	Events int64
 	// Pruned counts what the pruner deleted since the process started.
 	Pruned PruneCounts
-	// LastPrune is when the last pruning pass ended; CaughtUp is when a pass last ended with
-	// nothing left past retention. Both are zero before the first pass.
+	// LastPrune is when the last pruning pass ended (zero before the first). PruneLag is how
+	// long ago the pruner last had nothing left past retention (since it started, before its
+	// first pass ends): about the pruning interval when it keeps up, growing when it does not.
 	LastPrune time.Time
-	CaughtUp  time.Time
+	PruneLag  time.Duration
 	// PruneErrors counts pruning passes that failed.
 	PruneErrors int64
 }

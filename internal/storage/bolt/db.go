@@ -199,7 +199,7 @@ func openFile(path string, readOnly bool) (db *bbolt.DB, err error) {
 		if err != nil {
 			switch {
 			case errors.Is(err, berrors.ErrTimeout):
-				return nil, fmt.Errorf("opening %s: the file is locked by another process (is another aquahub running?)", path)
+				return nil, fmt.Errorf("opening %s: %w", path, ErrLocked)
 			case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 				return nil, damaged(path, err)
 			}

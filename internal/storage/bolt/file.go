@@ -21,6 +21,10 @@ import (
 // file is not a complete bbolt database: truncated, overwritten, or not one at all.
 var ErrDamaged = errors.New("the data file is damaged")
 
+// ErrLocked is returned (wrapped, with the file's name) when another process holds the data
+// file open past the lock timeout: a running hub, or a command working on the file.
+var ErrLocked = errors.New("the file is locked by another process (is another aquahub running?)")
+
 // damaged explains a damaged file and the way forward. The hub never starts over on such a
 // file: it holds whatever could still be recovered.
 func damaged(path string, cause error) error {

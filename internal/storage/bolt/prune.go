@@ -66,6 +66,8 @@ type Pruner struct {
 
 	mu    sync.Mutex
 	stats core.StorageStats
+	// started is when Start ran; caughtUp when a pass last ended with nothing left.
+	started, caughtUp time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -92,6 +94,9 @@ func (p *Pruner) Start(ctx context.Context) error {
 		return errors.New("pruner already started")
 	}
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	p.mu.Lock()
+	p.started = time.Now()
+	p.mu.Unlock()
 	go p.loop()
 	return nil
 }
@@ -194,7 +199,7 @@ func (p *Pruner) Prune(ctx context.Context, now time.Time) (core.PruneCounts, er
 		return total, err
 	}
 	p.stats.LastPrune = time.Now()
-	p.stats.CaughtUp = p.stats.LastPrune
+	p.caughtUp = p.stats.LastPrune
 	return total, nil
 }
 
@@ -646,9 +651,17 @@ func noteFinished(tx *bbolt.Tx, run *core.Run) error {
 
 // StorageStats reports the file's size and use, the events kept and the pruner's progress.
 func (d *DB) StorageStats() core.StorageStats {
-	d.pruner.mu.Lock()
-	st := d.pruner.stats
-	d.pruner.mu.Unlock()
+	p := d.pruner
+	p.mu.Lock()
+	st := p.stats
+	if !p.started.IsZero() {
+		since := p.started
+		if p.caughtUp.After(since) {
+			since = p.caughtUp
+		}
+		st.PruneLag = time.Since(since)
+	}
+	p.mu.Unlock()
 	if fi, err := os.Stat(d.path); err == nil {
 		st.FileBytes = fi.Size()
 	}
