@@ -122,6 +122,9 @@ type StorageStats struct {
 	// is free pages, reused before the file grows).
 	FileBytes int64
 	UsedBytes int64
+	// HighWaterBytes is the part of the file up to its last page: it grows only when no
+	// freed page can be reused (the file is extended past it in steps, ahead of need).
+	HighWaterBytes int64
 	// Events counts the events kept (received and not pruned).
 	Events int64
 	// Pruned counts what the pruner deleted since the process started.

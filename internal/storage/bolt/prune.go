@@ -667,6 +667,7 @@ func (d *DB) StorageStats() core.StorageStats {
 	}
 	_ = d.db.View(func(tx *bbolt.Tx) error {
 		free := d.db.Stats()
+		st.HighWaterBytes = tx.Size()
 		st.UsedBytes = tx.Size() - int64(free.FreePageN+free.PendingPageN)*int64(d.db.Info().PageSize)
 		seq := tx.Bucket(bucketEvents).Sequence()
 		st.Events = int64(seq - min(seq, getU64(tx.Bucket(bucketPrune), keyEventsGone)))
