@@ -54,6 +54,9 @@ type pageWalker struct {
 	size int64
 	m    metaPage
 	seen []uint64
+	// free holds page buffers for reuse: the walk reads every page once, and allocating each
+	// would cost more than reading it.
+	free [][]byte
 }
 
 func (w *pageWalker) mark(id uint64) bool {
@@ -70,7 +73,12 @@ func (w *pageWalker) read(id uint64) ([]byte, error) {
 		return nil, fmt.Errorf("page %d is outside the file's pages 2 to %d", id, w.m.pgid-1)
 	}
 	ps := int64(w.m.pageSize)
-	buf := make([]byte, ps)
+	var buf []byte
+	if n := len(w.free); n > 0 {
+		buf, w.free = w.free[n-1], w.free[:n-1]
+	} else {
+		buf = make([]byte, ps)
+	}
 	if _, err := w.f.ReadAt(buf, int64(id)*ps); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
@@ -87,7 +95,7 @@ func (w *pageWalker) read(id uint64) ([]byte, error) {
 		}
 	}
 	if overflow > 0 {
-		buf = append(buf, make([]byte, int64(overflow)*ps)...)
+		buf = append(buf[:ps:ps], make([]byte, int64(overflow)*ps)...)
 		if _, err := w.f.ReadAt(buf[ps:], int64(id+1)*ps); err != nil {
 			return nil, fmt.Errorf("page %d: %w", id, err)
 		}
@@ -101,18 +109,30 @@ func (w *pageWalker) page(id uint64, depth int) error {
 	if err != nil {
 		return err
 	}
-	return w.node(buf, fmt.Sprintf("page %d", id), depth)
+	if err := w.node(buf, id, depth); err != nil {
+		return err
+	}
+	if len(buf) == int(w.m.pageSize) {
+		w.free = append(w.free, buf)
+	}
+	return nil
 }
 
-// node checks one page's bytes, a page of the file or a bucket inlined in a value.
-func (w *pageWalker) node(buf []byte, where string, depth int) error {
+// node checks one page's bytes: page id of the file, or a bucket inlined in a value (id 0).
+func (w *pageWalker) node(buf []byte, id uint64, depth int) error {
+	where := func() string {
+		if id == 0 {
+			return "an inline bucket"
+		}
+		return fmt.Sprintf("page %d", id)
+	}
 	if len(buf) < pageHeaderSize {
-		return fmt.Errorf("%s: %d bytes, shorter than a page header", where, len(buf))
+		return fmt.Errorf("%s: %d bytes, shorter than a page header", where(), len(buf))
 	}
 	le := binary.LittleEndian
 	flags, count := le.Uint16(buf[8:]), int(le.Uint16(buf[10:]))
 	if pageHeaderSize+count*elementSize > len(buf) {
-		return fmt.Errorf("%s: %d elements do not fit in %d bytes", where, count, len(buf))
+		return fmt.Errorf("%s: %d elements do not fit in %d bytes", where(), count, len(buf))
 	}
 	var prev []byte
 	for i := range count {
@@ -126,21 +146,21 @@ func (w *pageWalker) node(buf []byte, where string, depth int) error {
 			pos, ksize := int(le.Uint32(e[0:])), int(le.Uint32(e[4:]))
 			child = le.Uint64(e[8:])
 			if at+pos+ksize > len(buf) || pos < 0 || ksize < 0 {
-				return fmt.Errorf("%s: element %d lies outside the page", where, i)
+				return fmt.Errorf("%s: element %d lies outside the page", where(), i)
 			}
 			k = buf[at+pos : at+pos+ksize]
 		case leafPageFlag:
 			elemFlags = le.Uint32(e[0:])
 			pos, ksize, vsize := int(le.Uint32(e[4:])), int(le.Uint32(e[8:])), int(le.Uint32(e[12:]))
 			if pos < 0 || ksize < 0 || vsize < 0 || at+pos+ksize+vsize > len(buf) {
-				return fmt.Errorf("%s: element %d lies outside the page", where, i)
+				return fmt.Errorf("%s: element %d lies outside the page", where(), i)
 			}
 			k, v = buf[at+pos:at+pos+ksize], buf[at+pos+ksize:at+pos+ksize+vsize]
 		default:
-			return fmt.Errorf("%s: page type %#x where a branch or leaf page belongs", where, flags)
+			return fmt.Errorf("%s: page type %#x where a branch or leaf page belongs", where(), flags)
 		}
 		if i > 0 && bytes.Compare(prev, k) >= 0 {
-			return fmt.Errorf("%s: keys out of order at element %d", where, i)
+			return fmt.Errorf("%s: keys out of order at element %d", where(), i)
 		}
 		prev = k
 		switch {
@@ -149,8 +169,8 @@ func (w *pageWalker) node(buf []byte, where string, depth int) error {
 				return err
 			}
 		case elemFlags&bucketLeafFlag != 0:
-			if err := w.bucket(v, fmt.Sprintf("%s: bucket %q", where, k), depth+1); err != nil {
-				return err
+			if err := w.bucket(v, depth+1); err != nil {
+				return fmt.Errorf("%s: bucket %q: %w", where(), k, err)
 			}
 		}
 	}
@@ -158,17 +178,17 @@ func (w *pageWalker) node(buf []byte, where string, depth int) error {
 }
 
 // bucket checks a bucket's value: its root page, or its inlined page.
-func (w *pageWalker) bucket(v []byte, where string, depth int) error {
+func (w *pageWalker) bucket(v []byte, depth int) error {
 	if depth > maxBucketsDepth {
-		return fmt.Errorf("%s: buckets nested deeper than %d", where, maxBucketsDepth)
+		return fmt.Errorf("buckets nested deeper than %d", maxBucketsDepth)
 	}
 	if len(v) < bucketHeader {
-		return fmt.Errorf("%s: a bucket value of %d bytes", where, len(v))
+		return fmt.Errorf("a bucket value of %d bytes", len(v))
 	}
 	if root := binary.LittleEndian.Uint64(v); root != 0 {
 		return w.page(root, depth)
 	}
-	return w.node(v[bucketHeader:], where+" (inline)", depth)
+	return w.node(v[bucketHeader:], 0, depth)
 }
 
 // freelist checks that the freelist names only pages in the file that no bucket uses.
