@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 
@@ -275,4 +277,115 @@ func TestMigrationCutShortResumes(t *testing.T) {
 func sameJSON(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// TestVersion2FileFromVersion2 opens testdata/format-v2.db, written by the hub's code at
+// format version 2 (two tenants; runs succeeded with two ledger entries, dead, released for
+// a retry and queued; an Idempotency-Key; a webhook message), and reads back everything that
+// code read from it (testdata/format-v2.json): the migration keeps every event, run, ledger
+// entry and queue count.
+func TestVersion2FileFromVersion2(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "format-v2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "aquahub.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatalf("opening a version 2 file: %v", err)
+	}
+	defer db.Close()
+	if n, err := LegacyRecords(db); err != nil || n != 0 {
+		t.Fatalf("%d records left in version 2's layout (%v)", n, err)
+	}
+	ctx := context.Background()
+	s := db.Pipeline()
+	got := map[string]any{}
+	var events []core.Event
+	for _, tenant := range []string{"acme", "globex"} {
+		all, err := s.Runs(ctx, tenant, core.RunFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, r := range all {
+			full, err := s.Run(ctx, tenant, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got["run "+tenant+" "+r.ID] = full
+			if !seen[r.EventID] {
+				seen[r.EventID] = true
+				evs, err := s.Events(ctx, tenant, r.EventID, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				events = append(events, evs...)
+			}
+		}
+	}
+	sort.Slice(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
+	got["events"] = events
+	if got["events_after"], err = s.EventsAfter(ctx, 0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if got["queue_stats"], err = s.Stats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var want, have map[string]any
+	raw, err := os.ReadFile(filepath.Join("testdata", "format-v2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &have); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 16+3 {
+		t.Fatalf("testdata/format-v2.json holds %d entries, not 16 runs, the events, the listing and the queue's counts", len(want))
+	}
+	for k, w := range want {
+		if h, ok := have[k]; !ok {
+			t.Errorf("%s: missing after the migration", k)
+		} else if !reflect.DeepEqual(w, h) {
+			wj, _ := json.Marshal(w)
+			hj, _ := json.Marshal(h)
+			t.Errorf("%s changed in the migration:\n was %s\n now %s", k, wj, hj)
+		}
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: appeared in the migration", k)
+		}
+	}
+	again, err := s.Accept(ctx, core.AcceptRequest{Tenant: "acme", IdempotencyKey: "idem-1"})
+	if err != nil || !again.Replayed || len(again.Events) != 6 {
+		t.Errorf("the Idempotency-Key after the migration: %+v %v", again, err)
+	}
+	dup, err := s.Accept(ctx, core.AcceptRequest{Tenant: "globex", Events: []core.Pending{
+		{Event: core.Event{ID: "evt-07", Source: "app/newsletter", Type: "newsletter.send.requested", SpecVersion: "1.0"}, RuleIDs: []string{"send"}}}})
+	if err != nil || len(dup.Events) != 1 || !dup.Events[0].Duplicate {
+		t.Errorf("a repeat of a version 2 event after the migration: %+v %v", dup, err)
+	}
+	err = db.Webhooks().View(ctx, func(tx webhooks.Tx) error {
+		if id, ok, err := tx.StepMessage("acme", "step-1"); err != nil || !ok || id != "msg_1" {
+			t.Errorf("the webhook step key after the migration: %q %v %v", id, ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
 }
