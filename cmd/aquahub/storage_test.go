@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,5 +142,67 @@ func TestBackupWhileTheHubServes(t *testing.T) {
 	}
 	if err := bolt.CheckFile(data); err != nil {
 		t.Fatalf("after compact: %v", err)
+	}
+}
+
+// TestMetricsShowTheFile: /metrics reports the data file's size and use, the bytes per
+// event kept and what the pruner deleted, so an operator sees the file level off.
+func TestMetricsShowTheFile(t *testing.T) {
+	_, c := startTestHub(t, func(cfg *Config) {
+		cfg.Storage.Retention, cfg.Storage.DedupWindow = time.Second, time.Second
+		cfg.Storage.PruneInterval = 50 * time.Millisecond
+	})
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := c.SendEvent(ctx, client.Event{ID: fmt.Sprint("m-", i), Source: "test", Type: "soak.tick"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scrape := func() map[string]float64 {
+		t.Helper()
+		resp, err := http.Get(c.BaseURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+		}
+		got := map[string]float64{}
+		for _, line := range strings.Split(string(body), "\n") {
+			name, value, ok := strings.Cut(line, " ")
+			if !ok || strings.HasPrefix(line, "#") || !strings.HasPrefix(name, "aquahub_") {
+				continue
+			}
+			if v, err := strconv.ParseFloat(value, 64); err == nil {
+				got[name] = v
+			}
+		}
+		return got
+	}
+	m := scrape()
+	for _, name := range []string{"aquahub_storage_file_bytes", "aquahub_storage_used_bytes", "aquahub_storage_events", "aquahub_storage_bytes_per_event"} {
+		if m[name] <= 0 {
+			t.Errorf("%s = %v with 20 events stored, want > 0", name, m[name])
+		}
+	}
+	if m["aquahub_storage_used_bytes"] > m["aquahub_storage_file_bytes"] {
+		t.Errorf("more bytes in use (%v) than the file holds (%v)", m["aquahub_storage_used_bytes"], m["aquahub_storage_file_bytes"])
+	}
+	// Past the one-second retention the pruner deletes the events and their runs.
+	deadline := time.Now().Add(30 * time.Second)
+	for m[`aquahub_pruned_total{kind="events"}`] < 20 || m[`aquahub_pruned_total{kind="runs"}`] < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pruner did not report the 20 events and runs within 30s: %v", m)
+		}
+		time.Sleep(100 * time.Millisecond)
+		m = scrape()
+	}
+	if m["aquahub_storage_events"] != 0 || m["aquahub_storage_bytes_per_event"] != 0 {
+		t.Errorf("after pruning: %v events kept, %v bytes per event; want 0 and 0", m["aquahub_storage_events"], m["aquahub_storage_bytes_per_event"])
+	}
+	if m["aquahub_prune_last_run_timestamp_seconds"] <= 0 || m["aquahub_prune_errors_total"] != 0 {
+		t.Errorf("pruner progress: last run %v, errors %v", m["aquahub_prune_last_run_timestamp_seconds"], m["aquahub_prune_errors_total"])
 	}
 }
