@@ -15,6 +15,7 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
+	hubspotsim "github.com/aquascene/aquahub/connectors/hubspot/sim"
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
@@ -96,6 +97,23 @@ func simulators() map[string]simulator {
 			},
 			curl: func(baseURL, key string) string {
 				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' %s/_sim/messages", key, baseURL)
+			},
+		},
+		"hubspot": {
+			name: "hubspot", defaultAddr: hubspotsim.DefaultAddr, defaultKey: hubspotsim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := hubspotsim.New(hubspotsim.WithKey(o.key), hubspotsim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{fmt.Sprintf("hub id: %d (event names pe%d_<name>)", s.HubID(), s.HubID())}}
+			},
+			connector: func(baseURL, key string) config.TenantConnector {
+				return config.TenantConnector{
+					Config:  map[string]any{"base_url": baseURL, "hub_id": fmt.Sprint(hubspotsim.DefaultHubID)},
+					Secrets: map[string]string{"access_token": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/crm/v3/objects/contacts?properties=email,lead_score'", key, baseURL)
 			},
 		},
 		"mailchimp": {

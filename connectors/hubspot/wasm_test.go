@@ -11,8 +11,10 @@ import (
 	"github.com/aquascene/aquahub/connectors/hubspot/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/core/content"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
+	"github.com/aquascene/aquahub/rules"
 )
 
 // TestWASMThroughHost builds the connector for wasip1 and runs it through the real host
@@ -34,6 +36,7 @@ func TestWASMThroughHost(t *testing.T) {
 		}
 	}
 	cat := wasmtest.Connector(t, ".", grant(sim.DefaultKey), plugins.Options{CallTimeout: 2 * time.Second, PoolSize: 1})
+	checkExampleRules(t, cat)
 	// exec runs one action as step id of a run: the same id is a retry of that step.
 	exec := func(id, action string, input map[string]any) (map[string]any, error) {
 		res, err := cat.Execute(context.Background(), core.StepCall{
@@ -151,4 +154,25 @@ func toAny(ms []map[string]any) []any {
 		out[i] = m
 	}
 	return out
+}
+
+// checkExampleRules loads the README's example rules (testdata/rules) with every connector
+// step checked against the built connector's schemas, as `aquahub rules lint` does, and
+// runs their tests.
+func checkExampleRules(t *testing.T, cat *plugins.Catalog) {
+	t.Helper()
+	set, err := rules.Load([]string{"testdata/rules"}, rules.Options{Checker: cat,
+		KindCheckers: map[string]func(map[string]any) error{"generate": content.CheckStepInput}})
+	if err != nil {
+		t.Fatalf("example rules: %v", err)
+	}
+	results := set.RunTests()
+	if len(results) == 0 {
+		t.Fatal("example rules have no tests")
+	}
+	for _, r := range results {
+		if !r.Passed() {
+			t.Errorf("example rule %s: %s: %v", r.Rule, r.Name, r.Failures)
+		}
+	}
 }
