@@ -124,7 +124,7 @@ func (s *Server) seedStore() {
 			lines = append(lines, map[string]any{"product_id": id, "quantity": o.items[id]})
 		}
 		body := mustRaw(map[string]any{"status": o.status, "payment_method": "stripe", "payment_method_title": "Credit card",
-			"billing": map[string]any{"first_name": o.first, "last_name": o.last, "email": o.email, "city": "Sofia", "country": "BG"},
+			"billing":    map[string]any{"first_name": o.first, "last_name": o.last, "email": o.email, "city": "Sofia", "country": "BG"},
 			"line_items": lines})
 		if _, item := s.newOrder(body); item != nil {
 			panic(fmt.Sprintf("woocommerce sim: seeding orders: %v", item))
