@@ -740,12 +740,9 @@ func (lp *listParams) window(n int) (start, end, pages int) {
 func setPaging(w http.ResponseWriter, r *http.Request, base string, total, page, pages int) {
 	w.Header().Set("X-WP-Total", itoa(total))
 	w.Header().Set("X-WP-TotalPages", itoa(pages))
+	// WordPress builds the links from the request's whole query, credentials included.
 	link := func(p int, rel string) string {
 		q := r.URL.Query()
-		for _, k := range []string{"consumer_key", "consumer_secret", "oauth_consumer_key", "oauth_nonce", "oauth_signature",
-			"oauth_signature_method", "oauth_timestamp", "oauth_version"} {
-			q.Del(k)
-		}
 		q.Set("page", itoa(p))
 		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, base, r.URL.Path, q.Encode(), rel)
 	}
