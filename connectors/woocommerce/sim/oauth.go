@@ -39,9 +39,11 @@ func (s *Server) authenticate(r *http.Request) (string, *authError) {
 	if q.Has("consumer_key") {
 		return s.checkKey(q.Get("consumer_key"), q.Get("consumer_secret"))
 	}
+	// PHP keeps the last of repeated query parameters, and WooCommerce signs what PHP sees:
+	// clients that repeat the signed query (the official Node client does) must verify.
 	params := url.Values{}
 	for k, v := range q {
-		params[k] = v
+		params[k] = v[len(v)-1:]
 	}
 	if h := r.Header.Get("Authorization"); len(h) > 6 && strings.EqualFold(h[:6], "OAuth ") {
 		for _, part := range strings.Split(h[6:], ",") {
