@@ -19,6 +19,7 @@ import (
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	woocommercesim "github.com/aquascene/aquahub/connectors/woocommerce/sim"
 	"github.com/aquascene/aquahub/core/config"
 	"github.com/spf13/cobra"
 )
@@ -114,6 +115,25 @@ func simulators() map[string]simulator {
 			},
 			curl: func(baseURL, key string) string {
 				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/crm/v3/objects/contacts?properties=email,lead_score'", key, baseURL)
+			},
+		},
+		"woocommerce": {
+			// The one credential is the consumer secret; the consumer key is fixed.
+			name: "woocommerce", defaultAddr: woocommercesim.DefaultAddr, defaultKey: woocommercesim.DefaultSecret,
+			build: func(o simOptions) simInfo {
+				s := woocommercesim.New(woocommercesim.WithKey(woocommercesim.DefaultKey, o.key, woocommercesim.ReadWrite), woocommercesim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"consumer key: " + woocommercesim.DefaultKey,
+					"webhooks: POST " + woocommercesim.APIPath + "/webhooks {topic, delivery_url, secret}"}}
+			},
+			connector: func(baseURL, key string) config.TenantConnector {
+				return config.TenantConnector{
+					Config:  map[string]any{"base_url": baseURL, "consumer_key": woocommercesim.DefaultKey},
+					Secrets: map[string]string{"consumer_secret": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -u %s:%s '%s%s/products?per_page=5'", woocommercesim.DefaultKey, key, baseURL, woocommercesim.APIPath)
 			},
 		},
 		"mailchimp": {
