@@ -12,7 +12,7 @@ import (
 	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/connectors/woocommerce/sim"
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/content"
+	"github.com/aquascene/aquahub/internal/content"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
 	"github.com/aquascene/aquahub/rules"
