@@ -195,10 +195,15 @@ func coerce(obj *object, f *Field, raw json.RawMessage) (any, *apiError) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		if f.Type == "date" || f.Type == "datetime" {
-			return nil, deser(f.Type)
+		switch v.(type) {
+		case float64, bool:
+			if f.Type == "date" || f.Type == "datetime" {
+				return nil, deser(f.Type)
+			}
+			s = strings.TrimSpace(string(raw)) // Salesforce turns a JSON number or boolean into text
+		default:
+			return nil, deser("string")
 		}
-		s = strings.TrimSpace(string(raw)) // Salesforce turns a JSON number into text for text fields
 	}
 	switch f.Type {
 	case "date":
