@@ -17,6 +17,7 @@ import (
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
 	hubspotsim "github.com/aquascene/aquahub/connectors/hubspot/sim"
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
+	salesforcesim "github.com/aquascene/aquahub/connectors/salesforce/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
 	woocommercesim "github.com/aquascene/aquahub/connectors/woocommerce/sim"
@@ -115,6 +116,28 @@ func simulators() map[string]simulator {
 			},
 			curl: func(baseURL, key string) string {
 				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/crm/v3/objects/contacts?properties=email,lead_score'", key, baseURL)
+			},
+		},
+		"salesforce": {
+			// The one credential is the connected app's consumer secret; the development
+			// tenant logs in with the username-password flow (the JWT flow needs a key pair).
+			name: "salesforce", defaultAddr: salesforcesim.DefaultAddr, defaultKey: salesforcesim.DefaultClientSecret,
+			build: func(o simOptions) simInfo {
+				s := salesforcesim.New(salesforcesim.WithConsumer(salesforcesim.DefaultClientID, o.key), salesforcesim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"consumer key: " + salesforcesim.DefaultClientID,
+					"user: " + salesforcesim.DefaultUsername + " (password + security token: " + salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken + ")"}}
+			},
+			connector: func(baseURL, key string) config.TenantConnector {
+				return config.TenantConnector{
+					Config: map[string]any{"login_url": baseURL, "auth_flow": "password", "client_id": salesforcesim.DefaultClientID,
+						"username": salesforcesim.DefaultUsername},
+					Secrets: map[string]string{"client_secret": key, "password": salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -d grant_type=password -d client_id=%s -d client_secret=%s -d username=%s -d password=%s%s %s/services/oauth2/token",
+					salesforcesim.DefaultClientID, key, salesforcesim.DefaultUsername, salesforcesim.DefaultPassword, salesforcesim.DefaultSecurityToken, baseURL)
 			},
 		},
 		"woocommerce": {
