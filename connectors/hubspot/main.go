@@ -173,9 +173,10 @@ var Connector = &plugin.Connector{
 	},
 	Secrets: []plugin.SecretSpec{{Name: "access_token", Description: "private app access token (pat-…)", Required: true}},
 	Egress:  []string{defaultBaseURL},
-	// Every tier allows at least 100 requests per ten seconds and search 5 per second; 5/s
-	// keeps every pooled instance under both. "*" covers the simulator's origin too.
-	RateLimits: []abi.RateLimit{{Origin: "*", PerSecond: 5, Burst: 5}},
+	// Every tier allows at least 100 requests per ten seconds and search 5 per rolling
+	// second; 5/s one at a time (no burst, which a rolling window would count twice) keeps
+	// every pooled instance under both. "*" covers the simulator's origin too.
+	RateLimits: []abi.RateLimit{{Origin: "*", PerSecond: 5, Burst: 1}},
 	Actions: []plugin.Handler{
 		plugin.Action[GetIn, GetOut]{Name: "contacts.get_by_email", Description: "Read one contact by email.", Handle: getByEmail},
 		plugin.Action[UpsertIn, UpsertOut]{Name: "contacts.upsert", Description: "Create or update contacts by email, 100 per request, reporting each.", Handle: upsert},
