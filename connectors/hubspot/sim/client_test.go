@@ -15,7 +15,7 @@ import (
 // retry of a 502, an event send, a default association and a bad token.
 func TestOfficialNodeClient(t *testing.T) {
 	modules := simtest.NodeModules(t, "testdata/node")
-	s := New(WithRateLimits(0, 0, 2))
+	s := New(WithRateLimits(0, 0, 1))
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	raw := simtest.RunNode(t, modules, "testdata/node/client.cjs",

@@ -45,7 +45,7 @@ async function inject(status) {
     errorIds: (up.errors || []).map((e) => e.context.ids[0]),
   };
 
-  // Three searches in a row against a limit of two per second: the client recognises the
+  // Three searches in a row against a limit of one per second: the client recognises the
   // secondly 429 and retries a second later.
   const emails = [];
   let after;
