@@ -15,9 +15,12 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
+	hubspotsim "github.com/aquascene/aquahub/connectors/hubspot/sim"
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
+	salesforcesim "github.com/aquascene/aquahub/connectors/salesforce/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	woocommercesim "github.com/aquascene/aquahub/connectors/woocommerce/sim"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
 )
@@ -96,6 +99,64 @@ func simulators() map[string]simulator {
 			},
 			curl: func(baseURL, key string) string {
 				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' %s/_sim/messages", key, baseURL)
+			},
+		},
+		"hubspot": {
+			name: "hubspot", defaultAddr: hubspotsim.DefaultAddr, defaultKey: hubspotsim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := hubspotsim.New(hubspotsim.WithKey(o.key), hubspotsim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{fmt.Sprintf("hub id: %d (event names pe%d_<name>)", s.HubID(), s.HubID())}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL, "hub_id": fmt.Sprint(hubspotsim.DefaultHubID)},
+					Secrets: map[string]string{"access_token": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/crm/v3/objects/contacts?properties=email,lead_score'", key, baseURL)
+			},
+		},
+		"salesforce": {
+			// The one credential is the connected app's consumer secret; the development
+			// tenant logs in with the username-password flow (the JWT flow needs a key pair).
+			name: "salesforce", defaultAddr: salesforcesim.DefaultAddr, defaultKey: salesforcesim.DefaultClientSecret,
+			build: func(o simOptions) simInfo {
+				s := salesforcesim.New(salesforcesim.WithConsumer(salesforcesim.DefaultClientID, o.key), salesforcesim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"consumer key: " + salesforcesim.DefaultClientID,
+					"user: " + salesforcesim.DefaultUsername + " (password + security token: " + salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken + ")"}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config: map[string]any{"login_url": baseURL, "auth_flow": "password", "client_id": salesforcesim.DefaultClientID,
+						"username": salesforcesim.DefaultUsername},
+					Secrets: map[string]string{"client_secret": key, "password": salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -d grant_type=password -d client_id=%s -d client_secret=%s -d username=%s -d password=%s%s %s/services/oauth2/token",
+					salesforcesim.DefaultClientID, key, salesforcesim.DefaultUsername, salesforcesim.DefaultPassword, salesforcesim.DefaultSecurityToken, baseURL)
+			},
+		},
+		"woocommerce": {
+			// The one credential is the consumer secret; the consumer key is fixed.
+			name: "woocommerce", defaultAddr: woocommercesim.DefaultAddr, defaultKey: woocommercesim.DefaultSecret,
+			build: func(o simOptions) simInfo {
+				s := woocommercesim.New(woocommercesim.WithKey(woocommercesim.DefaultKey, o.key, woocommercesim.ReadWrite), woocommercesim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"consumer key: " + woocommercesim.DefaultKey,
+					"webhooks: POST " + woocommercesim.APIPath + "/webhooks {topic, delivery_url, secret}"}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL, "consumer_key": woocommercesim.DefaultKey},
+					Secrets: map[string]string{"consumer_secret": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -u %s:%s '%s%s/products?per_page=5'", woocommercesim.DefaultKey, key, baseURL, woocommercesim.APIPath)
 			},
 		},
 		"mailchimp": {
