@@ -15,7 +15,7 @@ import (
 
 	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/connectors/woocommerce/sim"
-	"github.com/aquascene/aquahub/connectors/woocommerce/webhook"
+	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -234,8 +234,8 @@ func (rc *receiver) verified(t testing.TB, secret string) int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	for i, h := range rc.header {
-		if err := webhook.Verify(secret, h.Get(webhook.SignatureHeader), rc.bodies[i]); err != nil {
-			t.Fatalf("delivery %d (%s): %v", i, h.Get(webhook.TopicHeader), err)
+		if err := signature.VerifyWooCommerce(secret, h.Get(signature.WooCommerceSignatureHeader), rc.bodies[i]); err != nil {
+			t.Fatalf("delivery %d (%s): %v", i, h.Get(signature.WooCommerceTopicHeader), err)
 		}
 	}
 	return len(rc.header)

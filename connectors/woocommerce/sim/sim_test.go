@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/simkit/simtest"
-	"github.com/aquascene/aquahub/connectors/woocommerce/webhook"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 var testNow = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
@@ -348,8 +348,8 @@ func TestWebhooks(t *testing.T) {
 	}
 	topics := map[string]bool{}
 	for i, r := range rc.got {
-		d := webhook.DeliveryOf(r.Header)
-		if err := webhook.Verify("wc-secret", d.Signature, rc.bodies[i]); err != nil {
+		d := signature.WooCommerceDeliveryOf(r.Header)
+		if err := signature.VerifyWooCommerce("wc-secret", d.Signature, rc.bodies[i]); err != nil {
 			t.Fatalf("delivery %d: %v", i, err)
 		}
 		if d.Source != ts.URL+"/" || d.Resource+"."+d.Event != d.Topic || d.DeliveryID == "" || d.WebhookID == "" || r.URL.Path != "/hooks/aquascene/woocommerce" {
@@ -378,8 +378,9 @@ func TestWebhookDisabledAfterFailures(t *testing.T) {
 		call(t, ts, "PUT", "/products/700", fmt.Sprintf(`{"menu_order":%d}`, i))
 		s.WaitWebhooks()
 	}
-	if d := s.Deliveries(); len(d) != MaxDeliveryFailures || d[0].Status != 500 {
-		t.Fatalf("%d deliveries", len(d))
+	d := s.Deliveries()
+	if len(d) != MaxDeliveryFailures+1 || !d[0].Ping || d[1].Ping || d[1].Status != 500 {
+		t.Fatalf("%d deliveries: %+v", len(d), d)
 	}
 	if hooks := s.Webhooks(); hooks[0].Status != "disabled" {
 		t.Fatalf("webhook %+v", hooks[0])
@@ -395,6 +396,54 @@ func TestWebhookDisabledAfterFailures(t *testing.T) {
 	if a := call(t, ts, "DELETE", "/webhooks/1", ""); a.Status != 501 {
 		t.Fatalf("delete without force = %d", a.Status)
 	}
+}
+
+// TestWebhookPing checks the ping WooCommerce sends when a webhook is created through the
+// API: unsigned, form-encoded webhook_id, and pending until answered 200, so that saving the
+// webhook active again pings again.
+func TestWebhookPing(t *testing.T) {
+	rc := &receiver{status: http.StatusAccepted}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	s, ts := newTestServer(t)
+	a := call(t, ts, "POST", "/webhooks", `{"name":"reviews","topic":"product.created","delivery_url":"`+hook.URL+`/hooks/aquascene/woocommerce","secret":"x"}`)
+	if a.Status != 201 {
+		t.Fatalf("create = %d %s", a.Status, a.Raw)
+	}
+	id := fmt.Sprint(a.Body["id"])
+	check := func(n int, wantErr bool) {
+		t.Helper()
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if len(rc.got) != n {
+			t.Fatalf("%d requests, want %d", len(rc.got), n)
+		}
+		r, body := rc.got[n-1], string(rc.bodies[n-1])
+		if body != "webhook_id="+id || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+			r.Header.Get(signature.WooCommerceSignatureHeader) != "" || r.Header.Get(signature.WooCommerceTopicHeader) != "" ||
+			!strings.HasPrefix(r.Header.Get("User-Agent"), "WooCommerce/") {
+			t.Fatalf("ping %q with %v", body, r.Header)
+		}
+		d := s.Deliveries()
+		if last := d[len(d)-1]; !last.Ping || (last.Error != "") != wantErr {
+			t.Fatalf("recorded %+v", last)
+		}
+	}
+	check(1, true) // 202 is not the 200 WooCommerce wants
+	call(t, ts, "PUT", "/webhooks/"+id, `{"name":"product reviews"}`)
+	check(2, true) // still pending: saved active, pinged again
+	rc.mu.Lock()
+	rc.status = http.StatusOK
+	rc.mu.Unlock()
+	call(t, ts, "PUT", "/webhooks/"+id, `{"status":"active"}`)
+	check(3, false)
+	call(t, ts, "PUT", "/webhooks/"+id, `{"name":"renamed"}`)
+	check(3, false) // answered: no more pings until the delivery URL changes
+	call(t, ts, "PUT", "/webhooks/"+id, `{"delivery_url":"`+hook.URL+`/elsewhere"}`)
+	check(4, false)
+	// A paused webhook is not pinged.
+	call(t, ts, "POST", "/webhooks", `{"topic":"order.created","delivery_url":"`+hook.URL+`","status":"paused"}`)
+	check(4, false)
 }
 
 func TestFaults(t *testing.T) {

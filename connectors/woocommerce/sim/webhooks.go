@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/simkit"
-	wcwebhook "github.com/aquascene/aquahub/connectors/woocommerce/webhook"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // Webhook is a store webhook as an admin configures it.
@@ -32,10 +32,16 @@ type storeHook struct {
 	Webhook
 	created, modified time.Time
 	failures          int
+	// pendingPing is set until a ping is answered 200: WooCommerce pings again when the
+	// webhook is next saved active.
+	pendingPing bool
 }
 
-// Delivery is one webhook delivery the simulator made.
+// Delivery is one webhook delivery the simulator made, or a ping.
 type Delivery struct {
+	// Ping marks the unsigned ping sent when the webhook was created or saved active with
+	// its first ping still unanswered; it has no delivery id and no signature.
+	Ping       bool            `json:"ping,omitempty"`
 	WebhookID  int             `json:"webhook_id"`
 	DeliveryID int             `json:"delivery_id"`
 	Topic      string          `json:"topic"`
@@ -152,8 +158,8 @@ func (s *Server) deliver(h Webhook, topic string, body []byte, base string) {
 	d := Delivery{WebhookID: h.ID, DeliveryID: deliveryID, Topic: topic, URL: h.DeliveryURL, Body: body, Header: http.Header{}}
 	d.Header.Set("Content-Type", "application/json")
 	d.Header.Set("User-Agent", UserAgent)
-	wcwebhook.Delivery{Topic: topic, Resource: res, Event: ev, WebhookID: itoa(h.ID), DeliveryID: itoa(deliveryID),
-		Source: base + "/", Signature: wcwebhook.Sign(h.Secret, body)}.Headers(d.Header)
+	signature.WooCommerceDelivery{Topic: topic, Resource: res, Event: ev, WebhookID: itoa(h.ID), DeliveryID: itoa(deliveryID),
+		Source: base + "/", Signature: signature.SignWooCommerce(h.Secret, body)}.Header(d.Header)
 	ctx, cancel := deliverCtx()
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.DeliveryURL, bytes.NewReader(body))
@@ -182,6 +188,40 @@ func (s *Server) deliver(h Webhook, topic string, body []byte, base string) {
 		}
 	} else if stored != nil {
 		stored.failures = 0
+	}
+	s.delivered = append(s.delivered, d)
+}
+
+// ping posts WooCommerce's webhook ping to h's delivery URL and records it: the body
+// webhook_id=<id>, form-encoded, with the Hookshot user agent and no signature or delivery
+// headers. Like WooCommerce, the caller waits for it, and only a 200 answer counts; until
+// one arrives the webhook stays pending and is pinged again when next saved active.
+func (s *Server) ping(h Webhook) {
+	body := signature.WooCommercePingBody(h.ID)
+	d := Delivery{Ping: true, WebhookID: h.ID, Topic: h.Topic, URL: h.DeliveryURL, Body: json.RawMessage(strconv.Quote(string(body))), Header: http.Header{}}
+	d.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	d.Header.Set("User-Agent", UserAgent)
+	ctx, cancel := deliverCtx()
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.DeliveryURL, bytes.NewReader(body))
+	if err == nil {
+		req.Header = d.Header.Clone()
+		var resp *http.Response
+		if resp, err = s.hookClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			_ = resp.Body.Close()
+			d.Status = resp.StatusCode
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("Error: Delivery URL returned response code: %d", resp.StatusCode)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		d.Error = err.Error()
+	} else if stored := s.webhooks[h.ID]; stored != nil {
+		stored.pendingPing = false
 	}
 	s.delivered = append(s.delivered, d)
 }
@@ -252,8 +292,13 @@ func (s *Server) serveWebhooks(rt *route) {
 			return
 		}
 		s.mu.Lock()
-		out := s.addWebhook(h).render(rt.base)
+		added := s.addWebhook(h)
+		added.pendingPing = true
+		out, hook := added.render(rt.base), added.Webhook
 		s.mu.Unlock()
+		if hook.Status == "active" {
+			s.ping(hook) // WooCommerce pings inside the create request and answers 201 whatever the ping's outcome
+		}
 		simkit.WriteJSON(w, http.StatusCreated, out)
 	case len(segs) == 2:
 		id, err := strconv.Atoi(segs[1])
@@ -276,6 +321,17 @@ func (s *Server) serveWebhook(rt *route, id int) {
 			return
 		}
 	}
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
+		out, ping, ok := s.updateWebhook(rt, id, body)
+		if !ok {
+			return
+		}
+		if ping != nil {
+			s.ping(*ping) // before answering, as WooCommerce does
+		}
+		simkit.WriteJSON(w, http.StatusOK, out)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.webhooks[id]
@@ -285,17 +341,6 @@ func (s *Server) serveWebhook(rt *route, id int) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		simkit.WriteJSON(w, http.StatusOK, h.render(rt.base))
-	case http.MethodPut, http.MethodPatch, http.MethodPost:
-		next := h.Webhook
-		if code, msg := checkWebhook(&next, body, false); code != "" {
-			writeError(w, http.StatusBadRequest, code, msg)
-			return
-		}
-		if next.Status == "active" && h.Status != "active" {
-			h.failures = 0
-		}
-		h.Webhook, h.modified = next, s.now().UTC()
 		simkit.WriteJSON(w, http.StatusOK, h.render(rt.base))
 	case http.MethodDelete:
 		if f := r.URL.Query().Get("force"); f != "true" && f != "1" {
@@ -308,4 +353,32 @@ func (s *Server) serveWebhook(rt *route, id int) {
 	default:
 		noRoute(w)
 	}
+}
+
+// updateWebhook applies an update and returns the webhook as rendered and, when saving it
+// active must ping it (its delivery URL changed or its first ping is still unanswered, as
+// WooCommerce's webhook store decides), the webhook to ping. It writes the error answers.
+func (s *Server) updateWebhook(rt *route, id int, body map[string]json.RawMessage) (map[string]any, *Webhook, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.webhooks[id]
+	if !ok {
+		writeError(rt.w, http.StatusNotFound, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+		return nil, nil, false
+	}
+	next := h.Webhook
+	if code, msg := checkWebhook(&next, body, false); code != "" {
+		writeError(rt.w, http.StatusBadRequest, code, msg)
+		return nil, nil, false
+	}
+	if next.Status == "active" && h.Status != "active" {
+		h.failures = 0
+	}
+	var ping *Webhook
+	if next.Status == "active" && (next.DeliveryURL != h.DeliveryURL || h.pendingPing) {
+		h.pendingPing = true
+		ping = &next
+	}
+	h.Webhook, h.modified = next, s.now().UTC()
+	return h.render(rt.base), ping, true
 }
