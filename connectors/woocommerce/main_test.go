@@ -15,9 +15,9 @@ import (
 
 	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/connectors/woocommerce/sim"
-	"github.com/aquascene/aquahub/sdk/signature"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // failOnce answers the nth request to path with status (once), in front of the simulator:
