@@ -353,6 +353,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			used, _ := strconv.Atoi(m[1])
 			max, _ := strconv.Atoi(m[2])
 			c.limit = &LimitInfo{Used: used, Max: max}
+			plugin.ReportUsage(ctx, "api_requests", int64(used), int64(max))
 		}
 		if resp.StatusCode < 400 {
 			return response{status: resp.StatusCode, body: raw}, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestWASMThroughHost builds the connector for wasip1 and runs it through the real host
@@ -63,6 +64,10 @@ func TestWASMThroughHost(t *testing.T) {
 	}
 	if li, _ := out["limit_info"].(map[string]any); li == nil || fmt.Sprint(li["max"]) != "15000" {
 		t.Fatalf("limit_info %v", out["limit_info"])
+	}
+	// The host records the org's Sforce-Limit-Info usage as the tenant's quota metrics.
+	if used, limit := quotaMetrics(t, cat); used < 1 || limit != sim.DefaultDailyLimit {
+		t.Fatalf("quota metrics: used %v of %v", used, limit)
 	}
 	// Paging through nextRecordsUrl (batches of 2), then the seed's customer insights.
 	out, err = exec("", "query", map[string]any{"object": "Contact", "fields": []any{"Email"}, "where": []any{map[string]any{"field": "Email", "op": "not_null"}}})
@@ -133,4 +138,33 @@ func TestWASMThroughHost(t *testing.T) {
 	if _, err := wasmtest.Steps(bad, "aquascene", "salesforce")("query", map[string]any{"object": "Account", "fields": []any{"Name"}}); class(err) != core.ClassAuth {
 		t.Fatalf("unknown key: %v", err)
 	}
+}
+
+// quotaMetrics reads the api_requests quota gauges the host recorded for tenant aquascene.
+func quotaMetrics(t *testing.T, cat *plugins.Catalog) (used, limit float64) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cat.Collectors()...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["tenant"] != "aquascene" || labels["connector"] != "salesforce" || labels["quota"] != "api_requests" {
+				continue
+			}
+			switch f.GetName() {
+			case "aquahub_connector_quota_used":
+				used = m.GetGauge().GetValue()
+			case "aquahub_connector_quota_limit":
+				limit = m.GetGauge().GetValue()
+			}
+		}
+	}
+	return used, limit
 }
