@@ -21,6 +21,7 @@ import (
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
 	woocommercesim "github.com/aquascene/aquahub/connectors/woocommerce/sim"
+	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +33,8 @@ type simOptions struct {
 	// rateLimit and penalty configure Airtable's per-base limit (requests per second; 0 off).
 	rateLimit int
 	penalty   time.Duration
-	// eventWebhook is where the SendGrid simulator posts signed Event Webhook batches.
+	// eventWebhook is where a simulator posts what it signs: SendGrid's Event Webhook
+	// batches, WooCommerce's product and order webhooks.
 	eventWebhook string
 }
 
@@ -41,8 +43,12 @@ type simInfo struct {
 	handler http.Handler
 	// notes are extra lines printed after the address (public keys, default ids).
 	notes []string
-	// publicKey is the SendGrid Event Webhook verification key (base64 DER).
-	publicKey string
+	// source, when set, is the hub's inbound source for what the simulator posts to
+	// eventWebhook, verified with the simulator's key or secret.
+	source *inbound.SourceConfig
+	// secrets are credentials the simulator made when it started (the Salesforce connected
+	// app's private key), added to the connector's secrets.
+	secrets map[string]string
 }
 
 // simulator is one vendor simulator the CLI can run.
@@ -88,7 +94,7 @@ func simulators() map[string]simulator {
 				if o.eventWebhook != "" {
 					notes = append(notes, "event webhook: "+o.eventWebhook)
 				}
-				return simInfo{handler: s, notes: notes, publicKey: s.PublicKey()}
+				return simInfo{handler: s, notes: notes, source: &inbound.SourceConfig{Verifier: "sendgrid", Secret: s.PublicKey()}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
 				return plugins.TenantConfig{
@@ -119,19 +125,22 @@ func simulators() map[string]simulator {
 			},
 		},
 		"salesforce": {
-			// The one credential is the connected app's consumer secret; the development
-			// tenant logs in with the username-password flow (the JWT flow needs a key pair).
+			// The one credential is the connected app's consumer secret. The connector logs in
+			// with the JWT bearer flow, signed by the host with the key pair the simulator
+			// generates at start (simInfo.secrets); the password flow works too, by hand.
 			name: "salesforce", defaultAddr: salesforcesim.DefaultAddr, defaultKey: salesforcesim.DefaultClientSecret,
 			build: func(o simOptions) simInfo {
 				s := salesforcesim.New(salesforcesim.WithConsumer(salesforcesim.DefaultClientID, o.key), salesforcesim.WithFaults(o.faults))
 				return simInfo{handler: s, notes: []string{"consumer key: " + salesforcesim.DefaultClientID,
-					"user: " + salesforcesim.DefaultUsername + " (password + security token: " + salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken + ")"}}
+					"user: " + salesforcesim.DefaultUsername + " (password + security token: " + salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken + ")",
+					"JWT bearer: the connected app's key pair is generated at each start"},
+					secrets: map[string]string{"private_key": string(s.PrivateKeyPEM())}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
 				return plugins.TenantConfig{
-					Config: map[string]any{"login_url": baseURL, "auth_flow": "password", "client_id": salesforcesim.DefaultClientID,
+					Config: map[string]any{"login_url": baseURL, "auth_flow": "jwt", "client_id": salesforcesim.DefaultClientID,
 						"username": salesforcesim.DefaultUsername},
-					Secrets: map[string]string{"client_secret": key, "password": salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken},
+					Secrets: map[string]string{},
 					Egress:  []string{baseURL},
 				}
 			},
@@ -144,9 +153,15 @@ func simulators() map[string]simulator {
 			// The one credential is the consumer secret; the consumer key is fixed.
 			name: "woocommerce", defaultAddr: woocommercesim.DefaultAddr, defaultKey: woocommercesim.DefaultSecret,
 			build: func(o simOptions) simInfo {
-				s := woocommercesim.New(woocommercesim.WithKey(woocommercesim.DefaultKey, o.key, woocommercesim.ReadWrite), woocommercesim.WithFaults(o.faults))
-				return simInfo{handler: s, notes: []string{"consumer key: " + woocommercesim.DefaultKey,
-					"webhooks: POST " + woocommercesim.APIPath + "/webhooks {topic, delivery_url, secret}"}}
+				opts := []woocommercesim.Option{woocommercesim.WithKey(woocommercesim.DefaultKey, o.key, woocommercesim.ReadWrite), woocommercesim.WithFaults(o.faults)}
+				notes := []string{"consumer key: " + woocommercesim.DefaultKey, "webhooks: POST " + woocommercesim.APIPath + "/webhooks {topic, delivery_url, secret}"}
+				var source *inbound.SourceConfig
+				if o.eventWebhook != "" {
+					opts = append(opts, woocommercesim.WithWebhooks(o.eventWebhook, woocommercesim.DefaultWebhookSecret))
+					notes = append(notes, "product.created, product.updated and order.created webhooks: "+o.eventWebhook+" (secret "+woocommercesim.DefaultWebhookSecret+")")
+					source = &inbound.SourceConfig{Verifier: "woocommerce", Secret: woocommercesim.DefaultWebhookSecret}
+				}
+				return simInfo{handler: woocommercesim.New(opts...), notes: notes, source: source}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
 				return plugins.TenantConfig{
@@ -249,7 +264,7 @@ Basic with any user name and the key as password), and answers anything else wit
 	f.IntVar(&o.faults.RateLimitBurst, "rate-limit-burst", 1, "length of each 429 burst")
 	f.IntVar(&o.rateLimit, "rate-limit", 5, "airtable: requests per second per base before 429 (0 off)")
 	f.DurationVar(&o.penalty, "rate-limit-penalty", 30*time.Second, "airtable: how long a base keeps answering 429 after going over")
-	f.StringVar(&o.eventWebhook, "event-webhook", "", "sendgrid: URL to post signed Event Webhook batches to")
+	f.StringVar(&o.eventWebhook, "event-webhook", "", "sendgrid: URL to post signed Event Webhook batches to; woocommerce: URL its product and order webhooks deliver to")
 	return cmd
 }
 

@@ -20,6 +20,9 @@ const (
 	DefaultKey = "ck_aquahubdev0000000000000000000000000000"
 	// DefaultSecret is the consumer secret paired with DefaultKey.
 	DefaultSecret = "cs_aquahubdev0000000000000000000000000000"
+	// DefaultWebhookSecret signs the webhooks `aquahub sim woocommerce --event-webhook` and
+	// `aquahub dev` register.
+	DefaultWebhookSecret = "wc-webhook-aquahub-dev"
 	// DefaultAddr is where `aquahub sim woocommerce` listens unless --addr says otherwise.
 	DefaultAddr = "127.0.0.1:8793"
 	// APIPath is the REST API root under the store's URL.
