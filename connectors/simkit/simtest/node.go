@@ -25,7 +25,7 @@ func skipOrFail(tb testing.TB, format string, args ...any) {
 	if nodeRequired() {
 		tb.Fatal(msg)
 	}
-	tb.Skip(msg + " (skipped outside CI; set AQUAHUB_REQUIRE_NODE=1 to make it an error)")
+	tb.Skip(msg + " (skipped outside CI; `make node` installs node and npm; set AQUAHUB_REQUIRE_NODE=1 to make it an error)")
 }
 
 // NodeModules installs the npm packages pinned by dir/package.json and dir/package-lock.json
@@ -77,7 +77,8 @@ func NodeModules(tb testing.TB, dir string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
+	// --prefer-offline reuses npm's own cache, so a new lock file downloads only what changed.
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
 		skipOrFail(tb, "npm ci in %s: %v\n%s", dir, err, out)
