@@ -13,8 +13,8 @@ type SourceConfig struct {
 	// sendgrid every item of an Event Webhook batch becomes its own event (type
 	// email.<event>, id sg_event_id, subject the address), and the expressions below run per
 	// item with body bound to the item. With woocommerce a delivery becomes the event
-	// woocommerce.<topic> (woocommerce.product.created, woocommerce.order.created; id from
-	// X-WC-Webhook-Delivery-ID and the body, subject the resource id, data the resource), and
+	// woocommerce.<topic> (woocommerce.product.created, woocommerce.order.created; id a hash
+	// of the topic and the signed body, subject the resource id, data the resource), and
 	// WooCommerce's ping on webhook creation is answered 200 without publishing.
 	Verifier string `koanf:"verifier"`
 	// Secret is the verifier's key: the HMAC key as text (hmac), whsec_… (standard-webhooks;

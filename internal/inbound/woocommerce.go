@@ -63,10 +63,13 @@ func (v WooCommerce) Verify(r Request) (Verified, error) {
 
 // wooCommerceDelivery publishes one verified delivery: type woocommerce.<topic> from
 // X-WC-Webhook-Topic (checked against -Resource and -Event when they are sent), subject the
-// resource's id, data the body. WooCommerce derives X-WC-Webhook-Delivery-ID from the
-// webhook id and the second of sending, so two deliveries in one second share it; the event
-// id is therefore the delivery id followed by a hash of the body, which tells those apart and
-// still deduplicates a delivery received twice. Configured expressions override each part.
+// resource's id, data the body. The event id is a hash of the topic and the signed body.
+// X-WC-Webhook-Delivery-ID cannot be the id: WooCommerce derives it from the webhook and the
+// second of sending, so deliveries in one second share it, and it is not signed, so a
+// captured delivery replayed under a new one would publish again. The resource's
+// date_modified is in the body, so distinct changes hash apart, and WooCommerce firing one
+// change twice publishes once. Configured expressions override each part (the delivery id
+// is headers["x-wc-webhook-delivery-id"]).
 type wooCommerceDelivery struct{ pub core.Publisher }
 
 // Receive implements Intake.
@@ -85,11 +88,10 @@ func (d wooCommerceDelivery) Receive(ctx context.Context, s *Source, req Request
 	if err := json.Unmarshal(req.Body, &body); err != nil || body == nil {
 		return Result{}, core.Invalid("body", "a WooCommerce delivery is a JSON object")
 	}
-	sum := sha256.Sum256(req.Body)
-	id := "wc-" + hex.EncodeToString(sum[:12])
-	if dl := strings.TrimSpace(wc.DeliveryID); dl != "" {
-		id = "wc-" + dl + "-" + hex.EncodeToString(sum[:6])
-	}
+	h := sha256.New()
+	h.Write([]byte(topic + "\n"))
+	h.Write(req.Body)
+	id := "wc-" + hex.EncodeToString(h.Sum(nil)[:16])
 	subject := ""
 	if n, ok := body["id"].(float64); ok && n > 0 {
 		subject = strconv.FormatFloat(n, 'f', -1, 64)
