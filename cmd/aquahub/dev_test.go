@@ -48,7 +48,7 @@ func startDev(t *testing.T) *devSandbox {
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	sims := map[string]string{}
-	simLine := regexp.MustCompile(`^\s+(airtable|sendgrid|mailchimp):\s+(http://\S+)`)
+	simLine := regexp.MustCompile(`^\s+([a-z0-9]+):\s+(http://\S+)`)
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -237,6 +237,8 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		}
 		return ""
 	})
+
+	t.Run("crm and shop flows", func(t *testing.T) { devCRMAndShopFlows(t, d) })
 
 	// Every run the events started, directly or through the events they emitted,
 	// ends well: nothing is dead-lettered.
