@@ -230,8 +230,10 @@ func newSimCmd() *cobra.Command {
 		Short: "Run a vendor API simulator on its own",
 		Long: `Run one vendor API simulator in the foreground. It accepts exactly one credential, in the
 vendor's own auth scheme (Airtable: Bearer token; SendGrid: Bearer API key; Mailchimp: HTTP
-Basic with any user name and the key as password), and answers anything else with the vendor's
-401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
+Basic with any user name and the key as password; Salesforce: the connected app's consumer
+secret in the token request, or a JWT signed with its generated key; HubSpot: Bearer
+private-app token; WooCommerce: the consumer secret, over Basic, the query string or OAuth
+1.0a), and answers anything else with the vendor's 401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: simNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
