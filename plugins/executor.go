@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -139,6 +140,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		Action: call.Action, Inputs: call.Inputs, Config: grant.Config, Secrets: secrets,
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt, DeadlineUnixMS: deadline.UnixMilli(),
+		LogLevel: c.guestLogLevel(ctx),
 	}).AppendJSON((*bufp)[:0])
 	if cap(req) <= maxPooledRequest {
 		*bufp = req
@@ -367,4 +369,15 @@ func normalize(v any) any {
 		return out
 	}
 	return v
+}
+
+// guestLogLevel is the least level the host logger keeps, which the invoke request passes
+// on so guests do not encode and send records that would be dropped.
+func (c *Catalog) guestLogLevel(ctx context.Context) string {
+	for _, l := range [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if c.deps.Logger.Enabled(ctx, l) {
+			return strings.ToLower(l.String())
+		}
+	}
+	return "error"
 }

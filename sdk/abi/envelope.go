@@ -256,6 +256,9 @@ type InvokeRequest struct {
 	Attempt int `json:"attempt,omitempty"`
 	// DeadlineUnixMS is when the host will abort the call.
 	DeadlineUnixMS int64 `json:"deadline_unix_ms,omitempty"`
+	// LogLevel is the least level the host keeps (debug, info, warn, error); a guest need not
+	// send records below it. Empty means debug (hosts before it was added).
+	LogLevel string `json:"log_level,omitempty"`
 }
 
 // DecodeInvokeRequest parses an invoke request.

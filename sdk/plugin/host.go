@@ -188,7 +188,15 @@ type logHandler struct {
 	group string
 }
 
-func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
+// Enabled reports whether the host keeps records of level l, so that records it would drop
+// are not encoded and sent at all.
+func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool {
+	var least slog.Level
+	if err := least.UnmarshalText([]byte(call(h.ctx).req.LogLevel)); err != nil {
+		return true
+	}
+	return l >= least
+}
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	host := hostFrom(h.ctx)
