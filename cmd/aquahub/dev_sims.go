@@ -66,6 +66,9 @@ func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), err
 				t.Connectors = map[string]plugins.TenantConfig{}
 			}
 			conn := sim.connector(url, o.key)
+			if conn.Secrets == nil && len(info.secrets) > 0 {
+				conn.Secrets = map[string]string{}
+			}
 			for k, v := range info.secrets {
 				conn.Secrets[k] = v
 			}
