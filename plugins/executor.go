@@ -34,6 +34,7 @@ func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
 		if err != nil {
 			return "", err
 		}
+		c.metrics.recordUsage(call.Tenant, v.id, resp.Usage)
 		results = resp.Results
 		return outcomeOf(results), nil
 	})
@@ -261,6 +262,7 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 		if err != nil {
 			return "", err
 		}
+		c.metrics.recordUsage(call.Tenant, v.id, resp.Usage)
 		if e := resp.Results[0].Error; e != nil {
 			return string(e.Kind), stepError(call.Connector, call.Action, e)
 		}

@@ -278,6 +278,46 @@ func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
 type InvokeResponse struct {
 	Results []Result `json:"results,omitempty"`
 	Error   *Error   `json:"error,omitempty"`
+	// Usage is the vendor quota consumption the connector saw during the call (revision
+	// 1.4); the host records it as metrics, and older hosts ignore it.
+	Usage []Usage `json:"usage,omitempty"`
+}
+
+// Usage is one vendor quota as the vendor last reported it, such as Salesforce's
+// Sforce-Limit-Info: api-usage=18/5000.
+type Usage struct {
+	// Quota names the quota: lower-case letters, digits and '_', at most 64 (api_requests).
+	Quota string `json:"quota"`
+	// Used is how much of the quota is consumed (≥ 0).
+	Used int64 `json:"used"`
+	// Limit is the quota's size (≥ 0; 0 when the vendor does not say).
+	Limit int64 `json:"limit"`
+}
+
+// Check validates the usage; the message starts with the field name.
+func (u Usage) Check() error {
+	if !validQuota(u.Quota) {
+		return fmt.Errorf("quota: must be 1-64 lower-case letters, digits and '_' (got %q)", u.Quota)
+	}
+	if u.Used < 0 {
+		return fmt.Errorf("used: must not be negative (got %d)", u.Used)
+	}
+	if u.Limit < 0 {
+		return fmt.Errorf("limit: must not be negative (got %d)", u.Limit)
+	}
+	return nil
+}
+
+func validQuota(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is the outcome of one input: Output on success, Error on failure.

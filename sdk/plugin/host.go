@@ -38,6 +38,8 @@ type callKey struct{}
 type callInfo struct {
 	req *abi.InvokeRequest
 	key string
+	// resp is the invoke's response, where ReportUsage keeps the last report per quota.
+	resp *abi.InvokeResponse
 }
 
 var (
@@ -147,6 +149,26 @@ func KVSet(ctx context.Context, key string, value []byte) error {
 
 // KVDelete removes a key.
 func KVDelete(ctx context.Context, key string) error { return KVSet(ctx, key, nil) }
+
+// ReportUsage reports a vendor quota's consumption as the vendor last stated it (Salesforce's
+// Sforce-Limit-Info, for example). The last report of each quota in a call goes back to the
+// hub with the response, where it becomes the metrics aquahub_connector_quota_used and
+// aquahub_connector_quota_limit. quota is lower-case letters, digits and '_'; a name that
+// is not, or a negative number, is dropped by the hub.
+func ReportUsage(ctx context.Context, quota string, used, limit int64) {
+	c := call(ctx)
+	if c.resp == nil {
+		return
+	}
+	u := abi.Usage{Quota: quota, Used: used, Limit: limit}
+	for i := range c.resp.Usage {
+		if c.resp.Usage[i].Quota == quota {
+			c.resp.Usage[i] = u
+			return
+		}
+	}
+	c.resp.Usage = append(c.resp.Usage, u)
+}
 
 // Now returns the host's wall clock.
 func Now(ctx context.Context) time.Time {

@@ -142,7 +142,7 @@ func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeReques
 	}
 	resp := &abi.InvokeResponse{Results: make([]abi.Result, len(req.Inputs))}
 	for i, raw := range req.Inputs {
-		call := callInfo{req: req, key: req.IdempotencyKey}
+		call := callInfo{req: req, key: req.IdempotencyKey, resp: resp}
 		if len(req.Inputs) > 1 && call.key != "" {
 			call.key += "-" + strconv.Itoa(i)
 		}
