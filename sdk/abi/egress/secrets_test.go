@@ -339,7 +339,10 @@ func TestReflectedSecretsAreScrubbed(t *testing.T) {
 		{"plain body", func(w http.ResponseWriter, s string) { fmt.Fprint(w, "you sent "+s) },
 			func(r *abi.HTTPResponse, s string) bool { return strings.Contains(string(r.Body), s) }},
 		{"url-escaped", func(w http.ResponseWriter, s string) { fmt.Fprint(w, url.QueryEscape(s+"/")) },
-			func(r *abi.HTTPResponse, s string) bool { d, _ := url.QueryUnescape(string(r.Body)); return strings.Contains(d, s) }},
+			func(r *abi.HTTPResponse, s string) bool {
+				d, _ := url.QueryUnescape(string(r.Body))
+				return strings.Contains(d, s)
+			}},
 		{"base64", func(w http.ResponseWriter, s string) { w.Header().Set("X-B64", b64([]byte(s))) },
 			func(r *abi.HTTPResponse, s string) bool {
 				d, _ := base64.StdEncoding.DecodeString(r.Headers["X-B64"][0])
@@ -351,7 +354,10 @@ func TestReflectedSecretsAreScrubbed(t *testing.T) {
 				return strings.Contains(string(d), s)
 			}},
 		{"hex", func(w http.ResponseWriter, s string) { fmt.Fprint(w, hex.EncodeToString([]byte(s))) },
-			func(r *abi.HTTPResponse, s string) bool { d, _ := hex.DecodeString(string(r.Body)); return strings.Contains(string(d), s) }},
+			func(r *abi.HTTPResponse, s string) bool {
+				d, _ := hex.DecodeString(string(r.Body))
+				return strings.Contains(string(d), s)
+			}},
 		{"reversed", func(w http.ResponseWriter, s string) { fmt.Fprint(w, rev(s)) },
 			func(r *abi.HTTPResponse, s string) bool { return strings.Contains(rev(string(r.Body)), s) }},
 		{"upper-cased", func(w http.ResponseWriter, s string) { fmt.Fprint(w, strings.ToUpper(s)) },
