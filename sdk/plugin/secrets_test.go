@@ -25,7 +25,7 @@ type deadlineOut struct {
 func probeConnector() *plugin.Connector {
 	return &plugin.Connector{
 		ID: "probe", Version: "1.0.0", Egress: []string{"*"},
-		Config: []plugin.ConfigSpec{{Name: "dc", FromSecret: &plugin.SecretDerivation{Secret: "api_key", AfterLast: "-", Pattern: "[a-z]+[0-9]+"}}},
+		Config:  []plugin.ConfigSpec{{Name: "dc", FromSecret: &plugin.SecretDerivation{Secret: "api_key", AfterLast: "-", Pattern: "[a-z]+[0-9]+"}}},
 		Secrets: []plugin.SecretSpec{{Name: "api_key", Places: []plugin.SecretPlace{{Header: "X-Api-Key"}}}},
 		Actions: []plugin.Handler{
 			plugin.Action[empty, deadlineOut]{Name: "probe", Handle: func(ctx context.Context, _ empty) (deadlineOut, error) {
