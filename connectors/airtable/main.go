@@ -99,7 +99,7 @@ var Connector = &plugin.Connector{
 	},
 	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "personal access token (pat…)", Required: true,
 		Places: []plugin.SecretPlace{{Header: "Authorization"}}}},
-	Egress:  []string{defaultBaseURL},
+	Egress: []string{defaultBaseURL},
 	// Airtable allows 5 requests/s per base. Paths are /v0/{base}/..., so the first two
 	// segments key one bucket per base; the host holds the buckets, shared by every pooled
 	// instance, and waits before dialing. "*" covers the simulator's origin too.

@@ -92,7 +92,7 @@ var Connector = &plugin.Connector{
 	},
 	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "Marketing API key (…-usNN)", Required: true,
 		Places: []plugin.SecretPlace{{Basic: true}}}},
-	Egress:  []string{"https://*.api.mailchimp.com"},
+	Egress: []string{"https://*.api.mailchimp.com"},
 	Actions: []plugin.Handler{
 		plugin.Action[CampaignIn, CampaignOut]{Name: "campaigns.create", Description: "Create a regular campaign for an audience.", Handle: createCampaign},
 		plugin.Action[ContentIn, CampaignOut]{Name: "campaigns.set_content", Description: "Set a campaign's HTML (and plain-text) content.", Handle: setContent},
