@@ -3,6 +3,7 @@ package plugins
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -188,6 +189,35 @@ func (c TenantConfig) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// UnboundSecrets returns the names of the secrets without a secret_origins entry while
+// Egress grants more than one origin: each may be sent to any of them.
+func (c TenantConfig) UnboundSecrets() []string {
+	if len(c.Egress) < 2 {
+		return nil
+	}
+	var out []string
+	for _, name := range sortedNames(c.Secrets) {
+		if _, bound := c.SecretOrigins[name]; !bound {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// warnUnboundSecrets logs, once at start, every secret an operator left free to go to
+// several granted origins.
+func warnUnboundSecrets(log *slog.Logger, tenants map[string]map[string]TenantConfig) {
+	for _, tenant := range sortedNames(tenants) {
+		for _, connector := range sortedNames(tenants[tenant]) {
+			tc := tenants[tenant][connector]
+			for _, name := range tc.UnboundSecrets() {
+				log.Warn("secret may be sent to every origin the connector is granted; bind it with secret_origins",
+					"tenant", tenant, "connector", connector, "secret", name, "origins", len(tc.Egress))
+			}
+		}
+	}
 }
 
 // coveredBy reports whether some granted origin covers every URL that o matches.

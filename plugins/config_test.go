@@ -1,7 +1,9 @@
 package plugins
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,28 @@ func TestTenantConfigValidate(t *testing.T) {
 				t.Fatalf("the message holds a secret value: %v", err)
 			}
 		})
+	}
+}
+
+func TestNewWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
+	var logs syncBuffer
+	tenants := map[string]map[string]TenantConfig{
+		"t1": {
+			"http": {Egress: []string{"https://a.example", "https://b.example"}, Secrets: map[string]string{"bound": "0123456789", "free": "0123456789"},
+				SecretOrigins: map[string][]string{"bound": {"https://a.example"}}},
+			"sendgrid": {Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"}},
+		},
+	}
+	m, err := New(context.Background(), Config{Dir: t.TempDir()}, tenants, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close(context.Background())
+	out := logs.String()
+	if !strings.Contains(out, "bind it with secret_origins") || !strings.Contains(out, "secret=free") {
+		t.Fatalf("no warning for the unbound secret:\n%s", out)
+	}
+	if strings.Contains(out, "secret=bound") || strings.Contains(out, "secret=api_key") {
+		t.Fatalf("a warning for a bound secret or a single grant:\n%s", out)
 	}
 }

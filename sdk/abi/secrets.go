@@ -153,6 +153,22 @@ type SecretUses struct {
 	signing  map[string]bool
 }
 
+// DeclaresSecretPlaces reports whether the manifest uses revision 1.4's fields: places
+// for its secrets or configuration derived from one.
+func (m *Manifest) DeclaresSecretPlaces() bool {
+	for _, s := range m.Secrets {
+		if len(s.Places) > 0 {
+			return true
+		}
+	}
+	for _, c := range m.Config {
+		if c.FromSecret != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // SecretUses returns the manifest's rules for secret references.
 func (m *Manifest) SecretUses() SecretUses {
 	u := SecretUses{places: map[string][]SecretPlace{}, signing: map[string]bool{}}

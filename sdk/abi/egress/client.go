@@ -194,6 +194,10 @@ func NewClient(p Policy) (*Client, error) {
 	return c, nil
 }
 
+// Scrubber returns what finds the policy's sendable secrets in text, for scrubbing what the
+// host keeps from a connector's calls (run records, logs).
+func (c *Client) Scrubber() *scrub.Scrubber { return c.scrubber }
+
 // CloseIdleConnections releases pooled connections.
 func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
 
