@@ -420,10 +420,13 @@ func (e *Error) Check() error {
 
 // HTTPRequest is the http_request argument.
 //
-// Header values and the URL's query may contain secret references that the host replaces
-// with the tenant's secret values after the egress check: {{secret:NAME}} becomes the value,
-// {{basic:USER:NAME}} becomes base64(USER + ":" + value) for HTTP Basic auth. Secret values
-// never enter guest memory; the host also scrubs them from the response.
+// Header values and query parameter values may contain secret references (see
+// SecretRefPattern) that the host replaces after the egress check: {{secret:NAME}} becomes
+// the value, {{basic:USER:NAME}} base64(USER + ":" + value) for HTTP Basic auth, and
+// {{hmac-sha256-hex:NAME}} / {{hmac-sha256-base64:NAME}} an HMAC of Body keyed with the value
+// (revision 1.4). Each must stand in a place the manifest declares for the secret
+// (SecretPlace) and the request must go to an origin the operator binds the secret to.
+// Secret values never enter guest memory; the host also scrubs them from the response.
 type HTTPRequest struct {
 	Method  string              `json:"method"`
 	URL     string              `json:"url"`
@@ -473,7 +476,8 @@ type HTTPResponse struct {
 	Status  int                 `json:"status,omitempty"`
 	Headers map[string][]string `json:"headers,omitempty"`
 	Body    []byte              `json:"body,omitempty"`
-	// URL is the final URL after redirects.
+	// URL is the final URL after redirects; without a redirect, the request's own URL with
+	// its secret references, never the expanded one.
 	URL   string     `json:"url,omitempty"`
 	Error *HTTPError `json:"error,omitempty"`
 }
