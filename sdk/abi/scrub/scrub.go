@@ -373,7 +373,7 @@ func normalizeAll(b []byte) []byte { return normalize(b).text }
 // normalize decodes escapes and lower-cases ASCII letters.
 func normalize(b []byte) normalized {
 	var n normalized
-	if bytes.IndexAny(b, `%\&`) < 0 {
+	if !bytes.ContainsAny(b, `%\&`) {
 		n.text = lower(b)
 		return n
 	}
