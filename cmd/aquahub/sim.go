@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -181,12 +180,9 @@ func simulators() map[string]simulator {
 				return simInfo{handler: s, notes: []string{"audience: " + mailchimpsim.DefaultList}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
-				cfg := map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList}
-				if dc := mailchimpDataCenter(key); dc != "" {
-					cfg["dc"] = dc // what a real tenant's config needs; base_url overrides it here
-				}
+				// A real tenant needs no dc either: the host derives it from the key's suffix.
 				return plugins.TenantConfig{
-					Config:  cfg,
+					Config:  map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList},
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},
 				}
@@ -197,19 +193,6 @@ func simulators() map[string]simulator {
 		},
 	}
 }
-
-// mailchimpDataCenter returns the data center of a Mailchimp API key, its suffix after the
-// last '-' (us21 for …-us21), or "" when the key has none. The connector cannot do this
-// itself: the host injects the key into requests and the guest never sees it.
-func mailchimpDataCenter(key string) string {
-	i := strings.LastIndexByte(key, '-')
-	if i < 0 || !dataCenter.MatchString(key[i+1:]) {
-		return ""
-	}
-	return key[i+1:]
-}
-
-var dataCenter = regexp.MustCompile(`^[a-z]+[0-9]+$`)
 
 func simNames() []string {
 	var names []string

@@ -97,6 +97,16 @@ func Secret(name string) string { return "{{secret:" + name + "}}" }
 // named secret as password.
 func BasicAuth(user, secret string) string { return "Basic {{basic:" + user + ":" + secret + "}}" }
 
+// HMACHex returns a reference the host replaces with the lower-case hex HMAC-SHA256 of the
+// request's body keyed with the named secret, for a signature header such as
+// X-Signature-256: "sha256=" + HMACHex("webhook_secret"). The secret must be declared with
+// a SecretPlace{HMAC: header} for that header (ABI revision 1.5); the connector never
+// holds the key.
+func HMACHex(secret string) string { return "{{" + abi.RefHMACHex + ":" + secret + "}}" }
+
+// HMACBase64 is HMACHex with the HMAC in standard base64.
+func HMACBase64(secret string) string { return "{{" + abi.RefHMACBase64 + ":" + secret + "}}" }
+
 // HasSecret reports whether the tenant has set the named secret.
 func HasSecret(ctx context.Context, name string) bool {
 	for _, s := range call(ctx).req.Secrets {
