@@ -9,6 +9,6 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure the hub and print figures a person can compare",
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchPipelineCmd(), newBenchWebhooksCmd(), newBenchContentCmd(), newBenchPluginsCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchPipelineCmd(), newBenchWebhooksCmd(), newBenchContentCmd(), newBenchPluginsCmd(), newBenchIsolationCmd())
 	return cmd
 }

@@ -62,3 +62,9 @@ func (m *Module) publishCircuit(tenant, typ string, ch core.CircuitChange, data 
 		m.log.Error("publishing "+typ, "tenant", tenant, "endpoint", endpoint, "err", err)
 	}
 }
+
+// Circuit returns the state of an endpoint's breaker and, when open, when it lets a probe
+// through.
+func (m *Module) Circuit(tenant, endpointID string) (core.CircuitState, time.Time) {
+	return m.circuits.State(laneKey(tenant, endpointID), m.clock.Now())
+}

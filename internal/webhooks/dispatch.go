@@ -274,9 +274,7 @@ func (m *Module) send(ctx context.Context, l *lane, c *claimed) {
 	// Shutting down, the message stays leased: it is sent again, with the same webhook-id,
 	// when the lease runs out.
 	if !stopping {
-		if err := m.record(ctx, c, att, out); err != nil {
-			m.log.Error("webhook delivery", "tenant", c.d.Tenant, "endpoint", c.d.EndpointID, "message", c.d.ID, "err", err)
-		}
+		m.recordRetrying(ctx, c, att, out)
 	}
 	m.disp.attempts.Add(1)
 	m.disp.mu.Lock()
@@ -284,6 +282,33 @@ func (m *Module) send(ctx context.Context, l *lane, c *claimed) {
 	m.disp.ended.Broadcast()
 	m.disp.mu.Unlock()
 	m.Notify()
+}
+
+// recordRetries bounds the attempts to write one outcome. A storage error that outlasts them
+// leaves the message leased, and it is sent again when the lease runs out; retrying first
+// spares the receiver that duplicate.
+const recordRetries = 10
+
+// recordRetrying writes an attempt's outcome, trying again with backoff while the store
+// fails.
+func (m *Module) recordRetrying(ctx context.Context, c *claimed, att Attempt, out outcome) {
+	wait := 20 * time.Millisecond
+	for try := 1; ; try++ {
+		err := m.record(ctx, c, att, out)
+		if err == nil {
+			return
+		}
+		if try == recordRetries || ctx.Err() != nil {
+			m.log.Error("webhook delivery: the outcome was not written; the message is sent again when its lease ends",
+				"tenant", c.d.Tenant, "endpoint", c.d.EndpointID, "message", c.d.ID, "err", err)
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // released is a claimed message going back to the store unsent.

@@ -3,6 +3,9 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -312,5 +315,101 @@ func TestHangingEndpointTimesOutAlone(t *testing.T) {
 	}
 	if types := strings.Join(h.pub.types(), ","); types != webhooks.EventCircuitOpened {
 		t.Fatalf("published %s, want the breaker opened", types)
+	}
+}
+
+// faultyStore fails every nth write transaction before it starts, as a full or failing
+// disk would: nothing of it is written.
+type faultyStore struct {
+	webhooks.Store
+	every         int64
+	calls, failed atomic.Int64
+}
+
+func (s *faultyStore) fault() error {
+	if s.calls.Add(1)%s.every == 0 {
+		s.failed.Add(1)
+		return errors.New("injected storage error: no space left on device")
+	}
+	return nil
+}
+
+func (s *faultyStore) Update(ctx context.Context, fn func(tx webhooks.Tx) error) error {
+	if err := s.fault(); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+func (s *faultyStore) Batch(ctx context.Context, fn func(tx webhooks.Tx) error) error {
+	if err := s.fault(); err != nil {
+		return err
+	}
+	return s.Store.Batch(ctx, fn)
+}
+
+// TestStorageErrorsLoseAndDoubleNothing: with every third write failing (fan-out, claims,
+// outcomes), the worker still delivers every message to both endpoints exactly once, and
+// the log shows one successful attempt each.
+func TestStorageErrorsLoseAndDoubleNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	store := &faultyStore{Store: h.db.Webhooks(), every: 3}
+	mod, err := webhooks.New(webhooks.Config{AllowHTTP: true, AllowLoopback: true, Workers: 4}, webhooks.Deps{
+		Store: store, Events: h.events, Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mod = mod
+	a, b := newReceiver(t, nil), newReceiver(t, nil)
+	epA, _ := h.create(t, a.URL, "*")
+	epB, _ := h.create(t, b.URL, "*")
+	for range 300 {
+		h.events.add("aquascene", "x")
+	}
+	if err := mod.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(a.requests()) < 300 || len(b.requests()) < 300 {
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %d and %d of 300 with storage errors", len(a.requests()), len(b.requests()))
+		}
+		mod.Notify()
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The last outcomes may still be being written.
+	for settled := false; !settled && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		settled = true
+		for _, ep := range []webhooks.Endpoint{epA, epB} {
+			for _, d := range h.deliveries(t, ep) {
+				settled = settled && d.State == webhooks.StateSucceeded
+			}
+		}
+	}
+	if err := mod.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of %d write transactions failed", store.failed.Load(), store.calls.Load())
+	if store.failed.Load() == 0 {
+		t.Fatal("no storage error was injected")
+	}
+	for _, c := range []struct {
+		ep webhooks.Endpoint
+		rc *receiver
+	}{{epA, a}, {epB, b}} {
+		seen := map[string]int{}
+		for _, r := range c.rc.requests() {
+			seen[r.header.Get(signature.WebhookIDHeader)]++
+		}
+		ds := h.deliveries(t, c.ep)
+		if len(ds) != 300 || len(seen) != 300 {
+			t.Fatalf("%d messages, %d distinct deliveries; want 300 each", len(ds), len(seen))
+		}
+		for _, d := range ds {
+			if d.State != webhooks.StateSucceeded || d.Attempts != 1 || seen[d.ID] != 1 {
+				t.Fatalf("message %s: %s after %d attempts, received %d times", d.ID, d.State, d.Attempts, seen[d.ID])
+			}
+		}
 	}
 }
