@@ -1,6 +1,9 @@
 package plugins
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // hostMetrics are a catalog's collectors; the hub registers them through Module.Collectors.
 type hostMetrics struct {
@@ -12,6 +15,8 @@ type hostMetrics struct {
 	circuitsOpen    *prometheus.GaugeVec
 	circuitChanges  *prometheus.CounterVec
 	circuitRejected *prometheus.CounterVec
+	// quotaUsed and quotaLimit are the vendor quotas connectors report (abi.Usage).
+	quotaUsed, quotaLimit *prometheus.GaugeVec
 }
 
 func newMetrics() *hostMetrics {
@@ -44,12 +49,36 @@ func newMetrics() *hostMetrics {
 			Name: "aquahub_connector_circuit_rejected_total",
 			Help: "Connector HTTP requests refused without being sent because their origin's circuit was open.",
 		}, []string{"connector"}),
+		quotaUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aquahub_connector_quota_used",
+			Help: "A vendor quota's consumption as the vendor last reported it to the connector (Salesforce's Sforce-Limit-Info api-usage, for example).",
+		}, []string{"tenant", "connector", "quota"}),
+		quotaLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aquahub_connector_quota_limit",
+			Help: "A vendor quota's size as the vendor last reported it to the connector.",
+		}, []string{"tenant", "connector", "quota"}),
+	}
+}
+
+// recordUsage sets the quota gauges from a connector's report; entries that fail
+// abi.Usage.Check are dropped, so a faulty guest cannot mint arbitrary label values.
+func (m *hostMetrics) recordUsage(tenant, connector string, usage []abi.Usage) {
+	for _, u := range usage {
+		if u.Check() != nil {
+			continue
+		}
+		m.quotaUsed.WithLabelValues(tenant, connector, u.Quota).Set(float64(u.Used))
+		if u.Limit > 0 {
+			m.quotaLimit.WithLabelValues(tenant, connector, u.Quota).Set(float64(u.Limit))
+		}
 	}
 }
 
 // Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
-// decisions, instances created and discarded, and the circuit breakers.
+// decisions, instances created and discarded, the circuit breakers and the vendor quotas
+// connectors report.
 func (c *Catalog) Collectors() []prometheus.Collector {
 	m := c.metrics
-	return []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.circuitsOpen, m.circuitChanges, m.circuitRejected}
+	return []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded,
+		m.circuitsOpen, m.circuitChanges, m.circuitRejected, m.quotaUsed, m.quotaLimit}
 }

@@ -30,7 +30,7 @@ const (
 	CircuitIgnored
 )
 
-// Circuit guards the origins a client calls (ABI revision 1.4): each request and each
+// Circuit guards the origins a client calls (ABI revision 1.6): each request and each
 // redirect asks Allow before it is rate-limited and sent, and reports its outcome to the
 // function Allow returned. A Circuit that refuses an origin returns a *CircuitOpenError;
 // the request then fails with the circuit_open code and nothing is dialled. The host keeps
