@@ -70,7 +70,7 @@ func TestCircuitBreakerDefersCalls(t *testing.T) {
 	c, _ := openCatalog(t, cfg, Deps{
 		Publisher: pub,
 		Grants: func(string, string) (TenantConfig, bool) {
-			return TenantConfig{Egress: []string{bad.URL, good.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+			return TenantConfig{Egress: []string{bad.URL, good.URL}, Secrets: map[string]string{"token": "tok-123456789"}}, true
 		},
 	}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	fetch := func(tenant, url string) (map[string]any, error) {
@@ -139,7 +139,7 @@ func TestCircuitBreakerDisabled(t *testing.T) {
 	}))
 	c, _ := openCatalog(t, Config{PoolSize: 1, Circuit: core.BreakerConfig{Disabled: true}}, Deps{
 		Grants: func(string, string) (TenantConfig, bool) {
-			return TenantConfig{Egress: []string{bad.URL}, Secrets: map[string]string{"token": "t"}}, true
+			return TenantConfig{Egress: []string{bad.URL}, Secrets: map[string]string{"token": "tok-123456789"}}, true
 		},
 	}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
 	for range 15 {
