@@ -21,9 +21,11 @@ import (
 //
 //   - 1: JSON records, queue keys be64(due) tenant\0 run id.
 //   - 2: queue keys tenant\0 lane\0 be64(due) run id.
-//   - 3: binary pipeline records (records.go); the pruner's buckets (prune.go); webhook
+//   - 3: webhook messages wait in a queue per endpoint, with a ready index of the endpoints'
+//     earliest due times (webhooks.go).
+//   - 4: binary pipeline records (records.go); the pruner's buckets (prune.go); webhook
 //     messages name the step key that queued them.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -171,8 +173,8 @@ func Open(cfg Config) (*DB, error) {
 	d.pipeline = &Pipeline{db: db}
 	d.pruner = newPruner(d)
 	version, err := d.init()
-	if err == nil && version < 3 {
-		err = d.migrateToV3()
+	if err == nil && version < 4 {
+		err = d.migrateToV4()
 	}
 	if err != nil {
 		db.Close()
@@ -261,7 +263,15 @@ func (d *DB) init() (int, error) {
 				return err
 			}
 		}
-		if version >= 3 {
+		if version < 3 {
+			if err := migrateWebhookDueV2(tx); err != nil {
+				return fmt.Errorf("opening %s: migrating the webhook queues to format version 3: %w", d.path, err)
+			}
+			if err := meta.Put(keyFormatVer, []byte("3")); err != nil {
+				return err
+			}
+		}
+		if version >= 4 {
 			return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
 		}
 		return nil
@@ -298,7 +308,7 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketConnectorKV,
-	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
+	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 	bucketPrune, bucketRunsLate, bucketIdemTimes,

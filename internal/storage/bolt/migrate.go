@@ -14,13 +14,14 @@ import (
 // migrated in many small commits instead of one that would hold every page in memory.
 var migrateBatch = 5000
 
-// migrateToV3 brings a format version 2 file to version 3: the pipeline's JSON records are
-// rewritten in the binary layout, Idempotency-Keys are indexed by time (from now: their first
-// use is not known), and each step key is named in the webhook message it queued, or
-// deleted with its message gone. Each part records how far it got in the meta bucket, so a
-// migration cut short resumes where it stopped; the file is stamped version 3 last. Readers
-// take both layouts, so a half-migrated file reads correctly meanwhile.
-func (d *DB) migrateToV3() error {
+// migrateToV4 brings a format version 2 or 3 file (init has already refiled version 2's
+// webhook queue) to version 4: the pipeline's JSON records are rewritten in the binary
+// layout, Idempotency-Keys are indexed by time (from now: their first use is not known), and
+// each step key is named in the webhook message it queued, or deleted with its message gone.
+// Each part records how far it got in the meta bucket, so a migration cut short resumes where
+// it stopped; the file is stamped version 4 last. Readers take both layouts, so a
+// half-migrated file reads correctly meanwhile.
+func (d *DB) migrateToV4() error {
 	rewrites := []struct {
 		bucket []byte
 		fn     func(k, v []byte) ([]byte, error)
@@ -57,7 +58,7 @@ func (d *DB) migrateToV3() error {
 			return bucket(tx, r.bucket).Put(k, nv)
 		})
 		if err != nil {
-			return fmt.Errorf("opening %s: migrating %s to format version 3: %w", d.path, r.bucket, err)
+			return fmt.Errorf("opening %s: migrating %s to format version 4: %w", d.path, r.bucket, err)
 		}
 	}
 	now := time.Now()

@@ -12,17 +12,17 @@ import (
 // The pipeline's records on disk. They are private: the domain types in core may change
 // shape without changing the file, and a change of these is a change of FormatVersion.
 //
-// Since format version 3 they are binary (see recordWriter): a tag byte, then the fields as
+// Since format version 4 they are binary (see recordWriter): a tag byte, then the fields as
 // varints and length-prefixed strings, with nothing the key already says (the tenant and id
 // of a run, the step id of a ledger entry, the sequence number of an event, the id and source
-// of a dedup key). Version 2 wrote JSON objects; a record that starts with '{' is one of those
+// of a dedup key). Versions 2 and 3 wrote JSON objects; a record that starts with '{' is one of those
 // and is still read, so the rewrite at upgrade can go in small transactions (migrateRecords).
 
 // Record tags: the first byte of every binary record.
 const (
-	tagV3        = 0x01 // a live record in format version 3's layout
+	tagBinary    = 0x01 // a live record in format version 4's layout
 	tagTombstone = 0x02 // an event whose body is pruned while its dedup key is kept
-	tagJSON      = '{'  // a format version 2 record
+	tagJSON      = '{'  // a format version 2 or 3 record
 )
 
 // encodeEvent stores an event under its sequence number: the tenant, the time it was
@@ -37,7 +37,7 @@ func encodeEvent(e *core.Event) ([]byte, error) {
 		}
 	}
 	w := recordWriter{b: make([]byte, 0, 64+len(e.ID)+len(e.Source)+len(e.Type)+len(e.Data)+len(ext))}
-	w.byte(tagV3)
+	w.byte(tagBinary)
 	w.str(e.Tenant)
 	w.time(e.ReceivedAt, time.Time{})
 	w.str(e.ID)
@@ -93,7 +93,7 @@ func decodeEvent(k, v []byte) (ev core.Event, live bool, err error) {
 	}
 	r := recordReader{b: v}
 	tag := r.byte()
-	if tag != tagV3 && tag != tagTombstone {
+	if tag != tagBinary && tag != tagTombstone {
 		return ev, false, fmt.Errorf("decoding stored event #%d: unknown record tag %#x", seq, tag)
 	}
 	ev.Seq = seq
@@ -131,7 +131,7 @@ func decodeEvent(k, v []byte) (ev core.Event, live bool, err error) {
 // eventAttributes reads the id, source and type of the event stored as v, without its
 // data; a tombstone has no type.
 func eventAttributes(k, v []byte) (id, source, typ string, err error) {
-	if len(v) > 0 && v[0] == tagV3 {
+	if len(v) > 0 && v[0] == tagBinary {
 		r := recordReader{b: v[1:]}
 		r.bytes() // tenant
 		r.uint()  // received
@@ -190,7 +190,7 @@ func (r acceptedRecord) accepted() core.Accepted {
 // runs.
 func encodeDedup(a core.Accepted) []byte {
 	w := recordWriter{}
-	w.byte(tagV3)
+	w.byte(tagBinary)
 	w.uint(a.Seq)
 	w.uint(uint64(len(a.Runs)))
 	for _, id := range a.Runs {
@@ -212,7 +212,7 @@ func decodeDedup(k, v []byte) (acceptedRecord, error) {
 	id, source, _ := splitKey([]byte(rest))
 	rec := acceptedRecord{ID: id, Source: source}
 	r := recordReader{b: v}
-	if tag := r.byte(); tag != tagV3 {
+	if tag := r.byte(); tag != tagBinary {
 		return rec, fmt.Errorf("decoding dedup record %q: unknown record tag %#x", k, tag)
 	}
 	rec.Seq = r.uint()
@@ -236,7 +236,7 @@ var (
 // which is short; a finished run has no lane.
 func encodeRun(r *core.Run) []byte {
 	w := recordWriter{b: make([]byte, 0, 64+len(r.RuleID)+len(r.Lane)+len(r.LastError))}
-	w.byte(tagV3)
+	w.byte(tagBinary)
 	w.str(r.RuleID)
 	w.enum(runStatuses, string(r.Status))
 	w.uint(r.EventSeq)
@@ -264,7 +264,7 @@ func decodeRun(k, v []byte) (core.Run, error) {
 	tenant, id, _ := splitKey(k)
 	run := core.Run{ID: id, Tenant: tenant}
 	r := recordReader{b: v}
-	if tag := r.byte(); tag != tagV3 {
+	if tag := r.byte(); tag != tagBinary {
 		return run, fmt.Errorf("decoding run %q: unknown record tag %#x", id, tag)
 	}
 	run.RuleID = r.str()
@@ -318,7 +318,7 @@ func decodeRunV2(k, v []byte) (core.Run, error) {
 // other fields as the step produced it.
 func encodeStep(s *core.StepRecord) []byte {
 	w := recordWriter{b: make([]byte, 0, 48+len(s.Kind)+len(s.Error)+len(s.Output))}
-	w.byte(tagV3)
+	w.byte(tagBinary)
 	w.str(s.Kind)
 	w.enum(stepStatuses, string(s.Status))
 	w.uint(uint64(max(s.Attempts, 0)))
@@ -344,7 +344,7 @@ func decodeStep(k, v []byte) (core.StepRecord, error) {
 	}
 	s := core.StepRecord{StepID: stepID}
 	r := recordReader{b: v}
-	if tag := r.byte(); tag != tagV3 {
+	if tag := r.byte(); tag != tagBinary {
 		return s, fmt.Errorf("decoding ledger entry %q: unknown record tag %#x", k, tag)
 	}
 	s.Kind = r.str()

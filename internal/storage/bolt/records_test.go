@@ -162,7 +162,7 @@ func TestMalformedRecordsAreErrors(t *testing.T) {
 		{"unknown tag", []byte{0x7f, 1, 2}},
 		{"truncated", good[:len(good)/2]},
 		{"trailing bytes", append(append([]byte(nil), good...), 9, 9)},
-		{"string longer than the record", []byte{tagV3, 0x7f}},
+		{"string longer than the record", []byte{tagBinary, 0x7f}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
