@@ -279,13 +279,20 @@ func sameJSON(a, b []byte) bool {
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
 
-// TestVersion2FileFromVersion2 opens testdata/format-v2.db, written by the hub's code at
-// format version 2 (two tenants; runs succeeded with two ledger entries, dead, released for
-// a retry and queued; an Idempotency-Key; a webhook message), and reads back everything that
-// code read from it (testdata/format-v2.json): the migration keeps every event, run, ledger
-// entry and queue count.
-func TestVersion2FileFromVersion2(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("testdata", "format-v2.db"))
+// TestOlderFilesMigrate opens testdata/format-v2.db and format-v3.db, each written by the
+// hub's code at that format version (two tenants; runs succeeded with two ledger entries,
+// dead, released for a retry and queued; an Idempotency-Key; a webhook message), and reads
+// back everything that code read from it (format-v2.json, format-v3.json): the migration
+// keeps every event, run, ledger entry and queue count.
+func TestOlderFilesMigrate(t *testing.T) {
+	for _, version := range []string{"v2", "v3"} {
+		t.Run(version, func(t *testing.T) { testOlderFileMigrates(t, "format-"+version) })
+	}
+}
+
+func testOlderFileMigrates(t *testing.T, name string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name+".db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,11 +302,11 @@ func TestVersion2FileFromVersion2(t *testing.T) {
 	}
 	db, err := Open(Config{Path: path})
 	if err != nil {
-		t.Fatalf("opening a version 2 file: %v", err)
+		t.Fatalf("opening %s: %v", name, err)
 	}
 	defer db.Close()
 	if n, err := LegacyRecords(db); err != nil || n != 0 {
-		t.Fatalf("%d records left in version 2's layout (%v)", n, err)
+		t.Fatalf("%d records left in the JSON layout (%v)", n, err)
 	}
 	ctx := context.Background()
 	s := db.Pipeline()
@@ -336,7 +343,7 @@ func TestVersion2FileFromVersion2(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want, have map[string]any
-	raw, err := os.ReadFile(filepath.Join("testdata", "format-v2.json"))
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +358,7 @@ func TestVersion2FileFromVersion2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(want) != 16+3 {
-		t.Fatalf("testdata/format-v2.json holds %d entries, not 16 runs, the events, the listing and the queue's counts", len(want))
+		t.Fatalf("testdata/%s.json holds %d entries, not 16 runs, the events, the listing and the queue's counts", name, len(want))
 	}
 	for k, w := range want {
 		if h, ok := have[k]; !ok {
@@ -374,7 +381,7 @@ func TestVersion2FileFromVersion2(t *testing.T) {
 	dup, err := s.Accept(ctx, core.AcceptRequest{Tenant: "globex", Events: []core.Pending{
 		{Event: core.Event{ID: "evt-07", Source: "app/newsletter", Type: "newsletter.send.requested", SpecVersion: "1.0"}, RuleIDs: []string{"send"}}}})
 	if err != nil || len(dup.Events) != 1 || !dup.Events[0].Duplicate {
-		t.Errorf("a repeat of a version 2 event after the migration: %+v %v", dup, err)
+		t.Errorf("a repeat of an event stored before the migration: %+v %v", dup, err)
 	}
 	err = db.Webhooks().View(ctx, func(tx webhooks.Tx) error {
 		if id, ok, err := tx.StepMessage("acme", "step-1"); err != nil || !ok || id != "msg_1" {
