@@ -223,30 +223,15 @@ func (s *Server) serveOrders(rt *route) {
 		if !rt.can("create") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		o, item := s.newOrder(body)
-		var out map[string]any
-		if o != nil {
-			out = o.render(rt.base)
-		}
-		s.mu.Unlock()
-		if o == nil {
-			writeItemError(w, http.StatusBadRequest, item)
-			return
-		}
-		s.fire("order.created", out, rt.base)
-		simkit.WriteJSON(w, http.StatusCreated, out)
+		s.change(rt, http.StatusCreated, "order.created", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			o, item := s.newOrder(body)
+			if o == nil {
+				return nil, http.StatusBadRequest, item
+			}
+			return o.render(rt.base), 0, nil
+		})
 	case len(segs) == 2:
-		id, err := strconv.Atoi(segs[1])
-		if err != nil {
-			noRoute(w)
-			return
-		}
-		s.serveOrder(rt, id)
+		rt.withID(s.serveOrder)
 	default:
 		noRoute(w)
 	}

@@ -510,23 +510,13 @@ func (s *Server) serveProducts(rt *route) {
 		if !rt.can("create") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		p, status, item := s.createProduct(body)
-		var out map[string]any
-		if p != nil {
-			out = p.render(rt.base)
-		}
-		s.mu.Unlock()
-		if p == nil {
-			writeItemError(w, status, item)
-			return
-		}
-		s.fire("product.created", out, rt.base)
-		simkit.WriteJSON(w, http.StatusCreated, out)
+		s.change(rt, http.StatusCreated, "product.created", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			p, status, item := s.createProduct(body)
+			if p == nil {
+				return nil, status, item
+			}
+			return p.render(rt.base), 0, nil
+		})
 	case len(segs) == 2 && segs[1] == "batch" && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch):
 		if rt.can("batch") {
 			s.batchProducts(rt)
@@ -545,12 +535,7 @@ func (s *Server) serveProducts(rt *route) {
 		setPaging(w, r, rt.base, len(out), 1, len(out))
 		simkit.WriteJSON(w, http.StatusOK, out)
 	case len(segs) == 2:
-		id, err := strconv.Atoi(segs[1])
-		if err != nil {
-			noRoute(w)
-			return
-		}
-		s.serveProduct(rt, id)
+		rt.withID(s.serveProduct)
 	default:
 		noRoute(w)
 	}
@@ -591,23 +576,13 @@ func (s *Server) serveProduct(rt *route, id int) {
 		if !rt.can("edit") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		p, status, item := s.updateProduct(id, body, false)
-		var out map[string]any
-		if p != nil {
-			out = p.render(rt.base)
-		}
-		s.mu.Unlock()
-		if p == nil {
-			writeItemError(w, status, item)
-			return
-		}
-		s.fire("product.updated", out, rt.base)
-		simkit.WriteJSON(w, http.StatusOK, out)
+		s.change(rt, http.StatusOK, "product.updated", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			p, status, item := s.updateProduct(id, body, false)
+			if p == nil {
+				return nil, status, item
+			}
+			return p.render(rt.base), 0, nil
+		})
 	case http.MethodDelete:
 		if !rt.can("delete") {
 			return

@@ -271,6 +271,37 @@ type route struct {
 	segs []string
 }
 
+// withID serves the item the second path segment names with serve; a segment that is not a
+// number names no route, as in WooCommerce.
+func (rt *route) withID(serve func(rt *route, id int)) {
+	id, err := strconv.Atoi(rt.segs[1])
+	if err != nil {
+		noRoute(rt.w)
+		return
+	}
+	serve(rt, id)
+}
+
+// change answers a create or an update: it decodes the request's body and hands it to
+// apply under s.mu, which returns the resource rendered, or nil with the status and error
+// item WooCommerce answers with. On success it fires topic and answers status with the
+// resource.
+func (s *Server) change(rt *route, status int, topic string, apply func(body map[string]json.RawMessage) (out map[string]any, errStatus int, item map[string]any)) {
+	body, ok := decodeJSON(rt.w, rt.r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	out, errStatus, item := apply(body)
+	s.mu.Unlock()
+	if out == nil {
+		writeItemError(rt.w, errStatus, item)
+		return
+	}
+	s.fire(topic, out, rt.base)
+	simkit.WriteJSON(rt.w, status, out)
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, simkit.ControlPrefix) {
 		s.serveControl(w, r)
