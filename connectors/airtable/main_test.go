@@ -22,16 +22,12 @@ func setup(t testing.TB, key string, opts ...sim.Option) (*sim.Server, *pluginte
 	s := sim.New(append([]sim.Option{sim.WithRateLimit(0, 0)}, opts...)...)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config:  map[string]any{"base_url": ts.URL, "base_id": sim.DefaultBase},
 		Secrets: map[string]string{"api_key": key},
 		Egress:  []string{ts.URL},
 		Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return s, h
 }
 

@@ -34,14 +34,10 @@ func setup(t testing.TB, token string, config map[string]any, opts ...sim.Option
 	for k, v := range config {
 		cfg[k] = v
 	}
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"access_token": token},
 		Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return env{s, spec, h}
 }
 

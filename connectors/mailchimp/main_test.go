@@ -23,13 +23,9 @@ func setup(t testing.TB, key string, config map[string]any) (*sim.Server, *plugi
 	for k, v := range config {
 		cfg[k] = v
 	}
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"api_key": key}, Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return s, h
 }
 

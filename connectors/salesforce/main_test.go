@@ -54,11 +54,7 @@ func setup(t testing.TB, flow string, config map[string]any, secrets map[string]
 	for k, v := range secrets {
 		sec[k] = v
 	}
-	harness, err := plugintest.New(Connector, plugintest.Options{Config: cfg, Secrets: sec, Egress: []string{ts.URL}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(harness.Close)
+	harness := plugintest.Start(t, Connector, plugintest.Options{Config: cfg, Secrets: sec, Egress: []string{ts.URL}, Timeout: 5 * time.Second})
 	return env{s, ts, harness}
 }
 

@@ -45,14 +45,10 @@ func setup(t testing.TB, secret string, config map[string]any, wrap func(http.Ha
 		}
 		cfg[k] = v
 	}
-	harness, err := plugintest.New(Connector, plugintest.Options{
+	harness := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"consumer_secret": secret},
 		Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(harness.Close)
 	return env{s, ts, harness}
 }
 

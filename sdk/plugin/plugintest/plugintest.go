@@ -317,3 +317,15 @@ func WantError(tb testing.TB, err error, kind abi.ErrorKind, field string) *abi.
 	}
 	return e
 }
+
+// Start returns a harness for c, closed when the test ends; a connector whose manifest or
+// options New refuses fails the test.
+func Start(tb testing.TB, c *plugin.Connector, opts Options) *Harness {
+	tb.Helper()
+	h, err := New(c, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(h.Close)
+	return h
+}
