@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/aquascene/aquahub/connectors/hubspot/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -28,8 +28,7 @@ func setup(t testing.TB, token string, config map[string]any, opts ...sim.Option
 	t.Helper()
 	s := sim.New(opts...)
 	spec := newSpecCheck(t, s)
-	ts := httptest.NewServer(spec)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, spec, nil)
 	cfg := map[string]any{"base_url": ts.URL}
 	for k, v := range config {
 		cfg[k] = v

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -17,8 +17,7 @@ import (
 func setup(t testing.TB, key string, config map[string]any) (*sim.Server, *plugintest.Harness) {
 	t.Helper()
 	s := sim.New()
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, nil)
 	cfg := map[string]any{"base_url": ts.URL + "/3.0", "list_id": sim.DefaultList}
 	for k, v := range config {
 		cfg[k] = v

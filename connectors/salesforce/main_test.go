@@ -39,12 +39,7 @@ var namedQueries = map[string]any{
 func setup(t testing.TB, flow string, config map[string]any, secrets map[string]string, wrap func(http.Handler) http.Handler, opts ...sim.Option) env {
 	t.Helper()
 	s := sim.New(opts...)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, wrap)
 	cfg := map[string]any{"login_url": ts.URL, "auth_flow": flow, "client_id": sim.DefaultClientID, "username": sim.DefaultUsername, "queries": namedQueries}
 	for k, v := range config {
 		cfg[k] = v

@@ -32,12 +32,7 @@ type env struct {
 func setup(t testing.TB, secret string, config map[string]any, wrap func(http.Handler) http.Handler, opts ...sim.Option) env {
 	t.Helper()
 	s := sim.New(opts...)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, wrap)
 	cfg := map[string]any{"base_url": ts.URL, "consumer_key": sim.DefaultKey}
 	for k, v := range config {
 		if s, ok := v.(string); ok && strings.HasPrefix(s, "BASE") {

@@ -17,7 +17,17 @@ var Now = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
 func Start[S http.Handler, O any](tb testing.TB, newSim func(...O) S, withClock func(func() time.Time) O, opts ...O) (S, *httptest.Server) {
 	tb.Helper()
 	s := newSim(append([]O{withClock(func() time.Time { return Now })}, opts...)...)
-	ts := httptest.NewServer(s)
+	return s, Serve(tb, s, nil)
+}
+
+// Serve serves h on a test server closed when the test ends; wrap, when not nil, puts a
+// handler in front of h (a fault aimed at one request, a check of the vendor's spec).
+func Serve(tb testing.TB, h http.Handler, wrap func(http.Handler) http.Handler) *httptest.Server {
+	tb.Helper()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	ts := httptest.NewServer(h)
 	tb.Cleanup(ts.Close)
-	return s, ts
+	return ts
 }
