@@ -1,6 +1,8 @@
-// Package simtest holds what the simulators' tests share: sending a request and reading
-// the answer the way a vendor client would, and running a vendor's own Node client against
-// a simulator (NodeModules installs its pinned packages once, RunNode runs a script).
+// Package simtest holds what the simulators' and connectors' tests share: serving a
+// simulator at a fixed clock (Start, Serve), a fault aimed at one request (FailNth),
+// sending a request and reading the answer the way a vendor client would, and running a
+// vendor's own Node client against a simulator (NodeModules installs its pinned packages
+// once, RunNode runs a script).
 package simtest
 
 import (
