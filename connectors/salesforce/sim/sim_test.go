@@ -29,13 +29,7 @@ func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	return simtest.Start(t, New, WithClock, opts...)
 }
 
-// answer is a response whose body may be a JSON array.
-type answer struct {
-	simtest.Response
-	List []map[string]any
-}
-
-func do(t testing.TB, ts *httptest.Server, method, path, token, body string, header ...string) answer {
+func do(t testing.TB, ts *httptest.Server, method, path, token, body string, header ...string) simtest.Response {
 	t.Helper()
 	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if token != "" {
@@ -47,10 +41,7 @@ func do(t testing.TB, ts *httptest.Server, method, path, token, body string, hea
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	r := simtest.Do(t, ts.Client(), req)
-	a := answer{Response: r}
-	_ = json.Unmarshal([]byte(r.Raw), &a.List)
-	return a
+	return simtest.Do(t, ts.Client(), req)
 }
 
 func login(t testing.TB, ts *httptest.Server) string {
@@ -73,7 +64,7 @@ func login(t testing.TB, ts *httptest.Server) string {
 	return tok.AccessToken
 }
 
-func errCode(a answer) string {
+func errCode(a simtest.Response) string {
 	if len(a.List) == 0 {
 		return ""
 	}
@@ -382,12 +373,12 @@ func TestCollections(t *testing.T) {
 	}
 }
 
-func query(t testing.TB, ts *httptest.Server, tok, soql string, header ...string) answer {
+func query(t testing.TB, ts *httptest.Server, tok, soql string, header ...string) simtest.Response {
 	t.Helper()
 	return do(t, ts, "GET", v+"/query?q="+url.QueryEscape(soql), tok, "", header...)
 }
 
-func emails(a answer) string {
+func emails(a simtest.Response) string {
 	var out []string
 	for _, r := range asSlice(a.Body["records"]) {
 		m := r.(map[string]any)

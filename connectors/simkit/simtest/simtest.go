@@ -13,11 +13,12 @@ import (
 )
 
 // Response is a simulator's answer: status, headers, the body raw and, when it is a JSON
-// object, decoded.
+// object, decoded into Body or, when it is an array of objects (a vendor's list), into List.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   map[string]any
+	List   []map[string]any
 	Raw    string
 }
 
@@ -32,5 +33,6 @@ func Do(tb testing.TB, client *http.Client, req *http.Request) Response {
 	raw, _ := io.ReadAll(resp.Body)
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.Body)
+	_ = json.Unmarshal(raw, &r.List)
 	return r
 }
