@@ -337,11 +337,7 @@ func (s *Server) listOrders(rt *route) {
 		}
 		return c > 0
 	})
-	start, end, pages := lp.window(len(hits))
-	out := []map[string]any{}
-	for _, o := range hits[start:end] {
-		out = append(out, fields(o.render(rt.base), q))
-	}
+	out, pages := renderPage(rt, lp, hits)
 	s.mu.Unlock()
 	setPaging(rt.w, rt.r, rt.base, len(hits), lp.page, pages)
 	simkit.WriteJSON(rt.w, http.StatusOK, out)

@@ -711,6 +711,23 @@ func (lp *listParams) window(n int) (start, end, pages int) {
 	return start, min(start+lp.perPage, n), pages
 }
 
+// renderer is a resource as the REST API answers it, its links under base.
+type renderer interface {
+	render(base string) map[string]any
+}
+
+// renderPage renders the page of hits lp asks for, each with only the fields the query
+// keeps, and returns it with the number of pages; the caller holds s.mu.
+func renderPage[T renderer](rt *route, lp *listParams, hits []T) ([]map[string]any, int) {
+	start, end, pages := lp.window(len(hits))
+	q := rt.r.URL.Query()
+	out := []map[string]any{}
+	for _, h := range hits[start:end] {
+		out = append(out, fields(h.render(rt.base), q))
+	}
+	return out, pages
+}
+
 // setPaging writes X-WP-Total, X-WP-TotalPages and the Link header.
 func setPaging(w http.ResponseWriter, r *http.Request, base string, total, page, pages int) {
 	w.Header().Set("X-WP-Total", itoa(total))
@@ -807,11 +824,7 @@ func (s *Server) listProducts(rt *route) {
 		hits = append(hits, p)
 	}
 	sortProducts(hits, q.Get("orderby"), q.Get("order"), include)
-	start, end, pages := lp.window(len(hits))
-	out := []map[string]any{}
-	for _, p := range hits[start:end] {
-		out = append(out, fields(p.render(rt.base), q))
-	}
+	out, pages := renderPage(rt, lp, hits)
 	s.mu.Unlock()
 	setPaging(rt.w, rt.r, rt.base, len(hits), lp.page, pages)
 	simkit.WriteJSON(rt.w, http.StatusOK, out)
