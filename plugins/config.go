@@ -134,6 +134,9 @@ type TenantConfig struct {
 	// Egress grants origins (scheme://host[:port]) the connector may call; intersected with
 	// the hosts its manifest requests. Private and loopback addresses need an explicit grant.
 	Egress []string `koanf:"egress"`
+	// Revision changes whenever the tenant's settings change at run time (the tenant
+	// registry's revision), so that the host rebuilds what it built from them. Not a setting.
+	Revision uint64 `koanf:"-"`
 }
 
 // Validate checks the settings; errors name the field.

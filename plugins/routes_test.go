@@ -35,7 +35,7 @@ func routesModule(t *testing.T) (*Module, string) {
 			t.Fatal(err)
 		}
 	}
-	m, err := New(context.Background(), Config{Dir: dir}, nil, Deps{Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: dir}, Deps{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

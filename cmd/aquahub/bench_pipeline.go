@@ -22,6 +22,7 @@ import (
 	"time"
 
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
@@ -459,7 +460,7 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 	if cache, err := os.UserCacheDir(); err == nil {
 		cfg.Connectors.CacheDir = filepath.Join(cache, "aquahub", "wazero-bench")
 	}
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
 		Connectors: map[string]plugins.TenantConfig{connector: grant}}}
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {

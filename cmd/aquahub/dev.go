@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/config"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/inbound"
@@ -75,7 +76,7 @@ func devConfig(rulesDir string, f serveFlags) (Config, error) {
 		return Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
 	}
 	cfg := DefaultConfig()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}, Sources: map[string]inbound.SourceConfig{
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}, Sources: map[string]inbound.SourceConfig{
 		// The seed guide's /webhooks/content-updates (examples/aquascene/rules/webhook-content-updates.yaml).
 		"content-updates": {
 			Verifier: "hmac", Secret: DevHookSecret, Header: "X-Signature-256", Prefix: "sha256=",

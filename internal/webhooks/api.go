@@ -13,9 +13,16 @@ func apiEndpoint(e Endpoint) api.WebhookEndpoint {
 	}
 }
 
-// apiEndpointSecret is the answer to create and rotate: the endpoint and its current secret.
-func apiEndpointSecret(e Endpoint, status string) api.WebhookEndpointSecret {
-	return api.WebhookEndpointSecret{WebhookEndpoint: apiEndpoint(e), Secret: string(e.Secret), WebhookID: e.ID, Status: status}
+// apiEndpointSecret is the answer to create and rotate: the endpoint and, when the hub
+// generated it, its current secret. A secret the caller supplied is not repeated: answers
+// never carry a secret the caller already holds, so none ends up in logs of proxies or
+// clients that keep answers.
+func apiEndpointSecret(e Endpoint, status string, generated bool) api.WebhookEndpointSecret {
+	out := api.WebhookEndpointSecret{WebhookEndpoint: apiEndpoint(e), WebhookID: e.ID, Status: status}
+	if generated {
+		out.Secret = string(e.Secret)
+	}
+	return out
 }
 
 func apiEndpointList(eps []Endpoint) api.WebhookEndpointList {

@@ -65,7 +65,7 @@ func (m *Module) createEndpoint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(apiEndpointSecret(ep, "registered"))
+	return c.Status(fiber.StatusCreated).JSON(apiEndpointSecret(ep, "registered", in.Secret == ""))
 }
 
 func (m *Module) listEndpoints(c *fiber.Ctx) error {
@@ -114,7 +114,7 @@ func (m *Module) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiEndpointSecret(ep, "rotating"))
+	return c.JSON(apiEndpointSecret(ep, "rotating", in.Secret == ""))
 }
 
 var deliveryStates = map[DeliveryState]bool{StatePending: true, StateSending: true, StateSucceeded: true, StateDead: true}

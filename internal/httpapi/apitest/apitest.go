@@ -19,15 +19,21 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 )
 
-// Keys are the API keys tests use: dev-key and admin-key (admins) and viewer-key (viewer) of
-// tenant aquascene, other-key (admin) of tenant other.
-func Keys() *identity.Keys {
-	keys := identity.NewKeys(nil)
-	keys.Add("dev-key", "aquascene", "admin")
-	keys.Add("admin-key", "aquascene", "admin")
-	keys.Add("viewer-key", "aquascene", "viewer")
-	keys.Add("other-key", "other", "admin")
-	return keys
+// Keys authenticates the API keys tests use: dev-key and admin-key (admins), editor-key,
+// manager-key (content_manager) and viewer-key of tenant aquascene, and other-key (admin)
+// of tenant other.
+func Keys() core.Authenticator {
+	m, err := identity.New(identity.Config{}, []identity.FileTenant{
+		{ID: "aquascene", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{
+			{Key: "dev-key", Role: core.RoleAdmin}, {Key: "admin-key", Role: core.RoleAdmin}, {Key: "editor-key", Role: core.RoleEditor},
+			{Key: "manager-key", Role: core.RoleContentManager}, {Key: "viewer-key", Role: core.RoleViewer},
+		}}},
+		{ID: "other", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "other-key", Role: core.RoleAdmin}}}},
+	}, identity.Deps{})
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // Server is a kernel server under test.
@@ -88,6 +94,12 @@ func (s *Server) Do(tb testing.TB, req *http.Request) (*http.Response, []byte) {
 	resp.Body.Close()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	CheckNoSecret(tb, req.Method+" "+req.URL.Path+" answered", body)
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			CheckNoSecret(tb, req.Method+" "+req.URL.Path+" answered header "+name, []byte(v))
+		}
 	}
 	s.validate(tb, req, reqBody, resp, body)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -182,4 +194,4 @@ func (s *Server) Call(tb testing.TB, method, path, key string, body any, header 
 	return resp.StatusCode, out, resp.Header
 }
 
-var _ core.Authenticator = (*identity.Keys)(nil)
+

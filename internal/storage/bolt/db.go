@@ -16,7 +16,12 @@ import (
 
 // FormatVersion is the layout of the records this package writes. A file stamped with
 // another version is refused at open rather than misread.
-const FormatVersion = 2
+//
+//	1: the first layout.
+//	2: queue keys lead with the tenant and carry the run's lane.
+//	3: webhook endpoint secrets are sealed (core.SecretBox), tenants' data keys are kept in
+//	   secrets.datakeys, and the identity buckets exist.
+const FormatVersion = 3
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -61,12 +66,22 @@ const (
 	initialMmapSize = 256 << 20
 )
 
+// Options are what a DB needs besides its Config.
+type Options struct {
+	// Secrets seals the secret fields of records (webhook endpoint secrets, tenants'
+	// connector secrets and source keys). Without it a store refuses to write a secret and
+	// cannot read one, and a file of format version 2 holding webhook secrets cannot be
+	// opened, since moving to version 3 seals them.
+	Secrets core.SecretBox
+}
+
 // DB is the hub's one bbolt file. Every feature's store is a view of it, so one file is one
 // backup, one lock and one fsync domain.
 type DB struct {
 	db       *bbolt.DB
 	path     string
 	pipeline *Pipeline
+	box      core.SecretBox
 }
 
 var (
@@ -74,9 +89,12 @@ var (
 	keyFormatVer = []byte("format_version")
 )
 
-// Open opens or creates the file at cfg.Path, creating its directory. Zero fields of cfg take
-// DefaultConfig's values.
-func Open(cfg Config) (*DB, error) {
+// Open opens or creates the file at cfg.Path, creating its directory, without a SecretBox.
+// Zero fields of cfg take DefaultConfig's values.
+func Open(cfg Config) (*DB, error) { return OpenWith(cfg, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(cfg Config, opts Options) (*DB, error) {
 	def := DefaultConfig()
 	if cfg.Path == "" {
 		cfg.Path = def.Path
@@ -99,7 +117,7 @@ func Open(cfg Config) (*DB, error) {
 	}
 	db.MaxBatchSize = cfg.MaxBatchSize
 	db.MaxBatchDelay = cfg.MaxBatchDelay
-	d := &DB{db: db, path: cfg.Path}
+	d := &DB{db: db, path: cfg.Path, box: opts.Secrets}
 	d.pipeline = &Pipeline{db: db}
 	if err := d.init(); err != nil {
 		db.Close()
@@ -132,6 +150,11 @@ func (d *DB) init() error {
 		if version < 2 {
 			if err := migrateQueueV1(tx); err != nil {
 				return fmt.Errorf("opening %s: migrating the queue to format version 2: %w", d.path, err)
+			}
+		}
+		if version < 3 {
+			if err := migrateEndpointSecretsV2(tx, d.box); err != nil {
+				return fmt.Errorf("opening %s: migrating to format version 3: %w", d.path, err)
 			}
 		}
 		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
@@ -169,7 +192,8 @@ var allBuckets = [][]byte{
 	bucketConnectorKV,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
-	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
+	bucketDataKeys, bucketIdentityKeys, bucketIdentityTenants, bucketIdentityAudit, bucketIdentityAuditTenant, bucketIdentityCounters,
+	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentDaily, bucketContentPending, bucketContentOutbox,
 }
 
 // Path is the file's path.

@@ -95,7 +95,7 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("a file of format version 7 opened")
 	}
-	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 2"} {
+	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 3"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

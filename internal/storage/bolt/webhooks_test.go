@@ -13,11 +13,11 @@ func TestWebhooksContract(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) webhooks.Store { return openDB(t).Webhooks() })
 }
 
-// openDB returns a file in a temporary directory and, at cleanup, closes it and checks its
-// consistency the way `bbolt check` does.
+// openDB returns a file in a temporary directory, sealing secrets with a fresh master key,
+// and at cleanup closes it and checks its consistency the way `bbolt check` does.
 func openDB(t testing.TB) *bolt.DB {
 	t.Helper()
-	db, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "aquahub.db")})
+	db, err := bolt.OpenWith(bolt.Config{Path: filepath.Join(t.TempDir(), "aquahub.db")}, bolt.Options{Secrets: vault(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

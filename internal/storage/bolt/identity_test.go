@@ -1,0 +1,12 @@
+package bolt_test
+
+import (
+	"testing"
+
+	"github.com/aquascene/aquahub/internal/identity"
+	"github.com/aquascene/aquahub/internal/identity/storetest"
+)
+
+func TestIdentityContract(t *testing.T) {
+	storetest.Run(t, func(tb testing.TB) identity.Store { return openDB(tb).Identity() })
+}
