@@ -126,4 +126,3 @@ func bearer(h core.Header) string {
 	}
 	return strings.TrimSpace(h.Get("X-API-Key"))
 }
-

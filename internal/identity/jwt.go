@@ -253,7 +253,14 @@ func (v *verifier) verify(token string) (core.Principal, error) {
 	}
 	var c claims
 	var lastErr error
+	alg := headerAlg(token)
 	for _, k := range v.candidates(token) {
+		if alg != k.alg {
+			// The algorithm is pinned per key: refuse before any key material is used with
+			// an algorithm it was not meant for (an HS256 token keyed with an RSA public key).
+			lastErr = &algError{got: alg, want: k.alg}
+			continue
+		}
 		c = claims{}
 		_, err := parser(k).ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)
@@ -335,8 +342,32 @@ func (v *verifier) candidates(token string) []*jwtKey {
 	return v.keys
 }
 
+// algError is a token whose algorithm no candidate key pins.
+type algError struct{ got, want string }
+
+func (e *algError) Error() string {
+	return fmt.Sprintf("algorithm %q is not accepted (the key pins %s)", e.got, e.want)
+}
+
+// headerAlg reads a token's alg header, "" when it has none.
+func headerAlg(token string) string {
+	head, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	_ = json.Unmarshal(raw, &h)
+	return h.Alg
+}
+
 func describeJWTError(err error) string {
+	var ae *algError
 	switch {
+	case errors.As(err, &ae):
+		return ae.Error()
 	case err == nil:
 		return "no key verifies it"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):

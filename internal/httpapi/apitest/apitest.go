@@ -193,5 +193,3 @@ func (s *Server) Call(tb testing.TB, method, path, key string, body any, header 
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out, resp.Header
 }
-
-

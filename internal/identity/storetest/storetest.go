@@ -73,8 +73,8 @@ func testTenants(t *testing.T, s identity.Store) {
 	ctx := context.Background()
 	want := identity.TenantRecord{Tenant: core.Tenant{
 		ID: "acme", Name: "Acme", Suspended: true, Revision: 3, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
-		Brand:  core.BrandGuidelines{Voice: "calm", TargetAudience: "beginners", KeyMessages: []string{"a", "b"}},
-		Limits: core.TenantLimits{DailyRequests: 10, IngestRate: 2.5, IngestBurst: 5, LLMDailyTokens: 1000, LLMDailyUSD: 1.5, MaxQueuedRuns: 7},
+		Brand:    core.BrandGuidelines{Voice: "calm", TargetAudience: "beginners", KeyMessages: []string{"a", "b"}},
+		Limits:   core.TenantLimits{DailyRequests: 10, IngestRate: 2.5, IngestBurst: 5, LLMDailyTokens: 1000, LLMDailyUSD: 1.5, MaxQueuedRuns: 7},
 		Features: map[string]bool{"beta": true},
 		Connectors: map[string]core.ConnectorGrant{"sendgrid": {Config: map[string]any{"base_url": "https://api.sendgrid.com"},
 			Secrets: map[string]string{"api_key": "SG.x"}, Egress: []string{"https://api.sendgrid.com"}}},
