@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 
 // clientVariables are read by the CLI's client commands, not by the hub; they may be set in
 // the same shell that runs `aquahub serve`.
-var clientVariables = []string{"AQUAHUB_URL", "AQUAHUB_API_KEY"}
+var clientVariables = []string{"AQUAHUB_URL", "AQUAHUB_API_KEY", "AQUAHUB_OPERATOR_TOKEN"}
 
 // loadConfig reads the file at path (optional), AQUAHUB_* environment variables and the
 // overrides (flag values keyed by path) over the defaults.

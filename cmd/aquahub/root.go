@@ -30,6 +30,10 @@ func newRootCmd() *cobra.Command {
 		newConnectorsCmd(),
 		newWebhooksCmd(),
 		newContentCmd(),
+		newKeysCmd(),
+		newTokenCmd(),
+		newTenantsCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }

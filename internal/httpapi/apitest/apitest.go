@@ -19,11 +19,14 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 )
 
+// OperatorToken is the hub operator's credential of the servers New builds.
+const OperatorToken = "operator-token-for-tests-0123456789abcdef"
+
 // Keys authenticates the API keys tests use: dev-key and admin-key (admins), editor-key,
-// manager-key (content_manager) and viewer-key of tenant aquascene, and other-key (admin)
-// of tenant other.
+// manager-key (content_manager) and viewer-key of tenant aquascene, other-key (admin) of
+// tenant other, and OperatorToken.
 func Keys() core.Authenticator {
-	m, err := identity.New(identity.Config{}, []identity.FileTenant{
+	m, err := identity.New(identity.Config{OperatorToken: OperatorToken}, []identity.FileTenant{
 		{ID: "aquascene", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{
 			{Key: "dev-key", Role: core.RoleAdmin}, {Key: "admin-key", Role: core.RoleAdmin}, {Key: "editor-key", Role: core.RoleEditor},
 			{Key: "manager-key", Role: core.RoleContentManager}, {Key: "viewer-key", Role: core.RoleViewer},
@@ -56,6 +59,12 @@ func NewWith(tb testing.TB, cfg httpapi.Config, opts httpapi.Options, modules ..
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return Wrap(tb, srv)
+}
+
+// Wrap checks an already built server (a whole hub's) the way New does.
+func Wrap(tb testing.TB, srv *httpapi.Server) *Server {
+	tb.Helper()
 	raw, err := json.Marshal(srv.Document().JSON())
 	if err != nil {
 		tb.Fatal(err)

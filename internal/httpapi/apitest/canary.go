@@ -105,7 +105,7 @@ func (h *canaryHandler) Handle(_ context.Context, r slog.Record) error {
 	if v := LeakedSecret(buf.Bytes()); v != "" {
 		h.tb.Errorf("a log line holds a secret value (%.12s…): %s", v, buf.Bytes())
 	}
-	h.tb.Log(bytes.TrimRight(buf.Bytes(), "\n"))
+	h.tb.Log(string(bytes.TrimRight(buf.Bytes(), "\n")))
 	return nil
 }
 
