@@ -106,7 +106,9 @@ and only the file changes them.`}
 		}}
 	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	show := &cobra.Command{Use: "show TENANT", Short: "Show a tenant (secrets by name only)", Args: cobra.ExactArgs(1),
-		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) { return c.Tenant(cmd.Context(), args[0]) })}
+		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) {
+			return c.Tenant(cmd.Context(), args[0])
+		})}
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	var file, name string
@@ -144,9 +146,13 @@ and only the file changes them.`}
 	update.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	suspend := &cobra.Command{Use: "suspend TENANT", Short: "Suspend a tenant: its credentials, ingestion and schedules stop", Args: cobra.ExactArgs(1),
-		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) { return c.SuspendTenant(cmd.Context(), args[0]) })}
+		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) {
+			return c.SuspendTenant(cmd.Context(), args[0])
+		})}
 	resume := &cobra.Command{Use: "resume TENANT", Short: "Resume a suspended tenant", Args: cobra.ExactArgs(1),
-		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) { return c.ResumeTenant(cmd.Context(), args[0]) })}
+		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) {
+			return c.ResumeTenant(cmd.Context(), args[0])
+		})}
 	del := &cobra.Command{Use: "delete TENANT", Short: "Delete a tenant created through the API and revoke its keys", Args: cobra.ExactArgs(1),
 		RunE: run(func(c *client.Client, cmd *cobra.Command, args []string) (any, error) {
 			if err := c.DeleteTenant(cmd.Context(), args[0]); err != nil {

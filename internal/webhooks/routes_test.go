@@ -1,8 +1,8 @@
 package webhooks_test
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
