@@ -241,7 +241,8 @@ func (e *Engine) ingest(ctx context.Context, tenant, idempotencyKey string, even
 			return AcceptResult{}, err
 		}
 	}
-	if err := e.backlog.admit(tenant, newRuns, e.maxQueued(tenant)); err != nil {
+	limit, name := e.maxQueued(tenant)
+	if err := e.backlog.admit(tenant, newRuns, limit, name); err != nil {
 		return AcceptResult{}, err
 	}
 	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
@@ -280,14 +281,15 @@ func (e *Engine) ingest(ctx context.Context, tenant, idempotencyKey string, even
 	return res, nil
 }
 
-// maxQueued is tenant's limit of unfinished runs: its own, or the engine's.
-func (e *Engine) maxQueued(tenant string) int {
+// maxQueued is tenant's limit of unfinished runs, its own or the engine's, and the name of
+// the setting.
+func (e *Engine) maxQueued(tenant string) (int, string) {
 	if e.opts.Tenants != nil {
 		if t, ok := e.opts.Tenants.Tenant(tenant); ok && t.Limits.MaxQueuedRuns > 0 {
-			return t.Limits.MaxQueuedRuns
+			return t.Limits.MaxQueuedRuns, "tenants[" + tenant + "].limits.max_queued_runs"
 		}
 	}
-	return e.opts.Config.MaxQueuedPerTenant
+	return e.opts.Config.MaxQueuedPerTenant, "engine.max_queued_per_tenant"
 }
 
 // suspended reports whether tenant's runs must wait: it is suspended.
