@@ -27,6 +27,7 @@ func (f *operatorFlags) register(cmd *cobra.Command) {
 	}
 	cmd.PersistentFlags().StringVar(&f.url, "url", url, "hub base URL (env AQUAHUB_URL)")
 	cmd.PersistentFlags().StringVar(&f.token, "token", os.Getenv("AQUAHUB_OPERATOR_TOKEN"), "the operator token, identity.operator_token (env AQUAHUB_OPERATOR_TOKEN)")
+	hideSecretDefault(cmd, "token", "AQUAHUB_OPERATOR_TOKEN")
 }
 
 func (f *operatorFlags) client() (*client.Client, error) {
@@ -196,7 +197,7 @@ func printTenant(w io.Writer, t sdkapi.Tenant) {
 		fmt.Fprintf(w, "brand     voice %q, audience %q, key messages %q\n", t.Brand.Voice, t.Brand.TargetAudience, t.Brand.KeyMessages)
 	}
 	if t.Limits != (sdkapi.TenantLimits{}) {
-		fmt.Fprintf(w, "limits    %+v\n", t.Limits)
+		fmt.Fprintf(w, "limits    %s\n", limitsText(t.Limits))
 	}
 	ids := make([]string, 0, len(t.Connectors))
 	for id := range t.Connectors {
@@ -215,4 +216,21 @@ func printTenant(w io.Writer, t sdkapi.Tenant) {
 	for _, n := range names {
 		fmt.Fprintf(w, "source    %s: %s, secrets %v\n", n, t.Sources[n].Settings["verifier"], t.Sources[n].Secrets)
 	}
+}
+
+// limitsText lists the limits a tenant sets, in the configuration's names.
+func limitsText(l sdkapi.TenantLimits) string {
+	var parts []string
+	add := func(name string, v any, set bool) {
+		if set {
+			parts = append(parts, fmt.Sprintf("%s %v", name, v))
+		}
+	}
+	add("daily_requests", l.DailyRequests, l.DailyRequests > 0)
+	add("ingest_rate", l.IngestRate, l.IngestRate > 0)
+	add("ingest_burst", l.IngestBurst, l.IngestBurst > 0)
+	add("llm_daily_tokens", l.LLMDailyTokens, l.LLMDailyTokens > 0)
+	add("llm_daily_usd", l.LLMDailyUSD, l.LLMDailyUSD > 0)
+	add("max_queued_runs", l.MaxQueuedRuns, l.MaxQueuedRuns > 0)
+	return strings.Join(parts, ", ")
 }
