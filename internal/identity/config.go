@@ -38,7 +38,8 @@ type JWTConfig struct {
 	Issuer string `koanf:"issuer"`
 	// Audience, when set, must be among the token's aud (default empty: not checked).
 	Audience string `koanf:"audience"`
-	// Leeway absorbs clock skew in exp, nbf and iat (default 30s, at most 5m).
+	// Leeway absorbs clock skew in exp, nbf and iat (default 30s, at most 5m; 0 allows
+	// none).
 	Leeway time.Duration `koanf:"leeway"`
 }
 
@@ -70,9 +71,6 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.AuditRetention <= 0 {
 		c.AuditRetention = d.AuditRetention
-	}
-	if c.JWT.Leeway == 0 {
-		c.JWT.Leeway = d.JWT.Leeway
 	}
 	if c.FailedAuthAuditPerMinute <= 0 {
 		c.FailedAuthAuditPerMinute = d.FailedAuthAuditPerMinute

@@ -152,6 +152,28 @@ func TestJWTAccepted(t *testing.T) {
 	}
 }
 
+// TestZeroLeewayAllowsNoSkew: with jwt.leeway 0 a token is refused the second it expires.
+func TestZeroLeewayAllowsNoSkew(t *testing.T) {
+	r := newRig(t, func(c *identity.Config) { c.JWT.Leeway = 0 })
+	now := r.clock.now()
+	tests := []struct {
+		name   string
+		exp    time.Time
+		status int
+	}{
+		{"a second before exp", now.Add(time.Second), 200},
+		{"a second after exp", now.Add(-time.Second), 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := sign(t, jwt.SigningMethodHS256, hmacSecret, "hs", good(now, map[string]any{"exp": tc.exp.Unix()}))
+			if status, body, _ := r.srv.Call(t, "GET", "/api/v1/probe", tok, nil, nil); status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
+			}
+		})
+	}
+}
+
 // TestMintedTokenVerifies: what `aquahub token` mints is accepted with its tenant and role.
 func TestMintedTokenVerifies(t *testing.T) {
 	r := newRig(t)
