@@ -75,6 +75,8 @@ type ConnectorGrant struct {
 	Secrets map[string]string
 	// Egress are the origins the connector may call for this tenant.
 	Egress []string
+	// SecretOrigins binds secrets by name to the origins of Egress they may be sent to.
+	SecretOrigins map[string][]string
 }
 
 // SourceSettings are an inbound source's settings by configuration key (verifier, header,

@@ -150,7 +150,7 @@ func fileTenants(c Config) []identity.FileTenant {
 			if f.Connectors == nil {
 				f.Connectors = map[string]core.ConnectorGrant{}
 			}
-			f.Connectors[id] = core.ConnectorGrant{Config: tc.Config, Secrets: tc.Secrets, Egress: tc.Egress}
+			f.Connectors[id] = core.ConnectorGrant{Config: tc.Config, Secrets: tc.Secrets, Egress: tc.Egress, SecretOrigins: tc.SecretOrigins}
 		}
 		for name, sc := range t.Sources {
 			if f.Sources == nil {

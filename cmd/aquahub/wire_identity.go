@@ -14,7 +14,7 @@ func identityModule(h *hub) (core.Module, error) {
 	deps := identity.Deps{
 		Logger: h.log.With("feature", "identity"),
 		CheckConnector: func(_ string, g core.ConnectorGrant) error {
-			return plugins.TenantConfig{Config: g.Config, Secrets: g.Secrets, Egress: g.Egress}.Validate()
+			return plugins.TenantConfig{Config: g.Config, Secrets: g.Secrets, Egress: g.Egress, SecretOrigins: g.SecretOrigins}.Validate()
 		},
 		CheckSource: inbound.CheckSettings,
 	}

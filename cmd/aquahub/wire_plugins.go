@@ -12,7 +12,7 @@ import (
 // connector settings from the tenant registry. Its compilation cache defaults to the data file's directory. Without storage
 // (checking rules) kv calls are unavailable.
 func pluginsModule(h *hub) (core.Module, error) {
-	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path)}
+	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path), Publisher: h}
 	if h.db != nil {
 		deps.KV = h.db.ConnectorKV()
 	}
@@ -26,8 +26,9 @@ func pluginsModule(h *hub) (core.Module, error) {
 			return plugins.TenantConfig{}, false
 		}
 		g, ok := t.Connectors[connector]
-		return plugins.TenantConfig{Config: g.Config, Secrets: g.Secrets, Egress: g.Egress, Revision: t.Revision}, ok
+		return plugins.TenantConfig{Config: g.Config, Secrets: g.Secrets, Egress: g.Egress, SecretOrigins: g.SecretOrigins, Revision: t.Revision}, ok
 	}
+	plugins.WarnUnboundSecrets(deps.Logger, perTenant(h.cfg, func(t Tenant) map[string]plugins.TenantConfig { return t.Connectors }))
 	m, err := plugins.New(context.Background(), h.cfg.Connectors, deps)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,9 @@ type Config struct {
 	// (default empty: /metrics is open, which the loopback default bind keeps local). Use
 	// ${VAR} to keep it out of the file.
 	MetricsToken string `koanf:"metrics_token"`
+	// Pprof serves Go's profiler at /debug/pprof/ to requests from loopback addresses only
+	// (default false). Profiles show where the hub spends its time; see docs/performance.md.
+	Pprof bool `koanf:"pprof"`
 }
 
 // DefaultConfig returns the listener's defaults.

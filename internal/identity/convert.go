@@ -51,7 +51,7 @@ func apiTenant(t *core.Tenant) api.Tenant {
 	if len(t.Connectors) > 0 {
 		out.Connectors = map[string]api.TenantConnector{}
 		for id, g := range t.Connectors {
-			out.Connectors[id] = api.TenantConnector{Config: g.Config, Egress: g.Egress, Secrets: slices.Sorted(maps.Keys(g.Secrets))}
+			out.Connectors[id] = api.TenantConnector{Config: g.Config, Egress: g.Egress, SecretOrigins: g.SecretOrigins, Secrets: slices.Sorted(maps.Keys(g.Secrets))}
 		}
 	}
 	if len(t.Sources) > 0 {
@@ -82,7 +82,7 @@ func connectorInputs(in map[string]api.TenantConnectorInput, remove []string) ma
 	}
 	out := map[string]*core.ConnectorGrant{}
 	for id, c := range in {
-		out[id] = &core.ConnectorGrant{Config: c.Config, Secrets: c.Secrets, Egress: c.Egress}
+		out[id] = &core.ConnectorGrant{Config: c.Config, Secrets: c.Secrets, Egress: c.Egress, SecretOrigins: c.SecretOrigins}
 	}
 	for _, id := range remove {
 		out[id] = nil

@@ -217,7 +217,7 @@ func (p TenantPatch) apply(t *core.Tenant) {
 				delete(next, id)
 				continue
 			}
-			ng := core.ConnectorGrant{Config: g.Config, Egress: g.Egress, Secrets: mergeSecrets(next[id].Secrets, g.Secrets)}
+			ng := core.ConnectorGrant{Config: g.Config, Egress: g.Egress, SecretOrigins: g.SecretOrigins, Secrets: mergeSecrets(next[id].Secrets, g.Secrets)}
 			next[id] = ng
 		}
 		t.Connectors = next

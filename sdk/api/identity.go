@@ -93,6 +93,8 @@ type TenantConnector struct {
 	Config  map[string]any `json:"config,omitempty"`
 	Secrets []string       `json:"secrets,omitempty"`
 	Egress  []string       `json:"egress,omitempty"`
+	// SecretOrigins binds secrets by name to the origins of Egress they may be sent to.
+	SecretOrigins map[string][]string `json:"secret_origins,omitempty"`
 }
 
 // TenantConnectorInput sets a tenant's settings for one connector. Config and Egress
@@ -103,6 +105,9 @@ type TenantConnectorInput struct {
 	Secrets map[string]string `json:"secrets,omitempty"`
 	// Egress are origins (scheme://host[:port]) the connector may call for this tenant.
 	Egress []string `json:"egress,omitempty"`
+	// SecretOrigins binds secrets by name to origins of Egress (default: a secret may go to
+	// every origin of Egress). Replaces the current bindings.
+	SecretOrigins map[string][]string `json:"secret_origins,omitempty"`
 }
 
 // TenantSource is an inbound webhook source (POST /hooks/{tenant}/{name}) as answers show

@@ -19,9 +19,11 @@ import (
 //
 //	1: the first layout.
 //	2: queue keys lead with the tenant and carry the run's lane.
-//	3: webhook endpoint secrets are sealed (core.SecretBox), tenants' data keys are kept in
+//	3: webhook deliveries wait in per-endpoint queues (the due index becomes queue, ready
+//	   and heads).
+//	4: webhook endpoint secrets are sealed (core.SecretBox), tenants' data keys are kept in
 //	   secrets.datakeys, and the identity buckets exist.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -153,8 +155,13 @@ func (d *DB) init() error {
 			}
 		}
 		if version < 3 {
-			if err := migrateEndpointSecretsV2(tx, d.box); err != nil {
-				return fmt.Errorf("opening %s: migrating to format version 3: %w", d.path, err)
+			if err := migrateWebhookDueV2(tx); err != nil {
+				return fmt.Errorf("opening %s: migrating the webhook queues to format version 3: %w", d.path, err)
+			}
+		}
+		if version < 4 {
+			if err := migrateEndpointSecretsV3(tx, d.box); err != nil {
+				return fmt.Errorf("opening %s: migrating to format version 4: %w", d.path, err)
 			}
 		}
 		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
@@ -190,7 +197,7 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketConnectorKV,
-	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
+	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
 	bucketDataKeys, bucketIdentityKeys, bucketIdentityTenants, bucketIdentityAudit, bucketIdentityAuditTenant, bucketIdentityCounters,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentDaily, bucketContentPending, bucketContentOutbox,

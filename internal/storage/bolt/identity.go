@@ -148,6 +148,8 @@ type connectorRecord struct {
 	Config  map[string]any    `json:"config,omitempty"`
 	Secrets map[string][]byte `json:"sealed_secrets,omitempty"`
 	Egress  []string          `json:"egress,omitempty"`
+	// SecretOrigins binds secrets to origins by name.
+	SecretOrigins map[string][]string `json:"secret_origins,omitempty"`
 }
 
 type sourceRecord struct {
@@ -201,7 +203,7 @@ func toTenantRecord(box core.SecretBox, tx *bbolt.Tx, t identity.TenantRecord) (
 		if r.Connectors == nil {
 			r.Connectors = map[string]connectorRecord{}
 		}
-		r.Connectors[id] = connectorRecord{Config: g.Config, Secrets: sealed, Egress: g.Egress}
+		r.Connectors[id] = connectorRecord{Config: g.Config, Secrets: sealed, Egress: g.Egress, SecretOrigins: g.SecretOrigins}
 	}
 	for name, src := range t.Sources {
 		sealed, err := sealAll(box, tx, t.ID, src.Secrets)
@@ -232,7 +234,7 @@ func (r tenantRecord) tenant(box core.SecretBox, tx *bbolt.Tx) (identity.TenantR
 		if t.Connectors == nil {
 			t.Connectors = map[string]core.ConnectorGrant{}
 		}
-		t.Connectors[id] = core.ConnectorGrant{Config: c.Config, Secrets: secrets, Egress: c.Egress}
+		t.Connectors[id] = core.ConnectorGrant{Config: c.Config, Secrets: secrets, Egress: c.Egress, SecretOrigins: c.SecretOrigins}
 	}
 	for name, s := range r.Sources {
 		secrets, err := unsealAll(box, tx, r.ID, s.Secrets)

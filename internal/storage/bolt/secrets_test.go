@@ -60,11 +60,18 @@ const (
 	plainPrevious = "whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZA=="
 )
 
-// TestVersion2WebhookSecretsAreSealed: a file of format version 2 holds endpoint secrets in
-// plain text. Opening it with a secret box seals them (version 3); the endpoint reads back
-// with the same secrets, and no byte of the file holds them any more. Without the box the
-// file is refused rather than misread.
-func TestVersion2WebhookSecretsAreSealed(t *testing.T) {
+// TestPlaintextWebhookSecretsAreSealed: files of format versions 2 and 3 hold endpoint
+// secrets in plain text. Opening one with a secret box seals them (version 4); the endpoint
+// reads back with the same secrets, and no byte of the file holds them any more. Without the
+// box the file is refused rather than misread.
+func TestPlaintextWebhookSecretsAreSealed(t *testing.T) {
+	for _, version := range []string{"2", "3"} {
+		t.Run("format version "+version, func(t *testing.T) { sealsPlaintextSecrets(t, version) })
+	}
+}
+
+func sealsPlaintextSecrets(t *testing.T, version string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "aquahub.db")
 	db, err := bolt.Open(bolt.Config{Path: path})
 	if err != nil {
@@ -82,14 +89,14 @@ func TestVersion2WebhookSecretsAreSealed(t *testing.T) {
 		if err := tx.Bucket([]byte("webhooks.endpoints")).Put([]byte("aquascene\x00ep_1"), []byte(old)); err != nil {
 			return err
 		}
-		return tx.Bucket([]byte("aquahub.meta")).Put([]byte("format_version"), []byte("2"))
+		return tx.Bucket([]byte("aquahub.meta")).Put([]byte("format_version"), []byte(version))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
 
 	if _, err := bolt.Open(bolt.Config{Path: path}); err == nil || !strings.Contains(err.Error(), "secret box") {
-		t.Fatalf("a version 2 file with secrets opened without a secret box: %v", err)
+		t.Fatalf("a version %s file with secrets opened without a secret box: %v", version, err)
 	}
 	box := vault(t)
 	db, err = bolt.OpenWith(bolt.Config{Path: path}, bolt.Options{Secrets: box})
