@@ -76,13 +76,14 @@ func newKeysCmd() *cobra.Command {
 
 func printKeys(w io.Writer, keys []sdkapi.APIKey) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tROLE\tSTATUS\tNAME\tCREATED\tEXPIRES")
+	// The key's public prefix is what `keys revoke` takes; the secret after it is never kept.
+	fmt.Fprintln(tw, "KEY ID\tROLE\tSTATUS\tNAME\tCREATED\tEXPIRES")
 	for _, k := range keys {
 		expires := "never"
 		if !k.ExpiresAt.IsZero() {
 			expires = k.ExpiresAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Role, k.Status, k.Name, k.CreatedAt.Local().Format(time.DateTime), expires)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Role, k.Status, k.Name, k.CreatedAt.Local().Format(time.DateTime), expires)
 	}
 	tw.Flush()
 }
