@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/samyfodil/wazy/api"
@@ -139,7 +140,7 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
-	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash
+	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash + "\x00" + strconv.FormatUint(cs.grant.Revision, 10)
 	c.clientsMu.Lock()
 	defer c.clientsMu.Unlock()
 	if cl, ok := c.clients[key]; ok {

@@ -3,7 +3,6 @@ package plugins
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,23 +26,11 @@ type Module struct {
 	watching  chan struct{} // closed when the watcher returns
 }
 
-// New loads the connectors of cfg.Dir into a module. tenants holds each tenant's settings by
-// connector id (tenants[].connectors in the configuration); they are the grants the
-// connectors run with, so deps.Grants must be nil. A module that fails to load is an error
-// naming its file, and New then returns no Module.
-func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantConfig, deps Deps) (*Module, error) {
-	if deps.Grants != nil {
-		return nil, errors.New("plugins: New takes grants from tenants; Deps.Grants must be nil")
-	}
-	deps.Grants = func(tenant, connector string) (TenantConfig, bool) {
-		tc, ok := tenants[tenant][connector]
-		return tc, ok
-	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	warnUnboundSecrets(log, tenants)
+// New loads the connectors of cfg.Dir into a module. deps.Grants gives each tenant's settings
+// for a connector, the grants the connectors run with; the hub reads them from the tenant
+// registry at every call, so a grant changed at run time applies to the next call. A module
+// that fails to load is an error naming its file, and New then returns no Module.
+func New(ctx context.Context, cfg Config, deps Deps) (*Module, error) {
 	cat, err := Open(ctx, cfg, deps)
 	if err != nil {
 		if cat != nil {
@@ -52,6 +39,14 @@ func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantCo
 		return nil, err
 	}
 	return &Module{cat: cat}, nil
+}
+
+// StaticGrants returns Deps.Grants for fixed settings by tenant and connector id.
+func StaticGrants(tenants map[string]map[string]TenantConfig) func(tenant, connector string) (TenantConfig, bool) {
+	return func(tenant, connector string) (TenantConfig, bool) {
+		tc, ok := tenants[tenant][connector]
+		return tc, ok
+	}
 }
 
 // Catalog returns the module's catalog.

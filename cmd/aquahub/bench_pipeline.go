@@ -466,7 +466,7 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 		cfg.Connectors.PoolSize = n
 	}
 	cfg.Connectors.CacheDir = sharedCompileCache()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
 		Connectors: map[string]plugins.TenantConfig{connector: grant}}}
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/sdk/client"
@@ -42,7 +43,7 @@ func startTestHub(t *testing.T, edit func(*Config)) (*hub, *client.Client) {
 	cfg.Storage.Path = filepath.Join(dir, "data", "aquahub.db")
 	cfg.Rules.Paths = []string{rules}
 	cfg.Connectors.Dir = filepath.Join(dir, "connectors")
-	cfg.Tenants = []Tenant{{ID: "acme", TenantConfig: identity.TenantConfig{APIKeys: []string{"test-key"}}}}
+	cfg.Tenants = []Tenant{{ID: "acme", TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "test-key", Role: core.RoleAdmin}}}}}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -143,7 +143,7 @@ func (m *Metrics) Collect(modules ...core.Module) error {
 
 // Routes implements httpapi.RouteModule: GET /metrics in the Prometheus text format.
 func (m *Metrics) Routes(mux *httpapi.Mux) {
-	mux.HandleHTTP(httpapi.Op{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "system", Public: true,
+	mux.HandleHTTP(httpapi.Op{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (a bearer token when server.metrics_token is set)", Tag: "system", Public: true, Scrape: true,
 		Responses: []httpapi.Response{{Status: 200, Description: "The metrics in the Prometheus text format", Body: "", ContentType: "text/plain"}}},
 		promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }

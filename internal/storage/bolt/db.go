@@ -25,7 +25,9 @@ import (
 //     earliest due times (webhooks.go).
 //   - 4: binary pipeline records (records.go); the pruner's buckets (prune.go); webhook
 //     messages name the step key that queued them.
-const FormatVersion = 4
+//   - 5: webhook endpoint secrets are sealed (core.SecretBox), tenants' data keys are kept in
+//     secrets.datakeys, and the identity buckets exist.
+const FormatVersion = 5
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -128,6 +130,15 @@ const (
 	initialMmapSize = 256 << 20
 )
 
+// Options are what a DB needs besides its Config.
+type Options struct {
+	// Secrets seals the secret fields of records (webhook endpoint secrets, tenants'
+	// connector secrets and source keys). Without it a store refuses to write a secret and
+	// cannot read one, and a file of format version 2 holding webhook secrets cannot be
+	// opened, since moving to version 3 seals them.
+	Secrets core.SecretBox
+}
+
 // DB is the hub's one bbolt file. Every feature's store is a view of it, so one file is one
 // backup, one lock and one fsync domain.
 type DB struct {
@@ -136,6 +147,7 @@ type DB struct {
 	cfg      Config
 	pipeline *Pipeline
 	pruner   *Pruner
+	box      core.SecretBox
 }
 
 var (
@@ -158,7 +170,10 @@ func options(readOnly bool) *bbolt.Options {
 // an older format version. Zero fields of cfg take DefaultConfig's values. A file that is
 // not a complete aquahub database is refused with an error naming it; Open never replaces
 // one.
-func Open(cfg Config) (*DB, error) {
+func Open(cfg Config) (*DB, error) { return OpenWith(cfg, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(cfg Config, opts Options) (*DB, error) {
 	cfg = cfg.withDefaults()
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
@@ -169,12 +184,15 @@ func Open(cfg Config) (*DB, error) {
 	}
 	db.MaxBatchSize = cfg.MaxBatchSize
 	db.MaxBatchDelay = cfg.MaxBatchDelay
-	d := &DB{db: db, path: cfg.Path, cfg: cfg}
+	d := &DB{db: db, path: cfg.Path, cfg: cfg, box: opts.Secrets}
 	d.pipeline = &Pipeline{db: db}
 	d.pruner = newPruner(d)
 	version, err := d.init()
 	if err == nil && version < 4 {
 		err = d.migrateToV4()
+	}
+	if err == nil && version < 5 {
+		err = d.migrateToV5()
 	}
 	if err != nil {
 		db.Close()
@@ -271,7 +289,7 @@ func (d *DB) init() (int, error) {
 				return err
 			}
 		}
-		if version >= 4 {
+		if version == FormatVersion {
 			return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
 		}
 		return nil
@@ -310,7 +328,8 @@ var allBuckets = [][]byte{
 	bucketConnectorKV,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
-	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
+	bucketDataKeys, bucketIdentityKeys, bucketIdentityTenants, bucketIdentityAudit, bucketIdentityAuditTenant, bucketIdentityCounters,
+	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentDaily, bucketContentPending, bucketContentOutbox,
 	bucketPrune, bucketRunsLate, bucketIdemTimes,
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -78,7 +77,7 @@ func (d *DB) migrateToV4() error {
 				return err
 			}
 		}
-		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
+		return meta.Put(keyFormatVer, []byte("4"))
 	})
 }
 
@@ -160,5 +159,16 @@ func (d *DB) migrateStepKeys() error {
 		name, _ := json.Marshal(stepKey)
 		rec["step_key"] = name
 		return putRecord(deliveries, dk, rec)
+	})
+}
+
+// migrateToV5 seals the webhook endpoint secrets a file of format version 4 or older keeps
+// in plain text and stamps version 5.
+func (d *DB) migrateToV5() error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if err := migrateEndpointSecretsV3(tx, d.box); err != nil {
+			return fmt.Errorf("opening %s: migrating to format version 5: %w", d.path, err)
+		}
+		return tx.Bucket(bucketMeta).Put(keyFormatVer, []byte("5"))
 	})
 }

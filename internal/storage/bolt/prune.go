@@ -621,7 +621,7 @@ func (w *deliveryWalk) prune(tx *bbolt.Tx, budget int, cut time.Time) (n core.Pr
 	if !more {
 		w.after = nil
 	}
-	wt := webhookTx{tx}
+	wt := webhookTx{tx: tx}
 	for _, g := range gone {
 		if err := wt.DeleteDelivery(g.tenant, g.endpoint, g.id); err != nil {
 			return n, true, more, err

@@ -18,12 +18,13 @@ var day0 = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
 
 const week = 7 * 24 * time.Hour
 
-// openDB returns a hub file with the given retention settings (zero: the defaults) that is
+// openDB returns a hub file with the given retention settings (zero: the defaults), sealing
+// secrets with a fresh master key, that is
 // checked and closed at cleanup.
 func openDB(t testing.TB, cfg bolt.Config) *bolt.DB {
 	t.Helper()
 	cfg.Path = filepath.Join(t.TempDir(), "aquahub.db")
-	db, err := bolt.Open(cfg)
+	db, err := bolt.OpenWith(cfg, bolt.Options{Secrets: vault(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

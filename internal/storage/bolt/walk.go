@@ -19,7 +19,7 @@ func walkPages(f *os.File, size int64, m metaPage) error {
 	if m.root < 2 || m.root >= m.pgid {
 		return fmt.Errorf("the root bucket's page %d is outside the file's pages 2 to %d", m.root, m.pgid-1)
 	}
-	if err := w.page(m.root, 0); err != nil {
+	if _, err := w.page(m.root, 0, nil, nil); err != nil {
 		return err
 	}
 	if m.freelist == pgidNoFreelist {
@@ -103,23 +103,31 @@ func (w *pageWalker) read(id uint64) ([]byte, error) {
 	return buf, nil
 }
 
-// page checks page id, reached depth buckets deep, and what it leads to.
-func (w *pageWalker) page(id uint64, depth int) error {
+// page checks page id, reached depth buckets deep, and what it leads to; its keys must lie
+// in [lo, hi) (nil: unbounded), as its parent's branch keys say. It returns the subtree's
+// greatest key. The bounds matter beyond tidiness: bbolt's own walk at open stops on a key
+// out of its parent's range by panicking while a goroutine still reads the file, which no
+// recover can catch, so every such file must be refused here first.
+func (w *pageWalker) page(id uint64, depth int, lo, hi []byte) ([]byte, error) {
 	buf, err := w.read(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := w.node(buf, id, depth); err != nil {
-		return err
+	greatest, err := w.node(buf, id, depth, lo, hi)
+	if err != nil {
+		return nil, err
 	}
 	if len(buf) == int(w.m.pageSize) {
+		// The greatest key may point into buf, which the walker reuses.
+		greatest = bytes.Clone(greatest)
 		w.free = append(w.free, buf)
 	}
-	return nil
+	return greatest, nil
 }
 
-// node checks one page's bytes: page id of the file, or a bucket inlined in a value (id 0).
-func (w *pageWalker) node(buf []byte, id uint64, depth int) error {
+// node checks one page's bytes: page id of the file, or a bucket inlined in a value (id 0),
+// whose keys must lie in [lo, hi). It returns the greatest key below it.
+func (w *pageWalker) node(buf []byte, id uint64, depth int, lo, hi []byte) ([]byte, error) {
 	where := func() string {
 		if id == 0 {
 			return "an inline bucket"
@@ -127,12 +135,12 @@ func (w *pageWalker) node(buf []byte, id uint64, depth int) error {
 		return fmt.Sprintf("page %d", id)
 	}
 	if len(buf) < pageHeaderSize {
-		return fmt.Errorf("%s: %d bytes, shorter than a page header", where(), len(buf))
+		return nil, fmt.Errorf("%s: %d bytes, shorter than a page header", where(), len(buf))
 	}
 	le := binary.LittleEndian
 	flags, count := le.Uint16(buf[8:]), int(le.Uint16(buf[10:]))
 	if pageHeaderSize+count*elementSize > len(buf) {
-		return fmt.Errorf("%s: %d elements do not fit in %d bytes", where(), count, len(buf))
+		return nil, fmt.Errorf("%s: %d elements do not fit in %d bytes", where(), count, len(buf))
 	}
 	var prev []byte
 	for i := range count {
@@ -146,35 +154,52 @@ func (w *pageWalker) node(buf []byte, id uint64, depth int) error {
 			pos, ksize := int(le.Uint32(e[0:])), int(le.Uint32(e[4:]))
 			child = le.Uint64(e[8:])
 			if at+pos+ksize > len(buf) || pos < 0 || ksize < 0 {
-				return fmt.Errorf("%s: element %d lies outside the page", where(), i)
+				return nil, fmt.Errorf("%s: element %d lies outside the page", where(), i)
 			}
 			k = buf[at+pos : at+pos+ksize]
 		case leafPageFlag:
 			elemFlags = le.Uint32(e[0:])
 			pos, ksize, vsize := int(le.Uint32(e[4:])), int(le.Uint32(e[8:])), int(le.Uint32(e[12:]))
 			if pos < 0 || ksize < 0 || vsize < 0 || at+pos+ksize+vsize > len(buf) {
-				return fmt.Errorf("%s: element %d lies outside the page", where(), i)
+				return nil, fmt.Errorf("%s: element %d lies outside the page", where(), i)
 			}
 			k, v = buf[at+pos:at+pos+ksize], buf[at+pos+ksize:at+pos+ksize+vsize]
 		default:
-			return fmt.Errorf("%s: page type %#x where a branch or leaf page belongs", where(), flags)
+			return nil, fmt.Errorf("%s: page type %#x where a branch or leaf page belongs", where(), flags)
 		}
-		if i > 0 && bytes.Compare(prev, k) >= 0 {
-			return fmt.Errorf("%s: keys out of order at element %d", where(), i)
+		// prev is the previous leaf key, or the greatest key under the previous branch element.
+		switch {
+		case i == 0 && lo != nil && bytes.Compare(lo, k) > 0:
+			return nil, fmt.Errorf("%s: the first key lies before its parent's key", where())
+		case i > 0 && bytes.Compare(prev, k) >= 0:
+			return nil, fmt.Errorf("%s: keys out of order at element %d", where(), i)
+		case hi != nil && bytes.Compare(k, hi) >= 0:
+			return nil, fmt.Errorf("%s: key %d lies beyond its parent's next key", where(), i)
 		}
 		prev = k
 		switch {
 		case flags == branchPageFlag:
-			if err := w.page(child, depth); err != nil {
-				return err
+			next := hi
+			if i+1 < count {
+				e := buf[at+elementSize:]
+				pos, ksize := int(le.Uint32(e[0:])), int(le.Uint32(e[4:]))
+				if at+elementSize+pos+ksize > len(buf) || pos < 0 || ksize < 0 {
+					return nil, fmt.Errorf("%s: element %d lies outside the page", where(), i+1)
+				}
+				next = buf[at+elementSize+pos : at+elementSize+pos+ksize]
 			}
+			greatest, err := w.page(child, depth, k, next)
+			if err != nil {
+				return nil, err
+			}
+			prev = greatest
 		case elemFlags&bucketLeafFlag != 0:
 			if err := w.bucket(v, depth+1); err != nil {
-				return fmt.Errorf("%s: bucket %q: %w", where(), k, err)
+				return nil, fmt.Errorf("%s: bucket %q: %w", where(), k, err)
 			}
 		}
 	}
-	return nil
+	return prev, nil
 }
 
 // bucket checks a bucket's value: its root page, or its inlined page.
@@ -186,9 +211,11 @@ func (w *pageWalker) bucket(v []byte, depth int) error {
 		return fmt.Errorf("a bucket value of %d bytes", len(v))
 	}
 	if root := binary.LittleEndian.Uint64(v); root != 0 {
-		return w.page(root, depth)
+		_, err := w.page(root, depth, nil, nil)
+		return err
 	}
-	return w.node(v[bucketHeader:], 0, depth)
+	_, err := w.node(v[bucketHeader:], 0, depth, nil, nil)
+	return err
 }
 
 // freelist checks that the freelist names only pages in the file that no bucket uses.
