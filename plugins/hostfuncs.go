@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -20,10 +21,14 @@ type callState struct {
 	v                             *version
 	grant                         TenantConfig
 	inst                          *instance
+	log                           callLog
 }
 
 // kvScope is the kv scope of the call: its tenant and connector.
 func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
+
+// apiModule is the guest module a host function is called from.
+type apiModule = api.Module
 
 type callStateKey struct{}
 
@@ -60,38 +65,6 @@ func readArg(mod api.Module, ptr, n uint64, limit int) ([]byte, abi.Status) {
 }
 
 func status(s abi.Status) uint64 { return uint64(int64(s)) }
-
-func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
-	b, st := readArg(mod, stack[0], stack[1], 64<<10)
-	if st != abi.StatusOK {
-		return
-	}
-	var rec abi.LogRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		rec = abi.LogRecord{Level: "warn", Msg: "undecodable log record from connector"}
-	}
-	level := slog.LevelInfo
-	switch rec.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	attrs := make([]any, 0, 2*len(rec.Attrs)+8)
-	if cs := stateOf(ctx); cs != nil {
-		attrs = append(attrs, "tenant", cs.tenant, "run", cs.runID, "connector", cs.v.id, "action", cs.action)
-	}
-	if len(rec.Attrs) > 0 {
-		group := make([]any, 0, 2*len(rec.Attrs))
-		for k, v := range rec.Attrs {
-			group = append(group, k, v)
-		}
-		attrs = append(attrs, slog.Group("attrs", group...))
-	}
-	c.deps.Logger.Log(ctx, level, rec.Msg, attrs...)
-}
 
 func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
@@ -151,7 +124,8 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 			if !d.Allowed {
 				level = slog.LevelWarn
 			}
-			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id, "url", d.URL, "reason", d.Reason)
+			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id,
+				"url", clip(d.URL, maxLoggedField), "reason", clip(d.Reason, maxLoggedField))
 		},
 	})
 	if err != nil {
@@ -235,6 +209,11 @@ func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64)
 		return
 	}
 	if err := c.kvSet(ctx, cs.kvScope(), key, val); err != nil {
+		if errors.Is(err, ErrKVQuota) {
+			c.metrics.kvRefused.WithLabelValues(cs.tenant, cs.v.id).Inc()
+			stack[0] = status(abi.StatusQuotaExceeded)
+			return
+		}
 		c.deps.Logger.Warn("connector kv_set failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 		return

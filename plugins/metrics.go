@@ -1,17 +1,27 @@
 package plugins
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // hostMetrics are a catalog's collectors; the hub registers them through Module.Collectors.
 type hostMetrics struct {
-	calls     *prometheus.CounterVec
-	egress    *prometheus.CounterVec
-	instances *prometheus.CounterVec
-	discarded *prometheus.CounterVec
+	calls        *prometheus.CounterVec
+	egress       *prometheus.CounterVec
+	instances    *prometheus.CounterVec
+	discarded    *prometheus.CounterVec
+	kvRefused    *prometheus.CounterVec
+	logDropped   *prometheus.CounterVec
+	logRecords   *prometheus.CounterVec
+	refused      prometheus.Gauge
+	perConnector []*prometheus.CounterVec // the vectors labelled by connector
 }
 
 func newMetrics() *hostMetrics {
-	return &hostMetrics{
+	m := &hostMetrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aquahub_connector_calls_total",
 			Help: "Connector action calls by outcome (ok or an ABI error kind).",
@@ -26,13 +36,88 @@ func newMetrics() *hostMetrics {
 		}, []string{"connector"}),
 		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aquahub_connector_instances_discarded_total",
-			Help: "Connector instances closed, by reason (trap, deadline, recycled_calls, recycled_memory, reload).",
+			Help: "Connector instances closed, by reason (trap, oom, deadline, recycled_calls, recycled_memory, reload).",
 		}, []string{"connector", "reason"}),
+		kvRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_kv_quota_refused_total",
+			Help: "kv_set calls refused because they would take a connector's kv for a tenant over its quota.",
+		}, []string{"tenant", "connector"}),
+		logDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_log_dropped_bytes_total",
+			Help: "Bytes of connector log records dropped for exceeding the per-call or per-second log budget.",
+		}, []string{"connector"}),
+		logRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_log_dropped_records_total",
+			Help: "Connector log records dropped for exceeding the per-call or per-second log budget.",
+		}, []string{"connector"}),
+		refused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aquahub_connector_modules_refused",
+			Help: "Module files in the connector directory that were refused and are not served.",
+		}),
+	}
+	m.perConnector = []*prometheus.CounterVec{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords}
+	return m
+}
+
+// forget deletes every series of a connector that is no longer loaded, so that a module
+// with many actions leaves nothing behind in /metrics once it is gone.
+func (m *hostMetrics) forget(connector string) {
+	for _, v := range m.perConnector {
+		v.DeletePartialMatch(prometheus.Labels{"connector": connector})
 	}
 }
 
+// forgetAction deletes the call series of an action a new version of a connector dropped.
+func (m *hostMetrics) forgetAction(connector, action string) {
+	m.calls.DeletePartialMatch(prometheus.Labels{"connector": connector, "action": action})
+}
+
 // Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
-// decisions, instances created and discarded.
+// decisions, instances created and discarded, kv usage and quota refusals, dropped log
+// output and refused module files.
 func (c *Catalog) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.metrics.calls, c.metrics.egress, c.metrics.instances, c.metrics.discarded}
+	m := c.metrics
+	out := []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.refused}
+	if c.deps.KV != nil {
+		out = append(out, kvCollector{c})
+	}
+	return out
+}
+
+var (
+	kvKeysDesc = prometheus.NewDesc("aquahub_connector_kv_keys",
+		"Keys a connector holds in kv for a tenant.", []string{"tenant", "connector"}, nil)
+	kvBytesDesc = prometheus.NewDesc("aquahub_connector_kv_bytes",
+		"Bytes (keys and values) a connector holds in kv for a tenant.", []string{"tenant", "connector"}, nil)
+	kvQuotaKeysDesc = prometheus.NewDesc("aquahub_connector_kv_quota_keys",
+		"The kv quota on keys per tenant and connector (connectors.kv_quota_keys).", nil, nil)
+	kvQuotaBytesDesc = prometheus.NewDesc("aquahub_connector_kv_quota_bytes",
+		"The kv quota on bytes per tenant and connector (connectors.kv_quota_bytes).", nil, nil)
+)
+
+// kvCollector reports kv usage per tenant and connector from the store at scrape time.
+type kvCollector struct{ c *Catalog }
+
+func (k kvCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- kvKeysDesc
+	ch <- kvBytesDesc
+	ch <- kvQuotaKeysDesc
+	ch <- kvQuotaBytesDesc
+}
+
+func (k kvCollector) Collect(ch chan<- prometheus.Metric) {
+	q := k.c.kvQuota()
+	ch <- prometheus.MustNewConstMetric(kvQuotaKeysDesc, prometheus.GaugeValue, float64(q.Keys))
+	ch <- prometheus.MustNewConstMetric(kvQuotaBytesDesc, prometheus.GaugeValue, float64(q.Bytes))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	usages, err := k.c.deps.KV.Usages(ctx)
+	if err != nil {
+		k.c.deps.Logger.Warn("reading connector kv usage for metrics", "err", err)
+		return
+	}
+	for scope, u := range usages {
+		ch <- prometheus.MustNewConstMetric(kvKeysDesc, prometheus.GaugeValue, float64(u.Keys), scope.Tenant, scope.Connector)
+		ch <- prometheus.MustNewConstMetric(kvBytesDesc, prometheus.GaugeValue, float64(u.Bytes), scope.Tenant, scope.Connector)
+	}
 }

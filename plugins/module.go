@@ -3,6 +3,9 @@ package plugins
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,16 +31,30 @@ type Module struct {
 
 // New loads the connectors of cfg.Dir into a module. tenants holds each tenant's settings by
 // connector id (tenants[].connectors in the configuration); they are the grants the
-// connectors run with, so deps.Grants must be nil. A module that fails to load is an error
-// naming its file, and New then returns no Module.
+// connectors run with and the module digests tenants pin, so deps.Grants and deps.Pins must
+// be nil. A module that fails to load is an error naming its file, and New then returns no
+// Module.
 func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantConfig, deps Deps) (*Module, error) {
-	if deps.Grants != nil {
-		return nil, errors.New("plugins: New takes grants from tenants; Deps.Grants must be nil")
+	if deps.Grants != nil || deps.Pins != nil {
+		return nil, errors.New("plugins: New takes grants and pins from tenants; Deps.Grants and Deps.Pins must be nil")
 	}
 	deps.Grants = func(tenant, connector string) (TenantConfig, bool) {
 		tc, ok := tenants[tenant][connector]
 		return tc, ok
 	}
+	pins := map[string]map[string]string{}
+	for tenant, conns := range tenants {
+		for name, tc := range conns {
+			if tc.SHA256 == "" {
+				continue
+			}
+			if pins[name] == nil {
+				pins[name] = map[string]string{}
+			}
+			pins[name][tenant] = tc.SHA256
+		}
+	}
+	deps.Pins = func(connector string) map[string]string { return pins[connector] }
 	cat, err := Open(ctx, cfg, deps)
 	if err != nil {
 		if cat != nil {
@@ -108,27 +125,50 @@ func (m *Module) Close(ctx context.Context) error {
 }
 
 // connectorList converts the catalog's listing to the API's; empty lists are [] for the API.
-func connectorList(infos []ConnectorInfo) api.ConnectorList {
-	out := api.ConnectorList{Connectors: make([]api.Connector, 0, len(infos))}
+func connectorList(infos []ConnectorInfo, refused []Refusal) api.ConnectorList {
+	out := api.ConnectorList{Connectors: make([]api.Connector, 0, len(infos)), Refused: refusals(refused)}
 	for _, i := range infos {
-		out.Connectors = append(out.Connectors, api.Connector{
+		c := api.Connector{
 			ID: i.ID, Version: i.Version, Description: i.Description, File: i.File, SHA256: i.SHA256,
 			LoadedAt: i.LoadedAt, Actions: nonNil(i.Actions), Egress: i.Egress, Features: i.Features,
 			PoolSize: i.PoolSize, Live: i.Live, Idle: i.Idle, Calls: i.Calls, Errors: i.Errors,
-		})
+		}
+		for _, u := range i.KV {
+			c.KV = append(c.KV, api.ConnectorKV{Tenant: u.Tenant, Keys: u.Keys, Bytes: u.Bytes, QuotaKeys: u.Quota.Keys, QuotaBytes: u.Quota.Bytes})
+		}
+		out.Connectors = append(out.Connectors, c)
 	}
 	return out
 }
 
-// reloadAnswer converts a reload's report and error to the API's answer.
+func refusals(rs []Refusal) []api.ConnectorRefusal {
+	out := make([]api.ConnectorRefusal, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, api.ConnectorRefusal{File: r.File, Connector: r.Connector, Reason: r.Reason, Since: r.Since})
+	}
+	return out
+}
+
+// reloadAnswer converts a reload's report to the API's answer. Its Error names every
+// refused file, whether this reload or an earlier one refused it.
 func reloadAnswer(rep ReloadReport, err error) api.ConnectorReload {
 	out := api.ConnectorReload{
 		Loaded: nonNil(rep.Loaded), Unchanged: nonNil(rep.Unchanged),
-		Removed: nonNil(rep.Removed), Failed: nonNil(rep.Failed),
+		Removed: nonNil(rep.Removed), Failed: nonNil(rep.Failed), Refused: refusals(rep.Refused),
+	}
+	var lines []string
+	for _, r := range rep.Refused {
+		lines = append(lines, fmt.Sprintf("connector file %s: refused: %s", r.File, r.Reason))
 	}
 	if err != nil {
-		out.Error = err.Error()
+		// Errors besides refusals (a directory that cannot be read).
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if !slices.Contains(lines, line) {
+				lines = append(lines, line)
+			}
+		}
 	}
+	out.Error = strings.Join(lines, "\n")
 	return out
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	"github.com/aquascene/aquahub/core"
@@ -9,10 +10,12 @@ import (
 )
 
 // pluginsModule builds the connector host from the connectors section and each tenant's
-// connectors. Its compilation cache defaults to the data file's directory. Without storage
-// (checking rules) kv calls are unavailable.
+// connectors. Its compilation cache defaults to the data file's directory, and modules are
+// compiled first in a child process of this binary. Without storage (checking rules) kv
+// calls are unavailable.
 func pluginsModule(h *hub) (core.Module, error) {
-	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path)}
+	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path),
+		CompileCommand: compileCommand()}
 	if h.db != nil {
 		deps.KV = h.db.ConnectorKV()
 	}
@@ -22,4 +25,14 @@ func pluginsModule(h *hub) (core.Module, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// compileCommand is how the connector host runs its compiling child: this binary with
+// plugins.CompilerCommand. Nil (compile in process) when the binary cannot be found.
+func compileCommand() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	return []string{exe, plugins.CompilerCommand}
 }
