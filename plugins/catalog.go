@@ -586,7 +586,8 @@ type ConnectorInfo struct {
 	Egress  []string
 	// Features lists the ABI v1 revisions' optional features the module uses:
 	// "hub_reuse_input" (1.1), "rate_limits" (1.2), "sign_jwt" (1.3: the module imports
-	// sign_jwt or declares signing-key secrets).
+	// sign_jwt or declares signing-key secrets), "secret_places" (1.5: the manifest declares
+	// where its secrets go, or derives config from one).
 	Features []string
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.
@@ -664,6 +665,9 @@ func (v *version) features() []string {
 	}
 	if v.signJWT || len(v.manifest.SigningSecrets()) > 0 {
 		out = append(out, abi.ImportSignJWT)
+	}
+	if v.manifest.DeclaresSecretPlaces() {
+		out = append(out, "secret_places")
 	}
 	return out
 }

@@ -3,8 +3,11 @@ package plugins
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -260,11 +263,17 @@ type TenantConfig struct {
 	Config map[string]any `koanf:"config"`
 	// Secrets are injected by name into the connector's HTTP requests by the host or, for
 	// secrets the manifest declares with use: sign, used by sign_jwt only; the connector
-	// never sees the values.
+	// never sees the values. Each value must be at least 8 bytes (abi.MinSecretBytes).
 	Secrets map[string]string `koanf:"secrets"`
 	// Egress grants origins (scheme://host[:port]) the connector may call; intersected with
 	// the hosts its manifest requests. Private and loopback addresses need an explicit grant.
 	Egress []string `koanf:"egress"`
+	// SecretOrigins binds secrets to the origins they may be sent to, by secret name:
+	// `secret_origins: {api_key: ["https://api.sendgrid.com"]}`. Each origin must be
+	// covered by Egress. A secret without an entry may be sent to every origin of Egress
+	// (default: no entries), which is the vendor's origin for a connector granted one; bind
+	// every secret of a connector granted several origins, above all the generic http one.
+	SecretOrigins map[string][]string `koanf:"secret_origins" yaml:"secret_origins"`
 	// SHA256 pins the module this tenant's settings are given to: the hex SHA-256 of the
 	// connector's .wasm file (`aquahub plugin inspect` and GET /api/v1/connectors show it).
 	// A module file with another digest is refused at load, and the version in service
@@ -281,13 +290,101 @@ func (c TenantConfig) Validate() error {
 			errs = append(errs, core.Invalid(fmt.Sprintf("egress[%d]", i), "%v", err))
 		}
 	}
-	for name := range c.Secrets {
+	for _, name := range sortedNames(c.Secrets) {
 		if name == "" {
 			errs = append(errs, core.Invalid("secrets", "empty secret name"))
+			continue
+		}
+		// The value is never part of the message.
+		if n := len(c.Secrets[name]); n < abi.MinSecretBytes {
+			errs = append(errs, core.Invalid("secrets."+name, "must be at least %d bytes (got %d): the host does not send a secret it could not tell apart from ordinary text", abi.MinSecretBytes, n))
+		}
+	}
+	var granted []abi.Origin
+	for _, e := range c.Egress {
+		if o, err := abi.ParseOrigin(e); err == nil {
+			granted = append(granted, o)
+		}
+	}
+	for _, name := range sortedNames(c.SecretOrigins) {
+		path := "secret_origins." + name
+		if _, ok := c.Secrets[name]; !ok {
+			errs = append(errs, core.Invalid(path, "no secret %q is set for this connector", name))
+		}
+		if len(c.SecretOrigins[name]) == 0 {
+			errs = append(errs, core.Invalid(path, "names no origin (leave the secret out to send it to every granted origin)"))
+		}
+		for i, s := range c.SecretOrigins[name] {
+			o, err := abi.ParseOrigin(s)
+			if err != nil {
+				errs = append(errs, core.Invalid(fmt.Sprintf("%s[%d]", path, i), "%v", err))
+				continue
+			}
+			if !coveredBy(o, granted) {
+				errs = append(errs, core.Invalid(fmt.Sprintf("%s[%d]", path, i), "%s is not in egress, so the connector cannot reach it", s))
+			}
 		}
 	}
 	if c.SHA256 != "" && !sha256Pattern.MatchString(c.SHA256) {
 		errs = append(errs, core.Invalid("sha256", "must be 64 lower-case hex digits (got %q)", c.SHA256))
 	}
 	return errors.Join(errs...)
+}
+
+// UnboundSecrets returns the names of the secrets without a secret_origins entry while
+// Egress grants more than one origin: each may be sent to any of them.
+func (c TenantConfig) UnboundSecrets() []string {
+	if len(c.Egress) < 2 {
+		return nil
+	}
+	var out []string
+	for _, name := range sortedNames(c.Secrets) {
+		if _, bound := c.SecretOrigins[name]; !bound {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// warnUnboundSecrets logs, once at start, every secret an operator left free to go to
+// several granted origins.
+func warnUnboundSecrets(log *slog.Logger, tenants map[string]map[string]TenantConfig) {
+	for _, tenant := range sortedNames(tenants) {
+		for _, connector := range sortedNames(tenants[tenant]) {
+			tc := tenants[tenant][connector]
+			for _, name := range tc.UnboundSecrets() {
+				log.Warn("secret may be sent to every origin the connector is granted; bind it with secret_origins",
+					"tenant", tenant, "connector", connector, "secret", name, "origins", len(tc.Egress))
+			}
+		}
+	}
+}
+
+// coveredBy reports whether some granted origin covers every URL that o matches.
+func coveredBy(o abi.Origin, granted []abi.Origin) bool {
+	for _, g := range granted {
+		if g.Scheme != o.Scheme || g.Port != o.Port {
+			continue
+		}
+		if !strings.HasPrefix(o.Host, "*.") {
+			if g.Matches(o.Scheme, o.Host, o.Port) {
+				return true
+			}
+			continue
+		}
+		// A wildcard is covered by the same wildcard or a wider one.
+		if g.Host == o.Host || (strings.HasPrefix(g.Host, "*.") && strings.HasSuffix(o.Host[1:], g.Host[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

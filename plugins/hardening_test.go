@@ -26,8 +26,8 @@ import (
 	"github.com/aquascene/aquahub/plugins/internal/wasmgen"
 )
 
-// keepsServing fails the test unless the catalog still runs an action of connector id.
-func keepsServing(tb testing.TB, c *Catalog, id, action string) {
+// stillServes fails the test unless the catalog still runs an action of connector id.
+func stillServes(tb testing.TB, c *Catalog, id, action string) {
 	tb.Helper()
 	if _, err := c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: id, Action: action, Input: map[string]any{}}); err != nil {
 		tb.Fatalf("the hub stopped serving %s.%s: %v", id, action, err)
@@ -59,7 +59,7 @@ func TestGuestPatternsAreBounded(t *testing.T) {
 	if err == nil || !containsAll(err.Error(), "huge.wasm", "refused", ".pattern: pattern compiles to about", "over the limit of 10000") {
 		t.Fatalf("a pattern beyond the limits should refuse its module at load, got %v", err)
 	}
-	keepsServing(t, c, "raw", "echo")
+	stillServes(t, c, "raw", "echo")
 
 	call := func(s string) error {
 		_, err := c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: "costly", Action: "match", Input: map[string]any{"s": s}})
@@ -76,7 +76,7 @@ func TestGuestPatternsAreBounded(t *testing.T) {
 	if cls := core.Classify(err).Class; cls != core.ClassInvalidInput {
 		t.Fatalf("class %s, want invalid_input: the same input always costs the same", cls)
 	}
-	keepsServing(t, c, "costly", "echo")
+	stillServes(t, c, "costly", "echo")
 }
 
 // A declared rate limit keyed by paths the guest invents holds a bounded number of buckets
@@ -100,7 +100,7 @@ func TestRateLimitBucketsAreBounded(t *testing.T) {
 	if n := c.limiters.Len("t1\x00hostile"); n > 8 {
 		t.Fatalf("%d buckets held for one tenant and connector, want at most rate_limit_buckets (8)", n)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 
 	floor := buildGuest(t, "hostile-ratelimit-floor", "./plugins/testdata/hostile", "-ldflags=-s -w -X main.rateLimit=0.0001/1/0")
 	_, err := openCatalog(t, Config{}, Deps{}, map[string]string{"hostile.wasm": floor}, true)
@@ -177,7 +177,7 @@ func TestIdentityBelongsToTheOperator(t *testing.T) {
 	if info := serving(); info.SHA256 != originalHash {
 		t.Fatalf("a module the tenant did not pin replaced the pinned one: %+v", info)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 }
 
 func fileHash(tb testing.TB, path string) string {
@@ -230,7 +230,7 @@ func TestKVQuotaBoundsAConnector(t *testing.T) {
 		!strings.Contains(metrics, `aquahub_connector_kv_quota_keys 5`) {
 		t.Fatalf("kv usage missing from metrics:\n%s", metrics)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 }
 
 // gather renders the catalog's metrics in the text format.
@@ -329,7 +329,7 @@ func TestLogIsBudgeted(t *testing.T) {
 	if h.bytes > 16<<10 {
 		t.Fatalf("the egress denial wrote %d bytes to the log; the guest's URL should be cut", h.bytes)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 }
 
 // Modules built to exhaust the compiler are refused before it runs; a compilation that
@@ -384,7 +384,7 @@ func TestLoadTimeCostsAreBounded(t *testing.T) {
 			if err == nil || !containsAll(err.Error(), append([]string{"bomb.wasm", "refused"}, tt.want...)...) {
 				t.Fatalf("got %v, want a refusal saying %q", err, tt.want)
 			}
-			keepsServing(t, c, "raw", "echo")
+			stillServes(t, c, "raw", "echo")
 		})
 	}
 }
@@ -415,7 +415,7 @@ func TestHangingModulesAreQuarantined(t *testing.T) {
 			if err != nil || len(rep.Loaded) != 1 || rep.Loaded[0] != "hang" || len(rep.Refused) != 0 {
 				t.Fatalf("the fixed module: %+v %v", rep, err)
 			}
-			keepsServing(t, c, "raw", "echo")
+			stillServes(t, c, "raw", "echo")
 		})
 	}
 }
@@ -429,7 +429,7 @@ func TestMetricsAreBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "actions: 5002 actions exceed the limit of 256") {
 		t.Fatalf("load: %v", err)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 	c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: "hostile", Action: "nope", Input: map[string]any{}})
 	if !strings.Contains(gather(t, c), `connector="hostile"`) {
 		t.Fatal("no series for the loaded connector")
@@ -463,7 +463,7 @@ func cpuTime(tb testing.TB) time.Duration {
 // A guest that sleeps does not spin a host core, and its sleep ends with the call.
 func TestGuestSleepsDoNotSpin(t *testing.T) {
 	c, _ := openCatalog(t, Config{CallTimeout: 2 * time.Second}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
-	keepsServing(t, c, "hostile", "noop") // a warm instance
+	stillServes(t, c, "hostile", "noop") // a warm instance
 	const sleep = time.Second
 	cpu, wall := cpuTime(t), time.Now()
 	if _, err := c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: "hostile", Action: "sleep", Input: map[string]any{"ms": sleep.Milliseconds()}}); err != nil {
@@ -478,7 +478,7 @@ func TestGuestSleepsDoNotSpin(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("a sleep past the deadline: %v", err)
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 }
 
 // What a guest writes to stderr reaches errors quoted: it cannot forge the runtime's report
@@ -500,5 +500,5 @@ func TestGuestCannotForgeCrashReports(t *testing.T) {
 	if n := counterValue(c.metrics.discarded.WithLabelValues("hostile", "oom")); n != 0 {
 		t.Fatalf("a forged report counted as out of memory")
 	}
-	keepsServing(t, c, "hostile", "noop")
+	stillServes(t, c, "hostile", "noop")
 }

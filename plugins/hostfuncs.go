@@ -12,6 +12,7 @@ import (
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
 	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
+	"github.com/aquascene/aquahub/sdk/abi/scrub"
 )
 
 // callState is what host functions know about the call in progress. It travels in the
@@ -108,7 +109,8 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
 		Secrets:          cs.grant.Secrets,
-		SigningSecrets:   cs.v.manifest.SigningSecrets(),
+		Declared:         cs.v.manifest.Secrets,
+		SecretOrigins:    cs.grant.SecretOrigins,
 		MaxResponseBytes: int64(c.cfg.MaxResponseBytes),
 		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
@@ -133,6 +135,23 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
+}
+
+// scrubber returns what finds the tenant's sendable secrets for the connector version: the
+// egress client's, or, when the grant is too broken for a client (no request can be sent
+// then), one of its own.
+func (c *Catalog) scrubber(tenant string, v *version, grant TenantConfig) *scrub.Scrubber {
+	if len(grant.Secrets) == 0 {
+		return nil
+	}
+	if cl, err := c.client(&callState{tenant: tenant, v: v, grant: grant}); err == nil {
+		return cl.Scrubber()
+	}
+	values := make([]string, 0, len(grant.Secrets))
+	for _, val := range grant.Secrets {
+		values = append(values, val)
+	}
+	return scrub.New(values...)
 }
 
 // hostSignJWT signs a JWT with one of the tenant's signing keys (ABI revision 1.3). The

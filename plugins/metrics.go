@@ -4,20 +4,26 @@ import (
 	"context"
 	"time"
 
+	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // hostMetrics are a catalog's collectors; the hub registers them through Module.Collectors.
 type hostMetrics struct {
-	calls        *prometheus.CounterVec
-	egress       *prometheus.CounterVec
-	instances    *prometheus.CounterVec
-	discarded    *prometheus.CounterVec
-	kvRefused    *prometheus.CounterVec
-	logDropped   *prometheus.CounterVec
-	logRecords   *prometheus.CounterVec
-	refused      prometheus.Gauge
-	perConnector []*prometheus.CounterVec // the vectors labelled by connector
+	calls      *prometheus.CounterVec
+	egress     *prometheus.CounterVec
+	instances  *prometheus.CounterVec
+	discarded  *prometheus.CounterVec
+	kvRefused  *prometheus.CounterVec
+	logDropped *prometheus.CounterVec
+	logRecords *prometheus.CounterVec
+	refused    prometheus.Gauge
+	// quotaUsed and quotaLimit are the vendor quotas connectors report (abi.Usage).
+	quotaUsed, quotaLimit *prometheus.GaugeVec
+	// perConnector are the vectors labelled by connector.
+	perConnector []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}
 }
 
 func newMetrics() *hostMetrics {
@@ -54,8 +60,18 @@ func newMetrics() *hostMetrics {
 			Name: "aquahub_connector_modules_refused",
 			Help: "Module files in the connector directory that were refused and are not served.",
 		}),
+		quotaUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aquahub_connector_quota_used",
+			Help: "A vendor quota's consumption as the vendor last reported it to the connector (Salesforce's Sforce-Limit-Info api-usage, for example).",
+		}, []string{"tenant", "connector", "quota"}),
+		quotaLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aquahub_connector_quota_limit",
+			Help: "A vendor quota's size as the vendor last reported it to the connector.",
+		}, []string{"tenant", "connector", "quota"}),
 	}
-	m.perConnector = []*prometheus.CounterVec{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords}
+	m.perConnector = []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.quotaUsed, m.quotaLimit}
 	return m
 }
 
@@ -72,12 +88,27 @@ func (m *hostMetrics) forgetAction(connector, action string) {
 	m.calls.DeletePartialMatch(prometheus.Labels{"connector": connector, "action": action})
 }
 
+// recordUsage sets the quota gauges from a connector's report; entries that fail
+// abi.Usage.Check are dropped, so a faulty guest cannot mint arbitrary label values.
+func (m *hostMetrics) recordUsage(tenant, connector string, usage []abi.Usage) {
+	for _, u := range usage {
+		if u.Check() != nil {
+			continue
+		}
+		m.quotaUsed.WithLabelValues(tenant, connector, u.Quota).Set(float64(u.Used))
+		if u.Limit > 0 {
+			m.quotaLimit.WithLabelValues(tenant, connector, u.Quota).Set(float64(u.Limit))
+		}
+	}
+}
+
 // Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
-// decisions, instances created and discarded, kv usage and quota refusals, dropped log
-// output and refused module files.
+// decisions, instances created and discarded, the vendor quotas connectors report, kv usage
+// and quota refusals, dropped log output and refused module files.
 func (c *Catalog) Collectors() []prometheus.Collector {
 	m := c.metrics
-	out := []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.refused}
+	out := []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.refused,
+		m.quotaUsed, m.quotaLimit}
 	if c.deps.KV != nil {
 		out = append(out, kvCollector{c})
 	}

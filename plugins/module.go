@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,11 @@ func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantCo
 		}
 	}
 	deps.Pins = func(connector string) map[string]string { return pins[connector] }
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	warnUnboundSecrets(log, tenants)
 	cat, err := Open(ctx, cfg, deps)
 	if err != nil {
 		if cat != nil {

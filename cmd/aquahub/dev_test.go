@@ -48,7 +48,7 @@ func startDev(t *testing.T) *devSandbox {
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	sims := map[string]string{}
-	simLine := regexp.MustCompile(`^\s+(airtable|sendgrid|mailchimp):\s+(http://\S+)`)
+	simLine := regexp.MustCompile(`^\s+([a-z0-9]+):\s+(http://\S+)`)
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -124,7 +124,8 @@ func eventually(t *testing.T, what string, check func() string) {
 
 // TestDevSandboxSeedFlows runs the seed's flows end to end through `aquahub dev`: a
 // scheduled Content_Master row is drafted and its row updated in the Airtable simulator,
-// and a newsletter goes out through the SendGrid and the Mailchimp simulators.
+// a newsletter goes out through the SendGrid and the Mailchimp simulators, and the
+// Salesforce, HubSpot and WooCommerce flows run (devCRMAndShopFlows).
 func TestDevSandboxSeedFlows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole sandbox")
@@ -237,6 +238,8 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		}
 		return ""
 	})
+
+	t.Run("crm and shop flows", func(t *testing.T) { devCRMAndShopFlows(t, d) })
 
 	// Every run the events started, directly or through the events they emitted,
 	// ends well: nothing is dead-lettered.

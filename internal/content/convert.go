@@ -65,6 +65,9 @@ func (r *Request) ToAPI() api.ContentRequest {
 			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
 		}
 	}
+	if e := r.ECommerce; e != nil {
+		out.ECommerce = &api.ECommerce{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
+	}
 	return out
 }
 

@@ -266,7 +266,15 @@ type requestRecord struct {
 	Instructions string             `json:"instructions,omitempty"`
 	BrandVoice   string             `json:"brand_voice,omitempty"`
 	Partnership  *partnershipRecord `json:"partnership,omitempty"`
+	ECommerce    *ecommerceRecord   `json:"ecommerce,omitempty"`
 	RequestID    string             `json:"request_id,omitempty"`
+}
+
+type ecommerceRecord struct {
+	ProductID    string `json:"product_id,omitempty"`
+	ProductURL   string `json:"product_url,omitempty"`
+	Price        string `json:"price,omitempty"`
+	Availability string `json:"availability,omitempty"`
 }
 
 type partnershipRecord struct {
@@ -386,6 +394,9 @@ func toRequestRecord(q *content.Request) requestRecord {
 			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
 		}
 	}
+	if e := q.ECommerce; e != nil {
+		r.ECommerce = &ecommerceRecord{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
+	}
 	return r
 }
 
@@ -399,6 +410,9 @@ func (r requestRecord) request() content.Request {
 			Partner: p.Partner, ProductID: p.ProductID, ProductName: p.ProductName, Category: p.Category,
 			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
 		}
+	}
+	if e := r.ECommerce; e != nil {
+		q.ECommerce = &content.ECommerce{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
 	}
 	return q
 }
