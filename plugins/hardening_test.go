@@ -502,3 +502,49 @@ func TestGuestCannotForgeCrashReports(t *testing.T) {
 	}
 	stillServes(t, c, "hostile", "noop")
 }
+
+// A connector reporting vendor quotas under names it invents holds a bounded number of
+// series: past maxQuotas names per tenant the reports are dropped and counted, the known
+// ones keep updating, and all go with the connector.
+func TestVendorQuotaSeriesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openCatalog(t, Config{Dir: dir}, Deps{}, map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	series := func() int {
+		t.Helper()
+		return strings.Count(gather(t, c), `aquahub_connector_quota_used{connector="hostile"`)
+	}
+	for call := range 2 {
+		if _, err := c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: "hostile", Action: "quotaflood", Input: map[string]any{"count": 5000, "bytes": call}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := series(); n != maxQuotas {
+		t.Fatalf("%d quota series for one tenant and connector, want maxQuotas (%d)", n, maxQuotas)
+	}
+	if n := counterValue(c.metrics.quotaDropped.WithLabelValues("hostile")); n != 2*(5000-maxQuotas) {
+		t.Fatalf("dropped quota reports counted %v, want %d", n, 2*(5000-maxQuotas))
+	}
+	if !strings.Contains(gather(t, c), `aquahub_connector_quota_used{connector="hostile",quota="q00000",tenant="t1"} 1`) {
+		t.Fatal("a quota admitted first stopped updating")
+	}
+	os.Remove(filepath.Join(dir, "hostile.wasm"))
+	if _, err := c.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); series() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("quota series of an unloaded connector remain")
+		}
+	}
+}
+
+// A manifest's version, which the host logs at every load and lists, is a short label: a
+// module declaring a long one is refused.
+func TestManifestVersionIsBounded(t *testing.T) {
+	long := rawWith(t, "longversion", map[string]string{"id": "long", "version": strings.Repeat("9", 4096)})
+	c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"long.wasm": long, "raw.wasm": rawGuest(t, "v1")}, true)
+	if err == nil || !containsAll(err.Error(), "long.wasm", "refused", "version: 4096 bytes exceed the limit of 64") {
+		t.Fatalf("load: %v", err)
+	}
+	stillServes(t, c, "raw", "echo")
+}

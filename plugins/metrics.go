@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/abi"
@@ -18,8 +19,12 @@ type hostMetrics struct {
 	logDropped *prometheus.CounterVec
 	logRecords *prometheus.CounterVec
 	refused    prometheus.Gauge
-	// quotaUsed and quotaLimit are the vendor quotas connectors report (abi.Usage).
+	// quotaUsed and quotaLimit are the vendor quotas connectors report (abi.Usage), at most
+	// maxQuotas names per tenant and connector; quotaDropped counts reports past that.
 	quotaUsed, quotaLimit *prometheus.GaugeVec
+	quotaDropped          *prometheus.CounterVec
+	quotasMu              sync.Mutex
+	quotas                map[quotaScope]map[string]struct{}
 	// perConnector are the vectors labelled by connector.
 	perConnector []interface {
 		DeletePartialMatch(prometheus.Labels) int
@@ -68,10 +73,15 @@ func newMetrics() *hostMetrics {
 			Name: "aquahub_connector_quota_limit",
 			Help: "A vendor quota's size as the vendor last reported it to the connector.",
 		}, []string{"tenant", "connector", "quota"}),
+		quotaDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_quota_reports_dropped_total",
+			Help: "Vendor quota reports dropped because the connector already reports the most quota names a tenant may have (16).",
+		}, []string{"connector"}),
+		quotas: map[quotaScope]map[string]struct{}{},
 	}
 	m.perConnector = []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.quotaUsed, m.quotaLimit}
+	}{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.quotaUsed, m.quotaLimit, m.quotaDropped}
 	return m
 }
 
@@ -81,6 +91,13 @@ func (m *hostMetrics) forget(connector string) {
 	for _, v := range m.perConnector {
 		v.DeletePartialMatch(prometheus.Labels{"connector": connector})
 	}
+	m.quotasMu.Lock()
+	for scope := range m.quotas {
+		if scope.connector == connector {
+			delete(m.quotas, scope)
+		}
+	}
+	m.quotasMu.Unlock()
 }
 
 // forgetAction deletes the call series of an action a new version of a connector dropped.
@@ -88,11 +105,24 @@ func (m *hostMetrics) forgetAction(connector, action string) {
 	m.calls.DeletePartialMatch(prometheus.Labels{"connector": connector, "action": action})
 }
 
+// maxQuotas bounds the quota names one connector may report for one tenant: the names are
+// the guest's, and each is a series in /metrics. A vendor states a handful (Salesforce's
+// api-usage, per-app and per-object limits).
+const maxQuotas = 16
+
+// quotaScope is whose quota names are counted against maxQuotas.
+type quotaScope struct{ tenant, connector string }
+
 // recordUsage sets the quota gauges from a connector's report; entries that fail
-// abi.Usage.Check are dropped, so a faulty guest cannot mint arbitrary label values.
+// abi.Usage.Check are dropped, so a faulty guest cannot mint arbitrary label values, and so
+// are new names past maxQuotas for the tenant, so it cannot mint unboundedly many.
 func (m *hostMetrics) recordUsage(tenant, connector string, usage []abi.Usage) {
 	for _, u := range usage {
 		if u.Check() != nil {
+			continue
+		}
+		if !m.admitQuota(quotaScope{tenant, connector}, u.Quota) {
+			m.quotaDropped.WithLabelValues(connector).Inc()
 			continue
 		}
 		m.quotaUsed.WithLabelValues(tenant, connector, u.Quota).Set(float64(u.Used))
@@ -102,13 +132,32 @@ func (m *hostMetrics) recordUsage(tenant, connector string, usage []abi.Usage) {
 	}
 }
 
+// admitQuota reports whether quota has, or may have, series for scope.
+func (m *hostMetrics) admitQuota(scope quotaScope, quota string) bool {
+	m.quotasMu.Lock()
+	defer m.quotasMu.Unlock()
+	names := m.quotas[scope]
+	if _, ok := names[quota]; ok {
+		return true
+	}
+	if len(names) >= maxQuotas {
+		return false
+	}
+	if names == nil {
+		names = map[string]struct{}{}
+		m.quotas[scope] = names
+	}
+	names[quota] = struct{}{}
+	return true
+}
+
 // Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
 // decisions, instances created and discarded, the vendor quotas connectors report, kv usage
 // and quota refusals, dropped log output and refused module files.
 func (c *Catalog) Collectors() []prometheus.Collector {
 	m := c.metrics
 	out := []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.refused,
-		m.quotaUsed, m.quotaLimit}
+		m.quotaUsed, m.quotaLimit, m.quotaDropped}
 	if c.deps.KV != nil {
 		out = append(out, kvCollector{c})
 	}

@@ -36,6 +36,7 @@ func TestDecodeManifest(t *testing.T) {
 		{"wrong abi", strings.Replace(valid, `"abi":1`, `"abi":2`, 1), "unsupported ABI version 2"},
 		{"bad id", strings.Replace(valid, `"acme"`, `"Acme!"`, 1), "id: must match"},
 		{"no version", strings.Replace(valid, `"1.0.0"`, `""`, 1), "version: required"},
+		{"version too long", strings.Replace(valid, `"1.0.0"`, `"`+strings.Repeat("1", 65)+`"`, 1), "version: 65 bytes exceed the limit of 64"},
 		{"no actions", `{"abi":1,"id":"a","version":"1","actions":[]}`, "at least one action"},
 		{"bad action name", strings.Replace(valid, `orders.list`, `Orders List`, 1), "actions[0].name"},
 		{"duplicate action", `{"abi":1,"id":"a","version":"1","actions":[{"name":"x","input":{}},{"name":"x","input":{}}]}`, "duplicate"},

@@ -183,6 +183,10 @@ func (m *Manifest) ValidateLimits(lim Limits) error {
 	if m.Version == "" {
 		return errors.New("version: required")
 	}
+	if len(m.Version) > MaxVersionBytes {
+		// The host logs the version with every load and lists it; it is a label, not a text.
+		return fmt.Errorf("version: %d bytes exceed the limit of %d", len(m.Version), MaxVersionBytes)
+	}
 	if len(m.Actions) == 0 {
 		return errors.New("actions: at least one action is required")
 	}

@@ -26,6 +26,9 @@ type Limits struct {
 	MaxPatternProgram int
 }
 
+// MaxVersionBytes bounds a manifest's version ("1.4.2", "2026-01-15+build.7").
+const MaxVersionBytes = 64
+
 // DefaultLimits returns the hub's default Limits: 256 actions, schemas 32 levels deep,
 // 1000 enum values, patterns of 1 KiB compiling to at most 10000 instructions.
 func DefaultLimits() Limits {

@@ -1,8 +1,8 @@
 // Command hostile is a test connector for package plugins: each action misbehaves in one
 // way (loops, allocates without bound, panics, reaches for forbidden hosts, files or
-// environment, returns too much, sleeps, forges the runtime's crash report, floods the log
-// or kv, hunts for the tenant's secrets in what the host returns) or does nothing, for
-// benchmarks.
+// environment, returns too much, sleeps, forges the runtime's crash report, floods the log,
+// kv or the metrics, hunts for the tenant's secrets in what the host returns) or does
+// nothing, for benchmarks.
 package main
 
 import (
@@ -190,6 +190,14 @@ func init() {
 				msg := strings.Repeat("x", in.Bytes)
 				for i := range in.Count {
 					plugin.Logger(ctx).Info(msg, "i", i)
+				}
+				return floodOut{Done: in.Count}, nil
+			}},
+			plugin.Action[floodIn, floodOut]{Name: "quotaflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				// Vendor quotas under names it invents, each a would-be metric series; bytes is
+				// the consumption reported.
+				for i := range in.Count {
+					plugin.ReportUsage(ctx, fmt.Sprintf("q%05d", i), int64(in.Bytes), 100)
 				}
 				return floodOut{Done: in.Count}, nil
 			}},
