@@ -232,6 +232,9 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	}
 	c.mu.RUnlock()
 	refuse := func(path string, size int64, modTime time.Time, hash string, err error) {
+		// A reason may quote the module (a manifest field it got wrong): cut, since it is
+		// logged, kept and listed.
+		err = &clippedError{msg: clip(err.Error(), maxRefusalReason), err: err}
 		r := Refusal{File: path, Connector: connectorName(path), Reason: err.Error(), Since: time.Now(), New: true}
 		quarantine[path] = &quarantined{size: size, modTime: modTime, hash: hash, refusal: r}
 		errs = append(errs, fmt.Errorf("connector file %s: refused: %w", path, err))
@@ -392,6 +395,18 @@ func (c *Catalog) forgetSeries(old *version) {
 		}
 	}
 }
+
+// maxRefusalReason bounds the reason a refusal gives.
+const maxRefusalReason = 2 << 10
+
+// clippedError is err with its message cut; errors.As still finds what it wraps.
+type clippedError struct {
+	msg string
+	err error
+}
+
+func (e *clippedError) Error() string { return e.msg }
+func (e *clippedError) Unwrap() error { return e.err }
 
 // Refused lists the module files the catalog refused and does not serve, by path.
 func (c *Catalog) Refused() []Refusal {

@@ -548,3 +548,21 @@ func TestManifestVersionIsBounded(t *testing.T) {
 	}
 	stillServes(t, c, "raw", "echo")
 }
+
+// A refusal that quotes the module (here its 60000-byte id) is cut before it is logged,
+// kept and listed.
+func TestRefusalReasonsAreCut(t *testing.T) {
+	long := rawWith(t, "longid", map[string]string{"id": strings.Repeat("X", 60000)})
+	c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"longid.wasm": long, "raw.wasm": rawGuest(t, "v1")}, true)
+	if err == nil || !containsAll(err.Error(), "longid.wasm", "refused", "id: must match") {
+		t.Fatalf("load: %v", err)
+	}
+	if len(err.Error()) > 3<<10 {
+		t.Fatalf("the load error is %d bytes: the module's id should be cut", len(err.Error()))
+	}
+	r := refusal(t, ReloadReport{Refused: c.Refused()}, "longid.wasm")
+	if len(r.Reason) > maxRefusalReason+32 || !strings.Contains(r.Reason, "bytes)") {
+		t.Fatalf("the refusal keeps %d bytes of reason", len(r.Reason))
+	}
+	stillServes(t, c, "raw", "echo")
+}
