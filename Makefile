@@ -43,6 +43,7 @@ bench: build
 	./$(BIN) bench plugins
 	./$(BIN) bench webhooks
 	./$(BIN) bench content
+	./$(BIN) bench isolation
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/storage/bolt/ ./plugins/ ./internal/content/
 
 # Runs each fuzz target briefly; seeds and crashers live in testdata/fuzz.

@@ -22,6 +22,7 @@ import (
 	wazero "github.com/samyfodil/wazy"
 	"github.com/samyfodil/wazy/imports/wasi_snapshot_preview1"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
 	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
@@ -56,6 +57,8 @@ type Catalog struct {
 	limiters *egress.Limiters
 	// keys caches the tenants' parsed signing keys for sign_jwt.
 	keys *jwtsign.Keys
+	// breakers guard each tenant's connector per origin, kept across reloads.
+	breakers *breakers
 }
 
 // Deps are what a Catalog uses besides its Config.
@@ -84,6 +87,9 @@ type Deps struct {
 	// so that a module built to exhaust the compiler costs a child process, not the hub.
 	// Nil compiles in this process, bounded by the pre-compile scan only (tests, tools).
 	CompileCommand []string
+	// Publisher receives connector.circuit.opened and connector.circuit.closed events (the
+	// engine). Optional.
+	Publisher core.Publisher
 }
 
 // Open creates the host runtime and loads every *.wasm file in cfg.Dir. Zero fields of cfg
@@ -96,6 +102,9 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	if err := cfg.Circuit.Validate(); err != nil {
+		return nil, fmt.Errorf("plugins: circuit: %w", err)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -112,6 +121,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 		keys:       jwtsign.NewKeys(),
 		logBudgets: newLogBudgets(int64(cfg.LogBytesPerSecond)),
 	}
+	c.breakers = newBreakers(cfg.Circuit, deps, c.metrics)
 	rc := runtimeConfig(cfg)
 	if dir := cfg.cacheDir(deps.DataDir); dir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(dir)

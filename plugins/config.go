@@ -45,6 +45,14 @@ type Config struct {
 	// WatchInterval is how often the directory is checked for replaced, added or removed
 	// modules; 0 disables watching (reload with POST /api/v1/connectors/reload) (default 2s).
 	WatchInterval time.Duration `koanf:"watch_interval"`
+	// Circuit tunes the circuit breakers the host keeps per tenant, connector and origin:
+	// after failure_ratio of the requests in window failed (5xx, timeouts, network errors;
+	// at least min_requests of them) or timeout_run timeouts in a row, requests to that
+	// origin fail at once without being sent, and the step is deferred, not failed and not
+	// counted as an attempt, until a probe after open_for (doubling to max_open_for) succeeds
+	// (defaults: failure_ratio 0.5, min_requests 10, window 30s, timeout_run 5, open_for 15s,
+	// max_open_for 5m; disabled: true turns them off).
+	Circuit core.BreakerConfig `koanf:"circuit"`
 
 	// MaxModuleBytes caps a module file; a larger one is refused unread (default 64MiB; a Go
 	// connector is about 11MiB).
@@ -114,7 +122,7 @@ func DefaultConfig() Config {
 	return Config{
 		Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
 		MaxResponseBytes: abi.DefaultMaxResponseBytes, MaxKVValueBytes: abi.DefaultMaxKVValueBytes,
-		RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second,
+		RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second, Circuit: core.DefaultBreakerConfig(),
 
 		MaxModuleBytes: 64 << 20, MaxFunctions: 100000, MaxFunctionLocals: 50000, MaxTotalLocals: 1000000,
 		MaxNesting: 10000, CompileTimeout: 2 * time.Minute, CompileMemory: 2 << 30, InitTimeout: 10 * time.Second,
@@ -164,6 +172,7 @@ func (c Config) withDefaults() Config {
 	if c.RecycleMemoryPages == 0 {
 		c.RecycleMemoryPages = c.MemoryLimitPages * 3 / 4
 	}
+	c.Circuit = c.Circuit.WithDefaults()
 	fill(&c.MaxModuleBytes, d.MaxModuleBytes)
 	fill(&c.MaxFunctions, d.MaxFunctions)
 	fill(&c.MaxFunctionLocals, d.MaxFunctionLocals)

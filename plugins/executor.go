@@ -204,6 +204,12 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	start := time.Now()
 	out, err := v.call(ctx, cs, req)
 	c.reportDroppedLog(cs)
+	if !cs.deferUntil.IsZero() {
+		// Nothing reached the vendor, so whatever the guest answered, the call is not an
+		// attempt: the engine runs it again once the breaker may let a probe through.
+		return nil, core.Deferred(max(time.Until(cs.deferUntil), 0),
+			fmt.Errorf("connector %q action %q: %s", v.id, call.Action, cs.deferReason))
+	}
 	if err != nil {
 		prefix := fmt.Sprintf("connector %q action %q", v.id, call.Action)
 		var ce *callError

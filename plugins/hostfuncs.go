@@ -23,6 +23,10 @@ type callState struct {
 	grant                         TenantConfig
 	inst                          *instance
 	log                           callLog
+	// deferUntil is set when a request of the call found its origin's circuit open: the call
+	// is then deferred until then, whatever the guest makes of the refusal.
+	deferUntil  time.Time
+	deferReason string
 }
 
 // kvScope is the kv scope of the call: its tenant and connector.
@@ -86,6 +90,11 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorDenied, Message: err.Error()}}
 	} else {
 		resp = client.Do(ctx, req)
+		if e := resp.Error; e != nil && e.Code == abi.HTTPErrorCircuitOpen {
+			if until := time.Now().Add(time.Duration(e.RetryAfterMS) * time.Millisecond); until.After(cs.deferUntil) {
+				cs.deferUntil, cs.deferReason = until, e.Message
+			}
+		}
 	}
 	out, err := json.Marshal(resp)
 	if err != nil {
@@ -116,6 +125,7 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
 		LimitScope:       cs.tenant + "\x00" + cs.v.id,
+		Circuit:          c.breakers.scope(cs.tenant, cs.v.id),
 		OnDecision: func(d egress.Decision) {
 			decision := "allowed"
 			if !d.Allowed {

@@ -19,13 +19,18 @@ type hostMetrics struct {
 	logDropped *prometheus.CounterVec
 	logRecords *prometheus.CounterVec
 	refused    prometheus.Gauge
+	// circuitsOpen, circuitChanges and circuitRejected follow the breakers.
+	circuitsOpen    *prometheus.GaugeVec
+	circuitChanges  *prometheus.CounterVec
+	circuitRejected *prometheus.CounterVec
 	// quotaUsed and quotaLimit are the vendor quotas connectors report (abi.Usage), at most
 	// maxQuotas names per tenant and connector; quotaDropped counts reports past that.
 	quotaUsed, quotaLimit *prometheus.GaugeVec
 	quotaDropped          *prometheus.CounterVec
 	quotasMu              sync.Mutex
 	quotas                map[quotaScope]map[string]struct{}
-	// perConnector are the vectors labelled by connector.
+	// perConnector are the vectors labelled by connector that go with it. circuitsOpen is
+	// not one: the breakers move it up and down, and a deleted gauge would go negative.
 	perConnector []interface {
 		DeletePartialMatch(prometheus.Labels) int
 	}
@@ -65,6 +70,18 @@ func newMetrics() *hostMetrics {
 			Name: "aquahub_connector_modules_refused",
 			Help: "Module files in the connector directory that were refused and are not served.",
 		}),
+		circuitsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aquahub_connector_circuits_open",
+			Help: "Circuit breakers (one per tenant, connector and origin) open or half-open.",
+		}, []string{"connector"}),
+		circuitChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_circuit_changes_total",
+			Help: "Circuit breaker changes by the state entered (open, half_open, closed).",
+		}, []string{"connector", "state"}),
+		circuitRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aquahub_connector_circuit_rejected_total",
+			Help: "Connector HTTP requests refused without being sent because their origin's circuit was open.",
+		}, []string{"connector"}),
 		quotaUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "aquahub_connector_quota_used",
 			Help: "A vendor quota's consumption as the vendor last reported it to the connector (Salesforce's Sforce-Limit-Info api-usage, for example).",
@@ -81,7 +98,8 @@ func newMetrics() *hostMetrics {
 	}
 	m.perConnector = []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.quotaUsed, m.quotaLimit, m.quotaDropped}
+	}{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords,
+		m.circuitChanges, m.circuitRejected, m.quotaUsed, m.quotaLimit, m.quotaDropped}
 	return m
 }
 
@@ -152,12 +170,13 @@ func (m *hostMetrics) admitQuota(scope quotaScope, quota string) bool {
 }
 
 // Collectors returns the catalog's Prometheus collectors: calls by outcome, egress
-// decisions, instances created and discarded, the vendor quotas connectors report, kv usage
-// and quota refusals, dropped log output and refused module files.
+// decisions, instances created and discarded, the circuit breakers, the vendor quotas
+// connectors report, kv usage and quota refusals, dropped log output and refused module
+// files.
 func (c *Catalog) Collectors() []prometheus.Collector {
 	m := c.metrics
 	out := []prometheus.Collector{m.calls, m.egress, m.instances, m.discarded, m.kvRefused, m.logDropped, m.logRecords, m.refused,
-		m.quotaUsed, m.quotaLimit, m.quotaDropped}
+		m.circuitsOpen, m.circuitChanges, m.circuitRejected, m.quotaUsed, m.quotaLimit, m.quotaDropped}
 	if c.deps.KV != nil {
 		out = append(out, kvCollector{c})
 	}

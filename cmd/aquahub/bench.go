@@ -33,6 +33,6 @@ func newBenchCmd() *cobra.Command {
 		},
 	}
 	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (the in-process hub, its clients and sinks) to this file")
-	cmd.AddCommand(newBenchIngestCmd(), newBenchPipelineCmd(), newBenchWebhooksCmd(), newBenchContentCmd(), newBenchPluginsCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchPipelineCmd(), newBenchWebhooksCmd(), newBenchContentCmd(), newBenchPluginsCmd(), newBenchIsolationCmd())
 	return cmd
 }

@@ -339,8 +339,8 @@ func TestErrors(t *testing.T) {
 		wantRetry time.Duration
 		wantMsg   string
 	}{
-		{"wrong secret", "cs_wrong", nil, nil, 0, 0, "products.list", list, abi.KindAuth, 0, "Consumer secret is invalid"},
-		{"read-only key writes", "cs_ro", map[string]any{"consumer_key": "ck_ro"}, []sim.Option{sim.WithKey("ck_ro", "cs_ro", sim.Read)}, 0, 0,
+		{"wrong secret", "cs_wrong_secret", nil, nil, 0, 0, "products.list", list, abi.KindAuth, 0, "Consumer secret is invalid"},
+		{"read-only key writes", "cs_readonly", map[string]any{"consumer_key": "ck_ro"}, []sim.Option{sim.WithKey("ck_ro", "cs_readonly", sim.Read)}, 0, 0,
 			"products.update", map[string]any{"id": 700, "name": "x"}, abi.KindAuth, 0, "woocommerce_rest_cannot_edit"},
 		{"gateway 503 page", sim.DefaultSecret, nil, nil, 503, 0, "products.list", list, abi.KindTransient, 0, "503 Service Unavailable"},
 		{"WordPress 500", sim.DefaultSecret, nil, nil, 500, 0, "products.list", list, abi.KindTransient, 0, "critical error"},

@@ -564,7 +564,8 @@ type HTTPError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	// RetryAfterMS, with HTTPErrorRateLimited, is how long the request would have had to
-	// wait for the connector's declared rate limit.
+	// wait for the connector's declared rate limit; with HTTPErrorCircuitOpen, when the
+	// origin's breaker may let a request through again.
 	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
@@ -587,6 +588,10 @@ const (
 	// HTTPErrorRateLimited: the connector's declared rate limit (Manifest.RateLimits) would
 	// have delayed the request past the call's deadline; it was not sent.
 	HTTPErrorRateLimited = "rate_limited"
+	// HTTPErrorCircuitOpen: the origin failed repeatedly and the host's circuit breaker for
+	// it (per tenant, connector and origin) is open; the request was not sent. The host
+	// defers the whole call, whatever the connector returns (ABI revision 1.6).
+	HTTPErrorCircuitOpen = "circuit_open"
 )
 
 // LogRecord is the log argument.

@@ -65,6 +65,9 @@ type Policy struct {
 	// LimitScope prefixes bucket keys: the host uses tenant and connector id, so that
 	// limits are per (tenant, connector, key).
 	LimitScope string
+	// Circuit, when set, guards each origin with a breaker (see Circuit); nil sends every
+	// request.
+	Circuit Circuit
 }
 
 // Client performs abi.HTTPRequests under a Policy. It is safe for concurrent use.
@@ -175,7 +178,7 @@ func NewClient(p Policy) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	c.client = &http.Client{
-		Transport: limitedTransport{c: c, next: c.transport},
+		Transport: circuitTransport{c: c, next: limitedTransport{c: c, next: c.transport}},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= c.policy.MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", len(via))
@@ -383,7 +386,12 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 	if err != nil {
 		var denied *DeniedError
 		var limited *RateLimitedError
+		var open *CircuitOpenError
 		switch {
+		case errors.As(err, &open):
+			resp := fail(abi.HTTPErrorCircuitOpen, "%s", open.Error())
+			resp.Error.RetryAfterMS = max(1, open.RetryAfter.Milliseconds())
+			return resp
 		case errors.As(err, &limited):
 			resp := fail(abi.HTTPErrorRateLimited, "%s", limited.Error())
 			resp.Error.RetryAfterMS = max(1, limited.Wait.Milliseconds())
