@@ -566,3 +566,27 @@ func TestRefusalReasonsAreCut(t *testing.T) {
 	}
 	stillServes(t, c, "raw", "echo")
 }
+
+// Requests the host denies cost the guest nothing and each is a warning in the hub's log:
+// those lines are charged to the connector's log budget, counted when dropped, and every
+// denial is still counted in the egress metric.
+func TestEgressDenialsAreBudgeted(t *testing.T) {
+	h := &logRecorder{}
+	c, _ := openCatalog(t, Config{LogBytesPerSecond: 16 << 10}, Deps{Logger: slog.New(h)},
+		map[string]string{"hostile.wasm": hostileGuest(t)}, false)
+	if _, err := c.Execute(context.Background(), ActionCall{Tenant: "t1", Connector: "hostile", Action: "denyflood",
+		Input: map[string]any{"count": 2000, "bytes": 1 << 10}}); err != nil {
+		t.Fatal(err)
+	}
+	// 2000 denials of about 1.3 KiB each; the budget's burst is 64 KiB.
+	if h.bytes > 128<<10 {
+		t.Fatalf("%d bytes of egress denials reached the log, over the per-second budget", h.bytes)
+	}
+	if n := counterValue(c.metrics.logRecords.WithLabelValues("hostile")); n < 1000 {
+		t.Fatalf("dropped log lines counted %v, want most of 2000", n)
+	}
+	if n := counterValue(c.metrics.egress.WithLabelValues("hostile", "denied")); n != 2000 {
+		t.Fatalf("denials counted %v, want every one of 2000", n)
+	}
+	stillServes(t, c, "hostile", "noop")
+}

@@ -105,6 +105,9 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 	stack[0] = uint64(len(out))
 }
 
+// egressLogOverhead is what an egress log line costs besides its URL and reason.
+const egressLogOverhead = 128
+
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash
@@ -136,8 +139,17 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 			if !d.Allowed {
 				level = slog.LevelWarn
 			}
+			url, reason := clip(d.URL, maxLoggedField), clip(d.Reason, maxLoggedField)
+			// A denial costs the guest nothing, so its lines are charged to the connector's
+			// log budget for the tenant: a guest asking for forbidden URLs in a loop cannot
+			// flood the log through the host's voice either.
+			if !d.Allowed && !c.logBudgets.allow(tenant, id, len(url)+len(reason)+egressLogOverhead) {
+				c.metrics.logDropped.WithLabelValues(id).Add(float64(len(url) + len(reason) + egressLogOverhead))
+				c.metrics.logRecords.WithLabelValues(id).Inc()
+				return
+			}
 			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id,
-				"url", clip(d.URL, maxLoggedField), "reason", clip(d.Reason, maxLoggedField))
+				"url", url, "reason", reason)
 		},
 	})
 	if err != nil {

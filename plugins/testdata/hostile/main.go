@@ -193,6 +193,17 @@ func init() {
 				}
 				return floodOut{Done: in.Count}, nil
 			}},
+			plugin.Action[floodIn, floodOut]{Name: "denyflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				// Requests the host denies, each a warning in the hub's log.
+				long := strings.Repeat("u", in.Bytes)
+				for i := range in.Count {
+					req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("https://not-granted.test/%d/%s", i, long), nil)
+					if resp, err := plugin.HTTPClient().Do(req); err == nil {
+						resp.Body.Close()
+					}
+				}
+				return floodOut{Done: in.Count}, nil
+			}},
 			plugin.Action[floodIn, floodOut]{Name: "quotaflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
 				// Vendor quotas under names it invents, each a would-be metric series; bytes is
 				// the consumption reported.
