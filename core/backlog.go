@@ -45,8 +45,9 @@ func (b *backlog) reset(counts map[string]int, now time.Time) {
 	b.counts, b.done, b.since = counts, map[string]int{}, now
 }
 
-// admit refuses n new runs for tenant when they would take it past limit.
-func (b *backlog) admit(tenant string, n, limit int) error {
+// admit refuses n new runs for tenant when they would take it past limit, the setting
+// named name.
+func (b *backlog) admit(tenant string, n, limit int, name string) error {
 	if n == 0 {
 		return nil
 	}
@@ -62,7 +63,7 @@ func (b *backlog) admit(tenant string, n, limit int) error {
 		wait = time.Duration(float64(have+n-limit+limit/10) / r * float64(time.Second))
 	}
 	return &OverloadError{
-		Limit:  "engine.max_queued_per_tenant",
+		Limit:  name,
 		Detail: fmt.Sprintf("tenant %s has %d unfinished runs; %d more would pass its limit of %d", tenant, have, n, limit),
 		After:  min(max(wait, time.Second), 5*time.Minute).Round(time.Second),
 	}

@@ -89,8 +89,13 @@ type EngineOptions struct {
 	// Kinds executes steps; the rules must have been loaded with the same registry. Nil means
 	// the builtin kinds only.
 	Kinds *StepKinds
-	// Tenants receive schedule-triggered events.
-	Tenants []string
+	// Tenants is the registry of tenants at run time: each tenant that is not suspended
+	// receives schedule-triggered events, a suspended tenant's runs wait, and a tenant's
+	// limits.max_queued_runs replaces Config.MaxQueuedPerTenant. Nil: no schedules fire.
+	Tenants TenantDirectory
+	// Admission, when set, is asked before events from outside the hub are stored (a
+	// tenant's ingestion rate, a suspended tenant); schedule events skip it.
+	Admission Admission
 	// PollInterval bounds how long an idle dispatcher sleeps before looking at the queue
 	// again (default 1s); new events wake it at once.
 	PollInterval time.Duration
@@ -207,6 +212,10 @@ func (e *Engine) Rules() Rules { return e.rules }
 // in one durable write. The returned error wraps ErrInvalid and names the event index when
 // an event is malformed; nothing is stored then.
 func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, events []Event) (AcceptResult, error) {
+	return e.ingest(ctx, tenant, idempotencyKey, events, true)
+}
+
+func (e *Engine) ingest(ctx context.Context, tenant, idempotencyKey string, events []Event, admit bool) (AcceptResult, error) {
 	if e.stopped.Load() {
 		return AcceptResult{}, ErrClosed
 	}
@@ -228,7 +237,13 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 	for _, p := range pending {
 		newRuns += len(p.RuleIDs)
 	}
-	if err := e.backlog.admit(tenant, newRuns, e.opts.Config.MaxQueuedPerTenant); err != nil {
+	if admit && e.opts.Admission != nil {
+		if err := e.opts.Admission.AdmitEvents(tenant, len(events)); err != nil {
+			return AcceptResult{}, err
+		}
+	}
+	limit, name := e.maxQueued(tenant)
+	if err := e.backlog.admit(tenant, newRuns, limit, name); err != nil {
 		return AcceptResult{}, err
 	}
 	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
@@ -265,6 +280,26 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		e.wake()
 	}
 	return res, nil
+}
+
+// maxQueued is tenant's limit of unfinished runs, its own or the engine's, and the name of
+// the setting.
+func (e *Engine) maxQueued(tenant string) (int, string) {
+	if e.opts.Tenants != nil {
+		if t, ok := e.opts.Tenants.Tenant(tenant); ok && t.Limits.MaxQueuedRuns > 0 {
+			return t.Limits.MaxQueuedRuns, "tenants[" + tenant + "].limits.max_queued_runs"
+		}
+	}
+	return e.opts.Config.MaxQueuedPerTenant, "engine.max_queued_per_tenant"
+}
+
+// suspended reports whether tenant's runs must wait: it is suspended.
+func (e *Engine) suspended(tenant string) bool {
+	if e.opts.Tenants == nil {
+		return false
+	}
+	t, ok := e.opts.Tenants.Tenant(tenant)
+	return ok && t.Suspended
 }
 
 func joinPath(a, b string) string {
@@ -562,6 +597,9 @@ func (e *Engine) saturated(tenant, laneKey string) bool {
 }
 
 func (e *Engine) saturatedLocked(tenant, laneKey string) bool {
+	if e.suspended(tenant) {
+		return true
+	}
 	l := e.sched.lanes[laneKey]
 	if l == nil {
 		return false
@@ -806,13 +844,20 @@ func (e *Engine) schedule() {
 		if next.IsZero() || e.now().Before(next) {
 			continue
 		}
+		var tenants []string
+		if e.opts.Tenants != nil {
+			tenants = e.opts.Tenants.TenantIDs()
+		}
 		for _, s := range due {
-			for _, tenant := range e.opts.Tenants {
+			for _, tenant := range tenants {
+				if e.suspended(tenant) {
+					continue
+				}
 				data, _ := json.Marshal(map[string]string{"rule": s.RuleID, "scheduled_time": next.UTC().Format(time.RFC3339)})
 				t := next.UTC()
 				ev := Event{ID: s.RuleID + "@" + t.Format(time.RFC3339), Source: ScheduleSource, Type: ScheduleEventType,
 					SpecVersion: SpecVersion, Time: &t, DataContentType: "application/json", Data: data}
-				if _, err := e.Ingest(context.Background(), tenant, "", []Event{ev}); err != nil {
+				if _, err := e.ingest(context.Background(), tenant, "", []Event{ev}, false); err != nil {
 					e.log.Error("publishing schedule event", "rule", s.RuleID, "tenant", tenant, "err", err)
 				}
 			}

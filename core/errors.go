@@ -166,3 +166,13 @@ func (e *OverloadError) Is(target error) bool {
 
 // RetryAfter is when to try again.
 func (e *OverloadError) RetryAfter() time.Duration { return e.After }
+
+// ProblemExtra names the limit in the HTTP problem document, with the seed's error name for
+// a tenant's own limits.
+func (e *OverloadError) ProblemExtra() map[string]any {
+	m := map[string]any{"limit": e.Limit}
+	if !e.Hub {
+		m["error"] = "TenantLimitExceeded"
+	}
+	return m
+}

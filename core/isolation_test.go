@@ -262,6 +262,51 @@ func TestQueueLimitRefusesWithRetryAfter(t *testing.T) {
 	close(gate)
 }
 
+// TestBacklogOf100000RunsDoesNotDelayAnotherTenant: tenant big has 100,000 runs queued and
+// being worked through when tenant small posts one. Small's run must finish while big's
+// backlog is still almost whole: the order of service, not a timing, is asserted (fewer than
+// 1% of big's runs may finish between small's post and small's finish). The figures are
+// logged.
+func TestBacklogOf100000RunsDoesNotDelayAnotherTenant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ingests 100,000 runs")
+	}
+	const backlog, batch = 100_000, 2_000
+	var bigDone atomic.Int64
+	v := &vendor{capacity: map[string]int{"fast": 4}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		time.Sleep(time.Millisecond)
+		if call.Tenant == "big" {
+			bigDone.Add(1)
+		}
+		return core.StepResult{}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 8, LeaseTTL: 30 * time.Second, MaxQueuedPerTenant: 200_000}, v)
+	start := time.Now()
+	for i := 0; i < backlog; i += batch {
+		evs := make([]core.Event, batch)
+		for j := range evs {
+			evs[j] = core.Event{ID: fmt.Sprintf("big-%d", i+j), Source: "t", Type: "fast.requested", SpecVersion: "1.0"}
+		}
+		if _, err := h.engine.Ingest(context.Background(), "big", "", evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingested := time.Since(start)
+	for bigDone.Load() < 200 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	posted := time.Now()
+	before := bigDone.Load()
+	small := h.post(t, "small", "fast.requested", 1)
+	h.waitAll(t, "small", small, 60*time.Second)
+	waited, during := time.Since(posted), bigDone.Load()-before
+	t.Logf("ingested %d runs of tenant big in %s; tenant small's first run finished %s after it was posted, while %d of big's runs finished (%d of %d still waiting)",
+		backlog, ingested.Round(time.Millisecond), waited.Round(time.Millisecond), during, backlog-int(bigDone.Load()), backlog)
+	if during >= backlog/100 {
+		t.Fatalf("tenant small waited behind tenant big's backlog: %d of big's runs finished first", during)
+	}
+}
+
 // flakyStore fails every nth write that ends a run's attempt, before anything is written,
 // as a failing disk would.
 type flakyStore struct {

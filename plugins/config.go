@@ -277,6 +277,9 @@ type TenantConfig struct {
 	// Egress grants origins (scheme://host[:port]) the connector may call; intersected with
 	// the hosts its manifest requests. Private and loopback addresses need an explicit grant.
 	Egress []string `koanf:"egress"`
+	// Revision changes whenever the tenant's settings change at run time (the tenant
+	// registry's revision), so that the host rebuilds what it built from them. Not a setting.
+	Revision uint64 `koanf:"-"`
 	// SecretOrigins binds secrets to the origins they may be sent to, by secret name:
 	// `secret_origins: {api_key: ["https://api.sendgrid.com"]}`. Each origin must be
 	// covered by Egress. A secret without an entry may be sent to every origin of Egress
@@ -355,9 +358,9 @@ func (c TenantConfig) UnboundSecrets() []string {
 	return out
 }
 
-// warnUnboundSecrets logs, once at start, every secret an operator left free to go to
+// WarnUnboundSecrets logs, once at start, every secret an operator left free to go to
 // several granted origins.
-func warnUnboundSecrets(log *slog.Logger, tenants map[string]map[string]TenantConfig) {
+func WarnUnboundSecrets(log *slog.Logger, tenants map[string]map[string]TenantConfig) {
 	for _, tenant := range sortedNames(tenants) {
 		for _, connector := range sortedNames(tenants[tenant]) {
 			tc := tenants[tenant][connector]

@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -105,7 +104,9 @@ func TestTenantConfigValidate(t *testing.T) {
 	}
 }
 
-func TestNewWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
+// TestWarnsOfSecretsFreeToGoToSeveralOrigins: the hub calls WarnUnboundSecrets at start
+// with the file's tenants.
+func TestWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
 	var logs syncBuffer
 	tenants := map[string]map[string]TenantConfig{
 		"t1": {
@@ -114,11 +115,7 @@ func TestNewWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
 			"sendgrid": {Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"}},
 		},
 	}
-	m, err := New(context.Background(), Config{Dir: t.TempDir()}, tenants, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Close(context.Background())
+	WarnUnboundSecrets(slog.New(slog.NewTextHandler(&logs, nil)), tenants)
 	out := logs.String()
 	if !strings.Contains(out, "bind it with secret_origins") || !strings.Contains(out, "secret=free") {
 		t.Fatalf("no warning for the unbound secret:\n%s", out)

@@ -118,7 +118,7 @@ func TestIdentityBelongsToTheOperator(t *testing.T) {
 	kv := newMemKV()
 	tenants := map[string]map[string]TenantConfig{"t1": {"hostile": {Secrets: map[string]string{"token": "tok-123456"}, SHA256: originalHash}}}
 	copyInto(t, dir, map[string]string{"hostile.wasm": original})
-	m, err := New(context.Background(), Config{Dir: dir, CacheDir: testCacheDir(t)}, tenants, Deps{KV: kv, Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: dir, CacheDir: testCacheDir(t)}, Deps{KV: kv, Logger: quietLogger(), Grants: StaticGrants(tenants), Pins: StaticPins(tenants)})
 	if err != nil {
 		t.Fatal(err)
 	}

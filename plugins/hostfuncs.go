@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/samyfodil/wazy/api"
@@ -110,7 +111,7 @@ const egressLogOverhead = 128
 
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
-	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash
+	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash + "\x00" + strconv.FormatUint(cs.grant.Revision, 10)
 	c.clientsMu.Lock()
 	defer c.clientsMu.Unlock()
 	if cl, ok := c.clients[key]; ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -30,19 +29,32 @@ type Module struct {
 	watching  chan struct{} // closed when the watcher returns
 }
 
-// New loads the connectors of cfg.Dir into a module. tenants holds each tenant's settings by
-// connector id (tenants[].connectors in the configuration); they are the grants the
-// connectors run with and the module digests tenants pin, so deps.Grants and deps.Pins must
-// be nil. A module that fails to load is an error naming its file, and New then returns no
-// Module.
-func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantConfig, deps Deps) (*Module, error) {
-	if deps.Grants != nil || deps.Pins != nil {
-		return nil, errors.New("plugins: New takes grants and pins from tenants; Deps.Grants and Deps.Pins must be nil")
+// New loads the connectors of cfg.Dir into a module. deps.Grants gives each tenant's settings
+// for a connector, the grants the connectors run with; the hub reads them from the tenant
+// registry at every call, so a grant changed at run time applies to the next call. A module
+// that fails to load is an error naming its file, and New then returns no Module.
+func New(ctx context.Context, cfg Config, deps Deps) (*Module, error) {
+	cat, err := Open(ctx, cfg, deps)
+	if err != nil {
+		if cat != nil {
+			cat.Close(context.WithoutCancel(ctx))
+		}
+		return nil, err
 	}
-	deps.Grants = func(tenant, connector string) (TenantConfig, bool) {
+	return &Module{cat: cat}, nil
+}
+
+// StaticGrants returns Deps.Grants for fixed settings by tenant and connector id.
+func StaticGrants(tenants map[string]map[string]TenantConfig) func(tenant, connector string) (TenantConfig, bool) {
+	return func(tenant, connector string) (TenantConfig, bool) {
 		tc, ok := tenants[tenant][connector]
 		return tc, ok
 	}
+}
+
+// StaticPins returns Deps.Pins for fixed settings by tenant and connector id: the module
+// digests (TenantConfig.SHA256) tenants pin, by connector.
+func StaticPins(tenants map[string]map[string]TenantConfig) func(connector string) map[string]string {
 	pins := map[string]map[string]string{}
 	for tenant, conns := range tenants {
 		for name, tc := range conns {
@@ -55,20 +67,7 @@ func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantCo
 			pins[name][tenant] = tc.SHA256
 		}
 	}
-	deps.Pins = func(connector string) map[string]string { return pins[connector] }
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	warnUnboundSecrets(log, tenants)
-	cat, err := Open(ctx, cfg, deps)
-	if err != nil {
-		if cat != nil {
-			cat.Close(context.WithoutCancel(ctx))
-		}
-		return nil, err
-	}
-	return &Module{cat: cat}, nil
+	return func(connector string) map[string]string { return pins[connector] }
 }
 
 // Catalog returns the module's catalog.

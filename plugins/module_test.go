@@ -27,7 +27,7 @@ func TestNewRunsConnectorsWithTheTenantsGrants(t *testing.T) {
 		"t1": {"hostile": {Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123456"}}},
 		"t2": {"other": {Egress: []string{srv.URL}}},
 	}
-	m, err := New(context.Background(), Config{Dir: dir, CacheDir: testCacheDir(t)}, tenants, Deps{Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: dir, CacheDir: testCacheDir(t)}, Deps{Logger: quietLogger(), Grants: StaticGrants(tenants)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +58,11 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		{name: "pool size", cfg: Config{Dir: dir, PoolSize: -1}, want: "pool_size: must be between 1 and 256"},
 		{name: "memory limit below a Go module's minimum", cfg: Config{Dir: dir, MemoryLimitPages: 32}, want: "memory_limit_pages"},
 		{name: "recycle mark above the memory limit", cfg: Config{Dir: dir, MemoryLimitPages: 128, RecycleMemoryPages: 256}, want: "recycle_memory_pages"},
-		{name: "grants given twice", cfg: Config{Dir: dir}, deps: Deps{Grants: func(string, string) (TenantConfig, bool) { return TenantConfig{}, false }}, want: "Deps.Grants and Deps.Pins must be nil"},
-		{name: "pins given twice", cfg: Config{Dir: dir}, deps: Deps{Pins: func(string) map[string]string { return nil }}, want: "Deps.Grants and Deps.Pins must be nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.deps.Logger = quietLogger()
-			m, err := New(context.Background(), tt.cfg, nil, tt.deps)
+			m, err := New(context.Background(), tt.cfg, tt.deps)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New: %v, want an error containing %q", err, tt.want)
 			}
@@ -97,7 +95,7 @@ func TestConfigDefaultsAreWrittenOnce(t *testing.T) {
 
 func TestWatcherLoadsNewModules(t *testing.T) {
 	dir := t.TempDir()
-	m, err := New(context.Background(), Config{Dir: dir, WatchInterval: 10 * time.Millisecond}, nil, Deps{Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: dir, WatchInterval: 10 * time.Millisecond}, Deps{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +126,7 @@ func TestWatcherLoadsNewModules(t *testing.T) {
 }
 
 func TestModuleWithoutWatchIntervalStartsNothing(t *testing.T) {
-	m, err := New(context.Background(), Config{Dir: t.TempDir()}, nil, Deps{Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: t.TempDir()}, Deps{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

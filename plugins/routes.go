@@ -19,8 +19,9 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The connectors, by id", Body: api.ConnectorList{}}}}, m.listConnectors)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors/:id", Summary: "One connector's manifest: actions with input and output JSON Schemas, config keys, secret names, requested egress", Tag: "connectors",
 		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The manifest", Body: abi.Manifest{}}, {Status: 404, Description: "No such connector"}}}, m.getManifest)
-	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/connectors/reload", Summary: "Reload the connector directory; calls in flight finish on the old versions", Tag: "connectors",
-		Permission: core.PermAdmin, Responses: []httpapi.Response{{Status: 200, Description: "What was loaded, kept, removed and refused (with errors)", Body: api.ConnectorReload{}}}}, m.reload)
+	// The directory is the hub's, shared by every tenant: only the operator reloads it.
+	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/connectors/reload", Summary: "Reload the connector directory; calls in flight finish on the old versions (operator)", Tag: "connectors",
+		Permission: core.PermAdmin, Operator: true, Responses: []httpapi.Response{{Status: 200, Description: "What was loaded, kept, removed and refused (with errors)", Body: api.ConnectorReload{}}}}, m.reload)
 }
 
 func (m *Module) listConnectors(c *fiber.Ctx) error {

@@ -35,7 +35,7 @@ func routesModule(t *testing.T) (*Module, string) {
 			t.Fatal(err)
 		}
 	}
-	m, err := New(context.Background(), Config{Dir: dir}, nil, Deps{Logger: quietLogger()})
+	m, err := New(context.Background(), Config{Dir: dir}, Deps{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +75,13 @@ func TestConnectorRoutes(t *testing.T) {
 		}},
 		{name: "unknown connector", method: "GET", path: "/api/v1/connectors/ghost", key: "viewer-key", status: 404},
 		{name: "no key", method: "GET", path: "/api/v1/connectors", status: 401},
-		{name: "reload", method: "POST", path: "/api/v1/connectors/reload", key: "admin-key", status: 200, check: func(t *testing.T, body map[string]any) {
+		{name: "reload", method: "POST", path: "/api/v1/connectors/reload", key: apitest.OperatorToken, status: 200, check: func(t *testing.T, body map[string]any) {
 			if u := body["unchanged"].([]any); len(u) != 2 || u[0] != "noop" || len(body["loaded"].([]any)) != 0 || body["error"] != nil {
 				t.Fatalf("got %v", body)
 			}
 		}},
-		{name: "reload needs admin", method: "POST", path: "/api/v1/connectors/reload", key: "viewer-key", status: 403},
-		{name: "reload reports refused files", method: "POST", path: "/api/v1/connectors/reload", key: "admin-key", setup: func(t *testing.T) {
+		{name: "reload needs the operator", method: "POST", path: "/api/v1/connectors/reload", key: "admin-key", status: 403},
+		{name: "reload reports refused files", method: "POST", path: "/api/v1/connectors/reload", key: apitest.OperatorToken, setup: func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "junk.wasm"), []byte("not wasm"), 0o644); err != nil {
 				t.Fatal(err)
 			}

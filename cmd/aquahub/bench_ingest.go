@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/spf13/cobra"
 )
@@ -147,7 +148,7 @@ func startBenchHub(ctx context.Context, rulesYAML string) (*hub, string, func(),
 	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
 	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}}}
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}}}
 	cfg.Connectors.Dir = filepath.Join(dir, "connectors")
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {

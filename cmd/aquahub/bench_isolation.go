@@ -267,13 +267,13 @@ func startConnectorRig(ctx context.Context, o connectorRigOptions) (*connectorRi
 	cfg.Connectors.Dir = conns
 	cfg.Connectors.WatchInterval = 0
 	cfg.Connectors.CacheDir = sharedCompileCache()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
 		Connectors: map[string]plugins.TenantConfig{
 			"sendgrid": sims["sendgrid"].connector(sgURL, sendgridsim.DefaultKey),
 			"airtable": sims["airtable"].connector(atURL, airtablesim.DefaultKey),
 		}}}
 	if o.hostile != "" {
-		cfg.Tenants = append(cfg.Tenants, Tenant{ID: hostileTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{"hostile-key"}},
+		cfg.Tenants = append(cfg.Tenants, Tenant{ID: hostileTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "hostile-key", Role: core.RoleAdmin}}},
 			Connectors: map[string]plugins.TenantConfig{"hostile": {}}})
 	}
 	if o.config != nil {
@@ -504,7 +504,7 @@ func startWebhookRig(ctx context.Context, cfg func(*Config)) (*webhookRig, error
 	c.Connectors.Dir = filepath.Join(dir, "no-connectors")
 	c.Connectors.WatchInterval = 0
 	c.Webhooks.AllowHTTP, c.Webhooks.AllowLoopback = true, true
-	c.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}}}
+	c.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}}}
 	if cfg != nil {
 		cfg(&c)
 	}

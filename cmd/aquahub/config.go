@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 
 	"github.com/aquascene/aquahub/core"
@@ -12,6 +11,7 @@ import (
 	"github.com/aquascene/aquahub/internal/httpapi"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/inbound"
+	"github.com/aquascene/aquahub/internal/secrets"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/plugins"
@@ -31,8 +31,14 @@ type Config struct {
 	Engine core.EngineConfig `koanf:"engine"`
 	// Connectors configures the WASM connector host.
 	Connectors plugins.Config `koanf:"connectors"`
-	// Tenants are the organisations using this hub, with their credentials.
+	// Tenants are the organisations the configuration file declares, with their
+	// credentials; the tenants API adds others at run time and cannot change what the file
+	// sets here.
 	Tenants []Tenant `koanf:"tenants"`
+	// Identity configures credentials: JWT keys, the operator token, the audit log.
+	Identity identity.Config `koanf:"identity"`
+	// Secrets says where the master key that seals secrets at rest comes from.
+	Secrets secrets.Config `koanf:"secrets"`
 	// LLM configures content generation.
 	LLM content.Config `koanf:"llm"`
 	// Webhooks configures outbound webhook delivery.
@@ -46,7 +52,8 @@ type Config struct {
 type Tenant struct {
 	// ID names the tenant in keys and URLs: lowercase letters, digits and - (required).
 	ID string `koanf:"id"`
-	// Credentials (api_keys).
+	// Credentials (api_keys) and the registry's settings: name, brand, limits, features,
+	// suspended.
 	identity.TenantConfig `koanf:",squash"`
 	// Connectors configures each connector for this tenant: config, secrets, egress grant.
 	Connectors map[string]plugins.TenantConfig `koanf:"connectors"`
@@ -83,13 +90,14 @@ func DefaultConfig() Config {
 	return Config{
 		Server: httpapi.DefaultConfig(), Storage: bolt.DefaultConfig(), Rules: rules.DefaultConfig(),
 		Engine: core.DefaultEngineConfig(), Connectors: plugins.DefaultConfig(), LLM: content.DefaultConfig(),
-		Webhooks: webhooks.DefaultConfig(), Log: LogConfig{Level: "info", Format: "text"},
+		Webhooks: webhooks.DefaultConfig(), Identity: identity.DefaultConfig(), Secrets: secrets.DefaultConfig(),
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 
 // clientVariables are read by the CLI's client commands, not by the hub; they may be set in
 // the same shell that runs `aquahub serve`.
-var clientVariables = []string{"AQUAHUB_URL", "AQUAHUB_API_KEY"}
+var clientVariables = []string{"AQUAHUB_URL", "AQUAHUB_API_KEY", "AQUAHUB_OPERATOR_TOKEN"}
 
 // loadConfig reads the file at path (optional), AQUAHUB_* environment variables and the
 // overrides (flag values keyed by path) over the defaults.
@@ -99,8 +107,6 @@ func loadConfig(path string, overrides map[string]any) (Config, error) {
 	return cfg, err
 }
 
-var tenantID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // Validate checks what spans sections: tenant ids, keys shared between tenants and source
 // names. Each section checks itself.
 func (c Config) Validate() error {
@@ -108,7 +114,7 @@ func (c Config) Validate() error {
 	seen := map[string]bool{}
 	for i, t := range c.Tenants {
 		p := fmt.Sprintf("tenants[%d]", i)
-		if !tenantID.MatchString(t.ID) {
+		if !identity.ValidTenantID(t.ID) {
 			errs = append(errs, core.Invalid(p+".id", "must be lowercase letters, digits and - (got %q)", t.ID))
 		}
 		if seen[t.ID] {
@@ -130,6 +136,29 @@ func (c Config) TenantIDs() []string {
 	out := make([]string, len(c.Tenants))
 	for i, t := range c.Tenants {
 		out[i] = t.ID
+	}
+	return out
+}
+
+// fileTenants converts the file's tenants for the tenant registry: the identity module's
+// part as it is, the connectors' and inbound sources' parts in the registry's form.
+func fileTenants(c Config) []identity.FileTenant {
+	out := make([]identity.FileTenant, 0, len(c.Tenants))
+	for _, t := range c.Tenants {
+		f := identity.FileTenant{ID: t.ID, Config: t.TenantConfig}
+		for id, tc := range t.Connectors {
+			if f.Connectors == nil {
+				f.Connectors = map[string]core.ConnectorGrant{}
+			}
+			f.Connectors[id] = core.ConnectorGrant{Config: tc.Config, Secrets: tc.Secrets, Egress: tc.Egress, SecretOrigins: tc.SecretOrigins}
+		}
+		for name, sc := range t.Sources {
+			if f.Sources == nil {
+				f.Sources = map[string]core.SourceSettings{}
+			}
+			f.Sources[name] = sc.Settings()
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,12 +38,16 @@ func newConnectorsCmd() *cobra.Command {
 		},
 	}
 	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	var operatorToken string
 	reload := &cobra.Command{
 		Use:   "reload",
-		Short: "Make the hub reload its connector directory",
+		Short: "Make the hub reload its connector directory (operator token)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := client.New(api.url, api.key).ReloadConnectors(cmd.Context())
+			if operatorToken == "" {
+				return fmt.Errorf("the connector directory is the hub's: reloading it needs the operator token (--token or AQUAHUB_OPERATOR_TOKEN)")
+			}
+			rep, err := client.New(api.url, operatorToken).ReloadConnectors(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -62,6 +67,7 @@ func newConnectorsCmd() *cobra.Command {
 			return nil
 		},
 	}
+	reload.Flags().StringVar(&operatorToken, "token", os.Getenv("AQUAHUB_OPERATOR_TOKEN"), "the operator token, identity.operator_token (env AQUAHUB_OPERATOR_TOKEN)")
 	cmd.AddCommand(ls, reload)
 	return cmd
 }

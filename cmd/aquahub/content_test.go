@@ -79,7 +79,7 @@ func TestContentGenerateCommandOpenAIAndFailure(t *testing.T) {
 	defer fake.Close()
 	cfg := filepath.Join(t.TempDir(), "aquahub.yaml")
 	yaml := "llm:\n  provider: openai\n  base_url: " + fake.URL() + "\n  api_key: ${TEST_OPENAI_KEY}\n  pricing: {prompt_per_1k: 0.5, completion_per_1k: 1.5}\n" +
-		"tenants:\n  - id: aquascene\n    api_keys: [cli-test-key]\n    content: {prohibited_phrases: [guaranteed results]}\n"
+		"tenants:\n  - id: aquascene\n    api_keys: [ { key: cli-test-key, role: admin } ]\n    content: {prohibited_phrases: [guaranteed results]}\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

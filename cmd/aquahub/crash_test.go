@@ -78,7 +78,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(crashRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("server: { addr: %q }\nstorage: { path: %q }\nrules: { paths: [ %q ] }\nengine: { lease_ttl: 5s }\nconnectors: { dir: %q }\ntenants:\n  - id: acme\n    api_keys: [ crash-key ]\nlog: { level: warn }\n",
+	cfg := fmt.Sprintf("server: { addr: %q }\nstorage: { path: %q }\nrules: { paths: [ %q ] }\nengine: { lease_ttl: 5s }\nconnectors: { dir: %q }\ntenants:\n  - id: acme\n    api_keys: [ { key: crash-key, role: admin } ]\nlog: { level: warn }\n",
 		addr, filepath.Join(dir, "data", "aquahub.db"), filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "connectors"))
 	cfgPath := filepath.Join(dir, "aquahub.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -220,7 +220,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("server: { addr: %q, shutdown_timeout: 5s }\nstorage: { path: %q }\nrules: { paths: [ %q ] }\nconnectors: { dir: %q }\ntenants:\n  - id: acme\n    api_keys: [ drain-key ]\nlog: { level: warn }\n",
+	cfg := fmt.Sprintf("server: { addr: %q, shutdown_timeout: 5s }\nstorage: { path: %q }\nrules: { paths: [ %q ] }\nconnectors: { dir: %q }\ntenants:\n  - id: acme\n    api_keys: [ { key: drain-key, role: admin } ]\nlog: { level: warn }\n",
 		addr, filepath.Join(dir, "aquahub.db"), filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "connectors"))
 	cfgPath := filepath.Join(dir, "aquahub.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/config"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/inbound"
@@ -22,10 +23,15 @@ var devSetups = []devSetup{devSimulators}
 
 // DevTenant and DevAPIKey are the sandbox's credentials; DevHookSecret signs the seed's
 // content-updates webhook (X-Signature-256) in the sandbox.
+//
+// DevOperatorToken administers the sandbox's tenants (aquahub tenants --token …);
+// DevJWTSecret is its HS256 key, with which `aquahub token --dev` mints tokens.
 const (
-	DevTenant     = "aquascene"
-	DevAPIKey     = "dev-key"
-	DevHookSecret = "dev-webhook-secret"
+	DevTenant        = "aquascene"
+	DevAPIKey        = "dev-key"
+	DevHookSecret    = "dev-webhook-secret"
+	DevOperatorToken = "dev-operator-token-not-for-production"
+	DevJWTSecret     = "dev-jwt-secret-not-for-production-0123"
 )
 
 func newDevCmd() *cobra.Command {
@@ -59,8 +65,8 @@ connectors configured against them. Data lives under ./data unless --data says o
 				defer stop()
 			}
 			return serve(ctx, cfg, func(addr string) {
-				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s)\n  data:     %s\n  rules:    %s\n  inbound:  http://%s/hooks/%s/content-updates  (X-Signature-256: sha256=<hex HMAC-SHA256 of the body, key %s>)\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
-					addr, DevTenant, DevAPIKey, cfg.Storage.Path, rulesDir, addr, DevTenant, DevHookSecret, DevAPIKey, addr)
+				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s, role admin)\n  operator: token %s  (aquahub tenants --token …)\n  jwt:      aquahub token --dev --tenant %s --role editor  (HS256, key %q)\n  data:     %s\n  rules:    %s\n  inbound:  http://%s/hooks/%s/content-updates  (X-Signature-256: sha256=<hex HMAC-SHA256 of the body, key %s>)\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
+					addr, DevTenant, DevAPIKey, DevOperatorToken, DevTenant, DevJWTSecret, cfg.Storage.Path, rulesDir, addr, DevTenant, DevHookSecret, DevAPIKey, addr)
 			})
 		},
 	}
@@ -75,13 +81,15 @@ func devConfig(rulesDir string, f serveFlags) (Config, error) {
 		return Config{}, fmt.Errorf("rules directory %s: %w (run from the repository root or pass --rules)", rulesDir, err)
 	}
 	cfg := DefaultConfig()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}}, Sources: map[string]inbound.SourceConfig{
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}, Sources: map[string]inbound.SourceConfig{
 		// The seed guide's /webhooks/content-updates (examples/aquascene/rules/webhook-content-updates.yaml).
 		"content-updates": {
 			Verifier: "hmac", Secret: DevHookSecret, Header: "X-Signature-256", Prefix: "sha256=",
 			Type: `"content." + body.event`, Subject: "body.data.content_id", Data: "body.data",
 		},
 	}}}
+	cfg.Identity.OperatorToken = DevOperatorToken
+	cfg.Identity.JWT.Keys = []identity.JWTKey{{ID: "dev", Secret: DevJWTSecret}}
 	cfg.Rules.Paths = []string{rulesDir}
 	cfg.Webhooks.AllowHTTP = true
 	cfg.Webhooks.AllowLoopback = true

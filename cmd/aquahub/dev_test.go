@@ -25,6 +25,7 @@ import (
 // devSandbox is a running `aquahub dev` with its simulators' addresses.
 type devSandbox struct {
 	hub  *client.Client
+	url  string            // the hub's base URL
 	sims map[string]string // name → base URL
 }
 
@@ -66,7 +67,7 @@ func startDev(t *testing.T) *devSandbox {
 	case <-time.After(5 * time.Minute):
 		t.Fatal("aquahub dev did not start")
 	}
-	return &devSandbox{hub: client.New("http://"+addr, DevAPIKey), sims: sims}
+	return &devSandbox{hub: client.New("http://"+addr, DevAPIKey), url: "http://" + addr, sims: sims}
 }
 
 func (d *devSandbox) send(t *testing.T, file string) client.Accepted {
@@ -135,6 +136,23 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		if d.sims[name] == "" {
 			t.Fatalf("aquahub dev did not print the %s simulator's address", name)
 		}
+	}
+
+	// The credentials the banner prints work: a viewer's token from `aquahub token --dev`
+	// reads runs and may not post; the operator token lists the tenants.
+	tok, err := exec.Command(aquahubBinary(t), "token", "--dev", "--tenant", DevTenant, "--role", "viewer").Output()
+	if err != nil {
+		t.Fatalf("aquahub token --dev: %v", err)
+	}
+	viewer := client.New(d.url, strings.TrimSpace(string(tok)))
+	if _, err := viewer.Runs(context.Background(), client.RunFilter{}); err != nil {
+		t.Fatalf("a --dev token does not read runs: %v", err)
+	}
+	if _, err := viewer.SendEvent(context.Background(), client.Event{ID: "viewer-1", Source: "dev-test", Type: "dev.test", SpecVersion: "1.0"}); err == nil || !strings.Contains(err.Error(), "permission write_content required") {
+		t.Fatalf("a viewer's token posted an event: %v", err)
+	}
+	if ts, err := client.New(d.url, DevOperatorToken).Tenants(context.Background()); err != nil || len(ts) != 1 || ts[0].ID != DevTenant {
+		t.Fatalf("the operator token lists %v, %v", ts, err)
 	}
 
 	d.send(t, "content-scheduled.json")

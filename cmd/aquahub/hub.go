@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -15,6 +16,7 @@ import (
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/internal/metrics"
 	"github.com/aquascene/aquahub/internal/pipeline"
+	"github.com/aquascene/aquahub/internal/secrets"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/rules"
 )
@@ -22,15 +24,20 @@ import (
 // hub is one wired aquahub: the storage file, the feature modules, the rules, the engine
 // and the HTTP server. This is where modules are composed; no module knows another.
 type hub struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *bolt.DB
-	metrics *metrics.Metrics
-	modules []core.Module
-	kinds   *core.StepKinds
-	rules   *rules.Set
-	engine  *core.Engine
-	server  *httpapi.Server
+	cfg   Config
+	log   *slog.Logger
+	db    *bolt.DB
+	vault *secrets.Vault
+	// identity is the first module built: the others read the tenant registry it keeps.
+	identity *identity.Module
+	metrics  *metrics.Metrics
+	modules  []core.Module
+	kinds    *core.StepKinds
+	rules    *rules.Set
+	engine   *core.Engine
+	server   *httpapi.Server
+	// control answers local commands on the socket beside the data file (aquahub backup).
+	control *control
 	// started are the workers Start ran, stopped in reverse order.
 	started []core.Worker
 }
@@ -38,7 +45,7 @@ type hub struct {
 // moduleBuilders build the feature modules in order. A builder sees the hub being built:
 // its configuration, logger, storage (nil when only checking rules) and Publish.
 var moduleBuilders = []func(h *hub) (core.Module, error){
-	webhooksModule, inboundModule, pluginsModule, contentModule,
+	identityModule, webhooksModule, inboundModule, pluginsModule, contentModule,
 }
 
 // Publish lets modules put events into the pipeline; it is valid once the hub is built.
@@ -109,29 +116,37 @@ func checkRules(cfg Config, log *slog.Logger) (*hub, error) {
 // buildHub opens the storage, builds every module, loads the rules and builds the engine and
 // the server. Nothing runs until start.
 func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
-	db, err := bolt.Open(cfg.Storage)
+	vault, err := openVault(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	h := &hub{cfg: cfg, log: log, db: db, metrics: metrics.New()}
+	db, err := bolt.OpenWith(cfg.Storage, bolt.Options{Secrets: vault})
+	if err != nil {
+		return nil, err
+	}
+	h := &hub{cfg: cfg, log: log, db: db, vault: vault, metrics: metrics.New()}
 	ok := false
 	defer func() {
 		if !ok {
 			h.close(context.Background())
 		}
 	}()
+	if err := checkDataKeys(db, vault); err != nil {
+		return nil, err
+	}
 	if err := h.buildModules(); err != nil {
 		return nil, err
 	}
 	store := db.Pipeline()
 	h.engine, err = core.NewEngine(core.EngineOptions{
-		Config: cfg.Engine, Store: store, Rules: h.rules, Kinds: h.kinds, Tenants: cfg.TenantIDs(),
+		Config: cfg.Engine, Store: store, Rules: h.rules, Kinds: h.kinds, Tenants: h.identity, Admission: h.identity,
 		Logger: log, Observer: h.metrics,
 	})
 	if err != nil {
 		return nil, err
 	}
 	h.metrics.WatchQueue(store)
+	h.metrics.WatchStorage(db)
 	if err := h.metrics.Collect(h.modules...); err != nil {
 		return nil, err
 	}
@@ -141,9 +156,8 @@ func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
 			routes = append(routes, r)
 		}
 	}
-	auth := identity.NewKeys(perTenant(cfg, func(t Tenant) identity.TenantConfig { return t.TenantConfig }))
 	h.server, err = httpapi.New(cfg.Server, httpapi.Options{
-		Auth: auth, Observer: h.metrics, Logger: log, Version: version,
+		Auth: h.identity, Admission: h.identity, Audit: h.identity, Observer: h.metrics, Logger: log, Version: version,
 		Ready: func() error { return errors.Join(db.Ping(), h.engine.Health()) },
 	}, routes...)
 	if err != nil {
@@ -151,6 +165,40 @@ func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
 	}
 	ok = true
 	return h, nil
+}
+
+// openVault loads the master key (secrets.master_key, secrets.master_key_file, or
+// master.key beside the storage file, created on the first start) into the vault that seals
+// secrets at rest.
+func openVault(cfg Config, log *slog.Logger) (*secrets.Vault, error) {
+	key, created, err := secrets.LoadMasterKey(cfg.Secrets, filepath.Join(filepath.Dir(cfg.Storage.Path), "master.key"))
+	if err != nil {
+		return nil, err
+	}
+	v, err := secrets.NewVault(key)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a master key beside the data file; secrets at rest are sealed with it. Keep it out of backups of the data file, or set secrets.master_key from a secret manager",
+			"file", filepath.Join(filepath.Dir(cfg.Storage.Path), "master.key"), "key_id", v.KeyID())
+	}
+	return v, nil
+}
+
+// checkDataKeys refuses to start when a tenant's data key was not wrapped by the configured
+// master key: the hub would fail at the first secret it reads.
+func checkDataKeys(db *bolt.DB, v *secrets.Vault) error {
+	keys, err := db.DataKeys()
+	if err != nil {
+		return err
+	}
+	for tenant, wrapped := range keys {
+		if err := v.CheckDataKey(tenant, wrapped); err != nil {
+			return fmt.Errorf("secrets: %w; configure the master key that sealed this data (secrets.master_key or secrets.master_key_file), or rotate with `aquahub secrets rotate-master-key`", err)
+		}
+	}
+	return nil
 }
 
 // start starts the engine, the modules' workers and the HTTP listener. It returns the address
@@ -161,6 +209,18 @@ func (h *hub) start(ctx context.Context) (net.Addr, <-chan error, error) {
 		return nil, nil, fmt.Errorf("server.addr: %w", err)
 	}
 	if err := h.engine.Start(ctx); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	// The pruner starts with the engine and stops after the modules' workers, before the
+	// file closes.
+	pruner := h.db.Pruner(h.log)
+	if err := pruner.Start(ctx); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	h.started = append(h.started, pruner)
+	if h.control, err = startControl(h.db, h.cfg.Storage.Path, h.log); err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
@@ -208,6 +268,10 @@ func (h *hub) close(ctx context.Context) error {
 		if c, ok := h.modules[i].(core.Closer); ok {
 			errs = append(errs, c.Close(ctx))
 		}
+	}
+	if h.control != nil {
+		errs = append(errs, h.control.Close())
+		h.control = nil
 	}
 	if h.db != nil {
 		errs = append(errs, h.db.Close())

@@ -30,6 +30,12 @@ func newRootCmd() *cobra.Command {
 		newConnectorsCmd(),
 		newWebhooksCmd(),
 		newContentCmd(),
+		newBackupCmd(),
+		newCompactCmd(),
+		newKeysCmd(),
+		newTokenCmd(),
+		newTenantsCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }
@@ -51,4 +57,13 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	}
 	cmd.PersistentFlags().StringVar(&f.url, "url", url, "hub base URL (env AQUAHUB_URL)")
 	cmd.PersistentFlags().StringVar(&f.key, "key", key, "API key (env AQUAHUB_API_KEY)")
+	hideSecretDefault(cmd, "key", "AQUAHUB_API_KEY")
+}
+
+// hideSecretDefault keeps a credential read from the environment out of --help, which
+// would print it as the flag's default.
+func hideSecretDefault(cmd *cobra.Command, flag, env string) {
+	if os.Getenv(env) != "" {
+		cmd.PersistentFlags().Lookup(flag).DefValue = "$" + env
+	}
 }

@@ -30,8 +30,11 @@ func (nullEvents) Routes(m *httpapi.Mux) {
 
 // startNullServer serves nullEvents on a loopback port until stop is called.
 func startNullServer() (url string, stop func(), err error) {
-	keys := identity.NewKeys(nil)
-	keys.Add(DevAPIKey, DevTenant, "admin")
+	keys, err := identity.New(identity.Config{}, []identity.FileTenant{{ID: DevTenant, Config: identity.TenantConfig{
+		APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}}}, identity.Deps{})
+	if err != nil {
+		return "", nil, err
+	}
 	srv, err := httpapi.New(httpapi.DefaultConfig(), httpapi.Options{Auth: keys}, nullEvents{})
 	if err != nil {
 		return "", nil, err

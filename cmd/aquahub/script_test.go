@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -48,5 +49,21 @@ func TestScripts(t *testing.T) {
 			env.Setenv("REPO_ROOT", root)
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"capture": capture},
 	})
+}
+
+// capture VAR REGEXP sets VAR to the first group of REGEXP in the last command's standard
+// output, so a script can use a key or token the hub printed once.
+func capture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture VAR REGEXP")
+	}
+	re, err := regexp.Compile(`(?m)` + args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("capture %s: no match for %q in stdout", args[0], args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/aquascene/aquahub/core"
 	"io"
 	"log/slog"
 	"net/http"
@@ -90,7 +91,7 @@ func TestRunRecordsNeverShowSecrets(t *testing.T) {
 	cfg.Connectors.Dir = conns
 	cfg.Connectors.CacheDir = wasmtest.CacheDir(t)
 	cfg.Connectors.WatchInterval = 0
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
+	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
 		Connectors: map[string]plugins.TenantConfig{"hostile": {
 			Secrets: map[string]string{"token": secret}, Egress: []string{reflector.URL},
 			SecretOrigins: map[string][]string{"token": {reflector.URL}},

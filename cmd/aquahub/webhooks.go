@@ -60,6 +60,10 @@ func newWebhooksCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
+			if out.Secret == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "registered %s, signing with the secret given by --secret\n", out.ID)
+				return nil
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "registered %s\nsecret %s  (shown once: verify webhook-signature with it)\n", out.ID, out.Secret)
 			return nil
 		},

@@ -9,8 +9,9 @@ import (
 	"github.com/aquascene/aquahub/plugins"
 )
 
-// pluginsModule builds the connector host from the connectors section and each tenant's
-// connectors. Its compilation cache defaults to the data file's directory, and modules are
+// pluginsModule builds the connector host from the connectors section, with each tenant's
+// connector settings from the tenant registry and the module digests the configuration file
+// pins. Its compilation cache defaults to the data file's directory, and modules are
 // compiled first in a child process of this binary. Without storage (checking rules) kv
 // calls are unavailable.
 func pluginsModule(h *hub) (core.Module, error) {
@@ -19,8 +20,25 @@ func pluginsModule(h *hub) (core.Module, error) {
 	if h.db != nil {
 		deps.KV = h.db.ConnectorKV()
 	}
-	tenants := perTenant(h.cfg, func(t Tenant) map[string]plugins.TenantConfig { return t.Connectors })
-	m, err := plugins.New(context.Background(), h.cfg.Connectors, tenants, deps)
+	// Grants are read from the tenant registry at every call, so one the tenants API
+	// changes applies to the next call; the revision makes the host rebuild what it built
+	// from the old one.
+	// Module digests are pinned in the configuration file (tenants[].connectors.<id>.sha256):
+	// the load-time check needs them before any call, and a call checks its tenant's pin.
+	file := perTenant(h.cfg, func(t Tenant) map[string]plugins.TenantConfig { return t.Connectors })
+	deps.Pins = plugins.StaticPins(file)
+	dir := h.identity
+	deps.Grants = func(tenant, connector string) (plugins.TenantConfig, bool) {
+		t, ok := dir.Tenant(tenant)
+		if !ok {
+			return plugins.TenantConfig{}, false
+		}
+		g, ok := t.Connectors[connector]
+		return plugins.TenantConfig{Config: g.Config, Secrets: g.Secrets, Egress: g.Egress, SecretOrigins: g.SecretOrigins,
+			SHA256: file[tenant][connector].SHA256, Revision: t.Revision}, ok
+	}
+	plugins.WarnUnboundSecrets(deps.Logger, file)
+	m, err := plugins.New(context.Background(), h.cfg.Connectors, deps)
 	if err != nil {
 		return nil, err
 	}

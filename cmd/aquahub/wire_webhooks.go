@@ -20,11 +20,12 @@ func webhooksModule(h *hub) (core.Module, error) {
 	return m, nil
 }
 
-// inboundModule builds the inbound sources module from every tenant's sources. Its address
+// inboundModule builds the inbound sources module from every tenant's sources in the file;
+// those the tenants API gives a tenant are read from the registry. Its address
 // policy for requests made on a sender's behalf (the Airtable payload fetch) is the outbound
 // webhooks' policy.
 func inboundModule(h *hub) (core.Module, error) {
-	deps := inbound.Deps{Publisher: h, Policy: h.cfg.Webhooks.Policy(), Logger: h.log.With("feature", "inbound")}
+	deps := inbound.Deps{Publisher: h, Policy: h.cfg.Webhooks.Policy(), Tenants: h.identity, Logger: h.log.With("feature", "inbound")}
 	if h.db != nil {
 		deps.Store = h.db.Inbound()
 	}

@@ -99,6 +99,9 @@ type BatchRequest struct {
 // CreateBatch validates every request, stores the batch and its items, and starts it in the
 // background. Errors name the offending request (requests[3].topic).
 func (s *Service) CreateBatch(ctx context.Context, tenant string, br BatchRequest) (Batch, error) {
+	if err := s.checkBudget(ctx, tenant); err != nil {
+		return Batch{}, err
+	}
 	if strings.TrimSpace(br.Name) == "" {
 		return Batch{}, core.Invalid("name", "required")
 	}

@@ -93,7 +93,7 @@ func TestProductReviewFromECommerceData(t *testing.T) {
 		t.Fatalf("the product link is not in the verdict:\n%s", verdict)
 	}
 	tpl, _ := BuiltinTemplate("product_review")
-	p := BuildPrompt(&tpl, &req, "")
+	p := BuildPrompt(&tpl, &req, "", core.BrandGuidelines{})
 	for _, want := range []string{"id 703", "Price 219.00", "Availability: in stock", "exactly once, as a Markdown link: https://shop.aquascene.bg/product/chihiros-wrgb-ii-60/"} {
 		if !strings.Contains(p.User, want) {
 			t.Errorf("prompt lacks %q:\n%s", want, p.User)

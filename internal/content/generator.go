@@ -113,23 +113,47 @@ func (e *GenerationError) StepError() error {
 type Policy struct {
 	// BrandVoice opens every system prompt.
 	BrandVoice string
+	// Brand are the tenant's brand guidelines from the tenant registry, written into every
+	// system prompt.
+	Brand core.BrandGuidelines
+	// DailyTokens and DailyUSD are the tenant's daily LLM budget (0: none).
+	DailyTokens int
+	DailyUSD    float64
 	// Prohibited are phrases that fail a generation.
 	Prohibited []string
 	// MinQualityScore fails generations that score below it (0 disables).
 	MinQualityScore float64
 }
 
-// Policies gives each tenant's policy; tenants without an entry get Default.
+// Policies gives each tenant's policy; tenants without an entry get Default. Tenants, when
+// set, is the tenant registry, read at every generation for the tenant's brand guidelines
+// and daily LLM budget.
 type Policies struct {
 	Default   Policy
 	PerTenant map[string]Policy
+	Tenants   core.TenantDirectory
 }
 
-// For returns the tenant's policy; prohibited phrases add to the default list.
+// For returns the tenant's policy; prohibited phrases add to the default list. The brand
+// voice is the tenant's content.brand_voice, else its brand guidelines' voice, else the
+// llm section's.
 func (p Policies) For(tenant string) Policy {
 	t, ok := p.PerTenant[tenant]
-	if !ok {
-		return p.Default
+	if ok {
+		t.Prohibited = append(append([]string(nil), p.Default.Prohibited...), t.Prohibited...)
+	} else {
+		t = p.Default
+		t.Prohibited = append([]string(nil), p.Default.Prohibited...)
+		t.BrandVoice = ""
+	}
+	if p.Tenants != nil {
+		if rt, ok := p.Tenants.Tenant(tenant); ok {
+			t.Brand = rt.Brand
+			t.DailyTokens, t.DailyUSD = rt.Limits.LLMDailyTokens, rt.Limits.LLMDailyUSD
+		}
+	}
+	if t.BrandVoice == "" {
+		t.BrandVoice = t.Brand.Voice
 	}
 	if t.BrandVoice == "" {
 		t.BrandVoice = p.Default.BrandVoice
@@ -137,7 +161,6 @@ func (p Policies) For(tenant string) Policy {
 	if t.MinQualityScore == 0 {
 		t.MinQualityScore = p.Default.MinQualityScore
 	}
-	t.Prohibited = append(append([]string(nil), p.Default.Prohibited...), t.Prohibited...)
 	return t
 }
 
@@ -204,7 +227,7 @@ func (g *Generator) Generate(ctx context.Context, tenant string, req Request) (C
 		t.Brand.ExpertiseLevel = lvl
 	}
 	pol := g.Policies.For(tenant)
-	prompt := BuildPrompt(&t, &req, pol.BrandVoice)
+	prompt := BuildPrompt(&t, &req, pol.BrandVoice, pol.Brand)
 	w, err := g.Provider.Write(ctx, WriteInput{Tenant: tenant, Template: &t, Request: &req, Prompt: prompt})
 	c.Usage, c.Model, c.Attempts = w.Usage, w.Model, w.Attempts
 	if err != nil {

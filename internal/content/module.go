@@ -19,6 +19,9 @@ type Deps struct {
 	Publisher core.Publisher
 	// Provider writes drafts; nil uses the one the configuration names (NewProvider).
 	Provider Provider
+	// Tenants, when set, is the tenant registry: each tenant's brand guidelines go into its
+	// prompts and its daily LLM budget is enforced.
+	Tenants core.TenantDirectory
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now defaults to time.Now.
@@ -52,6 +55,7 @@ func New(cfg Config, tenants map[string]TenantConfig, deps Deps) (*Module, error
 		deps.Now = time.Now
 	}
 	gen := NewGenerator(cfg, tenants)
+	gen.Policies.Tenants = deps.Tenants
 	if deps.Provider != nil {
 		gen.Provider = deps.Provider
 	}

@@ -19,10 +19,11 @@ type Prompt struct {
 const DefaultBrandVoice = "You write for an aquascaping brand: knowledgeable, warm and practical. " +
 	"You never invent facts, prices or studies, and you put the wellbeing of fish, shrimp and plants first."
 
-// BuildPrompt builds the system prompt from the brand voice and the template, and the user
-// prompt from the request. The model is asked to answer with one JSON object whose fields
-// are those of Draft, which ParseAnswer reads.
-func BuildPrompt(t *Template, r *Request, brandVoice string) Prompt {
+// BuildPrompt builds the system prompt from the brand voice, the tenant's brand guidelines
+// (as the seed's "Brand guidelines:" block) and the template, and the user prompt from the
+// request. The model is asked to answer with one JSON object whose fields are those of
+// Draft, which ParseAnswer reads.
+func BuildPrompt(t *Template, r *Request, brandVoice string, brand core.BrandGuidelines) Prompt {
 	if r.BrandVoice != "" {
 		brandVoice = r.BrandVoice
 	}
@@ -31,6 +32,18 @@ func BuildPrompt(t *Template, r *Request, brandVoice string) Prompt {
 	}
 	var s strings.Builder
 	s.WriteString(strings.TrimSpace(brandVoice))
+	if !brand.IsZero() {
+		s.WriteString("\n\nBrand guidelines:")
+		if brand.Voice != "" {
+			fmt.Fprintf(&s, "\n- Voice: %s", strings.TrimSpace(brand.Voice))
+		}
+		if brand.TargetAudience != "" {
+			fmt.Fprintf(&s, "\n- Target audience: %s", strings.TrimSpace(brand.TargetAudience))
+		}
+		if len(brand.KeyMessages) > 0 {
+			fmt.Fprintf(&s, "\n- Key messages: %s", strings.Join(brand.KeyMessages, ", "))
+		}
+	}
 	fmt.Fprintf(&s, "\n\nYou are writing a %s (%s).", t.Name, t.Format)
 	if t.Description != "" {
 		fmt.Fprintf(&s, " %s", t.Description)

@@ -192,6 +192,9 @@ type GenerateOptions struct {
 // Generate runs one request synchronously and stores the result. On failure it returns the
 // stored content (status failed, with findings) and a *GenerationError.
 func (s *Service) Generate(ctx context.Context, tenant string, req Request, opts GenerateOptions) (Content, error) {
+	if err := s.checkBudget(ctx, tenant); err != nil {
+		return Content{}, err
+	}
 	// A rule step's retries belong to the engine, so its record is not resumed by start.
 	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey, opts.Emit == nil)
 	if err != nil {
@@ -215,6 +218,9 @@ func (s *Service) Generate(ctx context.Context, tenant string, req Request, opts
 // GenerateAsync stores the request and runs it in the background; the returned content is
 // pending. The work survives a restart.
 func (s *Service) GenerateAsync(ctx context.Context, tenant string, req Request, opts GenerateOptions) (Content, error) {
+	if err := s.checkBudget(ctx, tenant); err != nil {
+		return Content{}, err
+	}
 	c, done, err := s.prepare(ctx, tenant, req, opts.IdempotencyKey, true)
 	if err != nil || done {
 		return c, err
@@ -387,6 +393,14 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 		if err := tx.PutUsage(tenant, u.add(c)); err != nil {
 			return err
 		}
+		day := c.UpdatedAt.UTC().Format(time.DateOnly)
+		d, err := tx.DailyUsage(tenant, day)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutDailyUsage(tenant, day, d.add(c)); err != nil {
+			return err
+		}
 		for _, ev := range outcome {
 			if err := tx.PutOutbox(tenant, ev); err != nil {
 				return err
@@ -554,6 +568,46 @@ func (s *Service) List(ctx context.Context, tenant string, f Filter) ([]Content,
 		return err
 	})
 	return out, err
+}
+
+// checkBudget refuses a generation once the tenant's daily LLM budget (tokens or US
+// dollars, from the tenant registry) is spent, until the next UTC day. Generations already
+// running finish and count, so a day may end slightly over budget.
+func (s *Service) checkBudget(ctx context.Context, tenant string) error {
+	pol := s.gen.Policies.For(tenant)
+	if pol.DailyTokens <= 0 && pol.DailyUSD <= 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	var u TenantUsage
+	if err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		u, err = tx.DailyUsage(tenant, now.Format(time.DateOnly))
+		return err
+	}); err != nil {
+		return err
+	}
+	after := now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now).Round(time.Second)
+	switch {
+	case pol.DailyTokens > 0 && u.TotalTokens >= pol.DailyTokens:
+		return &core.OverloadError{Limit: "tenants[" + tenant + "].limits.llm_daily_tokens", After: after,
+			Detail: fmt.Sprintf("tenant %s has spent its daily LLM budget: %d of %d tokens used today; generation resumes at 00:00 UTC", tenant, u.TotalTokens, pol.DailyTokens)}
+	case pol.DailyUSD > 0 && u.CostUSD >= pol.DailyUSD:
+		return &core.OverloadError{Limit: "tenants[" + tenant + "].limits.llm_daily_usd", After: after,
+			Detail: fmt.Sprintf("tenant %s has spent its daily LLM budget: $%.4f of $%.2f used today; generation resumes at 00:00 UTC", tenant, u.CostUSD, pol.DailyUSD)}
+	}
+	return nil
+}
+
+// DailyUsage returns a tenant's usage on the UTC day of at.
+func (s *Service) DailyUsage(ctx context.Context, tenant string, at time.Time) (TenantUsage, error) {
+	var u TenantUsage
+	err := s.st.View(ctx, func(tx ReadTx) error {
+		var err error
+		u, err = tx.DailyUsage(tenant, at.UTC().Format(time.DateOnly))
+		return err
+	})
+	return u, err
 }
 
 // Usage returns a tenant's accumulated token usage and cost.

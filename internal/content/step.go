@@ -118,6 +118,12 @@ func (x StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 		if errors.As(err, &ge) {
 			return core.StepResult{}, ge.StepError()
 		}
+		// A spent daily budget: nothing was tried; the run waits for the next day without
+		// using an attempt.
+		var oe *core.OverloadError
+		if errors.As(err, &oe) {
+			return core.StepResult{}, core.Deferred(oe.After, err)
+		}
 		if errors.Is(err, core.ErrInvalid) {
 			return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: err}
 		}

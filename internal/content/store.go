@@ -32,6 +32,8 @@ type ReadTx interface {
 	ListContent(tenant string, f Filter) ([]Content, error)
 	// Usage returns a tenant's totals, zero when it has none.
 	Usage(tenant string) (TenantUsage, error)
+	// DailyUsage returns a tenant's totals of one UTC day (YYYY-MM-DD), zero when none.
+	DailyUsage(tenant, day string) (TenantUsage, error)
 	// Template returns a tenant's stored template (never a builtin one).
 	Template(tenant, id string) (Template, error)
 	// Templates returns a tenant's stored templates ordered by id.
@@ -54,6 +56,8 @@ type Tx interface {
 	PutIdempotencyKey(tenant, key, contentID string) error
 	// PutUsage replaces a tenant's totals.
 	PutUsage(tenant string, u TenantUsage) error
+	// PutDailyUsage replaces a tenant's totals of one UTC day.
+	PutDailyUsage(tenant, day string, u TenantUsage) error
 	// PutTemplate creates or replaces a tenant's template.
 	PutTemplate(tenant string, t *Template) error
 	// DeleteTemplate removes a tenant's template.

@@ -16,6 +16,10 @@ type Config struct {
 	BodyLimit core.ByteSize `koanf:"body_limit"`
 	// ShutdownTimeout bounds draining on SIGTERM (default 25s; the process exits within 30s).
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// MetricsToken, when set, must come as `Authorization: Bearer <token>` to read /metrics
+	// (default empty: /metrics is open, which the loopback default bind keeps local). Use
+	// ${VAR} to keep it out of the file.
+	MetricsToken string `koanf:"metrics_token"`
 	// Pprof serves Go's profiler at /debug/pprof/ to requests from loopback addresses only
 	// (default false). Profiles show where the hub spends its time; see docs/performance.md.
 	Pprof bool `koanf:"pprof"`
@@ -37,6 +41,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 29*time.Second {
 		errs = append(errs, core.Invalid("shutdown_timeout", "must be between 0s and 29s so the process exits within 30s (got %s)", c.ShutdownTimeout))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, core.Invalid("metrics_token", "must have at least 16 characters"))
 	}
 	return errors.Join(errs...)
 }

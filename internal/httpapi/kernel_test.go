@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -122,6 +123,74 @@ func TestPermissionsAndCredentials(t *testing.T) {
 type routesFunc func(m *httpapi.Mux)
 
 func (f routesFunc) Routes(m *httpapi.Mux) { f(m) }
+
+// TestCanaryLeaksFail: an answer or a log line holding the canary secret fails the test
+// that produced it, plainly or base64-encoded.
+func TestCanaryLeaksFail(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer any
+	}{
+		{"plain", thing{Name: apitest.Canary}},
+		{"base64", thing{Name: base64.StdEncoding.EncodeToString([]byte(apitest.Canary))}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := apitest.New(t, module{answer: tc.answer})
+			rec := &recorder{TB: t}
+			req := httptest.NewRequest("GET", "/api/v1/things/a", nil)
+			req.Header.Set("Authorization", "Bearer dev-key")
+			srv.Do(rec, req)
+			if len(rec.errs) == 0 || !strings.Contains(rec.errs[0], "a secret value") {
+				t.Fatalf("a leaked canary passed: %v", rec.errs)
+			}
+		})
+	}
+	rec := &recorder{TB: t}
+	apitest.Logger(rec).Info("calling vendor", "token", apitest.Canary)
+	if len(rec.errs) == 0 {
+		t.Fatal("a log line with the canary passed")
+	}
+	clean := &recorder{TB: t}
+	apitest.Logger(clean).Info("calling vendor", "token", "[redacted]")
+	if len(clean.errs) != 0 {
+		t.Fatalf("a clean line failed: %v", clean.errs)
+	}
+}
+
+// TestMetricsToken: with server.metrics_token set, /metrics needs it as a bearer token.
+func TestMetricsToken(t *testing.T) {
+	cfg := httpapi.DefaultConfig()
+	cfg.MetricsToken = "metrics-token-0123456789"
+	srv := apitest.NewWith(t, cfg, httpapi.Options{Auth: apitest.Keys()}, scrapeModule{})
+	tests := []struct {
+		name, token string
+		status      int
+	}{
+		{"no token", "", 401},
+		{"wrong token", "metrics-token-wrong", 401},
+		{"an API key is not the token", "dev-key", 401},
+		{"the token", "metrics-token-0123456789", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body, _ := srv.Call(t, "GET", "/metrics", tc.token, nil, nil); status != tc.status {
+				t.Fatalf("%d %v, want %d", status, body, tc.status)
+			}
+		})
+	}
+	open := apitest.New(t, scrapeModule{})
+	if status, _, _ := open.Call(t, "GET", "/metrics", "", nil, nil); status != 200 {
+		t.Fatalf("without a metrics token /metrics is open: %d", status)
+	}
+}
+
+type scrapeModule struct{}
+
+func (scrapeModule) Routes(m *httpapi.Mux) {
+	m.Handle(httpapi.Op{Method: "GET", Path: "/metrics", Summary: "metrics", Public: true, Scrape: true,
+		Responses: []httpapi.Response{{Status: 200, Description: "metrics", Body: thing{}}}}, func(c *fiber.Ctx) error { return c.JSON(thing{Name: "up"}) })
+}
 
 func TestProfilerIsOffByDefaultAndLoopbackOnly(t *testing.T) {
 	off := apitest.New(t)

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,6 +32,12 @@ type Op struct {
 	// Public operations skip authentication: health, the document, inbound webhooks (which
 	// verify their own signatures).
 	Public bool
+	// Scrape marks a public operation read by monitoring (/metrics): when
+	// server.metrics_token is set it must come as a bearer token.
+	Scrape bool
+	// Operator operations administer the hub itself (its tenants): only the operator's
+	// credential reaches them, and it reaches nothing else. They declare PermAdmin.
+	Operator bool
 	// Request is a value of the request body's type (its schema is generated from the
 	// type); RequestSchema replaces it when the body is not one Go type. Both nil: no body.
 	Request       any
@@ -69,8 +77,17 @@ func (m *Mux) Handle(op Op, h fiber.Handler) {
 		return
 	}
 	handlers := []fiber.Handler{}
-	if !op.Public {
-		handlers = append(handlers, m.s.authenticate, require(op.Permission))
+	switch {
+	case op.Scrape:
+		handlers = append(handlers, m.s.scrapeToken)
+	case op.Public:
+	case op.Operator:
+		handlers = append(handlers, m.s.authenticate, m.s.requireOperator, m.s.admit)
+	default:
+		handlers = append(handlers, m.s.authenticate, m.s.require(op.Permission), m.s.admit)
+	}
+	if !op.Public && op.Method != "GET" && op.Method != "HEAD" && (op.Permission == core.PermAdmin || op.Operator) {
+		handlers = append(handlers, m.s.auditChange)
 	}
 	handlers = append(handlers, h)
 	m.s.app.Add(op.Method, op.Path, handlers...)
@@ -93,6 +110,10 @@ func checkOp(op Op) error {
 		return fmt.Errorf("operation %s declares no permission: set Op.Permission, or Public for routes that authenticate themselves", name)
 	case op.Public && op.Permission != "":
 		return fmt.Errorf("operation %s is public but declares permission %s", name, op.Permission)
+	case op.Scrape && !op.Public:
+		return fmt.Errorf("operation %s: only public operations may be scraped with the metrics token", name)
+	case op.Operator && (op.Public || op.Permission != core.PermAdmin):
+		return fmt.Errorf("operation %s: operator operations authenticate and declare %s", name, core.PermAdmin)
 	}
 	for _, r := range op.Responses {
 		if r.Status >= 200 && r.Status < 300 && r.Status != 204 && r.Body == nil && len(r.OneOf) == 0 {
@@ -119,15 +140,101 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// require answers 403 unless the caller's role grants perm.
-func require(perm core.Permission) fiber.Handler {
+// require answers 403 unless the caller is a tenant's member whose role grants perm.
+func (s *Server) require(perm core.Permission) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := PrincipalOf(c)
+		if p.Operator || p.Tenant == "" {
+			return s.forbid(c, p, "the operator credential administers tenants only; use a tenant's credential")
+		}
 		if !p.Can(perm) {
-			return core.Forbidden("permission %s required (role %s)", perm, p.Role)
+			return s.forbid(c, p, fmt.Sprintf("permission %s required (role %s)", perm, p.Role))
 		}
 		return c.Next()
 	}
+}
+
+// requireOperator answers 403 unless the caller is the hub's operator.
+func (s *Server) requireOperator(c *fiber.Ctx) error {
+	p := PrincipalOf(c)
+	if !p.Operator {
+		return s.forbid(c, p, "the hub's operator credential is required (a tenant's role does not reach tenant administration)")
+	}
+	return c.Next()
+}
+
+// forbid records a refused credential and returns the 403.
+func (s *Server) forbid(c *fiber.Ctx, p core.Principal, reason string) error {
+	if s.opts.Audit != nil {
+		info := core.RequestInfoFrom(c.UserContext())
+		s.opts.Audit.Audit(c.UserContext(), core.AuditEntry{Tenant: p.Tenant, Actor: actor(p), Action: "auth.forbidden",
+			Target: c.Method() + " " + c.Path(), Outcome: "denied", Detail: reason, RemoteAddr: info.RemoteAddr})
+	}
+	return core.Forbidden("%s", reason)
+}
+
+// admit asks the request admission (a tenant's daily request quota) whether the caller may
+// go on.
+func (s *Server) admit(c *fiber.Ctx) error {
+	if s.opts.Admission != nil {
+		if err := s.opts.Admission.AdmitRequest(c.UserContext(), PrincipalOf(c)); err != nil {
+			return err
+		}
+	}
+	return c.Next()
+}
+
+// auditChange records an administrative change once its handler answered.
+func (s *Server) auditChange(c *fiber.Ctx) error {
+	err := c.Next()
+	if s.opts.Audit == nil {
+		return err
+	}
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = ToProblem(err).Status
+	}
+	outcome := "ok"
+	if status >= 400 {
+		outcome = "failed"
+	}
+	p := PrincipalOf(c)
+	info := core.RequestInfoFrom(c.UserContext())
+	s.opts.Audit.Audit(c.UserContext(), core.AuditEntry{Tenant: p.Tenant, Actor: actor(p), Action: c.Method() + " " + c.Route().Path,
+		Target: c.Path(), Outcome: outcome, Detail: fmt.Sprintf("HTTP %d", status), RemoteAddr: info.RemoteAddr})
+	return err
+}
+
+func actor(p core.Principal) string {
+	switch {
+	case p.Operator:
+		return "operator"
+	case p.Subject != "":
+		return p.Subject
+	}
+	return "unknown"
+}
+
+// scrapeToken guards /metrics with server.metrics_token when it is set.
+func (s *Server) scrapeToken(c *fiber.Ctx) error {
+	if s.cfg.MetricsToken == "" {
+		return c.Next()
+	}
+	v := c.Get(fiber.HeaderAuthorization)
+	got := ""
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		got = strings.TrimSpace(v[7:])
+	}
+	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
+	have := sha256.Sum256([]byte(got))
+	if subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="aquahub metrics"`)
+		if got == "" {
+			return core.Unauthenticated("missing credential: /metrics needs Authorization: Bearer <server.metrics_token>")
+		}
+		return core.Unauthenticated("wrong metrics token")
+	}
+	return c.Next()
 }
 
 // PrincipalOf returns the authenticated caller.

@@ -167,7 +167,7 @@ func (d *Document) JSON() map[string]any {
 		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
-				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "An API key or a JWT."},
+				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "An API key (aqh_live_…, or one from the configuration file), a JWT, or for operator operations the hub operator's token."},
 			},
 			"schemas": schemas,
 		},
@@ -196,11 +196,18 @@ func (d *Document) operation(path, method string, op Op) map[string]any {
 	if op.Tag != "" {
 		o["tags"] = []string{op.Tag}
 	}
-	if op.Public {
+	switch {
+	case op.Scrape:
+		// Open unless server.metrics_token is set.
+		o["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
+	case op.Public:
 		o["security"] = []any{}
-	} else {
+	default:
 		o["security"] = []any{map[string]any{"bearer": []string{}}}
 		o["x-permission"] = string(op.Permission)
+		if op.Operator {
+			o["x-operator"] = true
+		}
 	}
 	var params []any
 	for _, seg := range strings.Split(path, "/") {

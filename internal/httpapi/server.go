@@ -21,10 +21,21 @@ type RequestObserver interface {
 	HTTPRequest(route string, code int)
 }
 
+// RequestAdmission decides whether an authenticated caller may make one more request (a
+// tenant's daily quota). Its errors are *core.OverloadError, answered 429 with Retry-After.
+type RequestAdmission interface {
+	AdmitRequest(ctx context.Context, p core.Principal) error
+}
+
 // Options are the server's dependencies.
 type Options struct {
 	// Auth authenticates requests to every operation that is not public (required).
 	Auth core.Authenticator
+	// Admission, when set, is asked once per authenticated request after its permission.
+	Admission RequestAdmission
+	// Audit, when set, records refused permissions and every administrative change made
+	// through the API (operations declaring admin_access, and the operator's).
+	Audit core.Auditor
 	// Observer, when set, counts every request.
 	Observer RequestObserver
 	// Ready reports whether the hub can serve; /readyz answers 503 with its error.
@@ -37,6 +48,7 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	app  *fiber.App
+	cfg  Config
 	opts Options
 	doc  *Document
 	log  *slog.Logger
@@ -53,7 +65,7 @@ func New(cfg Config, opts Options, modules ...RouteModule) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, doc: newDocument(opts.Version), log: opts.Logger}
+	s := &Server{cfg: cfg, opts: opts, doc: newDocument(opts.Version), log: opts.Logger}
 	s.app = fiber.New(fiber.Config{
 		BodyLimit:             int(cfg.BodyLimit),
 		ErrorHandler:          s.handleError,
@@ -65,6 +77,7 @@ func New(cfg Config, opts Options, modules ...RouteModule) (*Server, error) {
 		// reuse their memory.
 		Immutable: true,
 	})
+	s.app.Use(s.requestInfo)
 	if opts.Observer != nil {
 		s.app.Use(s.countRequests)
 	}
@@ -112,6 +125,12 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 
 // Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// requestInfo puts where the request came from into its context, for the audit log.
+func (s *Server) requestInfo(c *fiber.Ctx) error {
+	c.SetUserContext(core.WithRequestInfo(c.UserContext(), core.RequestInfo{RemoteAddr: c.IP(), Method: c.Method(), Path: c.Path()}))
+	return c.Next()
+}
 
 func (s *Server) countRequests(c *fiber.Ctx) error {
 	err := c.Next()

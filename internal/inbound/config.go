@@ -1,8 +1,11 @@
 package inbound
 
 import (
+	"errors"
 	"regexp"
 	"time"
+
+	"github.com/aquascene/aquahub/core"
 )
 
 // SourceConfig is an inbound webhook served at POST /hooks/{tenant}/{name}. Requests are
@@ -88,3 +91,79 @@ var sourceNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // ValidSourceName reports whether name may name a source: it appears in the URL
 // /hooks/{tenant}/{name}.
 func ValidSourceName(name string) bool { return sourceNamePattern.MatchString(name) }
+
+// secretSettings are the settings of a source whose values are secret: kept sealed at rest
+// and never shown.
+var secretSettings = map[string]bool{"secret": true, "token": true}
+
+// Settings converts the source's configuration to the tenant registry's form, keyed by
+// configuration name, with secret and token among the secrets.
+func (s SourceConfig) Settings() core.SourceSettings {
+	out := core.SourceSettings{Settings: map[string]string{}, Secrets: map[string]string{}}
+	all := s.schemeFields()
+	all["verifier"], all["type"], all["id"], all["subject"], all["data"] = s.Verifier, s.Type, s.ID, s.Subject, s.Data
+	all["secret"] = s.Secret
+	for k, v := range all {
+		switch {
+		case v == "":
+		case secretSettings[k]:
+			out.Secrets[k] = v
+		default:
+			out.Settings[k] = v
+		}
+	}
+	return out
+}
+
+// SourceFromSettings reads a source's configuration from the tenant registry's form. An
+// unknown key, a secret given as a plain setting, or a bad tolerance is an error naming it.
+func SourceFromSettings(ss core.SourceSettings) (SourceConfig, error) {
+	var c SourceConfig
+	var errs []error
+	fields := map[string]*string{
+		"verifier": &c.Verifier, "header": &c.Header, "algorithm": &c.Algorithm, "encoding": &c.Encoding, "prefix": &c.Prefix,
+		"type": &c.Type, "id": &c.ID, "subject": &c.Subject, "data": &c.Data, "base_url": &c.BaseURL, "base_id": &c.BaseID,
+		"webhook_id": &c.WebhookID,
+	}
+	for _, k := range sortedKeys(ss.Settings) {
+		v := ss.Settings[k]
+		switch {
+		case secretSettings[k]:
+			errs = append(errs, core.Invalid("settings."+k, "is a secret: give it under secrets"))
+		case k == "tolerance":
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, core.Invalid("settings.tolerance", "must be a duration such as 5m (got %q)", v))
+			}
+			c.Tolerance = d
+		case fields[k] != nil:
+			*fields[k] = v
+		default:
+			errs = append(errs, core.Invalid("settings."+k, "unknown setting"))
+		}
+	}
+	for _, k := range sortedKeys(ss.Secrets) {
+		switch k {
+		case "secret":
+			c.Secret = ss.Secrets[k]
+		case "token":
+			c.Token = ss.Secrets[k]
+		default:
+			errs = append(errs, core.Invalid("secrets."+k, "unknown secret (secret, token)"))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// CheckSettings validates a source given in the tenant registry's form as the module will
+// build it.
+func CheckSettings(name string, ss core.SourceSettings) error {
+	if !ValidSourceName(name) {
+		return core.Invalid("", "source name %q must be lowercase letters, digits, - and _", name)
+	}
+	c, err := SourceFromSettings(ss)
+	if err != nil {
+		return err
+	}
+	return c.Validate()
+}

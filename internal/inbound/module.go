@@ -41,6 +41,10 @@ type Deps struct {
 	Schemes *Schemes
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Tenants, when set, is the tenant registry: a source a tenant has there but not in the
+	// configuration (one the tenants API gave it) is compiled on first use and again after
+	// every change of the tenant.
+	Tenants core.TenantDirectory
 }
 
 // Module serves the tenants' inbound webhook sources at POST /hooks/{tenant}/{source}: it
@@ -56,15 +60,26 @@ type Module struct {
 	log       *slog.Logger
 	retention time.Duration
 	sources   map[string]*Source
+	tenants   core.TenantDirectory
+	schemes   *Schemes
+	intake    IntakeDeps
 
 	mu        sync.Mutex
 	lastPrune time.Time
+	// runtime are the compiled sources of the tenant registry, by tenant\0name.
+	runtime map[string]runtimeSource
+}
+
+// runtimeSource is a registry source compiled at one revision of its tenant.
+type runtimeSource struct {
+	revision uint64
+	source   *Source
 }
 
 // New compiles sources, keyed by tenant and then by source name.
 func New(sources map[string]map[string]SourceConfig, deps Deps) (*Module, error) {
 	m := &Module{store: deps.Store, pub: deps.Publisher, clock: deps.Clock, log: deps.Logger,
-		retention: defaultRetention, sources: map[string]*Source{}}
+		retention: defaultRetention, sources: map[string]*Source{}, tenants: deps.Tenants, runtime: map[string]runtimeSource{}}
 	if m.clock == nil {
 		m.clock = core.SystemClock{}
 	}
@@ -76,6 +91,7 @@ func New(sources map[string]map[string]SourceConfig, deps Deps) (*Module, error)
 		schemes = DefaultSchemes()
 	}
 	intake := IntakeDeps{Store: deps.Store, Publisher: deps.Publisher, Policy: deps.Policy}
+	m.schemes, m.intake = schemes, intake
 	var errs []error
 	for _, tenant := range sortedKeys(sources) {
 		for _, name := range sortedKeys(sources[tenant]) {
@@ -121,7 +137,10 @@ type Result struct {
 func (m *Module) Receive(ctx context.Context, tenant, source string, header http.Header, body []byte) (Result, error) {
 	s := m.sources[tenant+"\x00"+source]
 	if s == nil {
-		return Result{}, fmt.Errorf("webhook source %q: %w", source, core.ErrNotFound)
+		var err error
+		if s, err = m.registrySource(tenant, source); err != nil {
+			return Result{}, err
+		}
 	}
 	if m.store == nil || m.pub == nil {
 		return Result{}, errNoStore
@@ -166,6 +185,43 @@ func (m *Module) Receive(ctx context.Context, tenant, source string, header http
 		m.prune(ctx, req.Now)
 	}
 	return res, nil
+}
+
+// registrySource returns the tenant registry's source, compiled at the tenant's current
+// revision.
+func (m *Module) registrySource(tenant, name string) (*Source, error) {
+	notFound := fmt.Errorf("webhook source %q: %w", name, core.ErrNotFound)
+	if m.tenants == nil {
+		return nil, notFound
+	}
+	t, ok := m.tenants.Tenant(tenant)
+	if !ok {
+		return nil, notFound
+	}
+	settings, ok := t.Sources[name]
+	if !ok {
+		return nil, notFound
+	}
+	key := tenant + "\x00" + name
+	m.mu.Lock()
+	rs, ok := m.runtime[key]
+	m.mu.Unlock()
+	if ok && rs.revision == t.Revision {
+		return rs.source, nil
+	}
+	cfg, err := SourceFromSettings(settings)
+	if err != nil {
+		return nil, fmt.Errorf("source %q of tenant %q: %w", name, tenant, err)
+	}
+	s, err := compileSource(tenant, name, cfg, m.schemes, m.intake)
+	if err != nil {
+		return nil, fmt.Errorf("source %q of tenant %q: %w", name, tenant, err)
+	}
+	m.mu.Lock()
+	// Tolerances are at most 24h, so defaultRetention already covers twice this one's.
+	m.runtime[key] = runtimeSource{revision: t.Revision, source: s}
+	m.mu.Unlock()
+	return s, nil
 }
 
 // prune forgets expired message ids, at most once a minute.

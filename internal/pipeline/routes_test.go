@@ -60,10 +60,13 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := identity.NewKeys(nil)
-	keys.Add("acme-key", "acme", "admin")
-	keys.Add("other-key", "other", "admin")
-	keys.Add("viewer-key", "acme", "viewer")
+	keys, err := identity.New(identity.Config{}, []identity.FileTenant{
+		{ID: "acme", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "acme-key", Role: core.RoleAdmin}, {Key: "viewer-key", Role: core.RoleViewer}}}},
+		{ID: "other", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "other-key", Role: core.RoleAdmin}}}},
+	}, identity.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := httpapi.DefaultConfig()
 	if bodyLimit > 0 {
 		cfg.BodyLimit = bodyLimit

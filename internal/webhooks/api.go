@@ -29,9 +29,16 @@ func apiCircuit(state core.CircuitState, probeAt time.Time) *api.WebhookCircuit 
 	return &api.WebhookCircuit{State: string(state), ProbeAt: probeAt}
 }
 
-// apiEndpointSecret is the answer to create and rotate: the endpoint and its current secret.
-func (m *Module) apiEndpointSecret(e Endpoint, status string) api.WebhookEndpointSecret {
-	return api.WebhookEndpointSecret{WebhookEndpoint: m.apiEndpoint(e), Secret: string(e.Secret), WebhookID: e.ID, Status: status}
+// apiEndpointSecret is the answer to create and rotate: the endpoint and, when the hub
+// generated it, its current secret. A secret the caller supplied is not repeated: answers
+// never carry a secret the caller already holds, so none ends up in logs of proxies or
+// clients that keep answers.
+func (m *Module) apiEndpointSecret(e Endpoint, status string, generated bool) api.WebhookEndpointSecret {
+	out := api.WebhookEndpointSecret{WebhookEndpoint: m.apiEndpoint(e), WebhookID: e.ID, Status: status}
+	if generated {
+		out.Secret = string(e.Secret)
+	}
+	return out
 }
 
 // apiEndpoint is the endpoint for the API with its breaker's state.

@@ -39,7 +39,10 @@ func TestAPIEndpointHidesSecrets(t *testing.T) {
 			t.Errorf("the %s's JSON shows a secret or the tenant: %s", name, b)
 		}
 	}
-	withSecret := m.apiEndpointSecret(ep, "rotating")
+	if supplied := m.apiEndpointSecret(ep, "registered", false); supplied.Secret != "" {
+		t.Fatalf("a secret the caller supplied is repeated: %+v", supplied)
+	}
+	withSecret := m.apiEndpointSecret(ep, "rotating", true)
 	if withSecret.Secret != string(ep.Secret) || withSecret.WebhookID != "ep_1" || withSecret.Status != "rotating" || withSecret.ID != "ep_1" {
 		t.Fatalf("apiEndpointSecret = %+v, want the current secret only", withSecret)
 	}

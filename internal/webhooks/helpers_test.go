@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/secrets"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/signature"
@@ -87,9 +88,20 @@ func (p *recPublisher) types() []string {
 	return out
 }
 
+// testVault seals endpoint secrets with one master key for the whole test binary, so that a
+// file reopened by a test reads back.
+var testVault = func() *secrets.Vault {
+	key, _ := secrets.ParseMasterKey(secrets.NewMasterKey())
+	v, err := secrets.NewVault(key)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
+
 func openDB(tb testing.TB, path string) *bolt.DB {
 	tb.Helper()
-	db, err := bolt.Open(bolt.Config{Path: path})
+	db, err := bolt.OpenWith(bolt.Config{Path: path}, bolt.Options{Secrets: testVault})
 	if err != nil {
 		tb.Fatal(err)
 	}

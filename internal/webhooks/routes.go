@@ -17,9 +17,9 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/webhooks", Summary: "Register a webhook endpoint; the answer shows its secret once", Tag: "webhooks",
 		Permission: core.PermAdmin, Request: api.WebhookEndpointInput{},
 		Responses: []R{{Status: 201, Description: "Registered", Body: api.WebhookEndpointSecret{}}, {Status: 400, Description: "Invalid field (url, events, headers, secret, max_in_flight, rate_limit, timeout_ms)"}}}, m.createEndpoint)
-	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks", Summary: "List webhook endpoints", Tag: "webhooks", Permission: core.PermReadContent,
+	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks", Summary: "List webhook endpoints", Tag: "webhooks", Permission: core.PermAdmin,
 		Responses: []R{{Status: 200, Description: "The tenant's endpoints in creation order", Body: api.WebhookEndpointList{}}}}, m.listEndpoints)
-	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id", Summary: "A webhook endpoint", Tag: "webhooks", Permission: core.PermReadContent,
+	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id", Summary: "A webhook endpoint", Tag: "webhooks", Permission: core.PermAdmin,
 		Responses: []R{{Status: 200, Description: "The endpoint", Body: api.WebhookEndpoint{}}, notFound}}, m.getEndpoint)
 	mux.Handle(httpapi.Op{Method: "PUT", Path: "/api/v1/webhooks/:id", Summary: "Replace a webhook endpoint's settings", Tag: "webhooks", Permission: core.PermAdmin,
 		Request:   api.WebhookEndpointInput{},
@@ -30,11 +30,11 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 		Permission: core.PermAdmin, Request: api.WebhookRotate{},
 		Responses: []R{{Status: 200, Description: "The new secret, shown once", Body: api.WebhookEndpointSecret{}}, {Status: 400, Description: "Invalid secret"}, notFound}}, m.rotateSecret)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id/deliveries", Summary: "Messages of an endpoint with every attempt, newest first", Tag: "webhooks",
-		Permission: core.PermReadContent,
+		Permission: core.PermAdmin,
 		Query: []httpapi.Param{{Name: "state", Description: "pending, sending, succeeded or dead"}, {Name: "before", Description: "continue before this message id"},
 			{Name: "limit", Description: "at most this many (default 50, max 500)"}},
 		Responses: []R{{Status: 200, Description: "The messages", Body: api.WebhookDeliveryList{}}, {Status: 400, Description: "Invalid state or limit"}, notFound}}, m.listDeliveries)
-	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id/deliveries/:delivery", Summary: "One message with its attempts", Tag: "webhooks", Permission: core.PermReadContent,
+	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id/deliveries/:delivery", Summary: "One message with its attempts", Tag: "webhooks", Permission: core.PermAdmin,
 		Responses: []R{{Status: 200, Description: "The message", Body: api.WebhookDelivery{}}, {Status: 404, Description: "No such message"}}}, m.getDelivery)
 	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/webhooks/:id/deliveries/:delivery/replay", Summary: "Send a dead or delivered message again with the same webhook-id", Tag: "webhooks",
 		Permission: core.PermAdmin,
@@ -65,7 +65,7 @@ func (m *Module) createEndpoint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(m.apiEndpointSecret(ep, "registered"))
+	return c.Status(fiber.StatusCreated).JSON(m.apiEndpointSecret(ep, "registered", in.Secret == ""))
 }
 
 func (m *Module) listEndpoints(c *fiber.Ctx) error {
@@ -114,7 +114,7 @@ func (m *Module) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(m.apiEndpointSecret(ep, "rotating"))
+	return c.JSON(m.apiEndpointSecret(ep, "rotating", in.Secret == ""))
 }
 
 var deliveryStates = map[DeliveryState]bool{StatePending: true, StateSending: true, StateSucceeded: true, StateDead: true}

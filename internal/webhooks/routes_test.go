@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -63,9 +64,13 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Fatalf("GET /webhooks/{id} = %d %v (the secret must not be shown again)", code, one)
 	}
 	req := httptest.NewRequest("GET", "/api/v1/webhooks", nil)
-	req.Header.Set("Authorization", "Bearer viewer-key")
+	req.Header.Set("Authorization", "Bearer admin-key")
 	if resp, raw := rig.srv.Do(t, req); resp.StatusCode != 200 || strings.Contains(string(raw), "whsec_") || !strings.Contains(string(raw), id) {
 		t.Fatalf("GET /webhooks = %d %s (listed, without its secret)", resp.StatusCode, raw)
+	}
+	// Endpoints are the integration's configuration: admin_access, not a viewer's content.
+	if code, body, _ := rig.srv.Call(t, "GET", "/api/v1/webhooks", "viewer-key", nil, nil); code != 403 || !strings.Contains(fmt.Sprint(body["detail"]), "admin_access") {
+		t.Fatalf("a viewer listing endpoints = %d %v, want 403 naming admin_access", code, body)
 	}
 	if code, _, _ := rig.srv.Call(t, "GET", "/api/v1/webhooks/"+id, "other-key", nil, nil); code != 404 {
 		t.Fatalf("other tenant GET = %d, want 404", code)

@@ -75,11 +75,12 @@ type WebhookEndpointInput struct {
 }
 
 // WebhookEndpointSecret is the answer to creating an endpoint or rotating its secret, the
-// only answers that show the secret.
+// only answers that show a secret the hub generated.
 type WebhookEndpointSecret struct {
 	WebhookEndpoint
-	// Secret signs every request (whsec_…): verify webhook-signature with it.
-	Secret string `json:"secret"`
+	// Secret signs every request (whsec_…): verify webhook-signature with it. Absent when
+	// the request supplied the secret: the hub never repeats one the caller holds.
+	Secret string `json:"secret,omitempty"`
 	// WebhookID repeats ID, as the seed integration guide's answer names it.
 	WebhookID string `json:"webhook_id"`
 	Status    string `json:"status" jsonschema:"enum=registered,enum=rotating"`

@@ -340,12 +340,21 @@ func testUsage(t *testing.T, s content.Store) {
 		if u != (content.TenantUsage{}) {
 			return fmt.Errorf("new tenant's usage %+v", u)
 		}
-		return tx.PutUsage("acme", want)
+		return errors.Join(tx.PutUsage("acme", want), tx.PutDailyUsage("acme", "2025-08-06", want), tx.PutDailyUsage("acme", "2025-08-07", content.TenantUsage{Generations: 1}))
 	})
 	err := view(s, func(tx content.ReadTx) error {
 		u, err := tx.Usage("acme")
 		if err == nil && u != want {
 			err = fmt.Errorf("usage %+v, want %+v", u, want)
+		}
+		if d, derr := tx.DailyUsage("acme", "2025-08-06"); derr != nil || d != want {
+			err = errors.Join(err, derr, fmt.Errorf("daily usage %+v, want %+v", d, want))
+		}
+		if d, derr := tx.DailyUsage("acme", "2025-08-07"); derr != nil || d.Generations != 1 {
+			err = errors.Join(err, derr, fmt.Errorf("the next day's usage %+v", d))
+		}
+		if d, derr := tx.DailyUsage("other", "2025-08-06"); derr != nil || d != (content.TenantUsage{}) {
+			err = errors.Join(err, derr, fmt.Errorf("another tenant sees acme's daily usage: %+v", d))
 		}
 		return err
 	})

@@ -19,15 +19,24 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 )
 
-// Keys are the API keys tests use: dev-key and admin-key (admins) and viewer-key (viewer) of
-// tenant aquascene, other-key (admin) of tenant other.
-func Keys() *identity.Keys {
-	keys := identity.NewKeys(nil)
-	keys.Add("dev-key", "aquascene", "admin")
-	keys.Add("admin-key", "aquascene", "admin")
-	keys.Add("viewer-key", "aquascene", "viewer")
-	keys.Add("other-key", "other", "admin")
-	return keys
+// OperatorToken is the hub operator's credential of the servers New builds.
+const OperatorToken = "operator-token-for-tests-0123456789abcdef"
+
+// Keys authenticates the API keys tests use: dev-key and admin-key (admins), editor-key,
+// manager-key (content_manager) and viewer-key of tenant aquascene, other-key (admin) of
+// tenant other, and OperatorToken.
+func Keys() core.Authenticator {
+	m, err := identity.New(identity.Config{OperatorToken: OperatorToken}, []identity.FileTenant{
+		{ID: "aquascene", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{
+			{Key: "dev-key", Role: core.RoleAdmin}, {Key: "admin-key", Role: core.RoleAdmin}, {Key: "editor-key", Role: core.RoleEditor},
+			{Key: "manager-key", Role: core.RoleContentManager}, {Key: "viewer-key", Role: core.RoleViewer},
+		}}},
+		{ID: "other", Config: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "other-key", Role: core.RoleAdmin}}}},
+	}, identity.Deps{})
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // Server is a kernel server under test.
@@ -50,6 +59,12 @@ func NewWith(tb testing.TB, cfg httpapi.Config, opts httpapi.Options, modules ..
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return Wrap(tb, srv)
+}
+
+// Wrap checks an already built server (a whole hub's) the way New does.
+func Wrap(tb testing.TB, srv *httpapi.Server) *Server {
+	tb.Helper()
 	raw, err := json.Marshal(srv.Document().JSON())
 	if err != nil {
 		tb.Fatal(err)
@@ -88,6 +103,12 @@ func (s *Server) Do(tb testing.TB, req *http.Request) (*http.Response, []byte) {
 	resp.Body.Close()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	CheckNoSecret(tb, req.Method+" "+req.URL.Path+" answered", body)
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			CheckNoSecret(tb, req.Method+" "+req.URL.Path+" answered header "+name, []byte(v))
+		}
 	}
 	s.validate(tb, req, reqBody, resp, body)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -181,5 +202,3 @@ func (s *Server) Call(tb testing.TB, method, path, key string, body any, header 
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out, resp.Header
 }
-
-var _ core.Authenticator = (*identity.Keys)(nil)

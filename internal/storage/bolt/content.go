@@ -15,13 +15,14 @@ import (
 // The content engine's buckets. Every key starts with the tenant and a zero byte, except
 // usage's, which is the tenant alone.
 var (
-	bucketContentItems     = []byte("content.items")     // tenant, content id → contentRecord
-	bucketContentTemplates = []byte("content.templates") // tenant, template id → templateRecord
-	bucketContentBatches   = []byte("content.batches")   // tenant, batch id → batchRecord
-	bucketContentIdem      = []byte("content.idem")      // tenant, idempotency key → content id
-	bucketContentUsage     = []byte("content.usage")     // tenant → usageTotalsRecord
-	bucketContentPending   = []byte("content.pending")   // tenant, id → "content" or "batch"
-	bucketContentOutbox    = []byte("content.outbox")    // tenant, event id → outboxRecord
+	bucketContentItems     = []byte("content.items")       // tenant, content id → contentRecord
+	bucketContentTemplates = []byte("content.templates")   // tenant, template id → templateRecord
+	bucketContentBatches   = []byte("content.batches")     // tenant, batch id → batchRecord
+	bucketContentIdem      = []byte("content.idem")        // tenant, idempotency key → content id
+	bucketContentUsage     = []byte("content.usage")       // tenant → usageTotalsRecord
+	bucketContentDaily     = []byte("content.usage.daily") // tenant, YYYY-MM-DD → usageTotalsRecord
+	bucketContentPending   = []byte("content.pending")     // tenant, id → "content" or "batch"
+	bucketContentOutbox    = []byte("content.outbox")      // tenant, event id → outboxRecord
 )
 
 // ContentStore is the content engine's store (content.Store) in the hub's file.
@@ -91,6 +92,16 @@ func (t contentTx) ListContent(tenant string, f content.Filter) ([]content.Conte
 		out = append(out, r.content())
 	}
 	return out, nil
+}
+
+func (t contentTx) DailyUsage(tenant, day string) (content.TenantUsage, error) {
+	var r usageTotalsRecord
+	_, err := getRecord(t.tx.Bucket(bucketContentDaily), key(tenant, day), &r)
+	return r.usage(), err
+}
+
+func (t contentTx) PutDailyUsage(tenant, day string, u content.TenantUsage) error {
+	return putRecord(t.tx.Bucket(bucketContentDaily), key(tenant, day), toUsageTotalsRecord(u))
 }
 
 func (t contentTx) Usage(tenant string) (content.TenantUsage, error) {

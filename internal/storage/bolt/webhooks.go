@@ -39,18 +39,20 @@ var keyFanOutCursor = []byte("fanout.cursor")
 
 // Webhooks is the outbound webhooks' store (webhooks.Store) on the hub's file.
 type Webhooks struct {
-	db *bbolt.DB
+	db  *bbolt.DB
+	box core.SecretBox
 }
 
-// Webhooks returns the outbound webhooks' store.
-func (d *DB) Webhooks() *Webhooks { return &Webhooks{db: d.db} }
+// Webhooks returns the outbound webhooks' store. Endpoint secrets are sealed with the DB's
+// SecretBox.
+func (d *DB) Webhooks() *Webhooks { return &Webhooks{db: d.db, box: d.box} }
 
 // View implements webhooks.Store.
 func (s *Webhooks) View(ctx context.Context, fn func(tx webhooks.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bbolt.Tx) error { return fn(webhookTx{tx}) })
+	return s.db.View(func(tx *bbolt.Tx) error { return fn(webhookTx{tx, s.box}) })
 }
 
 // Update implements webhooks.Store.
@@ -58,7 +60,7 @@ func (s *Webhooks) Update(ctx context.Context, fn func(tx webhooks.Tx) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return fn(webhookTx{tx}) })
+	return s.db.Update(func(tx *bbolt.Tx) error { return fn(webhookTx{tx, s.box}) })
 }
 
 // Batch implements webhooks.Store with bbolt's group commit.
@@ -66,11 +68,14 @@ func (s *Webhooks) Batch(ctx context.Context, fn func(tx webhooks.Tx) error) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bbolt.Tx) error { return fn(webhookTx{tx}) })
+	return s.db.Batch(func(tx *bbolt.Tx) error { return fn(webhookTx{tx, s.box}) })
 }
 
 // webhookTx is webhooks.Tx on one bbolt transaction.
-type webhookTx struct{ tx *bbolt.Tx }
+type webhookTx struct {
+	tx  *bbolt.Tx
+	box core.SecretBox
+}
 
 func (t webhookTx) NextEndpointSeq() (uint64, error) {
 	return t.tx.Bucket(bucketWebhookEndpoints).NextSequence()
@@ -85,7 +90,7 @@ func (t webhookTx) Endpoint(tenant, id string) (webhooks.Endpoint, error) {
 	if !ok {
 		return webhooks.Endpoint{}, fmt.Errorf("webhook endpoint %q: %w", id, core.ErrNotFound)
 	}
-	return r.endpoint(), nil
+	return r.endpoint(t.tx, t.box)
 }
 
 func (t webhookTx) Endpoints(tenant string) ([]webhooks.Endpoint, error) {
@@ -95,14 +100,22 @@ func (t webhookTx) Endpoints(tenant string) ([]webhooks.Endpoint, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return false, fmt.Errorf("decoding endpoint %q: %w", k, err)
 		}
-		out = append(out, r.endpoint())
+		ep, err := r.endpoint(t.tx, t.box)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, ep)
 		return true, nil
 	})
 	return out, err
 }
 
 func (t webhookTx) PutEndpoint(ep webhooks.Endpoint) error {
-	return putRecord(t.tx.Bucket(bucketWebhookEndpoints), key(ep.Tenant, ep.ID), toEndpointRecord(ep))
+	r, err := toEndpointRecord(t.tx, t.box, ep)
+	if err != nil {
+		return fmt.Errorf("webhook endpoint %q: %w", ep.ID, err)
+	}
+	return putRecord(t.tx.Bucket(bucketWebhookEndpoints), key(ep.Tenant, ep.ID), r)
 }
 
 func (t webhookTx) DeleteEndpoint(tenant, id string) error {
@@ -312,7 +325,7 @@ func migrateWebhookDueV2(tx *bbolt.Tx) error {
 	if old == nil {
 		return nil
 	}
-	t := webhookTx{tx}
+	t := webhookTx{tx: tx}
 	queue := tx.Bucket(bucketWebhookQueue)
 	touched := map[[2]string]bool{}
 	err := old.ForEach(func(k, _ []byte) error {
@@ -368,50 +381,111 @@ func (t webhookTx) PutStepMessage(tenant, k, messageID string) error {
 // The outbound webhooks' records. Their JSON names are those the webhooks package wrote
 // before it moved behind webhooks.Store, so existing files read unchanged.
 
-// endpointRecord is an endpoint with its secrets.
+// endpointRecord is an endpoint with its secrets, sealed with the tenant's data key since
+// format version 3. Secret and PreviousSecret are version 2's plaintext, read only while
+// migrating.
 type endpointRecord struct {
-	ID             string            `json:"id"`
-	URL            string            `json:"url"`
-	Events         []string          `json:"events"`
-	Headers        map[string]string `json:"headers,omitempty"`
-	Description    string            `json:"description,omitempty"`
-	Enabled        bool              `json:"enabled"`
-	DisabledReason string            `json:"disabled_reason,omitempty"`
-	FailingSince   time.Time         `json:"failing_since,omitzero"`
-	RotationEndsAt time.Time         `json:"rotation_ends_at,omitzero"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	Tenant         string            `json:"tenant"`
-	Secret         string            `json:"secret"`
-	PreviousSecret string            `json:"previous_secret,omitempty"`
-	MaxInFlight    int               `json:"max_in_flight,omitempty"`
-	RateLimit      float64           `json:"rate_limit,omitempty"`
-	TimeoutMS      int64             `json:"timeout_ms,omitempty"`
-	Ordered        bool              `json:"ordered,omitempty"`
-	OrderedHead    string            `json:"ordered_head,omitempty"`
+	ID                   string            `json:"id"`
+	URL                  string            `json:"url"`
+	Events               []string          `json:"events"`
+	Headers              map[string]string `json:"headers,omitempty"`
+	Description          string            `json:"description,omitempty"`
+	Enabled              bool              `json:"enabled"`
+	DisabledReason       string            `json:"disabled_reason,omitempty"`
+	FailingSince         time.Time         `json:"failing_since,omitzero"`
+	RotationEndsAt       time.Time         `json:"rotation_ends_at,omitzero"`
+	CreatedAt            time.Time         `json:"created_at"`
+	UpdatedAt            time.Time         `json:"updated_at"`
+	Tenant               string            `json:"tenant"`
+	Secret               string            `json:"secret,omitempty"`
+	PreviousSecret       string            `json:"previous_secret,omitempty"`
+	SealedSecret         []byte            `json:"sealed_secret,omitempty"`
+	SealedPreviousSecret []byte            `json:"sealed_previous_secret,omitempty"`
+	MaxInFlight          int               `json:"max_in_flight,omitempty"`
+	RateLimit            float64           `json:"rate_limit,omitempty"`
+	TimeoutMS            int64             `json:"timeout_ms,omitempty"`
+	Ordered              bool              `json:"ordered,omitempty"`
+	OrderedHead          string            `json:"ordered_head,omitempty"`
 }
 
-func toEndpointRecord(e webhooks.Endpoint) endpointRecord {
-	return endpointRecord{
+func toEndpointRecord(tx *bbolt.Tx, box core.SecretBox, e webhooks.Endpoint) (endpointRecord, error) {
+	r := endpointRecord{
 		ID: e.ID, URL: e.URL, Events: e.Events, Headers: e.Headers, Description: e.Description, Enabled: e.Enabled,
 		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, RotationEndsAt: e.RotationEndsAt,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, Tenant: e.Tenant,
-		Secret: string(e.Secret), PreviousSecret: string(e.PreviousSecret),
 		MaxInFlight: e.MaxInFlight, RateLimit: e.RateLimit, TimeoutMS: e.Timeout.Milliseconds(), Ordered: e.Ordered,
 		OrderedHead: e.OrderedHead,
 	}
+	var err error
+	if r.SealedSecret, err = seal(box, tx, e.Tenant, string(e.Secret)); err != nil {
+		return r, fmt.Errorf("sealing the secret: %w", err)
+	}
+	if r.SealedPreviousSecret, err = seal(box, tx, e.Tenant, string(e.PreviousSecret)); err != nil {
+		return r, fmt.Errorf("sealing the previous secret: %w", err)
+	}
+	return r, nil
 }
 
-func (r endpointRecord) endpoint() webhooks.Endpoint {
-	return webhooks.Endpoint{
+func (r endpointRecord) endpoint(tx *bbolt.Tx, box core.SecretBox) (webhooks.Endpoint, error) {
+	e := webhooks.Endpoint{
 		Tenant: r.Tenant, ID: r.ID, URL: r.URL, Events: r.Events, Headers: r.Headers, Description: r.Description,
 		Enabled: r.Enabled, DisabledReason: r.DisabledReason, FailingSince: r.FailingSince, RotationEndsAt: r.RotationEndsAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		Secret: signature.Secret(r.Secret), PreviousSecret: signature.Secret(r.PreviousSecret),
 		EndpointSettings: webhooks.EndpointSettings{MaxInFlight: r.MaxInFlight, RateLimit: r.RateLimit,
 			Timeout: time.Duration(r.TimeoutMS) * time.Millisecond, Ordered: r.Ordered},
 		OrderedHead: r.OrderedHead,
 	}
+	secret, err := unseal(box, tx, r.Tenant, r.SealedSecret)
+	if err != nil {
+		return e, fmt.Errorf("webhook endpoint %q: %w", r.ID, err)
+	}
+	previous, err := unseal(box, tx, r.Tenant, r.SealedPreviousSecret)
+	if err != nil {
+		return e, fmt.Errorf("webhook endpoint %q: %w", r.ID, err)
+	}
+	e.Secret, e.PreviousSecret = signature.Secret(secret), signature.Secret(previous)
+	return e, nil
+}
+
+// migrateEndpointSecretsV3 seals version 2's plaintext endpoint secrets. It needs the box
+// only when there is a secret to seal.
+func migrateEndpointSecretsV3(tx *bbolt.Tx, box core.SecretBox) error {
+	b := tx.Bucket(bucketWebhookEndpoints)
+	type kv struct {
+		k []byte
+		r endpointRecord
+	}
+	var todo []kv
+	err := b.ForEach(func(k, v []byte) error {
+		var r endpointRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decoding endpoint %q: %w", k, err)
+		}
+		if r.Secret != "" || r.PreviousSecret != "" {
+			todo = append(todo, kv{bytes.Clone(k), r})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(todo) > 0 && box == nil {
+		return fmt.Errorf("%d webhook endpoints hold plaintext secrets to seal: %w", len(todo), errNoSecretBox)
+	}
+	for _, e := range todo {
+		r := e.r
+		if r.SealedSecret, err = seal(box, tx, r.Tenant, r.Secret); err != nil {
+			return fmt.Errorf("endpoint %q: %w", r.ID, err)
+		}
+		if r.SealedPreviousSecret, err = seal(box, tx, r.Tenant, r.PreviousSecret); err != nil {
+			return fmt.Errorf("endpoint %q: %w", r.ID, err)
+		}
+		r.Secret, r.PreviousSecret = "", ""
+		if err := putRecord(b, e.k, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deliveryRecord is a message with its body, attempt log and scheduling state.
@@ -434,6 +508,7 @@ type deliveryRecord struct {
 	LeaseUntil time.Time       `json:"lease_until,omitzero"`
 	DueAt      time.Time       `json:"due_at,omitzero"`
 	Trigger    string          `json:"trigger,omitempty"`
+	StepKey    string          `json:"step_key,omitempty"`
 }
 
 // attemptRecord is one request of a message.
@@ -453,7 +528,7 @@ func toDeliveryRecord(d webhooks.Delivery) deliveryRecord {
 		ID: d.ID, EndpointID: d.EndpointID, EventType: d.EventType, EventID: d.EventID, EventSeq: d.EventSeq,
 		State: string(d.State), Attempts: d.Attempts, NextAt: d.NextAt, LastError: d.LastError,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Log: make([]attemptRecord, 0, len(d.Log)),
-		Tenant: d.Tenant, Body: d.Body, Round: d.Round, LeaseUntil: d.LeaseUntil, DueAt: d.DueAt, Trigger: d.Trigger,
+		Tenant: d.Tenant, Body: d.Body, Round: d.Round, LeaseUntil: d.LeaseUntil, DueAt: d.DueAt, Trigger: d.Trigger, StepKey: d.StepKey,
 	}
 	for _, a := range d.Log {
 		r.Log = append(r.Log, attemptRecord{N: a.N, At: a.At, URL: a.URL, Status: a.Status, LatencyMS: a.LatencyMS,
@@ -467,7 +542,7 @@ func (r deliveryRecord) delivery() webhooks.Delivery {
 		Tenant: r.Tenant, ID: r.ID, EndpointID: r.EndpointID, EventType: r.EventType, EventID: r.EventID, EventSeq: r.EventSeq,
 		State: webhooks.DeliveryState(r.State), Attempts: r.Attempts, NextAt: r.NextAt, LastError: r.LastError,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Log: make([]webhooks.Attempt, 0, len(r.Log)),
-		Body: r.Body, Round: r.Round, LeaseUntil: r.LeaseUntil, DueAt: r.DueAt, Trigger: r.Trigger,
+		Body: r.Body, Round: r.Round, LeaseUntil: r.LeaseUntil, DueAt: r.DueAt, Trigger: r.Trigger, StepKey: r.StepKey,
 	}
 	for _, a := range r.Log {
 		d.Log = append(d.Log, webhooks.Attempt{N: a.N, At: a.At, URL: a.URL, Status: a.Status, LatencyMS: a.LatencyMS,

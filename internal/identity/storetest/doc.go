@@ -1,0 +1,2 @@
+// Package storetest is the contract of identity.Store: every backend runs Run.
+package storetest
