@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/netip"
@@ -34,6 +35,10 @@ type Catalog struct {
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
 	metrics *hostMetrics
+	// cacheDirPath is the compilation cache's directory, "" when it is in memory.
+	cacheDirPath string
+	// logBudgets are the per-second log budgets by tenant and connector.
+	logBudgets *logBudgets
 
 	reloadMu sync.Mutex // one load or reload at a time
 	// dirMissing remembers that Dir was missing at the last reload, so that Watch logs the
@@ -42,6 +47,8 @@ type Catalog struct {
 	mu         sync.RWMutex
 	byID       map[string]*version
 	byFile     map[string]*version
+	// quarantine holds the refused files by path, not tried again until they change.
+	quarantine map[string]*quarantined
 
 	clientsMu sync.Mutex
 	clients   map[string]*egress.Client
@@ -70,6 +77,16 @@ type Deps struct {
 	// DataDir is the hub's data directory: with Config.CacheDir empty, compiled code is
 	// cached in its wazero-cache directory. Empty with CacheDir empty: in memory only.
 	DataDir string
+	// Pins returns the module digests tenants pin for a connector (tenant → hex SHA-256,
+	// TenantConfig.SHA256). A module file whose digest differs from any of them is refused.
+	// Nil: no pins. New sets it from the tenants' configuration.
+	Pins func(connector string) map[string]string
+	// CompileCommand, when set, is the program and leading arguments of a process that runs
+	// RunCompiler (for the hub: its own binary and CompilerCommand). Each module is then
+	// compiled first in such a child, under Config.CompileMemory and Config.CompileTimeout,
+	// so that a module built to exhaust the compiler costs a child process, not the hub.
+	// Nil compiles in this process, bounded by the pre-compile scan only (tests, tools).
+	CompileCommand []string
 	// Publisher receives connector.circuit.opened and connector.circuit.closed events (the
 	// engine). Optional.
 	Publisher core.Publisher
@@ -93,24 +110,25 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 		deps.Logger = slog.Default()
 	}
 	c := &Catalog{
-		cfg:      cfg,
-		deps:     deps,
-		metrics:  newMetrics(),
-		byID:     map[string]*version{},
-		byFile:   map[string]*version{},
-		clients:  map[string]*egress.Client{},
-		limiters: egress.NewLimiters(),
-		keys:     jwtsign.NewKeys(),
+		cfg:        cfg,
+		deps:       deps,
+		metrics:    newMetrics(),
+		byID:       map[string]*version{},
+		byFile:     map[string]*version{},
+		quarantine: map[string]*quarantined{},
+		clients:    map[string]*egress.Client{},
+		limiters:   egress.NewLimitersBounded(cfg.RateLimitBuckets),
+		keys:       jwtsign.NewKeys(),
+		logBudgets: newLogBudgets(int64(cfg.LogBytesPerSecond)),
 	}
 	c.breakers = newBreakers(cfg.Circuit, deps, c.metrics)
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(cfg.MemoryLimitPages))
+	rc := runtimeConfig(cfg)
 	if dir := cfg.cacheDir(deps.DataDir); dir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(dir)
 		if err != nil {
 			return nil, fmt.Errorf("plugins: compilation cache %s: %w", dir, err)
 		}
-		c.cache = cache
+		c.cache, c.cacheDirPath = cache, dir
 	} else {
 		c.cache = wazero.NewCompilationCache()
 	}
@@ -155,12 +173,41 @@ type ReloadReport struct {
 	Unchanged []string
 	Removed   []string
 	Failed    []string
+	// Refused says why each file of Failed was refused, in file order.
+	Refused []Refusal
+}
+
+// Refusal is a module file the catalog refused. A refused file is not loaded again until it
+// changes (its size, modification time and content), so that a module that hangs or
+// exhausts a limit costs one attempt, not one per reload.
+type Refusal struct {
+	// File is the module's path; Connector the operator's name for it, its file name
+	// without .wasm.
+	File      string
+	Connector string
+	// Reason says why, naming the limit or rule it broke.
+	Reason string
+	// Since is when the file was first refused in this form.
+	Since time.Time
+	// New is set when this reload refused the file; otherwise it was refused before and has
+	// not changed since.
+	New bool
+}
+
+// quarantined is a refused file and the form it was refused in.
+type quarantined struct {
+	size    int64
+	modTime time.Time
+	hash    string
+	refusal Refusal
 }
 
 // Reload scans Dir again: new and changed files are loaded and swapped in atomically, files
 // that disappeared are unloaded, unchanged files (same size and modification time, or same
 // content hash) are kept. Calls in flight finish on the version they started with. A file
-// that fails to load is reported in the error and leaves the previous version in service.
+// that fails to load is reported in the error and in the report's Refused, leaves the
+// previous version in service, and is not tried again until it changes; every reload
+// reports it in Refused, and the error names only the files refused by this reload.
 func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
@@ -189,7 +236,19 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	for f, v := range c.byFile {
 		next[f] = v
 	}
+	quarantine := make(map[string]*quarantined, len(c.quarantine))
+	for f, q := range c.quarantine {
+		quarantine[f] = q
+	}
 	c.mu.RUnlock()
+	refuse := func(path string, size int64, modTime time.Time, hash string, err error) {
+		// A reason may quote the module (a manifest field it got wrong): cut, since it is
+		// logged, kept and listed.
+		err = &clippedError{msg: clip(err.Error(), maxRefusalReason), err: err}
+		r := Refusal{File: path, Connector: connectorName(path), Reason: err.Error(), Since: time.Now(), New: true}
+		quarantine[path] = &quarantined{size: size, modTime: modTime, hash: hash, refusal: r}
+		errs = append(errs, fmt.Errorf("connector file %s: refused: %w", path, err))
+	}
 	var loaded []*version
 	var pending []*loadJob
 	for _, e := range entries {
@@ -203,19 +262,32 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 			errs = append(errs, fmt.Errorf("connector file %s: %w", path, err))
 			continue
 		}
+		q := quarantine[path]
+		if q != nil && q.size == info.Size() && q.modTime.Equal(info.ModTime()) {
+			q.refusal.New = false
+			continue
+		}
 		old := next[path]
 		if old != nil && old.size == info.Size() && old.modTime.Equal(info.ModTime()) {
 			rep.Unchanged = append(rep.Unchanged, old.id)
 			continue
 		}
-		b, err := os.ReadFile(path)
+		if info.Size() > int64(c.cfg.MaxModuleBytes) {
+			refuse(path, info.Size(), info.ModTime(), "", fmt.Errorf("the module's %d bytes exceed the limit of %s (connectors.max_module_bytes)", info.Size(), byteSize(int64(c.cfg.MaxModuleBytes))))
+			continue
+		}
+		b, err := readModule(path, int64(c.cfg.MaxModuleBytes))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("connector file %s: %w", path, err))
-			rep.Failed = append(rep.Failed, path)
+			refuse(path, info.Size(), info.ModTime(), "", err)
 			continue
 		}
 		sum := sha256.Sum256(b)
 		hash := hex.EncodeToString(sum[:])
+		if q != nil && q.hash == hash {
+			q.size, q.modTime, q.refusal.New = info.Size(), info.ModTime(), false
+			continue
+		}
+		delete(quarantine, path)
 		if old != nil && old.hash == hash {
 			old.size, old.modTime = info.Size(), info.ModTime()
 			rep.Unchanged = append(rep.Unchanged, old.id)
@@ -238,8 +310,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	wg.Wait()
 	for _, j := range pending {
 		if j.err != nil {
-			errs = append(errs, j.err)
-			rep.Failed = append(rep.Failed, j.path)
+			refuse(j.path, j.info.Size(), j.info.ModTime(), j.hash, j.err)
 			continue
 		}
 		j.v.size, j.v.modTime = j.info.Size(), j.info.ModTime()
@@ -252,13 +323,26 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 			delete(next, path)
 		}
 	}
-	// One id, one file.
+	for path := range quarantine {
+		if !seen[path] {
+			delete(quarantine, path)
+		}
+	}
+	// One id, one file. A file's id is its name, so two files cannot share one; should they
+	// still (a file system folding case), the version in service keeps its id and the
+	// newcomer is refused, whatever the order of the names.
 	byID := map[string]*version{}
+	c.mu.RLock()
+	for _, path := range sortedFiles(next) {
+		if v := next[path]; c.byID[v.id] == v {
+			byID[v.id] = v
+		}
+	}
+	c.mu.RUnlock()
 	for _, path := range sortedFiles(next) {
 		v := next[path]
-		if other, dup := byID[v.id]; dup {
-			errs = append(errs, fmt.Errorf("connector file %s: id %q is already provided by %s", path, v.id, other.file))
-			rep.Failed = append(rep.Failed, path)
+		if other, dup := byID[v.id]; dup && other != v {
+			refuse(path, v.size, v.modTime, v.hash, fmt.Errorf("id %q is already provided by %s", v.id, other.file))
 			delete(next, path)
 			continue
 		}
@@ -271,11 +355,12 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 			retired = append(retired, v)
 		}
 	}
-	c.byFile, c.byID = next, byID
+	c.byFile, c.byID, c.quarantine = next, byID, quarantine
 	for _, v := range retired {
 		v.retire()
 	}
 	c.mu.Unlock()
+	c.metrics.refused.Set(float64(len(quarantine)))
 	for _, v := range loaded {
 		if next[v.file] == v {
 			rep.Loaded = append(rep.Loaded, v.id)
@@ -292,10 +377,90 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 		}
 		c.clientsMu.Unlock()
 	}
-	for _, l := range [][]string{rep.Loaded, rep.Unchanged, rep.Removed, rep.Failed} {
+	for _, path := range sortedKeys(quarantine) {
+		q := quarantine[path]
+		rep.Failed = append(rep.Failed, path)
+		rep.Refused = append(rep.Refused, q.refusal)
+	}
+	for _, l := range [][]string{rep.Loaded, rep.Unchanged, rep.Removed} {
 		sort.Strings(l)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// forgetSeries deletes the metric series of a retired version, once its last call and
+// instance are gone, that the version now serving its id does not carry on: all of them
+// when the connector is gone, else those of the actions it dropped.
+func (c *Catalog) forgetSeries(old *version) {
+	c.mu.RLock()
+	successor := c.byID[old.id]
+	c.mu.RUnlock()
+	if successor == nil {
+		c.metrics.forget(old.id)
+		return
+	}
+	for _, a := range old.manifest.Actions {
+		if _, ok := successor.manifest.Action(a.Name); !ok {
+			c.metrics.forgetAction(old.id, a.Name)
+		}
+	}
+}
+
+// maxRefusalReason bounds the reason a refusal gives.
+const maxRefusalReason = 2 << 10
+
+// clippedError is err with its message cut; errors.As still finds what it wraps.
+type clippedError struct {
+	msg string
+	err error
+}
+
+func (e *clippedError) Error() string { return e.msg }
+func (e *clippedError) Unwrap() error { return e.err }
+
+// Refused lists the module files the catalog refused and does not serve, by path.
+func (c *Catalog) Refused() []Refusal {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Refusal, 0, len(c.quarantine))
+	for _, path := range sortedKeys(c.quarantine) {
+		out = append(out, c.quarantine[path].refusal)
+	}
+	return out
+}
+
+// IdentityError is why a module whose manifest claims an id other than its file name is
+// refused: the file name is the operator's name for the connector, and the tenants'
+// grants, secrets and kv belong to that name.
+type IdentityError struct {
+	// Name is the operator's name (the file name without .wasm), Claimed the manifest's id.
+	Name, Claimed string
+}
+
+func (e *IdentityError) Error() string {
+	return fmt.Sprintf("its manifest claims id %q, but the operator named it %q (its file name); a connector's id is the name of its file: to serve it as %q, name the file %s.wasm", e.Claimed, e.Name, e.Claimed, e.Claimed)
+}
+
+// connectorName is the operator's name for the module at path: its file name without .wasm.
+func connectorName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".wasm")
+}
+
+// readModule reads a module file of at most limit bytes.
+func readModule(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("the module exceeds the limit of %s (connectors.max_module_bytes)", byteSize(limit))
+	}
+	return b, nil
 }
 
 // loadJob is one module file to compile and check during a reload.
@@ -308,7 +473,9 @@ type loadJob struct {
 	err  error
 }
 
-func sortedFiles(m map[string]*version) []string {
+func sortedFiles(m map[string]*version) []string { return sortedKeys(m) }
+
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -317,14 +484,25 @@ func sortedFiles(m map[string]*version) []string {
 	return out
 }
 
-// load compiles and checks one module and reads its manifest.
+// load compiles and checks one module and reads its manifest. The module's id is the
+// operator's: its file name, which the manifest must repeat, so that a module cannot take
+// over another connector's name (and with it the tenants' grants, secrets and kv) by
+// claiming it.
 func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) (*version, error) {
-	refuse := func(format string, args ...any) error {
-		return fmt.Errorf("connector file %s: refused: %s", path, fmt.Sprintf(format, args...))
+	name := connectorName(path)
+	if !abi.ValidID(name) {
+		return nil, fmt.Errorf("the file name %q is not a connector id (lower-case letters, digits, '-' and '_', starting with a letter): name the file <connector id>.wasm", filepath.Base(path))
 	}
-	compiled, err := c.rt.CompileModule(ctx, b)
+	if c.deps.Pins != nil {
+		for _, tenant := range sortedKeys(c.deps.Pins(name)) {
+			if pin := c.deps.Pins(name)[tenant]; pin != hash {
+				return nil, fmt.Errorf("its sha256 %s is not the %s that tenant %q pins for connector %q (tenants[].connectors.%s.sha256)", hash, pin, tenant, name, name)
+			}
+		}
+	}
+	compiled, err := c.compile(ctx, b)
 	if err != nil {
-		return nil, refuse("not a valid WebAssembly module: %v", err)
+		return nil, err
 	}
 	fail := func(err error) (*version, error) {
 		compiled.Close(ctx)
@@ -335,13 +513,14 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 		var other []string
 		for name := range exports {
 			if strings.HasPrefix(name, "hub_abi_v") {
-				other = append(other, name)
+				other = append(other, Printable(clip(name, 64)))
 			}
 		}
+		sort.Strings(other)
 		if len(other) > 0 {
-			return fail(refuse("speaks %s, this host speaks %s", strings.Join(other, ", "), abi.ExportMarker))
+			return fail(fmt.Errorf("speaks %s, this host speaks %s", strings.Join(other, ", "), abi.ExportMarker))
 		}
-		return fail(refuse("no %s export: not a hub connector (build it with sdk/plugin)", abi.ExportMarker))
+		return fail(fmt.Errorf("no %s export: not a hub connector (build it with sdk/plugin)", abi.ExportMarker))
 	}
 	for _, want := range []struct {
 		name    string
@@ -350,24 +529,34 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 	}{{abi.ExportAlloc, 1, 1}, {abi.ExportDescribe, 0, 1}, {abi.ExportInvoke, 2, 1}, {abi.ExportInitialize, 0, 0}} {
 		fn, ok := exports[want.name]
 		if !ok {
-			return fail(refuse("missing export %s", want.name))
+			return fail(fmt.Errorf("missing export %s", want.name))
 		}
 		if len(fn.ParamTypes()) != want.params || len(fn.ResultTypes()) != want.results {
-			return fail(refuse("export %s has the wrong signature", want.name))
+			return fail(fmt.Errorf("export %s has the wrong signature", want.name))
 		}
 	}
 	v := newVersion(c)
 	v.file, v.hash, v.compiled, v.loadedAt = path, hash, compiled, time.Now()
-	ictx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	ictx, cancel := context.WithTimeout(ctx, c.cfg.InitTimeout)
 	defer cancel()
 	inst, err := instantiate(ictx, c.rt, compiled)
 	if err != nil {
-		return fail(refuse("%v", err))
+		if ictx.Err() != nil {
+			return fail(fmt.Errorf("_initialize did not return within %s (connectors.init_timeout)", c.cfg.InitTimeout))
+		}
+		return fail(err)
 	}
-	m, err := describeWith(ictx, inst, int64(c.cfg.MaxResponseBytes))
+	m, err := describeWith(ictx, inst, int64(c.cfg.MaxResponseBytes), c.cfg.schemaLimits(), uint32(c.cfg.MemoryLimitPages))
 	if err != nil {
 		inst.close()
-		return fail(refuse("%v", err))
+		if ictx.Err() != nil {
+			return fail(fmt.Errorf("hub_describe did not return within %s (connectors.init_timeout)", c.cfg.InitTimeout))
+		}
+		return fail(err)
+	}
+	if m.ID != name {
+		inst.close()
+		return fail(&IdentityError{Name: name, Claimed: m.ID})
 	}
 	v.id, v.manifest, v.reuseInput = m.ID, m, inst.reuseInput
 	for _, fn := range compiled.ImportedFunctions() {
@@ -433,10 +622,31 @@ type ConnectorInfo struct {
 	// Calls and Errors count invocations and failed ones since this version was loaded.
 	Calls  int64
 	Errors int64
+	// KV is what the connector stores in kv, per tenant holding any, by tenant.
+	KV []TenantKV
+}
+
+// TenantKV is what a connector stores in kv for one tenant, and the quota it is held to.
+type TenantKV struct {
+	Tenant string
+	KVUsage
+	Quota KVQuota
 }
 
 // Connectors lists the loaded connectors by id.
 func (c *Catalog) Connectors() []ConnectorInfo {
+	usage := map[string][]TenantKV{}
+	if c.deps.KV != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		all, err := c.deps.KV.Usages(ctx)
+		cancel()
+		if err != nil {
+			c.deps.Logger.Warn("reading connector kv usage", "err", err)
+		}
+		for scope, u := range all {
+			usage[scope.Connector] = append(usage[scope.Connector], TenantKV{Tenant: scope.Tenant, KVUsage: u, Quota: c.kvQuota()})
+		}
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]ConnectorInfo, 0, len(c.byID))
@@ -451,6 +661,8 @@ func (c *Catalog) Connectors() []ConnectorInfo {
 			info.Actions = append(info.Actions, a.Name)
 		}
 		info.Features = v.features()
+		info.KV = usage[v.id]
+		sort.Slice(info.KV, func(i, j int) bool { return info.KV[i].Tenant < info.KV[j].Tenant })
 		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

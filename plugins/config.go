@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -52,14 +53,93 @@ type Config struct {
 	// (defaults: failure_ratio 0.5, min_requests 10, window 30s, timeout_run 5, open_for 15s,
 	// max_open_for 5m; disabled: true turns them off).
 	Circuit core.BreakerConfig `koanf:"circuit"`
+
+	// MaxModuleBytes caps a module file; a larger one is refused unread (default 64MiB; a Go
+	// connector is about 11MiB).
+	MaxModuleBytes core.ByteSize `koanf:"max_module_bytes"`
+	// MaxFunctions caps the functions a module defines, checked before it is compiled
+	// (default 100000; a Go connector defines about 6500).
+	MaxFunctions int `koanf:"max_functions"`
+	// MaxFunctionLocals caps the locals one function declares, checked before compiling
+	// (default 50000; Go functions declare at most a few dozen).
+	MaxFunctionLocals int `koanf:"max_function_locals"`
+	// MaxTotalLocals caps the locals of all of a module's functions together, checked before
+	// compiling: each costs the compiler memory (default 1000000; a Go connector declares
+	// about 30000).
+	MaxTotalLocals int `koanf:"max_total_locals"`
+	// MaxNesting caps how deeply blocks nest in one function, checked before compiling
+	// (default 10000; Go connectors nest about 550 deep).
+	MaxNesting int `koanf:"max_nesting"`
+	// CompileTimeout bounds compiling and validating one module (default 2m; a Go connector
+	// compiles in 1-3s, from the compilation cache in well under 1s).
+	CompileTimeout time.Duration `koanf:"compile_timeout"`
+	// CompileMemory bounds the memory of the child process that compiles a module when the
+	// host compiles out of process (Deps.CompileCommand; `aquahub serve` does) (default
+	// 2GiB).
+	CompileMemory core.ByteSize `koanf:"compile_memory"`
+	// InitTimeout bounds a module's _initialize and hub_describe when it is loaded (default
+	// 10s). A module that exceeds it, like any refused module, is not tried again until its
+	// file changes.
+	InitTimeout time.Duration `koanf:"init_timeout"`
+
+	// MaxActions caps the actions of one manifest (default 256).
+	MaxActions int `koanf:"max_actions"`
+	// MaxSchemaDepth caps how deeply an action's schemas nest (default 32).
+	MaxSchemaDepth int `koanf:"max_schema_depth"`
+	// MaxEnumValues caps the values of one enum in a schema (default 1000).
+	MaxEnumValues int `koanf:"max_enum_values"`
+	// MaxPatternBytes caps the text of one schema pattern (default 1024).
+	MaxPatternBytes int `koanf:"max_pattern_bytes"`
+	// MaxPatternProgram caps the compiled size of one schema pattern in instructions; a
+	// manifest's patterns together may use sixteen times as many (default 10000).
+	MaxPatternProgram int `koanf:"max_pattern_program"`
+	// ValidationBudget bounds the work of validating one call's inputs against the action's
+	// schema, in steps: a pattern match costs the pattern's instructions times the string's
+	// length, other checks one step per value. An input over it is refused as invalid
+	// (default 10000000, about 0.1-0.3s of one core in the worst case).
+	ValidationBudget int64 `koanf:"validation_budget"`
+
+	// RateLimitBuckets caps the token buckets of declared rate limits kept per tenant and
+	// connector; past it the least recently used is dropped (default 1024).
+	RateLimitBuckets int `koanf:"rate_limit_buckets"`
+	// KVQuotaBytes caps what one connector stores in kv for one tenant, keys and values
+	// together; a kv_set past it fails with status quota_exceeded (default 16MiB).
+	KVQuotaBytes core.ByteSize `koanf:"kv_quota_bytes"`
+	// KVQuotaKeys caps the keys one connector stores in kv for one tenant (default 10000).
+	KVQuotaKeys int `koanf:"kv_quota_keys"`
+	// LogBytesPerCall caps the bytes of log records one action call writes; records past it
+	// are dropped and counted (default 64KiB).
+	LogBytesPerCall core.ByteSize `koanf:"log_bytes_per_call"`
+	// LogBytesPerSecond caps the bytes of log records one connector writes per second for
+	// one tenant, across calls and instances (default 64KiB, with a burst of 4 seconds'
+	// worth).
+	LogBytesPerSecond core.ByteSize `koanf:"log_bytes_per_second"`
 }
 
 // DefaultConfig returns the host's defaults.
 func DefaultConfig() Config {
+	lim := abi.DefaultLimits()
 	return Config{
 		Dir: "./build/connectors", PoolSize: 4, CallTimeout: 30 * time.Second, MemoryLimitPages: 1024,
 		MaxResponseBytes: abi.DefaultMaxResponseBytes, MaxKVValueBytes: abi.DefaultMaxKVValueBytes,
 		RecycleAfterCalls: 10000, WatchInterval: 2 * time.Second, Circuit: core.DefaultBreakerConfig(),
+
+		MaxModuleBytes: 64 << 20, MaxFunctions: 100000, MaxFunctionLocals: 50000, MaxTotalLocals: 1000000,
+		MaxNesting: 10000, CompileTimeout: 2 * time.Minute, CompileMemory: 2 << 30, InitTimeout: 10 * time.Second,
+
+		MaxActions: lim.MaxActions, MaxSchemaDepth: lim.MaxSchemaDepth, MaxEnumValues: lim.MaxEnumValues,
+		MaxPatternBytes: lim.MaxPatternBytes, MaxPatternProgram: lim.MaxPatternProgram, ValidationBudget: 10_000_000,
+
+		RateLimitBuckets: 1024, KVQuotaBytes: 16 << 20, KVQuotaKeys: 10000,
+		LogBytesPerCall: 64 << 10, LogBytesPerSecond: 64 << 10,
+	}
+}
+
+// schemaLimits are the manifest limits of the settings.
+func (c Config) schemaLimits() abi.Limits {
+	return abi.Limits{
+		MaxActions: c.MaxActions, MaxSchemaDepth: c.MaxSchemaDepth, MaxEnumValues: c.MaxEnumValues,
+		MaxPatternBytes: c.MaxPatternBytes, MaxPatternProgram: c.MaxPatternProgram,
 	}
 }
 
@@ -93,7 +173,34 @@ func (c Config) withDefaults() Config {
 		c.RecycleMemoryPages = c.MemoryLimitPages * 3 / 4
 	}
 	c.Circuit = c.Circuit.WithDefaults()
+	fill(&c.MaxModuleBytes, d.MaxModuleBytes)
+	fill(&c.MaxFunctions, d.MaxFunctions)
+	fill(&c.MaxFunctionLocals, d.MaxFunctionLocals)
+	fill(&c.MaxTotalLocals, d.MaxTotalLocals)
+	fill(&c.MaxNesting, d.MaxNesting)
+	fill(&c.CompileTimeout, d.CompileTimeout)
+	fill(&c.CompileMemory, d.CompileMemory)
+	fill(&c.InitTimeout, d.InitTimeout)
+	fill(&c.MaxActions, d.MaxActions)
+	fill(&c.MaxSchemaDepth, d.MaxSchemaDepth)
+	fill(&c.MaxEnumValues, d.MaxEnumValues)
+	fill(&c.MaxPatternBytes, d.MaxPatternBytes)
+	fill(&c.MaxPatternProgram, d.MaxPatternProgram)
+	fill(&c.ValidationBudget, d.ValidationBudget)
+	fill(&c.RateLimitBuckets, d.RateLimitBuckets)
+	fill(&c.KVQuotaBytes, d.KVQuotaBytes)
+	fill(&c.KVQuotaKeys, d.KVQuotaKeys)
+	fill(&c.LogBytesPerCall, d.LogBytesPerCall)
+	fill(&c.LogBytesPerSecond, d.LogBytesPerSecond)
 	return c
+}
+
+// fill sets a zero setting to its default.
+func fill[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // cacheDir is where compiled code is kept, "" for memory only.
@@ -131,8 +238,32 @@ func (c Config) Validate() error {
 	if c.WatchInterval < 0 {
 		errs = append(errs, core.Invalid("watch_interval", "must not be negative (got %s)", c.WatchInterval))
 	}
+	for _, p := range []struct {
+		name string
+		v    int64
+	}{
+		{"max_module_bytes", int64(c.MaxModuleBytes)}, {"max_functions", int64(c.MaxFunctions)},
+		{"max_function_locals", int64(c.MaxFunctionLocals)}, {"max_total_locals", int64(c.MaxTotalLocals)},
+		{"max_nesting", int64(c.MaxNesting)}, {"compile_timeout", int64(c.CompileTimeout)},
+		{"compile_memory", int64(c.CompileMemory)}, {"init_timeout", int64(c.InitTimeout)},
+		{"max_actions", int64(c.MaxActions)}, {"max_schema_depth", int64(c.MaxSchemaDepth)},
+		{"max_enum_values", int64(c.MaxEnumValues)}, {"max_pattern_bytes", int64(c.MaxPatternBytes)},
+		{"max_pattern_program", int64(c.MaxPatternProgram)}, {"validation_budget", c.ValidationBudget},
+		{"rate_limit_buckets", int64(c.RateLimitBuckets)}, {"kv_quota_bytes", int64(c.KVQuotaBytes)},
+		{"kv_quota_keys", int64(c.KVQuotaKeys)}, {"log_bytes_per_call", int64(c.LogBytesPerCall)},
+		{"log_bytes_per_second", int64(c.LogBytesPerSecond)},
+	} {
+		if p.v <= 0 {
+			errs = append(errs, core.Invalid(p.name, "must be positive (got %d)", p.v))
+		}
+	}
+	if c.CompileMemory > 0 && c.CompileMemory < 256<<20 {
+		errs = append(errs, core.Invalid("compile_memory", "must be at least 256MiB (got %d)", c.CompileMemory))
+	}
 	return errors.Join(errs...)
 }
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // TenantConfig is one tenant's settings for one connector: tenants[].connectors.<id>, and
 // what Deps.Grants returns.
@@ -155,6 +286,12 @@ type TenantConfig struct {
 	// (default: no entries), which is the vendor's origin for a connector granted one; bind
 	// every secret of a connector granted several origins, above all the generic http one.
 	SecretOrigins map[string][]string `koanf:"secret_origins" yaml:"secret_origins"`
+	// SHA256 pins the module this tenant's settings are given to: the hex SHA-256 of the
+	// connector's .wasm file (`aquahub plugin inspect` and GET /api/v1/connectors show it).
+	// A module file with another digest is refused at load, and the version in service
+	// stays. Empty (the default) trusts whichever module the operator put in the directory
+	// under the connector's name.
+	SHA256 string `koanf:"sha256"`
 }
 
 // Validate checks the settings; errors name the field.
@@ -199,6 +336,9 @@ func (c TenantConfig) Validate() error {
 				errs = append(errs, core.Invalid(fmt.Sprintf("%s[%d]", path, i), "%s is not in egress, so the connector cannot reach it", s))
 			}
 		}
+	}
+	if c.SHA256 != "" && !sha256Pattern.MatchString(c.SHA256) {
+		errs = append(errs, core.Invalid("sha256", "must be 64 lower-case hex digits (got %q)", c.SHA256))
 	}
 	return errors.Join(errs...)
 }

@@ -85,8 +85,10 @@ func (c *Catalog) run(ctx context.Context, call Call, decoded []any, decode func
 	}
 	if counter, ok := v.okCalls[call.Action]; ok && outcome == "ok" {
 		counter.Inc()
-	} else {
+	} else if _, ok := v.manifest.Action(call.Action); ok {
 		c.metrics.calls.WithLabelValues(v.id, call.Action, outcome).Inc()
+	} else {
+		c.metrics.calls.WithLabelValues(v.id, "", outcome).Inc() // one series for every unknown name
 	}
 	return err
 }
@@ -149,28 +151,33 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	spec, ok := v.manifest.Action(call.Action)
 	if !ok {
 		return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("action",
-			"connector %q has no action %q (actions: %s)", v.id, call.Action, actionNames(v.manifest))}
+			"connector %q has no action %q (actions: %s)", v.id, Printable(clip(call.Action, 64)), actionNames(v.manifest))}
 	}
-	for _, val := range decoded {
-		if err := spec.Input.Validate(val, abi.ValidateOptions{}); err != nil {
-			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: fieldError(err)}
-		}
+	if grant.SHA256 != "" && grant.SHA256 != v.hash {
+		// Load refuses such a module when the catalog knows the pins; this holds for one
+		// opened without them too: a tenant's settings go only to the module it pinned.
+		return nil, core.Permanent(fmt.Errorf("connector %q: tenant %q pins sha256 %s, but the module in service is %s", v.id, call.Tenant, grant.SHA256, v.hash))
 	}
-	for i, in := range call.Inputs {
-		if decoded != nil {
-			break
-		}
-		var val any
-		if err := json.Unmarshal(in, &val); err != nil {
-			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("", "input %d is not JSON: %v", i, err)}
-		}
-		if err := spec.Input.Validate(val, abi.ValidateOptions{}); err != nil {
-			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: fieldError(err)}
-		}
-	}
+	// Validation belongs to the call: it runs under the call's deadline, and its work is
+	// bounded by a budget, since the schema (its patterns above all) is the guest's.
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	opts := abi.ValidateOptions{Budget: &abi.Budget{Steps: c.cfg.ValidationBudget}}
+	for i := range max(len(decoded), len(call.Inputs)) {
+		if err := ctx.Err(); err != nil {
+			return nil, core.Transient(fmt.Errorf("connector %q action %q: validating the inputs: %w", v.id, call.Action, err))
+		}
+		var val any
+		if decoded != nil {
+			val = decoded[i]
+		} else if err := json.Unmarshal(call.Inputs[i], &val); err != nil {
+			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("", "input %d is not JSON: %v", i, err)}
+		}
+		if err := spec.Input.Validate(val, opts); err != nil {
+			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: fieldError(err)}
+		}
+	}
 	var secrets []string
 	if len(grant.Secrets) > 0 {
 		secrets = make([]string, 0, len(grant.Secrets))
@@ -196,6 +203,7 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant}
 	start := time.Now()
 	out, err := v.call(ctx, cs, req)
+	c.reportDroppedLog(cs)
 	if !cs.deferUntil.IsZero() {
 		// Nothing reached the vendor, so whatever the guest answered, the call is not an
 		// attempt: the engine runs it again once the breaker may let a probe through.
@@ -257,8 +265,16 @@ func fieldError(err error) error {
 	return core.Invalid("", "%v", err)
 }
 
-// stepError maps a connector's typed error onto the engine's error classes.
+// Bounds on what a connector's error puts into run records and logs.
+const (
+	maxErrorMessage = 2 << 10
+	maxErrorField   = 256
+)
+
+// stepError maps a connector's typed error onto the engine's error classes. The message and
+// field are the guest's: they are cut to a bound.
 func stepError(connector, action string, e *abi.Error) error {
+	e.Message, e.Field = clip(e.Message, maxErrorMessage), clip(e.Field, maxErrorField)
 	err := fmt.Errorf("connector %q action %q: %s", connector, action, e.Message)
 	switch e.Kind {
 	case abi.KindInvalidInput:

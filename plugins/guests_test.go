@@ -15,6 +15,10 @@ import (
 // Guests are built from testdata once per test binary, into a directory removed by TestMain.
 
 func TestMain(m *testing.M) {
+	// The compiling child of tests that compile out of process (compileInChild).
+	if len(os.Args) > 1 && os.Args[1] == CompilerCommand {
+		os.Exit(RunCompiler(os.Args[2:], os.Stdin, os.Stderr))
+	}
 	code := m.Run()
 	wasmbuild.Cleanup()
 	os.Exit(code)
@@ -43,6 +47,27 @@ func moduleRoot(tb testing.TB) string {
 // Named guests used across tests.
 func hostileGuest(tb testing.TB) string {
 	return buildGuest(tb, "hostile", "./plugins/testdata/hostile", "-ldflags=-s -w")
+}
+
+// impostorGuest is the hostile connector with another version, the same id.
+func impostorGuest(tb testing.TB) string {
+	return buildGuest(tb, "hostile-impostor", "./plugins/testdata/hostile", "-ldflags=-s -w -X main.version=6.6.6")
+}
+
+// rawWith is the raw guest with main.NAME=VALUE ldflags (id, pattern, extra, version), built
+// once per name.
+func rawWith(tb testing.TB, name string, vars map[string]string) string {
+	flags := "-ldflags="
+	for _, k := range sortedKeys(vars) {
+		flags += "-X 'main." + k + "=" + vars[k] + "' "
+	}
+	return buildGuest(tb, "raw-"+name, "./plugins/testdata/raw", flags)
+}
+
+// compileInChild makes deps compile modules in a child process of the test binary.
+func compileInChild(deps Deps) Deps {
+	deps.CompileCommand = []string{os.Args[0], CompilerCommand}
+	return deps
 }
 
 // hostileDeclaredGuest is the hostile connector whose manifest declares where its secrets

@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -22,6 +23,7 @@ type callState struct {
 	v                             *version
 	grant                         TenantConfig
 	inst                          *instance
+	log                           callLog
 	// deferUntil is set when a request of the call found its origin's circuit open: the call
 	// is then deferred until then, whatever the guest makes of the refusal.
 	deferUntil  time.Time
@@ -30,6 +32,9 @@ type callState struct {
 
 // kvScope is the kv scope of the call: its tenant and connector.
 func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
+
+// apiModule is the guest module a host function is called from.
+type apiModule = api.Module
 
 type callStateKey struct{}
 
@@ -67,43 +72,6 @@ func readArg(mod api.Module, ptr, n uint64, limit int) ([]byte, abi.Status) {
 
 func status(s abi.Status) uint64 { return uint64(int64(s)) }
 
-func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
-	b, st := readArg(mod, stack[0], stack[1], 64<<10)
-	if st != abi.StatusOK {
-		return
-	}
-	var rec abi.LogRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		rec = abi.LogRecord{Level: "warn", Msg: "undecodable log record from connector"}
-	}
-	level := slog.LevelInfo
-	switch rec.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	attrs := make([]any, 0, 2*len(rec.Attrs)+8)
-	if cs := stateOf(ctx); cs != nil {
-		attrs = append(attrs, "tenant", cs.tenant, "run", cs.runID, "connector", cs.v.id, "action", cs.action)
-		// A connector only holds what came back to it, scrubbed already; this catches
-		// what a reflection got past that.
-		sc := c.scrubber(cs.tenant, cs.v, cs.grant)
-		rec.Msg = sc.String(rec.Msg)
-		rec.Attrs, _ = sc.Value(rec.Attrs).(map[string]any)
-	}
-	if len(rec.Attrs) > 0 {
-		group := make([]any, 0, 2*len(rec.Attrs))
-		for k, v := range rec.Attrs {
-			group = append(group, k, v)
-		}
-		attrs = append(attrs, slog.Group("attrs", group...))
-	}
-	c.deps.Logger.Log(ctx, level, rec.Msg, attrs...)
-}
-
 func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) {
 	cs := stateOf(ctx)
 	if cs == nil {
@@ -138,6 +106,9 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 	stack[0] = uint64(len(out))
 }
 
+// egressLogOverhead is what an egress log line costs besides its URL and reason.
+const egressLogOverhead = 128
+
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash + "\x00" + strconv.FormatUint(cs.grant.Revision, 10)
@@ -169,7 +140,17 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 			if !d.Allowed {
 				level = slog.LevelWarn
 			}
-			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id, "url", d.URL, "reason", d.Reason)
+			url, reason := clip(d.URL, maxLoggedField), clip(d.Reason, maxLoggedField)
+			// A denial costs the guest nothing, so its lines are charged to the connector's
+			// log budget for the tenant: a guest asking for forbidden URLs in a loop cannot
+			// flood the log through the host's voice either.
+			if !d.Allowed && !c.logBudgets.allow(tenant, id, len(url)+len(reason)+egressLogOverhead) {
+				c.metrics.logDropped.WithLabelValues(id).Add(float64(len(url) + len(reason) + egressLogOverhead))
+				c.metrics.logRecords.WithLabelValues(id).Inc()
+				return
+			}
+			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id,
+				"url", url, "reason", reason)
 		},
 	})
 	if err != nil {
@@ -270,6 +251,11 @@ func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64)
 		return
 	}
 	if err := c.kvSet(ctx, cs.kvScope(), key, val); err != nil {
+		if errors.Is(err, ErrKVQuota) {
+			c.metrics.kvRefused.WithLabelValues(cs.tenant, cs.v.id).Inc()
+			stack[0] = status(abi.StatusQuotaExceeded)
+			return
+		}
 		c.deps.Logger.Warn("connector kv_set failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
 		stack[0] = status(abi.StatusUnavailable)
 		return

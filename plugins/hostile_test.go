@@ -53,7 +53,7 @@ func TestLoadRefusesFaultyModules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"broken.wasm": tt.file(t), "good.wasm": rawGuest(t, "v1")}, true)
+			c, err := openCatalog(t, Config{}, Deps{}, map[string]string{"broken.wasm": tt.file(t), "raw.wasm": rawGuest(t, "v1")}, true)
 			if err == nil {
 				t.Fatal("Open accepted a faulty module")
 			}

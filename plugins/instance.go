@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	wazero "github.com/samyfodil/wazy"
 	"github.com/samyfodil/wazy/api"
@@ -34,6 +37,44 @@ type instance struct {
 	allocs int
 	// pending is the result of the last http_request or kv_get, waiting for take_result.
 	pending []byte
+	// sleep is how the guest sleeps (WASI poll_oneoff on a clock).
+	sleep *sleeper
+}
+
+// sleeper puts a guest to sleep for real, until the call's context ends: without it the
+// runtime returns from every sleep at once and a Go guest's scheduler spins a host core for
+// as long as it meant to wait.
+type sleeper struct {
+	done atomic.Pointer[context.Context]
+}
+
+// during makes sleeps end when ctx does; nil between calls.
+func (s *sleeper) during(ctx context.Context) {
+	if ctx == nil {
+		s.done.Store(nil)
+		return
+	}
+	s.done.Store(&ctx)
+}
+
+// nanosleep implements sys.Nanosleep.
+func (s *sleeper) nanosleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	var done <-chan struct{}
+	if ctx := s.done.Load(); ctx != nil {
+		done = (*ctx).Done()
+		if (*ctx).Err() != nil {
+			return
+		}
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	}
 }
 
 // tailBuffer keeps the last max bytes written: the guest's stdout and stderr.
@@ -59,8 +100,13 @@ func (t *tailBuffer) reset() {
 	t.mu.Unlock()
 }
 
+// guestSays quotes what a guest wrote, so that its words (new lines, terminal escapes, a
+// forged "fatal error:" line) cannot pass for the host's in an error or a log.
+func guestSays(text string) string { return "guest stderr: " + strconv.Quote(text) }
+
 // crashText returns what best explains a crash: from the last "panic:" or "fatal error:"
-// line on (the Go runtime's report), else the last lines, at most 1 KiB.
+// line on (the Go runtime's report), else the last lines, at most 1 KiB. It is the guest's
+// text: report it through guestSays.
 func (t *tailBuffer) crashText() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -86,7 +132,11 @@ var errMissingExport = errors.New("missing export")
 // _initialize.
 func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule) (*instance, error) {
 	out := &tailBuffer{max: 16 << 10}
+	sleep := &sleeper{}
+	sleep.during(ctx)
+	defer sleep.during(nil)
 	cfg := wazero.NewModuleConfig().
+		WithNanosleep(sleep.nanosleep).
 		WithName("").
 		WithStartFunctions(abi.ExportInitialize).
 		WithStdout(out).
@@ -98,7 +148,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.Compile
 	mod, err := rt.InstantiateModule(ctx, compiled, cfg)
 	if err != nil {
 		if text := out.crashText(); text != "" {
-			return nil, fmt.Errorf("initialising: %w: %s", err, text)
+			return nil, fmt.Errorf("initialising: %w: %s", err, guestSays(text))
 		}
 		return nil, fmt.Errorf("initialising: %w", err)
 	}
@@ -108,6 +158,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.Compile
 		describe: mod.ExportedFunction(abi.ExportDescribe),
 		invoke:   mod.ExportedFunction(abi.ExportInvoke),
 		out:      out,
+		sleep:    sleep,
 	}
 	_, inst.reuseInput = compiled.ExportedFunctions()[abi.ExportReuseInput]
 	if inst.alloc == nil || inst.describe == nil || inst.invoke == nil {
@@ -146,13 +197,16 @@ func (i *instance) classify(ctx context.Context, export string, err error, limit
 		return &callError{reason: "deadline", err: fmt.Errorf("%s: %s", export, cause)}
 	}
 	text := i.out.crashText()
-	if strings.Contains(text, "out of memory") {
-		return &callError{reason: "oom", err: fmt.Errorf("%s: out of memory (limit %d pages): %s", export, limitPages, text)}
+	// The guest's word alone does not make an out-of-memory failure: its memory must also
+	// have grown to half the limit or more.
+	pages := i.memoryPages()
+	if strings.Contains(text, "out of memory") && (limitPages == 0 || pages >= limitPages/2) {
+		return &callError{reason: "oom", err: fmt.Errorf("%s: out of memory (%d of %d pages in use): %s", export, pages, limitPages, guestSays(text))}
 	}
 	if text == "" {
 		return &callError{reason: "trap", err: fmt.Errorf("%s: %v", export, err)}
 	}
-	return &callError{reason: "trap", err: fmt.Errorf("%s: %v: %s", export, err, text)}
+	return &callError{reason: "trap", err: fmt.Errorf("%s: %v: %s", export, err, guestSays(text))}
 }
 
 // read copies a packed range out of guest memory, refusing more than limit bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/aquascene/aquahub/core"
 )
@@ -36,6 +37,39 @@ type KVUsage struct {
 	Bytes int64
 }
 
+// KVQuota bounds what one scope may hold. A zero field is no bound.
+type KVQuota struct {
+	// Keys bounds the number of keys.
+	Keys int
+	// Bytes bounds the sum of the lengths of the keys and their values.
+	Bytes int64
+}
+
+// exceededBy reports whether u is over the quota.
+func (q KVQuota) exceededBy(u KVUsage) bool {
+	return (q.Keys > 0 && u.Keys > q.Keys) || (q.Bytes > 0 && u.Bytes > q.Bytes)
+}
+
+// ErrKVQuota is wrapped by the error of a Set that would take its scope over its quota.
+var ErrKVQuota = errors.New("kv quota exceeded")
+
+// QuotaError returns the error a store's Set returns when storing would take the scope to
+// usage, over quota; it wraps ErrKVQuota.
+func QuotaError(scope KVScope, usage KVUsage, quota KVQuota) error {
+	return fmt.Errorf("connector %q of tenant %q: storing would make %d keys and %d bytes (quota %d keys, %d bytes): %w",
+		scope.Connector, scope.Tenant, usage.Keys, usage.Bytes, quota.Keys, quota.Bytes, ErrKVQuota)
+}
+
+// CheckQuota returns QuotaError when after, the scope's usage once a Set is done, is over
+// quota and larger than before (a Set that shrinks a value stays allowed over a lowered
+// quota), else nil. Stores call it inside the transaction that writes.
+func CheckQuota(scope KVScope, before, after KVUsage, quota KVQuota) error {
+	if quota.exceededBy(after) && (after.Keys > before.Keys || after.Bytes > before.Bytes) {
+		return QuotaError(scope, after, quota)
+	}
+	return nil
+}
+
 // KVStore keeps the values connectors store with kv_set and read with kv_get: durable,
 // scoped by tenant and connector. Implementations are safe for concurrent use. Keys are
 // non-empty byte strings (the host bounds them at abi.MaxKVKeyBytes and values at
@@ -46,12 +80,16 @@ type KVStore interface {
 	Get(ctx context.Context, scope KVScope, key []byte) ([]byte, error)
 	// Set stores value under key, replacing what was there; the value must not be empty
 	// (kv_set with an empty value deletes, through Delete). It returns once the value is
-	// durable.
-	Set(ctx context.Context, scope KVScope, key, value []byte) error
+	// durable. When the write would take the scope's usage over quota it writes nothing and
+	// returns an error wrapping ErrKVQuota (CheckQuota decides); the check and the write are
+	// one atomic step, so concurrent writers cannot pass the quota together.
+	Set(ctx context.Context, scope KVScope, key, value []byte, quota KVQuota) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, scope KVScope, key []byte) error
 	// Usage counts the keys and bytes of scope.
 	Usage(ctx context.Context, scope KVScope) (KVUsage, error)
+	// Usages returns the usage of every scope that holds at least one key.
+	Usages(ctx context.Context) (map[KVScope]KVUsage, error)
 }
 
 // errNoKV is why kv calls fail when the catalog has no store (checking rules needs none).
@@ -69,7 +107,8 @@ func (c *Catalog) kvGet(ctx context.Context, scope KVScope, key []byte) (value [
 	return v, err == nil, err
 }
 
-// kvSet stores value; an empty value deletes the key, as the ABI says.
+// kvSet stores value under the catalog's quota; an empty value deletes the key, as the ABI
+// says.
 func (c *Catalog) kvSet(ctx context.Context, scope KVScope, key, value []byte) error {
 	if c.deps.KV == nil {
 		return errNoKV
@@ -77,5 +116,9 @@ func (c *Catalog) kvSet(ctx context.Context, scope KVScope, key, value []byte) e
 	if len(value) == 0 {
 		return c.deps.KV.Delete(ctx, scope, key)
 	}
-	return c.deps.KV.Set(ctx, scope, key, value)
+	return c.deps.KV.Set(ctx, scope, key, value, c.kvQuota())
+}
+
+func (c *Catalog) kvQuota() KVQuota {
+	return KVQuota{Keys: c.cfg.KVQuotaKeys, Bytes: int64(c.cfg.KVQuotaBytes)}
 }

@@ -45,7 +45,7 @@ func (s *memKV) Get(_ context.Context, scope KVScope, k []byte) ([]byte, error) 
 	return bytes.Clone(v), nil
 }
 
-func (s *memKV) Set(_ context.Context, scope KVScope, k, value []byte) error {
+func (s *memKV) Set(_ context.Context, scope KVScope, k, value []byte, quota KVQuota) error {
 	key, err := memKey(scope, k)
 	if err != nil {
 		return err
@@ -55,6 +55,18 @@ func (s *memKV) Set(_ context.Context, scope KVScope, k, value []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	before := s.usage(scope)
+	after := before
+	if old, ok := s.m[key]; ok {
+		after.Bytes -= int64(len(old))
+	} else {
+		after.Keys++
+		after.Bytes += int64(len(k))
+	}
+	after.Bytes += int64(len(value))
+	if err := CheckQuota(scope, before, after, quota); err != nil {
+		return err
+	}
 	s.m[key] = bytes.Clone(value)
 	return nil
 }
@@ -71,18 +83,38 @@ func (s *memKV) Delete(_ context.Context, scope KVScope, k []byte) error {
 }
 
 func (s *memKV) Usage(_ context.Context, scope KVScope) (KVUsage, error) {
-	var u KVUsage
 	if err := scope.Check(); err != nil {
-		return u, err
+		return KVUsage{}, err
 	}
-	p := memPrefix(scope)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.usage(scope), nil
+}
+
+// usage counts scope's keys; s.mu is held.
+func (s *memKV) usage(scope KVScope) KVUsage {
+	var u KVUsage
+	p := memPrefix(scope)
 	for k, v := range s.m {
 		if strings.HasPrefix(k, p) {
 			u.Keys++
 			u.Bytes += int64(len(k)-len(p)) + int64(len(v))
 		}
 	}
-	return u, nil
+	return u
+}
+
+func (s *memKV) Usages(context.Context) (map[KVScope]KVUsage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[KVScope]KVUsage{}
+	for k, v := range s.m {
+		parts := strings.SplitN(k, "\x00", 3)
+		scope := KVScope{Tenant: parts[0], Connector: parts[1]}
+		u := out[scope]
+		u.Keys++
+		u.Bytes += int64(len(parts[2]) + len(v))
+		out[scope] = u
+	}
+	return out, nil
 }

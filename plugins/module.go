@@ -3,6 +3,9 @@ package plugins
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +50,24 @@ func StaticGrants(tenants map[string]map[string]TenantConfig) func(tenant, conne
 		tc, ok := tenants[tenant][connector]
 		return tc, ok
 	}
+}
+
+// StaticPins returns Deps.Pins for fixed settings by tenant and connector id: the module
+// digests (TenantConfig.SHA256) tenants pin, by connector.
+func StaticPins(tenants map[string]map[string]TenantConfig) func(connector string) map[string]string {
+	pins := map[string]map[string]string{}
+	for tenant, conns := range tenants {
+		for name, tc := range conns {
+			if tc.SHA256 == "" {
+				continue
+			}
+			if pins[name] == nil {
+				pins[name] = map[string]string{}
+			}
+			pins[name][tenant] = tc.SHA256
+		}
+	}
+	return func(connector string) map[string]string { return pins[connector] }
 }
 
 // Catalog returns the module's catalog.
@@ -109,27 +130,50 @@ func (m *Module) Close(ctx context.Context) error {
 }
 
 // connectorList converts the catalog's listing to the API's; empty lists are [] for the API.
-func connectorList(infos []ConnectorInfo) api.ConnectorList {
-	out := api.ConnectorList{Connectors: make([]api.Connector, 0, len(infos))}
+func connectorList(infos []ConnectorInfo, refused []Refusal) api.ConnectorList {
+	out := api.ConnectorList{Connectors: make([]api.Connector, 0, len(infos)), Refused: refusals(refused)}
 	for _, i := range infos {
-		out.Connectors = append(out.Connectors, api.Connector{
+		c := api.Connector{
 			ID: i.ID, Version: i.Version, Description: i.Description, File: i.File, SHA256: i.SHA256,
 			LoadedAt: i.LoadedAt, Actions: nonNil(i.Actions), Egress: i.Egress, Features: i.Features,
 			PoolSize: i.PoolSize, Live: i.Live, Idle: i.Idle, Calls: i.Calls, Errors: i.Errors,
-		})
+		}
+		for _, u := range i.KV {
+			c.KV = append(c.KV, api.ConnectorKV{Tenant: u.Tenant, Keys: u.Keys, Bytes: u.Bytes, QuotaKeys: u.Quota.Keys, QuotaBytes: u.Quota.Bytes})
+		}
+		out.Connectors = append(out.Connectors, c)
 	}
 	return out
 }
 
-// reloadAnswer converts a reload's report and error to the API's answer.
+func refusals(rs []Refusal) []api.ConnectorRefusal {
+	out := make([]api.ConnectorRefusal, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, api.ConnectorRefusal{File: r.File, Connector: r.Connector, Reason: r.Reason, Since: r.Since})
+	}
+	return out
+}
+
+// reloadAnswer converts a reload's report to the API's answer. Its Error names every
+// refused file, whether this reload or an earlier one refused it.
 func reloadAnswer(rep ReloadReport, err error) api.ConnectorReload {
 	out := api.ConnectorReload{
 		Loaded: nonNil(rep.Loaded), Unchanged: nonNil(rep.Unchanged),
-		Removed: nonNil(rep.Removed), Failed: nonNil(rep.Failed),
+		Removed: nonNil(rep.Removed), Failed: nonNil(rep.Failed), Refused: refusals(rep.Refused),
+	}
+	var lines []string
+	for _, r := range rep.Refused {
+		lines = append(lines, fmt.Sprintf("connector file %s: refused: %s", r.File, r.Reason))
 	}
 	if err != nil {
-		out.Error = err.Error()
+		// Errors besides refusals (a directory that cannot be read).
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if !slices.Contains(lines, line) {
+				lines = append(lines, line)
+			}
+		}
 	}
+	out.Error = strings.Join(lines, "\n")
 	return out
 }
 

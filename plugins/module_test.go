@@ -219,22 +219,32 @@ func TestAPIConversions(t *testing.T) {
 	at := time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
 	info := ConnectorInfo{ID: "airtable", Version: "1.2.0", Description: "Airtable", File: "/c/airtable.wasm", SHA256: "ab12",
 		LoadedAt: at, Actions: []string{"records.upsert"}, Egress: []string{"https://api.airtable.com"}, Features: []string{"rate_limits"},
-		PoolSize: 4, Live: 2, Idle: 1, Calls: 10, Errors: 3}
+		PoolSize: 4, Live: 2, Idle: 1, Calls: 10, Errors: 3,
+		KV: []TenantKV{{Tenant: "acme", KVUsage: KVUsage{Keys: 2, Bytes: 30}, Quota: KVQuota{Keys: 10, Bytes: 100}}}}
+	refused := Refusal{File: "/c/b.wasm", Connector: "b", Reason: "too many locals", Since: at}
 	tests := []struct {
 		name string
 		got  any
 		want any
 	}{
-		{name: "connector, every field", got: connectorList([]ConnectorInfo{info}).Connectors[0], want: api.Connector{
+		{name: "connector, every field", got: connectorList([]ConnectorInfo{info}, nil).Connectors[0], want: api.Connector{
 			ID: "airtable", Version: "1.2.0", Description: "Airtable", File: "/c/airtable.wasm", SHA256: "ab12", LoadedAt: at,
 			Actions: []string{"records.upsert"}, Egress: []string{"https://api.airtable.com"}, Features: []string{"rate_limits"},
-			PoolSize: 4, Live: 2, Idle: 1, Calls: 10, Errors: 3}},
-		{name: "no connectors is an empty list", got: connectorList(nil), want: api.ConnectorList{Connectors: []api.Connector{}}},
-		{name: "connector without actions", got: connectorList([]ConnectorInfo{{ID: "x"}}).Connectors[0].Actions, want: []string{}},
+			PoolSize: 4, Live: 2, Idle: 1, Calls: 10, Errors: 3,
+			KV: []api.ConnectorKV{{Tenant: "acme", Keys: 2, Bytes: 30, QuotaKeys: 10, QuotaBytes: 100}}}},
+		{name: "no connectors is an empty list", got: connectorList(nil, nil), want: api.ConnectorList{Connectors: []api.Connector{}, Refused: []api.ConnectorRefusal{}}},
+		{name: "refused files are listed", got: connectorList(nil, []Refusal{refused}).Refused, want: []api.ConnectorRefusal{
+			{File: "/c/b.wasm", Connector: "b", Reason: "too many locals", Since: at}}},
+		{name: "connector without actions", got: connectorList([]ConnectorInfo{{ID: "x"}}, nil).Connectors[0].Actions, want: []string{}},
 		{name: "reload with nothing to report", got: reloadAnswer(ReloadReport{}, nil), want: api.ConnectorReload{
-			Loaded: []string{}, Unchanged: []string{}, Removed: []string{}, Failed: []string{}}},
-		{name: "reload with a refused file", got: reloadAnswer(ReloadReport{Loaded: []string{"a"}, Failed: []string{"/c/b.wasm"}}, errors.New("b.wasm: refused")),
-			want: api.ConnectorReload{Loaded: []string{"a"}, Unchanged: []string{}, Removed: []string{}, Failed: []string{"/c/b.wasm"}, Error: "b.wasm: refused"}},
+			Loaded: []string{}, Unchanged: []string{}, Removed: []string{}, Failed: []string{}, Refused: []api.ConnectorRefusal{}}},
+		{name: "reload reports every refusal, earlier ones too", got: reloadAnswer(ReloadReport{Loaded: []string{"a"}, Failed: []string{"/c/b.wasm"}, Refused: []Refusal{refused}}, nil),
+			want: api.ConnectorReload{Loaded: []string{"a"}, Unchanged: []string{}, Removed: []string{}, Failed: []string{"/c/b.wasm"},
+				Refused: []api.ConnectorRefusal{{File: "/c/b.wasm", Connector: "b", Reason: "too many locals", Since: at}},
+				Error:   "connector file /c/b.wasm: refused: too many locals"}},
+		{name: "reload that cannot read the directory", got: reloadAnswer(ReloadReport{}, errors.New("plugins: reading connector dir: denied")),
+			want: api.ConnectorReload{Loaded: []string{}, Unchanged: []string{}, Removed: []string{}, Failed: []string{}, Refused: []api.ConnectorRefusal{},
+				Error: "plugins: reading connector dir: denied"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

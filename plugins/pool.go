@@ -121,6 +121,7 @@ func (v *version) retire() {
 		v.inflight.Wait()
 		v.closeIdle()
 		v.compiled.Close(context.Background())
+		v.cat.forgetSeries(v)
 	}()
 }
 
@@ -144,37 +145,45 @@ func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, 
 	}
 	cs.inst = inst
 	ctx = context.WithValue(ctx, callStateKey{}, cs)
+	inst.sleep.during(ctx)
+	release := func(reason string) {
+		inst.sleep.during(nil) // before the instance can serve another call
+		v.release(inst, reason)
+	}
 	inst.out.reset()
 	inst.calls++
+	limit := uint32(v.cat.cfg.MemoryLimitPages)
 	ptr, err := inst.write(ctx, req)
 	if err != nil {
-		ce := inst.classify(ctx, abi.ExportAlloc, err, uint32(v.cat.cfg.MemoryLimitPages))
-		v.release(inst, ce.reason)
+		ce := inst.classify(ctx, abi.ExportAlloc, err, limit)
+		release(ce.reason)
 		return nil, ce
 	}
 	res, err := inst.invoke.Call(ctx, uint64(ptr), uint64(len(req)))
 	if err != nil {
-		ce := inst.classify(ctx, abi.ExportInvoke, err, uint32(v.cat.cfg.MemoryLimitPages))
-		v.release(inst, ce.reason)
+		ce := inst.classify(ctx, abi.ExportInvoke, err, limit)
+		release(ce.reason)
 		return nil, ce
 	}
 	out, err := inst.read(res[0], int64(v.cat.cfg.MaxResponseBytes))
-	v.release(inst, "")
+	release("")
 	return out, err
 }
 
-// describeWith reads the manifest from inst.
-func describeWith(ctx context.Context, inst *instance, limit int64) (*abi.Manifest, error) {
+// describeWith reads the manifest from inst and checks it under lim.
+func describeWith(ctx context.Context, inst *instance, limit int64, lim abi.Limits, limitPages uint32) (*abi.Manifest, error) {
 	inst.out.reset()
+	inst.sleep.during(ctx)
+	defer inst.sleep.during(nil)
 	res, err := inst.describe.Call(ctx)
 	if err != nil {
-		return nil, inst.classify(ctx, abi.ExportDescribe, err, 0)
+		return nil, inst.classify(ctx, abi.ExportDescribe, err, limitPages)
 	}
 	b, err := inst.read(res[0], limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", abi.ExportDescribe, err)
 	}
-	m, err := abi.DecodeManifest(b)
+	m, err := abi.DecodeManifestLimits(b, lim)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", abi.ExportDescribe, err)
 	}

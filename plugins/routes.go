@@ -15,7 +15,7 @@ import (
 // the listing (versions, actions, pool sizes, call and error counts), one connector's
 // manifest, and a reload that picks up replaced, added and removed module files.
 func (m *Module) Routes(mux *httpapi.Mux) {
-	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors", Summary: "Loaded connectors with versions, actions, pool sizes, call and error counts", Tag: "connectors",
+	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors", Summary: "Loaded connectors with versions, actions, pool sizes, call and error counts and kv usage; refused module files", Tag: "connectors",
 		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The connectors, by id", Body: api.ConnectorList{}}}}, m.listConnectors)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/connectors/:id", Summary: "One connector's manifest: actions with input and output JSON Schemas, config keys, secret names, requested egress", Tag: "connectors",
 		Permission: core.PermReadContent, Responses: []httpapi.Response{{Status: 200, Description: "The manifest", Body: abi.Manifest{}}, {Status: 404, Description: "No such connector"}}}, m.getManifest)
@@ -25,7 +25,7 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 }
 
 func (m *Module) listConnectors(c *fiber.Ctx) error {
-	return c.JSON(connectorList(m.cat.Connectors()))
+	return c.JSON(connectorList(m.cat.Connectors(), m.cat.Refused()))
 }
 
 func (m *Module) getManifest(c *fiber.Ctx) error {

@@ -6,8 +6,11 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aquascene/aquahub/plugins"
 
 	sdkapi "github.com/aquascene/aquahub/sdk/api"
 	"github.com/aquascene/aquahub/sdk/client"
@@ -20,10 +23,10 @@ func newConnectorsCmd() *cobra.Command {
 	var asJSON bool
 	ls := &cobra.Command{
 		Use:   "ls",
-		Short: "List loaded connectors with versions, actions, pool sizes, call and error counts",
+		Short: "List loaded connectors with versions, actions, pool sizes, call and error counts, kv usage and refused modules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := client.New(api.url, api.key).Connectors(cmd.Context())
+			list, err := client.New(api.url, api.key).ConnectorList(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -51,8 +54,15 @@ func newConnectorsCmd() *cobra.Command {
 			if err := printJSON(cmd.OutOrStdout(), rep); err != nil {
 				return err
 			}
+			if len(rep.Refused) > 0 {
+				files := make([]string, len(rep.Refused))
+				for i, r := range rep.Refused {
+					files[i] = plugins.Printable(r.File)
+				}
+				return fmt.Errorf("%d module file(s) refused, see refused above: %s", len(files), strings.Join(files, ", "))
+			}
 			if rep.Error != "" {
-				return fmt.Errorf("some connectors were refused")
+				return fmt.Errorf("reload: %s", plugins.Printable(rep.Error))
 			}
 			return nil
 		},
@@ -62,12 +72,50 @@ func newConnectorsCmd() *cobra.Command {
 	return cmd
 }
 
-func printConnectors(w io.Writer, list []sdkapi.Connector) {
+// printConnectors prints the listing for people: the loaded connectors, what each stores
+// in kv per tenant against its quota, and the refused module files. Strings a module wrote
+// (its version) and refusal reasons go through plugins.Printable.
+func printConnectors(w io.Writer, list sdkapi.ConnectorList) {
+	p := plugins.Printable
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tVERSION\tACTIONS\tPOOL\tLIVE\tIDLE\tCALLS\tERRORS\tFILE")
-	for _, c := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.Version, strings.Join(c.Actions, ","),
-			c.PoolSize, c.Live, c.Idle, c.Calls, c.Errors, c.File)
+	for _, c := range list.Connectors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", p(c.ID), p(c.Version), p(strings.Join(c.Actions, ",")),
+			c.PoolSize, c.Live, c.Idle, c.Calls, c.Errors, p(c.File))
 	}
 	tw.Flush()
+	var kv []string
+	for _, c := range list.Connectors {
+		for _, u := range c.KV {
+			kv = append(kv, fmt.Sprintf("%s\t%s\t%d / %d\t%s / %s\n", p(c.ID), p(u.Tenant), u.Keys, u.QuotaKeys, humanBytes(u.Bytes), humanBytes(u.QuotaBytes)))
+		}
+	}
+	if len(kv) > 0 {
+		fmt.Fprintln(w, "\nkv stored, against the quota per tenant:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CONNECTOR\tTENANT\tKEYS\tBYTES")
+		for _, line := range kv {
+			fmt.Fprint(tw, line)
+		}
+		tw.Flush()
+	}
+	if len(list.Refused) > 0 {
+		fmt.Fprintln(w, "\nrefused module files (not served, not tried again until they change):")
+		for _, r := range list.Refused {
+			fmt.Fprintf(w, "  %s (since %s)\n    %s\n", p(r.File), r.Since.Format(time.RFC3339), p(r.Reason))
+		}
+	}
+}
+
+// humanBytes writes n in B, KiB, MiB or GiB with one decimal.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
 }

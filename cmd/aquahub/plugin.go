@@ -200,14 +200,27 @@ func openModule(ctx context.Context, file string, grant *plugins.TenantConfig, t
 		return nil, "", nil, err
 	}
 	deps := plugins.Deps{
-		KV:     db.ConnectorKV(),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		KV:             db.ConnectorKV(),
+		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CompileCommand: compileCommand(),
 	}
 	if grant != nil {
 		g := *grant
 		deps.Grants = func(string, string) (plugins.TenantConfig, bool) { return g, true }
 	}
-	cat, err := plugins.Open(ctx, plugins.Config{Dir: dir, CacheDir: userCompilationCache(), CallTimeout: timeout, PoolSize: 1}, deps)
+	cfg := plugins.Config{Dir: dir, CacheDir: userCompilationCache(), CallTimeout: timeout, PoolSize: 1}
+	cat, err := plugins.Open(ctx, cfg, deps)
+	// One module on its own needs no operator's name: it serves under the id it claims.
+	var ie *plugins.IdentityError
+	if errors.As(err, &ie) {
+		cat.Close(context.Background())
+		cat = nil
+		renamed := filepath.Join(dir, ie.Claimed+".wasm")
+		if err = os.Rename(copied, renamed); err == nil {
+			copied = renamed
+			cat, err = plugins.Open(ctx, cfg, deps)
+		}
+	}
 	release := func() {
 		if cat != nil {
 			cat.Close(context.Background())
@@ -263,18 +276,22 @@ func newPluginInspectCmd() *cobra.Command {
 	return cmd
 }
 
+// printManifest prints a manifest for people. Every string in it is the connector's, so
+// each goes through plugins.Printable: a manifest cannot move the terminal's cursor,
+// recolour it or forge lines of its own.
 func printManifest(w io.Writer, m *abi.Manifest, features []string) {
+	p := plugins.Printable
 	abiText := fmt.Sprintf("ABI v%d", m.ABI)
 	if len(features) > 0 {
 		abiText += "; " + strings.Join(features, ", ")
 	}
-	fmt.Fprintf(w, "connector %s %s (%s)\n", m.ID, m.Version, abiText)
+	fmt.Fprintf(w, "connector %s %s (%s)\n", p(m.ID), p(m.Version), abiText)
 	if m.Description != "" {
-		fmt.Fprintf(w, "  %s\n", m.Description)
+		fmt.Fprintf(w, "  %s\n", p(m.Description))
 	}
 	egress := "none"
 	if len(m.Egress) > 0 {
-		egress = strings.Join(m.Egress, ", ")
+		egress = p(strings.Join(m.Egress, ", "))
 	}
 	fmt.Fprintf(w, "egress requested: %s\n", egress)
 	if len(m.RateLimits) > 0 {
@@ -284,17 +301,17 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 			if origin == "" {
 				origin = "*"
 			}
-			fmt.Fprintf(w, "  %s  %g/s burst %d, keyed by origin + %d path segment(s)\n", origin, r.PerSecond, r.EffectiveBurst(), r.PathSegments)
+			fmt.Fprintf(w, "  %s  %g/s burst %d, keyed by origin + %d path segment(s)\n", p(origin), r.PerSecond, r.EffectiveBurst(), r.PathSegments)
 		}
 	}
 	if len(m.Config) > 0 {
 		fmt.Fprintln(w, "config:")
 		for _, c := range m.Config {
-			fmt.Fprintf(w, "  %s%s  %s\n", c.Name, requiredMark(c.Required), c.Description)
+			fmt.Fprintf(w, "  %s%s  %s\n", p(c.Name), requiredMark(c.Required), p(c.Description))
 			if d := c.FromSecret; d != nil {
-				fmt.Fprintf(w, "    unset: derived by the host from secret %s, the part after its last %q matching %s", d.Secret, d.AfterLast, d.Pattern)
+				fmt.Fprintf(w, "    unset: derived by the host from secret %s, the part after its last %q matching %s", p(d.Secret), d.AfterLast, p(d.Pattern))
 				if len(d.Unless) > 0 {
-					fmt.Fprintf(w, ", unless %s is set", strings.Join(d.Unless, " or "))
+					fmt.Fprintf(w, ", unless %s is set", p(strings.Join(d.Unless, " or ")))
 				}
 				fmt.Fprintln(w)
 			}
@@ -304,13 +321,13 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 		fmt.Fprintln(w, "secrets:")
 		uses := m.SecretUses()
 		for _, s := range m.Secrets {
-			fmt.Fprintf(w, "  %s%s%s  %s\n", s.Name, requiredMark(s.Required), signingMark(s), s.Description)
+			fmt.Fprintf(w, "  %s%s%s  %s\n", p(s.Name), requiredMark(s.Required), signingMark(s), p(s.Description))
 			if s.Signing() {
 				continue
 			}
 			places := make([]string, len(s.Places))
-			for i, p := range s.Places {
-				places[i] = p.String()
+			for i, place := range s.Places {
+				places[i] = p(place.String())
 			}
 			switch {
 			case len(places) > 0:
@@ -322,14 +339,25 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 	}
 	fmt.Fprintln(w, "actions:")
 	for _, a := range m.Actions {
-		fmt.Fprintf(w, "  %s  %s\n", a.Name, a.Description)
+		fmt.Fprintf(w, "  %s  %s\n", p(a.Name), p(a.Description))
 		in, _ := json.MarshalIndent(a.Input, "      ", "  ")
-		fmt.Fprintf(w, "    input:  %s\n", in)
+		fmt.Fprintf(w, "    input:  %s\n", printableLines(string(in)))
 		if a.Output != nil {
 			out, _ := json.MarshalIndent(a.Output, "      ", "  ")
-			fmt.Fprintf(w, "    output: %s\n", out)
+			fmt.Fprintf(w, "    output: %s\n", printableLines(string(out)))
 		}
 	}
+}
+
+// printableLines is plugins.Printable line by line, keeping the line breaks: for indented
+// JSON, whose strings hold no raw line breaks (JSON escapes control characters; Printable
+// catches the invisible formatting ones it does not).
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = plugins.Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // signingMark marks a secret declared with use: sign (ABI revision 1.3): a private key the

@@ -40,6 +40,35 @@ func TestPrintManifestShowsWhereSecretsGo(t *testing.T) {
 	}
 }
 
+// A manifest's text cannot drive the terminal: control characters, escapes and
+// bidirectional overrides are printed as escapes, in every field inspect prints.
+func TestPrintManifestEscapesControlCharacters(t *testing.T) {
+	hostile := "ok\x1b[2J\x1b[31mred\rback\nconnector forged 9.9.9\u202etxt.exe"
+	m := &abi.Manifest{ABI: 1, ID: "acme", Version: "1.0.0\x1b[1A", Description: hostile,
+		Egress:  []string{"https://api.acme.test"},
+		Config:  []abi.ConfigSpec{{Name: "base_url", Description: hostile}},
+		Secrets: []abi.SecretSpec{{Name: "api_key", Description: hostile}},
+		Actions: []abi.ActionSpec{{Name: "orders.list", Description: hostile, Input: &abi.Schema{Type: "object", Description: hostile}}},
+	}
+	var b strings.Builder
+	printManifest(&b, m, nil)
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\r\u202e") {
+		t.Fatalf("raw control characters printed:\n%q", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "connector forged") {
+			t.Fatalf("the manifest forged a line of its own:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, `ok\x1b[2J\x1b[31mred\rback\nconnector forged 9.9.9\u202etxt.exe`) {
+		t.Fatalf("the description should be printed escaped:\n%s", out)
+	}
+	if !strings.Contains(out, "connector acme 1.0.0\\x1b[1A (ABI v1)") {
+		t.Fatalf("the version should be printed escaped:\n%s", out)
+	}
+}
+
 func TestReadTenantConfig(t *testing.T) {
 	t.Setenv("PLUGIN_TEST_KEY", "sk-12345678")
 	tests := []struct {

@@ -9,10 +9,16 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/aquascene/aquahub/plugins"
 )
 
-// TestMain lets testscript run the aquahub command in-process as `aquahub`.
+// TestMain lets testscript run the aquahub command in-process as `aquahub`, and serves the
+// connector host's compiling child when a hub started by a test runs this binary as one.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == plugins.CompilerCommand {
+		os.Exit(run(os.Args[1:]))
+	}
 	testscript.Main(m, map[string]func(){
 		"aquahub": func() { os.Exit(run(os.Args[1:])) },
 	})

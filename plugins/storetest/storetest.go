@@ -28,6 +28,9 @@ func Run(t *testing.T, open func(t testing.TB) plugins.KVStore) {
 		{"usage counts the keys and bytes of one scope", testUsage},
 		{"bad keys, values and scopes are invalid", testInvalid},
 		{"concurrent writers all land", testConcurrentSets},
+		{"a set over the quota is refused and writes nothing", testQuota},
+		{"concurrent writers cannot pass the quota together", testConcurrentQuota},
+		{"usages lists every scope holding keys", testUsages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -41,7 +44,7 @@ var (
 
 func set(t testing.TB, s plugins.KVStore, scope plugins.KVScope, key, value string) {
 	t.Helper()
-	if err := s.Set(ctx, scope, []byte(key), []byte(value)); err != nil {
+	if err := s.Set(ctx, scope, []byte(key), []byte(value), plugins.KVQuota{}); err != nil {
 		t.Fatalf("Set(%v, %q): %v", scope, key, err)
 	}
 }
@@ -145,7 +148,7 @@ func testIsolation(t *testing.T, s plugins.KVStore) {
 func testBinary(t *testing.T, s plugins.KVStore) {
 	key := []byte{0, 'k', 0, 0xff}
 	value := []byte{0xff, 0, 0, 1}
-	if err := s.Set(ctx, acme, key, value); err != nil {
+	if err := s.Set(ctx, acme, key, value, plugins.KVQuota{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, acme, key)
@@ -159,7 +162,7 @@ func testBinary(t *testing.T, s plugins.KVStore) {
 
 func testCopies(t *testing.T, s plugins.KVStore) {
 	value := []byte("original")
-	if err := s.Set(ctx, acme, []byte("k"), value); err != nil {
+	if err := s.Set(ctx, acme, []byte("k"), value, plugins.KVQuota{}); err != nil {
 		t.Fatal(err)
 	}
 	copy(value, "XXXXXXXX")
@@ -207,7 +210,7 @@ func testInvalid(t *testing.T, s plugins.KVStore) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := s.Set(ctx, tt.scope, []byte(tt.key), []byte(tt.value)); !errors.Is(err, core.ErrInvalid) {
+			if err := s.Set(ctx, tt.scope, []byte(tt.key), []byte(tt.value), plugins.KVQuota{}); !errors.Is(err, core.ErrInvalid) {
 				t.Errorf("Set: %v, want an error wrapping core.ErrInvalid", err)
 			}
 			if _, err := s.Get(ctx, tt.scope, []byte(tt.key)); !errors.Is(err, core.ErrInvalid) {
@@ -219,7 +222,7 @@ func testInvalid(t *testing.T, s plugins.KVStore) {
 		})
 	}
 	t.Run("empty value", func(t *testing.T) {
-		if err := s.Set(ctx, acme, []byte("k"), nil); !errors.Is(err, core.ErrInvalid) {
+		if err := s.Set(ctx, acme, []byte("k"), nil, plugins.KVQuota{}); !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("Set of an empty value: %v, want an error wrapping core.ErrInvalid", err)
 		}
 	})
@@ -242,7 +245,7 @@ func testConcurrentSets(t *testing.T, s plugins.KVStore) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				errs <- s.Set(ctx, acme, fmt.Appendf(nil, "w%d-%d", w, i), []byte("v"))
+				errs <- s.Set(ctx, acme, fmt.Appendf(nil, "w%d-%d", w, i), []byte("v"), plugins.KVQuota{})
 			}
 		}()
 	}
@@ -255,5 +258,117 @@ func testConcurrentSets(t *testing.T, s plugins.KVStore) {
 	}
 	if u := usage(t, s, acme); u.Keys != writers*each {
 		t.Fatalf("%d keys after %d concurrent writes", u.Keys, writers*each)
+	}
+}
+
+func testQuota(t *testing.T, s plugins.KVStore) {
+	quota := plugins.KVQuota{Keys: 2, Bytes: 20}
+	setQ := func(key, value string) error { return s.Set(ctx, acme, []byte(key), []byte(value), quota) }
+	if err := setQ("a", "123456789"); err != nil { // 10 bytes, 1 key
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		key, value string
+		refused    bool
+	}{
+		{"a second key within both bounds", "b", "12345678", false},    // 19 bytes, 2 keys
+		{"a third key", "c", "1", true},                                // 3 keys
+		{"a larger value over the bytes", "b", "1234567890", true},     // 21 bytes
+		{"replacing a value with a smaller one", "a", "1", false},      // 2 + 9 bytes
+		{"replacing a value within bounds", "b", "12345678901", false}, // 2 + 12 bytes
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := usage(t, s, acme)
+			err := setQ(tt.key, tt.value)
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("Set: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, plugins.ErrKVQuota) {
+				t.Fatalf("Set: %v, want an error wrapping plugins.ErrKVQuota", err)
+			}
+			if after := usage(t, s, acme); after != before {
+				t.Fatalf("a refused Set changed the usage from %+v to %+v", before, after)
+			}
+		})
+	}
+	if got := get(t, s, acme, "c"); got != "<not found>" {
+		t.Fatalf("the refused key was stored: %q", got)
+	}
+	other := plugins.KVScope{Tenant: "acme", Connector: "other"}
+	if err := s.Set(ctx, other, []byte("c"), []byte("1"), quota); err != nil {
+		t.Fatalf("another scope has a quota of its own: %v", err)
+	}
+	t.Run("a lowered quota still allows shrinking", func(t *testing.T) {
+		if err := s.Set(ctx, acme, []byte("b"), []byte("1"), plugins.KVQuota{Keys: 1, Bytes: 1}); err != nil {
+			t.Fatalf("shrinking a value over a lowered quota: %v", err)
+		}
+	})
+}
+
+func testConcurrentQuota(t *testing.T, s plugins.KVStore) {
+	const writers, each = 8, 10
+	quota := plugins.KVQuota{Keys: 25}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored, refused := 0, 0
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				err := s.Set(ctx, acme, fmt.Appendf(nil, "w%d-%d", w, i), []byte("v"), quota)
+				mu.Lock()
+				switch {
+				case err == nil:
+					stored++
+				case errors.Is(err, plugins.ErrKVQuota):
+					refused++
+				default:
+					t.Error(err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if stored != quota.Keys || refused != writers*each-quota.Keys {
+		t.Fatalf("%d stored and %d refused, want %d and %d", stored, refused, quota.Keys, writers*each-quota.Keys)
+	}
+	if u := usage(t, s, acme); u.Keys != quota.Keys {
+		t.Fatalf("%d keys stored under a quota of %d", u.Keys, quota.Keys)
+	}
+}
+
+func testUsages(t *testing.T, s plugins.KVStore) {
+	other := plugins.KVScope{Tenant: "other", Connector: "airtable"}
+	set(t, s, acme, "a", "12345")
+	set(t, s, acme, "bb", "1")
+	set(t, s, other, "c", "x")
+	set(t, s, other, "gone", "x")
+	if err := s.Delete(ctx, other, []byte("gone")); err != nil {
+		t.Fatal(err)
+	}
+	emptied := plugins.KVScope{Tenant: "acme", Connector: "emptied"}
+	set(t, s, emptied, "k", "v")
+	if err := s.Delete(ctx, emptied, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Usages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[plugins.KVScope]plugins.KVUsage{acme: {Keys: 2, Bytes: 9}, other: {Keys: 1, Bytes: 2}}
+	if len(got) != len(want) {
+		t.Fatalf("Usages = %+v, want %+v", got, want)
+	}
+	for scope, u := range want {
+		if got[scope] != u {
+			t.Fatalf("Usages = %+v, want %+v", got, want)
+		}
 	}
 }

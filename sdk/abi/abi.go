@@ -82,6 +82,9 @@ const (
 	StatusNoResult Status = -4
 	// StatusUnavailable: the host could not serve the call (storage error, no call context).
 	StatusUnavailable Status = -5
+	// StatusQuotaExceeded: kv_set would take the connector's kv for the tenant over the
+	// host's quota (keys or bytes); nothing was stored. Deleting keys makes room.
+	StatusQuotaExceeded Status = -6
 )
 
 // String returns the status name.
@@ -99,6 +102,8 @@ func (s Status) String() string {
 		return "no_result"
 	case StatusUnavailable:
 		return "unavailable"
+	case StatusQuotaExceeded:
+		return "quota_exceeded"
 	}
 	return fmt.Sprintf("status(%d)", int32(s))
 }

@@ -51,12 +51,17 @@ type RateLimit struct {
 	// PathSegments is how many leading path segments belong to the key: 0 limits the whole
 	// origin, 2 limits "/v0/{base}" separately per base. At most 16.
 	PathSegments int `json:"path_segments,omitempty"`
-	// PerSecond is the sustained rate, requests per second (> 0, at most 10000).
+	// PerSecond is the sustained rate, requests per second (MinRatePerSecond to 10000).
 	PerSecond float64 `json:"per_second"`
 	// Burst is how many requests may go at once after a quiet period; 0 means
 	// max(1, floor(PerSecond)). At most 10000.
 	Burst int `json:"burst,omitempty"`
 }
+
+// MinRatePerSecond is the lowest rate a manifest may declare: one request every 1000
+// seconds (86 a day). A bucket refilling more slowly would hold host memory for hours on
+// behalf of a key the connector may never use again.
+const MinRatePerSecond = 0.001
 
 // EffectiveBurst returns Burst with its default applied.
 func (r RateLimit) EffectiveBurst() int {
@@ -76,8 +81,8 @@ func (r RateLimit) Check() error {
 	if r.PathSegments < 0 || r.PathSegments > 16 {
 		return fmt.Errorf("path_segments: must be 0 to 16 (got %d)", r.PathSegments)
 	}
-	if !(r.PerSecond > 0 && r.PerSecond <= 10000) {
-		return fmt.Errorf("per_second: must be above 0 and at most 10000 (got %v)", r.PerSecond)
+	if !(r.PerSecond >= MinRatePerSecond && r.PerSecond <= 10000) {
+		return fmt.Errorf("per_second: must be at least %v and at most 10000 (got %v)", MinRatePerSecond, r.PerSecond)
 	}
 	if r.Burst < 0 || r.Burst > 10000 {
 		return fmt.Errorf("burst: must be 0 to 10000 (got %d)", r.Burst)
@@ -158,8 +163,17 @@ var (
 	actionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
 )
 
-// Validate checks the manifest and returns an error naming the first bad field.
-func (m *Manifest) Validate() error {
+// ValidID reports whether id is a valid connector id: lower-case letters, digits, '-' and
+// '_', starting with a letter, at most 64 characters.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Validate checks the manifest under DefaultLimits and returns an error naming the first
+// bad field. It compiles the input schemas' patterns (see Schema.Check).
+func (m *Manifest) Validate() error { return m.ValidateLimits(DefaultLimits()) }
+
+// ValidateLimits checks the manifest under lim and returns an error naming the first bad
+// field.
+func (m *Manifest) ValidateLimits(lim Limits) error {
 	if m.ABI != Version {
 		return fmt.Errorf("abi: unsupported ABI version %d (this host speaks %d)", m.ABI, Version)
 	}
@@ -169,10 +183,18 @@ func (m *Manifest) Validate() error {
 	if m.Version == "" {
 		return errors.New("version: required")
 	}
+	if len(m.Version) > MaxVersionBytes {
+		// The host logs the version with every load and lists it; it is a label, not a text.
+		return fmt.Errorf("version: %d bytes exceed the limit of %d", len(m.Version), MaxVersionBytes)
+	}
 	if len(m.Actions) == 0 {
 		return errors.New("actions: at least one action is required")
 	}
+	if lim.MaxActions > 0 && len(m.Actions) > lim.MaxActions {
+		return fmt.Errorf("actions: %d actions exceed the limit of %d", len(m.Actions), lim.MaxActions)
+	}
 	seen := map[string]bool{}
+	var patterns int64 // the manifest's patterns together, bounded by lim
 	for i, a := range m.Actions {
 		if !actionPattern.MatchString(a.Name) {
 			return fmt.Errorf("actions[%d].name: must be dotted lower case (got %q)", i, a.Name)
@@ -184,11 +206,11 @@ func (m *Manifest) Validate() error {
 		if a.Input == nil {
 			return fmt.Errorf("actions[%d].input: schema required", i)
 		}
-		if err := a.Input.Check(); err != nil {
+		if err := a.Input.check("", 1, lim, &patterns); err != nil {
 			return fmt.Errorf("actions[%d].input%w", i, err)
 		}
 		if a.Output != nil {
-			if err := a.Output.Check(); err != nil {
+			if err := a.Output.check("", 1, lim, &patterns); err != nil {
 				return fmt.Errorf("actions[%d].output%w", i, err)
 			}
 		}
@@ -272,13 +294,24 @@ func (m *Manifest) validateSecrets() error {
 	return nil
 }
 
-// DecodeManifest parses and validates a manifest. Unknown fields are errors.
-func DecodeManifest(b []byte) (*Manifest, error) {
+// DecodeManifest parses and validates a manifest under DefaultLimits. Unknown fields are
+// errors.
+func DecodeManifest(b []byte) (*Manifest, error) { return DecodeManifestLimits(b, DefaultLimits()) }
+
+// DecodeManifestLimits parses and validates a manifest under lim. JSON nested deeper than
+// lim's schemas allow is refused before it is decoded, since decoding nested schemas costs
+// time in proportion to depth times size.
+func DecodeManifestLimits(b []byte, lim Limits) (*Manifest, error) {
+	if limit := lim.maxJSONDepth(); limit > 0 {
+		if d := jsonDepth(b, limit); d > limit {
+			return nil, fmt.Errorf("manifest: JSON nested more than %d levels deep (schemas may nest %d)", limit, lim.MaxSchemaDepth)
+		}
+	}
 	var m Manifest
 	if err := decodeStrict(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if err := m.Validate(); err != nil {
+	if err := m.ValidateLimits(lim); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	return &m, nil

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,11 @@ type Schema struct {
 	MinItems             *int     `json:"minItems,omitempty"`
 	MaxItems             *int     `json:"maxItems,omitempty"`
 	Pattern              string   `json:"pattern,omitempty"`
+
+	// re is Pattern compiled by Check, and reSize its estimated size in instructions: a
+	// checked schema compiles its patterns once, not on every Validate.
+	re     *regexp.Regexp
+	reSize int64
 }
 
 // JSONSchemaAlias tells JSON Schema generators (the hub's OpenAPI document) to describe a
@@ -110,21 +116,45 @@ var knownType = map[string]bool{
 	"boolean": true, "null": true,
 }
 
-// Check validates the schema itself. The error starts with the path inside the schema, for
-// example ".properties.url.type: unknown type \"uri\"".
-func (s *Schema) Check() error { return s.check("") }
+// Check validates the schema itself under DefaultLimits and compiles its patterns. The
+// error starts with the path inside the schema, for example ".properties.url.type: unknown
+// type \"uri\"".
+func (s *Schema) Check() error { return s.CheckLimits(DefaultLimits()) }
 
-func (s *Schema) check(path string) error {
+// CheckLimits validates the schema itself under lim (depth, enum size, pattern size) and
+// compiles its patterns, so that Validate does not compile them again.
+func (s *Schema) CheckLimits(lim Limits) error {
+	var patterns int64
+	return s.check("", 1, lim, &patterns)
+}
+
+func (s *Schema) check(path string, depth int, lim Limits, patterns *int64) error {
 	if s == nil {
 		return nil
+	}
+	if lim.MaxSchemaDepth > 0 && depth > lim.MaxSchemaDepth {
+		return fmt.Errorf("%s: schemas nest deeper than the limit of %d levels", path, lim.MaxSchemaDepth)
 	}
 	if !knownType[s.Type] {
 		return fmt.Errorf("%s.type: unknown type %q", path, s.Type)
 	}
+	if lim.MaxEnumValues > 0 && len(s.Enum) > lim.MaxEnumValues {
+		return fmt.Errorf("%s.enum: %d values exceed the limit of %d", path, len(s.Enum), lim.MaxEnumValues)
+	}
 	if s.Pattern != "" {
-		if _, err := regexp.Compile(s.Pattern); err != nil {
+		size, err := checkPattern(s.Pattern, lim)
+		if err != nil {
 			return fmt.Errorf("%s.pattern: %w", path, err)
 		}
+		*patterns += size
+		if lim.MaxPatternProgram > 0 && *patterns > int64(lim.patternTotal()) {
+			return fmt.Errorf("%s.pattern: the schemas' patterns together compile to about %d instructions, over the limit of %d", path, *patterns, lim.patternTotal())
+		}
+		re, err := regexp.Compile(s.Pattern)
+		if err != nil {
+			return fmt.Errorf("%s.pattern: %w", path, err)
+		}
+		s.re, s.reSize = re, size
 	}
 	for _, r := range s.Required {
 		if s.Properties != nil && s.Properties[r] == nil && s.ClosedObject {
@@ -132,14 +162,14 @@ func (s *Schema) check(path string) error {
 		}
 	}
 	for _, name := range sortedKeys(s.Properties) {
-		if err := s.Properties[name].check(path + ".properties." + name); err != nil {
+		if err := s.Properties[name].check(path+".properties."+name, depth+1, lim, patterns); err != nil {
 			return err
 		}
 	}
-	if err := s.AdditionalProperties.check(path + ".additionalProperties"); err != nil {
+	if err := s.AdditionalProperties.check(path+".additionalProperties", depth+1, lim, patterns); err != nil {
 		return err
 	}
-	return s.Items.check(path + ".items")
+	return s.Items.check(path+".items", depth+1, lim, patterns)
 }
 
 // ValidateOptions tunes Validate.
@@ -147,13 +177,22 @@ type ValidateOptions struct {
 	// AllowExpressions accepts a string containing "${{" wherever any value is expected: at
 	// rule load time such a value is an expression evaluated only when the step runs.
 	AllowExpressions bool
+	// Budget, when not nil, bounds the work of validation and is spent by it: the host
+	// gives each action call one, so that a guest's schema cannot make the host spend more
+	// than that on the call's inputs. Nil is no bound.
+	Budget *Budget
 }
 
 // ValidationError names the field (dotted path, "[i]" for array items) that failed.
 type ValidationError struct {
 	Path   string
 	Reason string
+	// Err is ErrBudget when the budget ran out, else nil.
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Error implements error.
 func (e *ValidationError) Error() string {
@@ -186,6 +225,9 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 	}
 	fail := func(format string, args ...any) error {
 		return &ValidationError{Path: path, Reason: fmt.Sprintf(format, args...)}
+	}
+	if !opts.Budget.spend(1 + int64(len(s.Enum))) {
+		return &ValidationError{Path: path, Reason: ErrBudget.Error(), Err: ErrBudget}
 	}
 	if len(s.Enum) > 0 {
 		found := false
@@ -223,8 +265,24 @@ func (s *Schema) validate(path string, v any, opts ValidateOptions) error {
 			return fail("must be at most %d characters long", *s.MaxLength)
 		}
 		if s.Pattern != "" {
-			if re, err := regexp.Compile(s.Pattern); err == nil && !re.MatchString(str) {
-				return fail("must match %s (got %q)", s.Pattern, str)
+			re, size := s.re, s.reSize
+			if re == nil {
+				// A schema built in Go and never checked (a guest's own); the host's are.
+				var err error
+				if re, err = regexp.Compile(s.Pattern); err != nil {
+					return fail("pattern %s does not compile: %v", s.Pattern, err)
+				}
+				size = 1
+				if parsed, err := syntax.Parse(s.Pattern, syntax.Perl); err == nil {
+					size = patternSize(parsed)
+				}
+			}
+			if !opts.Budget.spend(size * int64(len(str)+1)) {
+				return &ValidationError{Path: path, Err: ErrBudget, Reason: fmt.Sprintf(
+					"%v: matching %d bytes against pattern %s exceeds the validation budget of the call", ErrBudget, len(str), s.Pattern)}
+			}
+			if !re.MatchString(str) {
+				return fail("must match %s (got %s)", s.Pattern, show(str))
 			}
 		}
 		if s.Format == "uri" {

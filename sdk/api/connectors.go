@@ -27,11 +27,38 @@ type Connector struct {
 	// Calls and Errors count invocations and failed ones since this version was loaded.
 	Calls  int64 `json:"calls"`
 	Errors int64 `json:"errors"`
+	// KV is what the connector stores in kv, one entry per tenant holding any, with the
+	// quota each tenant's share is held to.
+	KV []ConnectorKV `json:"kv,omitempty"`
 }
 
-// ConnectorList is the answer of GET /api/v1/connectors, by id.
+// ConnectorKV is what one connector stores in kv for one tenant, against its quota.
+type ConnectorKV struct {
+	Tenant     string `json:"tenant"`
+	Keys       int    `json:"keys"`
+	Bytes      int64  `json:"bytes"`
+	QuotaKeys  int    `json:"quota_keys"`
+	QuotaBytes int64  `json:"quota_bytes"`
+}
+
+// ConnectorRefusal is a module file the hub refused and does not serve. It is not loaded
+// again until the file changes.
+type ConnectorRefusal struct {
+	// File is the module's path; Connector the name it would serve under (its file name
+	// without .wasm).
+	File      string `json:"file"`
+	Connector string `json:"connector"`
+	// Reason says why, naming the limit or rule the module broke.
+	Reason string `json:"reason"`
+	// Since is when the file was refused in its present form.
+	Since time.Time `json:"since"`
+}
+
+// ConnectorList is the answer of GET /api/v1/connectors, by id, with the refused module
+// files by path.
 type ConnectorList struct {
-	Connectors []Connector `json:"connectors"`
+	Connectors []Connector        `json:"connectors"`
+	Refused    []ConnectorRefusal `json:"refused"`
 }
 
 // ConnectorReload is the answer of POST /api/v1/connectors/reload: connector ids loaded or
@@ -42,6 +69,9 @@ type ConnectorReload struct {
 	Unchanged []string `json:"unchanged"`
 	Removed   []string `json:"removed"`
 	Failed    []string `json:"failed"`
-	// Error says why the failed files were refused.
+	// Refused says why each failed file was refused, including files refused by an earlier
+	// reload and unchanged since.
+	Refused []ConnectorRefusal `json:"refused"`
+	// Error says why the failed files were refused, one line per file.
 	Error string `json:"error,omitempty"`
 }

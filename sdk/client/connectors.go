@@ -15,6 +15,14 @@ func (c *Client) Connectors(ctx context.Context) ([]api.Connector, error) {
 	return out.Connectors, err
 }
 
+// ConnectorList fetches the whole listing: the loaded connectors (with what each stores in
+// kv per tenant) and the module files the hub refused.
+func (c *Client) ConnectorList(ctx context.Context) (api.ConnectorList, error) {
+	var out api.ConnectorList
+	_, err := c.Do(ctx, "GET", "/api/v1/connectors", nil, "", nil, &out)
+	return out, err
+}
+
 // ConnectorManifest fetches a loaded connector's manifest: its actions with their input
 // and output schemas, config keys, secrets and requested egress.
 func (c *Client) ConnectorManifest(ctx context.Context, id string) (*abi.Manifest, error) {

@@ -49,6 +49,11 @@ var Ranges = []Range{
 	{"loopback", mustPrefix("127.0.0.0/8"), ClassLoopback},
 	{"loopback", mustPrefix("::1/128"), ClassLoopback},
 	{"cloud metadata", mustPrefix("169.254.169.254/32"), ClassSpecial},
+	// Metadata services outside link-local, checked before the private ranges that hold
+	// them so that no grant of a private address reaches them: AWS's over IPv6 (in
+	// fc00::/7) and Alibaba Cloud's (in 100.64/10).
+	{"cloud metadata", mustPrefix("fd00:ec2::254/128"), ClassSpecial},
+	{"cloud metadata", mustPrefix("100.100.100.200/32"), ClassSpecial},
 	{"unspecified (this network)", mustPrefix("0.0.0.0/8"), ClassSpecial},
 	{"unspecified", mustPrefix("::/128"), ClassSpecial},
 	{"RFC 1918 private", mustPrefix("10.0.0.0/8"), ClassPrivate},

@@ -44,6 +44,8 @@ func TestCheckURL(t *testing.T) {
 		{name: "numeric trick refused even in dev", policy: dev, url: "http://2130706433/", blocked: true},
 		{name: "metadata", policy: strict, url: "https://169.254.169.254/latest/meta-data", blocked: true},
 		{name: "metadata even with private allowed", policy: Policy{AllowPrivate: true, AllowLoopback: true}, url: "https://169.254.169.254/", blocked: true},
+		{name: "AWS IPv6 metadata even with private allowed", policy: Policy{AllowPrivate: true, AllowLoopback: true}, url: "http://[fd00:ec2::254]/", blocked: true},
+		{name: "Alibaba metadata even with private allowed", policy: Policy{AllowPrivate: true, AllowLoopback: true}, url: "http://100.100.100.200/", blocked: true},
 		{name: "rfc1918 10", policy: strict, url: "https://10.1.2.3/", blocked: true},
 		{name: "rfc1918 172", policy: strict, url: "https://172.20.0.1/", blocked: true},
 		{name: "rfc1918 192", policy: strict, url: "https://192.168.1.1/", blocked: true},

@@ -268,9 +268,16 @@ func (d *DB) init() (int, error) {
 				return fmt.Errorf("opening %s: the file has format version %q and this aquahub reads versions 1 to %d; use the aquahub release that wrote it, or restore a backup", d.path, v, FormatVersion)
 			}
 		}
+		// The kv totals came after the values: a file without them counts them once.
+		countKV := tx.Bucket(bucketConnectorKVUsage) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("initialising %s: bucket %s: %w", d.path, b, err)
+			}
+		}
+		if countKV {
+			if err := countKVUsage(tx); err != nil {
+				return fmt.Errorf("opening %s: counting connector kv usage: %w", d.path, err)
 			}
 		}
 		if version < 2 {
@@ -325,7 +332,7 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 // allBuckets lists every bucket of every store, created at open.
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
-	bucketConnectorKV,
+	bucketConnectorKV, bucketConnectorKVUsage,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
 	bucketDataKeys, bucketIdentityKeys, bucketIdentityTenants, bucketIdentityAudit, bucketIdentityAuditTenant, bucketIdentityCounters,

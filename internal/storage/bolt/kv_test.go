@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -60,7 +61,14 @@ func TestConnectorKVReadsExistingFiles(t *testing.T) {
 	if err != nil || string(v) != "itrABC" {
 		t.Fatalf("Get of a value written in the old layout: %q %v", v, err)
 	}
-	if err := kv.Set(ctx, scope, []byte("next"), []byte("2")); err != nil {
+	// The totals of values written before they were kept are counted at open.
+	if u, err := kv.Usage(ctx, scope); err != nil || u != (plugins.KVUsage{Keys: 1, Bytes: int64(len("cursor") + len("itrABC"))}) {
+		t.Fatalf("Usage of a scope written in the old layout: %+v %v", u, err)
+	}
+	if err := kv.Set(ctx, scope, []byte("next"), []byte("2"), plugins.KVQuota{Keys: 1}); !errors.Is(err, plugins.ErrKVQuota) {
+		t.Fatalf("the quota should count the values written before totals were kept: %v", err)
+	}
+	if err := kv.Set(ctx, scope, []byte("next"), []byte("2"), plugins.KVQuota{}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

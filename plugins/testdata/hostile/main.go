@@ -1,7 +1,8 @@
 // Command hostile is a test connector for package plugins: each action misbehaves in one
 // way (loops, allocates without bound, panics, reaches for forbidden hosts, files or
-// environment, returns too much, hunts for the tenant's secrets in what the host returns)
-// or does nothing, for benchmarks.
+// environment, returns too much, sleeps, forges the runtime's crash report, floods the log,
+// kv or the metrics, hunts for the tenant's secrets in what the host returns) or does
+// nothing, for benchmarks.
 package main
 
 import (
@@ -62,6 +63,24 @@ type kvOut struct {
 
 var sink [][]byte
 
+// version, set with -ldflags "-X main.version=...", is the manifest's version (an impostor
+// variant for the host's identity tests).
+var version = "1.0.0"
+
+type sleepIn struct {
+	MS int `json:"ms"`
+}
+
+type floodIn struct {
+	Count int `json:"count"`
+	Bytes int `json:"bytes"`
+}
+
+type floodOut struct {
+	Done int    `json:"done"`
+	Err  string `json:"err"`
+}
+
 // rateLimit, set with -ldflags "-X main.rateLimit=PER_SECOND/BURST/PATH_SEGMENTS", declares
 // one rate limit on every origin (a variant for the host's rate-limit test; the compiled
 // packages are shared with the plain build, only the link differs).
@@ -84,7 +103,7 @@ func main() {}
 func init() {
 	plugin.Main(&plugin.Connector{
 		RateLimits: rateLimits(),
-		ID:         "hostile", Version: "1.0.0", Description: "misbehaving test connector",
+		ID:         "hostile", Version: version, Description: "misbehaving test connector",
 		Egress:  []string{"*"},
 		Secrets: secretSpecs(),
 		Actions: []plugin.Handler{
@@ -155,6 +174,52 @@ func init() {
 					return empty{}, plugin.Permanent(err)
 				}
 				return empty{}, err
+			}},
+			plugin.Action[sleepIn, empty]{Name: "sleep", Handle: func(_ context.Context, in sleepIn) (empty, error) {
+				time.Sleep(time.Duration(in.MS) * time.Millisecond)
+				return empty{}, nil
+			}},
+			plugin.Action[msgIn, empty]{Name: "forge", Handle: func(_ context.Context, in msgIn) (empty, error) {
+				// Text that looks like the Go runtime's report or a log line of the host, then
+				// an exit with no report of the runtime's own after it.
+				fmt.Fprint(os.Stderr, in.Message)
+				os.Exit(3)
+				return empty{}, nil
+			}},
+			plugin.Action[floodIn, floodOut]{Name: "logflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				msg := strings.Repeat("x", in.Bytes)
+				for i := range in.Count {
+					plugin.Logger(ctx).Info(msg, "i", i)
+				}
+				return floodOut{Done: in.Count}, nil
+			}},
+			plugin.Action[floodIn, floodOut]{Name: "denyflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				// Requests the host denies, each a warning in the hub's log.
+				long := strings.Repeat("u", in.Bytes)
+				for i := range in.Count {
+					req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("https://not-granted.test/%d/%s", i, long), nil)
+					if resp, err := plugin.HTTPClient().Do(req); err == nil {
+						resp.Body.Close()
+					}
+				}
+				return floodOut{Done: in.Count}, nil
+			}},
+			plugin.Action[floodIn, floodOut]{Name: "quotaflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				// Vendor quotas under names it invents, each a would-be metric series; bytes is
+				// the consumption reported.
+				for i := range in.Count {
+					plugin.ReportUsage(ctx, fmt.Sprintf("q%05d", i), int64(in.Bytes), 100)
+				}
+				return floodOut{Done: in.Count}, nil
+			}},
+			plugin.Action[floodIn, floodOut]{Name: "kvflood", Handle: func(ctx context.Context, in floodIn) (floodOut, error) {
+				value := make([]byte, in.Bytes)
+				for i := range in.Count {
+					if err := plugin.KVSet(ctx, fmt.Sprintf("k%06d", i), value); err != nil {
+						return floodOut{Done: i, Err: err.Error()}, nil
+					}
+				}
+				return floodOut{Done: in.Count}, nil
 			}},
 			plugin.Action[stealIn, stealOut]{Name: "steal", Handle: steal},
 			plugin.Action[empty, deadlineOut]{Name: "deadline", Handle: deadline},

@@ -1,16 +1,25 @@
 // Command raw is a connector written against the ABI by hand, without sdk/plugin, as
 // docs/connector-abi.md describes it. Build tags make faulty variants: nomarker (no
 // hub_abi_v1 export), v2 (exports hub_abi_v2 and declares abi 2), baddescribe (hub_describe
-// panics). -ldflags "-X main.version=..." sets the reported version.
+// panics), describehang (hub_describe never returns), inithang (_initialize never
+// returns). -ldflags "-X main.NAME=VALUE" sets the manifest's version, its id, a pattern
+// for the input of an extra action "match" ({"s": string matching the pattern}), and a
+// number of extra actions "a0", "a1"... (extra).
 package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 	"unsafe"
 )
 
-var version = "1.0.0"
+var (
+	version = "1.0.0"
+	id      = "raw"
+	pattern string
+	extra   string
+)
 
 var (
 	pinned = map[uint32][]byte{}
@@ -35,13 +44,19 @@ func pack(b []byte) uint64 {
 //go:wasmexport hub_describe
 func hubDescribe() uint64 {
 	describeHook()
-	m := map[string]any{
-		"abi": abiVersion, "id": "raw", "version": version,
-		"actions": []map[string]any{
-			{"name": "echo", "input": map[string]any{"type": "object"}},
-			{"name": "slow", "input": map[string]any{"type": "object", "properties": map[string]any{"ms": map[string]any{"type": "integer"}}}},
-		},
+	actions := []map[string]any{
+		{"name": "echo", "input": map[string]any{"type": "object"}},
+		{"name": "slow", "input": map[string]any{"type": "object", "properties": map[string]any{"ms": map[string]any{"type": "integer"}}}},
 	}
+	if pattern != "" {
+		actions = append(actions, map[string]any{"name": "match", "input": map[string]any{"type": "object",
+			"properties": map[string]any{"s": map[string]any{"type": "string", "pattern": pattern}}}})
+	}
+	n, _ := strconv.Atoi(extra)
+	for i := range n {
+		actions = append(actions, map[string]any{"name": "a" + strconv.Itoa(i), "input": map[string]any{}})
+	}
+	m := map[string]any{"abi": abiVersion, "id": id, "version": version, "actions": actions}
 	b, _ := json.Marshal(m)
 	return pack(b)
 }

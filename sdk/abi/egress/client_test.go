@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -109,6 +110,8 @@ func TestRateLimitKey(t *testing.T) {
 		{"path shorter than segments", "http://127.0.0.1:8025/v0", 3, "http://127.0.0.1:8025/v0"},
 		{"escaped slash stays in segment", "http://h:1/a%2Fb/c", 1, "http://h:1/a%2Fb"},
 		{"empty path", "http://h", 2, "http://h:80"},
+		{"escapes made canonical", "https://api.airtable.com/v0/%61pp%2fA%20B", 2, "https://api.airtable.com:443/v0/app%2FA%20B"},
+		{"long key cut with a digest", "http://h/" + strings.Repeat("a", 300), 1, "http://h:80/" + strings.Repeat("a", 256-34-len("http://h:80/")) + "~d6ee6177e9d57080169837c28efe6427~"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +123,48 @@ func TestRateLimitKey(t *testing.T) {
 				t.Fatalf("RateLimitKey(%s, %d) = %q, want %q", tt.url, tt.segments, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRateLimitKeyIsBounded(t *testing.T) {
+	seen := map[string]bool{}
+	for _, seg := range []string{strings.Repeat("a", 8<<20), strings.Repeat("a", 8<<20-1) + "b", strings.Repeat("a", 400) + "/x"} {
+		u, err := url.Parse("https://api.test/" + seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := RateLimitKey(u, 16)
+		if len(key) > MaxRateLimitKeyBytes {
+			t.Fatalf("key of %d bytes, want at most %d", len(key), MaxRateLimitKeyBytes)
+		}
+		seen[key] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("distinct long paths share keys: %d distinct of 3", len(seen))
+	}
+}
+
+func TestLimitersKeepTheRecentlyUsed(t *testing.T) {
+	l := NewLimitersBounded(3)
+	rl := abi.RateLimit{PerSecond: 0.001, Burst: 1}
+	a := l.get("t\x00c", "a", rl)
+	l.get("t\x00c", "b", rl)
+	l.get("t\x00c", "c", rl)
+	if l.get("t\x00c", "a", rl) != a {
+		t.Fatal("a bucket in use was replaced")
+	}
+	l.get("t\x00c", "d", rl) // evicts b, the least recently used
+	if n := l.Len("t\x00c"); n != 3 {
+		t.Fatalf("%d buckets kept, want 3", n)
+	}
+	if l.get("t\x00c", "a", rl) != a {
+		t.Fatal("the most recently used bucket was evicted")
+	}
+	for i := range 1000 {
+		l.get("t\x00other", fmt.Sprint(i), rl)
+	}
+	if l.get("t\x00c", "a", rl) != a || l.Len("t\x00other") != 3 {
+		t.Fatal("another scope's buckets evicted this scope's")
 	}
 }
 

@@ -1,7 +1,10 @@
 package egress
 
 import (
+	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,35 +20,74 @@ import (
 
 // Limiters holds the token buckets of connectors' declared rate limits. One value serves
 // every Client of a host, so that all pooled instances of a connector (and clients rebuilt
-// by a reload) share a tenant's buckets. It is safe for concurrent use.
+// by a reload) share a tenant's buckets. Buckets are grouped by scope (Policy.LimitScope:
+// the host's tenant and connector) and each scope keeps at most a fixed number, dropping
+// the least recently used past it, so that a connector keying its limit by a path it
+// invents per request holds a bounded amount of host memory and cannot evict another
+// connector's buckets. It is safe for concurrent use.
 type Limiters struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
+	mu       sync.Mutex
+	perScope int
+	scopes   map[string]*bucketSet
 }
 
-// maxLimiters bounds the map: past it, buckets that have refilled completely (and so
-// behave exactly like new ones) are dropped.
-const maxLimiters = 10000
+// bucketSet is one scope's buckets, most recently used first.
+type bucketSet struct {
+	order *list.List // of *bucket
+	byKey map[string]*list.Element
+}
 
-// NewLimiters returns an empty set of buckets.
-func NewLimiters() *Limiters { return &Limiters{m: map[string]*rate.Limiter{}} }
+type bucket struct {
+	key string
+	lim *rate.Limiter
+}
 
-func (l *Limiters) get(key string, rl abi.RateLimit) *rate.Limiter {
+// DefaultScopeBuckets is how many buckets NewLimiters keeps per scope.
+const DefaultScopeBuckets = 1024
+
+// MaxRateLimitKeyBytes bounds a bucket key: a longer one (a path of long segments) keeps
+// its beginning and a digest of the whole, so that distinct keys stay distinct while the
+// memory each costs stays bounded.
+const MaxRateLimitKeyBytes = 256
+
+// NewLimiters returns an empty set of buckets keeping DefaultScopeBuckets per scope.
+func NewLimiters() *Limiters { return NewLimitersBounded(DefaultScopeBuckets) }
+
+// NewLimitersBounded returns an empty set of buckets keeping at most perScope per scope
+// (at least 1).
+func NewLimitersBounded(perScope int) *Limiters {
+	return &Limiters{perScope: max(perScope, 1), scopes: map[string]*bucketSet{}}
+}
+
+// Len returns the number of buckets held for scope.
+func (l *Limiters) Len(scope string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if lim, ok := l.m[key]; ok {
-		return lim
+	if set, ok := l.scopes[scope]; ok {
+		return set.order.Len()
 	}
-	if len(l.m) >= maxLimiters {
-		now := time.Now()
-		for k, lim := range l.m {
-			if lim.TokensAt(now) >= float64(lim.Burst()) {
-				delete(l.m, k)
-			}
-		}
+	return 0
+}
+
+func (l *Limiters) get(scope, key string, rl abi.RateLimit) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set, ok := l.scopes[scope]
+	if !ok {
+		set = &bucketSet{order: list.New(), byKey: map[string]*list.Element{}}
+		l.scopes[scope] = set
+	}
+	if e, ok := set.byKey[key]; ok {
+		set.order.MoveToFront(e)
+		return e.Value.(*bucket).lim
+	}
+	for set.order.Len() >= l.perScope {
+		oldest := set.order.Back()
+		set.order.Remove(oldest)
+		delete(set.byKey, oldest.Value.(*bucket).key)
 	}
 	lim := rate.NewLimiter(rate.Limit(rl.PerSecond), rl.EffectiveBurst())
-	l.m[key] = lim
+	set.byKey[key] = set.order.PushFront(&bucket{key: key, lim: lim})
 	return lim
 }
 
@@ -89,7 +131,9 @@ func parseRateLimits(list []abi.RateLimit) ([]rateLimit, error) {
 }
 
 // RateLimitKey returns the bucket key of u under a limit keeping n path segments:
-// "scheme://host:port" plus "/seg1/.../segn" (fewer when the path is shorter).
+// "scheme://host:port" plus "/seg1/.../segn" (fewer when the path is shorter). Segments are
+// written in one canonical escaping, so that "/%61pp" and "/app" share a bucket, and a key
+// longer than MaxRateLimitKeyBytes keeps its beginning and a digest of the whole.
 func RateLimitKey(u *url.URL, n int) string {
 	port := u.Port()
 	if port == "" {
@@ -109,9 +153,20 @@ func RateLimitKey(u *url.URL, n int) string {
 		} else {
 			path = ""
 		}
+		if raw, err := url.PathUnescape(seg); err == nil {
+			seg = url.PathEscape(raw)
+		}
 		b.WriteString("/" + seg)
+		if b.Len() > 2*MaxRateLimitKeyBytes {
+			break // the digest below covers what was read; the rest adds nothing
+		}
 	}
-	return b.String()
+	key := b.String()
+	if len(key) > MaxRateLimitKeyBytes {
+		sum := sha256.Sum256([]byte(key))
+		key = key[:MaxRateLimitKeyBytes-34] + "~" + hex.EncodeToString(sum[:16]) + "~"
+	}
+	return key
 }
 
 // wait blocks until the request to u may go under the first matching limit, or returns a
@@ -131,9 +186,9 @@ func (c *Client) wait(ctx context.Context, u *url.URL) error {
 		key := RateLimitKey(u, rl.PathSegments)
 		// The limit's own parameters are part of the bucket name, so a connector version
 		// declaring different figures starts fresh buckets.
-		bucket := c.policy.LimitScope + "\x00" + strconv.Itoa(rl.index) + "\x00" +
+		bucket := strconv.Itoa(rl.index) + "\x00" +
 			strconv.FormatFloat(rl.PerSecond, 'g', -1, 64) + "/" + strconv.Itoa(rl.EffectiveBurst()) + "\x00" + key
-		lim := c.limiters.get(bucket, rl.RateLimit)
+		lim := c.limiters.get(c.policy.LimitScope, bucket, rl.RateLimit)
 		now := time.Now()
 		r := lim.ReserveN(now, 1)
 		delay := r.DelayFrom(now)
