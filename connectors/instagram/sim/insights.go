@@ -202,7 +202,7 @@ func (s *Server) userInsights(w http.ResponseWriter, p url.Values) {
 		return
 	}
 	var days []time.Time
-	for d := since.Truncate(24 * time.Hour).Add(24 * time.Hour); !d.After(until.Truncate(24*time.Hour).Add(24 * time.Hour)); d = d.Add(24 * time.Hour) {
+	for d := since.Truncate(24 * time.Hour).Add(24 * time.Hour); !d.After(until.Truncate(24 * time.Hour).Add(24 * time.Hour)); d = d.Add(24 * time.Hour) {
 		days = append(days, d.Add(7*time.Hour)) // Graph's day ends at 07:00 UTC (midnight Pacific)
 	}
 	daily := func(metric string, day time.Time) int64 {
