@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -232,6 +233,14 @@ func (s *Server) createContainer(w http.ResponseWriter, p url.Values) {
 // carouselChildren checks the children of a carousel container and sets them.
 func (s *Server) carouselChildren(c *Container, list string) (GraphError, bool) {
 	var ids []string
+	// Meta's SDKs send list parameters as JSON arrays; the documentation shows a comma list.
+	if strings.HasPrefix(strings.TrimSpace(list), "[") {
+		var arr []string
+		if err := json.Unmarshal([]byte(list), &arr); err != nil {
+			return invalidParam("Param children must be an array of container ids"), false
+		}
+		list = strings.Join(arr, ",")
+	}
 	for _, id := range strings.Split(list, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			ids = append(ids, id)
