@@ -21,6 +21,7 @@ import (
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
+	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
 )
 
 // Catalog is the set of loaded connectors. It is safe for concurrent use.
@@ -43,6 +44,8 @@ type Catalog struct {
 	// limiters are the buckets of declared rate limits, shared by every instance and kept
 	// across reloads.
 	limiters *egress.Limiters
+	// keys caches the tenants' parsed signing keys for sign_jwt.
+	keys *jwtsign.Keys
 }
 
 // Open creates the host runtime and loads every *.wasm file in opts.Dir. A module that
@@ -61,6 +64,7 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		byFile:   map[string]*version{},
 		clients:  map[string]*egress.Client{},
 		limiters: egress.NewLimiters(),
+		keys:     jwtsign.NewKeys(),
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
@@ -330,6 +334,11 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 		return fail(refuse("%v", err))
 	}
 	v.id, v.manifest, v.reuseInput = m.ID, m, inst.reuseInput
+	for _, fn := range compiled.ImportedFunctions() {
+		if module, name, _ := fn.Import(); module == abi.ModuleName && name == abi.ImportSignJWT {
+			v.signJWT = true
+		}
+	}
 	v.okCalls = make(map[string]prometheus.Counter, len(m.Actions))
 	for _, a := range m.Actions {
 		v.okCalls[a.Name] = c.metrics.calls.WithLabelValues(v.id, a.Name, "ok")
@@ -374,7 +383,8 @@ type ConnectorInfo struct {
 	Actions     []string  `json:"actions"`
 	Egress      []string  `json:"egress,omitempty"`
 	// Features lists the ABI v1 revisions' optional features the module uses:
-	// "hub_reuse_input" (1.1), "rate_limits" (1.2).
+	// "hub_reuse_input" (1.1), "rate_limits" (1.2), "sign_jwt" (1.3: the module imports
+	// sign_jwt or declares signing-key secrets).
 	Features []string `json:"abi_features,omitempty"`
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.
@@ -426,6 +436,9 @@ func (v *version) features() []string {
 	}
 	if len(v.manifest.RateLimits) > 0 {
 		out = append(out, "rate_limits")
+	}
+	if v.signJWT || len(v.manifest.SigningSecrets()) > 0 {
+		out = append(out, abi.ImportSignJWT)
 	}
 	return out
 }

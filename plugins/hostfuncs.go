@@ -10,6 +10,7 @@ import (
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
+	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
 )
 
 // callState is what host functions know about the call in progress. It travels in the
@@ -39,6 +40,7 @@ func (c *Catalog) instantiateHostModule(ctx context.Context) error {
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostKVSet), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export(abi.ImportKVSet)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostNow), nil, []api.ValueType{i64}).Export(abi.ImportNow)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostTakeResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(abi.ImportTakeResult)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(c.hostSignJWT), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.ImportSignJWT)
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -130,6 +132,7 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
 		Secrets:          cs.grant.Secrets,
+		SigningSecrets:   cs.v.manifest.SigningSecrets(),
 		MaxResponseBytes: c.opts.MaxResponseBytes,
 		LookupIP:         c.opts.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
@@ -153,6 +156,39 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
+}
+
+// hostSignJWT signs a JWT with one of the tenant's signing keys (ABI revision 1.3). The
+// parsed key stays in the host's cache; the guest gets the token only.
+func (c *Catalog) hostSignJWT(ctx context.Context, mod api.Module, stack []uint64) {
+	cs := stateOf(ctx)
+	if cs == nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	b, st := readArg(mod, stack[0], stack[1], abi.MaxJWTRequestBytes)
+	if st != abi.StatusOK {
+		stack[0] = status(st)
+		return
+	}
+	var resp *abi.JWTResponse
+	if req, err := abi.DecodeJWTRequest(b); err != nil {
+		resp = &abi.JWTResponse{Error: &abi.JWTError{Code: abi.JWTErrorInvalid, Message: err.Error()}}
+	} else {
+		resp = jwtsign.NewSigner(jwtsign.Policy{
+			Secrets:  cs.grant.Secrets,
+			Declared: cs.v.manifest.Secrets,
+			Keys:     c.keys,
+			Scope:    cs.tenant + "\x00" + cs.v.id,
+		}).Sign(req)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	cs.inst.pending = out
+	stack[0] = uint64(len(out))
 }
 
 func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64) {

@@ -53,7 +53,8 @@ type Options struct {
 type Grant struct {
 	// Config is passed to the connector with every call.
 	Config map[string]any
-	// Secrets are injected by name into HTTP requests; the connector never sees them.
+	// Secrets are injected by name into HTTP requests, or, for secrets the manifest
+	// declares as signing keys, used by sign_jwt only; the connector never sees them.
 	Secrets map[string]string
 	// Egress lists the origins the tenant grants; intersected with the manifest's request.
 	Egress []string

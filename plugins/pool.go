@@ -31,6 +31,8 @@ type version struct {
 	okCalls map[string]prometheus.Counter
 	// reuseInput: the module exports hub_reuse_input (ABI revision 1.1).
 	reuseInput bool
+	// signJWT: the module imports sign_jwt (ABI revision 1.3).
+	signJWT bool
 
 	idle chan *instance
 	// slots bounds live instances: a token is held from acquire to release.

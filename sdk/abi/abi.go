@@ -54,9 +54,15 @@ const (
 	// ImportNow is `now() -> i64`: the host's wall clock in Unix nanoseconds.
 	ImportNow = "now"
 	// ImportTakeResult is `take_result(ptr i32, len i32) -> i32`: copies the pending result
-	// of the last http_request or kv_get into guest memory at ptr (len must equal the length
-	// that call returned) and clears it. Returns a Status.
+	// of the last http_request, kv_get or sign_jwt into guest memory at ptr (len must equal
+	// the length that call returned) and clears it. Returns a Status.
 	ImportTakeResult = "take_result"
+	// ImportSignJWT is `sign_jwt(ptr i32, len i32) -> i64`, added in ABI revision 1.3:
+	// ptr/len locate a JWTRequest JSON of at most MaxJWTRequestBytes. A result >= 0 is the
+	// length of a JWTResponse JSON waiting in the result buffer (read it with take_result);
+	// a negative result is a Status. The host signs with a tenant secret the manifest
+	// declares with Use SecretUseSign, so the private key never enters the guest.
+	ImportSignJWT = "sign_jwt"
 )
 
 // Status is the result code of a host import. Zero is success; failures are negative so that
@@ -106,6 +112,8 @@ const (
 	// DefaultMaxResponseBytes is the host's default bound on an invoke result and on an HTTP
 	// response body.
 	DefaultMaxResponseBytes = 4 << 20
+	// MaxJWTRequestBytes bounds a sign_jwt request; a larger one gets StatusTooLarge.
+	MaxJWTRequestBytes = 64 << 10
 )
 
 // Pack encodes a byte range of guest memory as ptr<<32 | len.

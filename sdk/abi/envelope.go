@@ -26,7 +26,8 @@ type Manifest struct {
 	Actions []ActionSpec `json:"actions"`
 	// Config lists the non-secret configuration keys the connector reads.
 	Config []ConfigSpec `json:"config,omitempty"`
-	// Secrets lists the secret names the connector references in HTTP requests.
+	// Secrets lists the secrets the connector references by name: in HTTP requests, or
+	// (Use SecretUseSign) as signing keys for sign_jwt.
 	Secrets []SecretSpec `json:"secrets,omitempty"`
 	// Egress lists the origins the connector asks to reach ("https://api.example.com",
 	// "https://*.example.com", or "*" for any origin the operator grants).
@@ -106,6 +107,33 @@ type SecretSpec struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	Required    bool   `json:"required,omitempty"`
+	// Use says how the host may use the value: SecretUseHTTP (the default when empty) in
+	// HTTP requests through {{secret:NAME}} and {{basic:USER:NAME}} references, or
+	// SecretUseSign as a private key that only sign_jwt may use and no request may carry
+	// (ABI revision 1.3; a host older than that refuses the field).
+	Use string `json:"use,omitempty"`
+}
+
+// Secret uses (SecretSpec.Use).
+const (
+	// SecretUseHTTP: the value may be placed in HTTP requests by reference. The default.
+	SecretUseHTTP = "http"
+	// SecretUseSign: the value is a private key for sign_jwt; the host refuses to send it.
+	SecretUseSign = "sign"
+)
+
+// Signing reports whether the secret is a signing key (Use is SecretUseSign).
+func (s SecretSpec) Signing() bool { return s.Use == SecretUseSign }
+
+// SigningSecrets returns the names of the secrets the manifest declares as signing keys.
+func (m *Manifest) SigningSecrets() []string {
+	var out []string
+	for _, s := range m.Secrets {
+		if s.Signing() {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 // Action returns the action with that name.
@@ -163,10 +191,21 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("config[%d].name: required", i)
 		}
 	}
+	signing := map[string]bool{}
 	for i, s := range m.Secrets {
 		if s.Name == "" || strings.ContainsAny(s.Name, "{}: ") {
 			return fmt.Errorf("secrets[%d].name: must be non-empty without braces, colons or spaces (got %q)", i, s.Name)
 		}
+		switch s.Use {
+		case "", SecretUseHTTP, SecretUseSign:
+		default:
+			return fmt.Errorf("secrets[%d].use: must be %q or %q (got %q)", i, SecretUseHTTP, SecretUseSign, s.Use)
+		}
+		// Repeating a name was harmless before uses existed, so only a conflict is refused.
+		if was, seen := signing[s.Name]; seen && was != s.Signing() {
+			return fmt.Errorf("secrets[%d].use: %q is declared earlier with another use", i, s.Name)
+		}
+		signing[s.Name] = s.Signing()
 	}
 	for i, e := range m.Egress {
 		if e == "*" {

@@ -57,6 +57,30 @@ func FuzzDecodeHTTPRequest(f *testing.F) {
 	})
 }
 
+func FuzzDecodeJWTRequest(f *testing.F) {
+	f.Add([]byte(`{"alg":"RS256","secret":"private_key","header":{"kid":"k"},"claims":{"iss":"a","iat":1700000000}}`))
+	f.Add([]byte(`{"alg":"ES256","secret":"k","header":null,"claims":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeJWTRequest(b)
+		if err != nil {
+			return
+		}
+		if r.Alg != JWTAlgRS256 && r.Alg != JWTAlgES256 || r.Secret == "" {
+			t.Fatalf("accepted alg %q, secret %q", r.Alg, r.Secret)
+		}
+		h, err := r.HeaderFields()
+		if err != nil {
+			t.Fatalf("accepted a request whose header fails: %v", err)
+		}
+		if _, ok := h["alg"]; ok {
+			t.Fatal("accepted a guest alg header")
+		}
+		if _, err := r.ClaimFields(); err != nil {
+			t.Fatalf("accepted a request whose claims fail: %v", err)
+		}
+	})
+}
+
 func FuzzSchemaValidate(f *testing.F) {
 	f.Add([]byte(`{"type":"object","properties":{"a":{"type":"integer","minimum":0}},"required":["a"]}`), []byte(`{"a":1}`))
 	f.Add([]byte(`{"type":"array","items":{"type":"string","pattern":"^a"}}`), []byte(`["ab","b"]`))

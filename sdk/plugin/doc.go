@@ -30,8 +30,11 @@
 //
 // Handlers use ordinary net/http code through HTTPClient, whose transport is the host's
 // http_request import: the host applies the tenant's egress grant and injects secrets
-// referenced with Secret or BasicAuth, so secret values never enter the module. Config, KV,
-// Logger and Now reach the rest of the host. Errors are typed with RateLimited, Permanent,
+// referenced with Secret or BasicAuth, so secret values never enter the module. For
+// service-account and JWT-bearer flows, SignJWT has the host sign claims with a private
+// key the manifest declares with Use SecretUseSign (ABI revision 1.3); the key never
+// enters the module either, and no request may carry it. Config, KV, Logger and Now reach
+// the rest of the host. Errors are typed with RateLimited, Permanent,
 // Transient, InvalidInput, Auth and NotFound (CheckResponse maps HTTP statuses onto them);
 // any other error counts as transient.
 //

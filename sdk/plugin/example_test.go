@@ -2,7 +2,13 @@ package plugin_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,4 +106,42 @@ func ExampleHTTPClient() {
 	// Output:
 	// true
 	// true <nil>
+}
+
+// SignJWT has the host sign a JWT-bearer assertion with the tenant's private key, which
+// the connector declares with Use SecretUseSign and never sees.
+func ExampleSignJWT() {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+
+	type in struct{}
+	type out struct {
+		Assertion string `json:"assertion"`
+	}
+	c := &plugin.Connector{
+		ID: "vendor", Version: "1.0.0",
+		Secrets: []plugin.SecretSpec{{Name: "private_key", Use: plugin.SecretUseSign, Required: true}},
+		Actions: []plugin.Handler{plugin.Action[in, out]{
+			Name: "assert",
+			Handle: func(ctx context.Context, _ in) (out, error) {
+				now := plugin.Now(ctx).Unix()
+				jwt, err := plugin.SignJWT(ctx, plugin.ES256, "private_key",
+					map[string]any{"kid": "key-1"},
+					map[string]any{"iss": "client-id", "aud": "https://login.example.com", "iat": now, "exp": now + 180})
+				return out{Assertion: jwt}, err
+			},
+		}},
+	}
+
+	h, _ := plugintest.New(c, plugintest.Options{Secrets: map[string]string{"private_key": pemKey}})
+	res, _ := h.Invoke(context.Background(), "assert", map[string]any{})
+	token := res["assertion"].(string)
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	fmt.Println(string(header))
+	claims, _ := plugin.JWTClaims(token)
+	fmt.Println(claims["iss"], claims["aud"])
+	// Output:
+	// {"alg":"ES256","kid":"key-1","typ":"JWT"}
+	// client-id https://login.example.com
 }

@@ -32,6 +32,12 @@ func hubNow() int64
 //go:wasmimport hub take_result
 func hubTakeResult(ptr unsafe.Pointer, length uint32) int32
 
+// hubSignJWT is reached only from SignJWT, so a module that never signs does not import
+// it and still loads on hosts older than ABI revision 1.3.
+//
+//go:wasmimport hub sign_jwt
+func hubSignJWT(ptr unsafe.Pointer, length uint32) int64
+
 // input is the buffer of the last hub_alloc. Since this module exports hub_reuse_input,
 // the host may write into it and call hub_invoke any number of times until it calls
 // hub_alloc again, which drops it.
@@ -152,3 +158,33 @@ func (wasmHost) Log(_ context.Context, rec abi.LogRecord) {
 }
 
 func (wasmHost) Now(context.Context) time.Time { return time.Unix(0, hubNow()) }
+
+// platformSignJWT calls the hub's sign_jwt import. It is a function rather than a method
+// of wasmHost so that the linker drops it (and the import) from modules that never call
+// SignJWT: reflection can keep every exported method of a type alive, but not an
+// unreferenced function.
+func platformSignJWT(h Host, req *abi.JWTRequest) (*abi.JWTResponse, bool) {
+	if _, ok := h.(wasmHost); !ok {
+		return nil, false
+	}
+	fail := func(msg string) (*abi.JWTResponse, bool) {
+		return &abi.JWTResponse{Error: &abi.JWTError{Code: abi.JWTErrorInvalid, Message: msg}}, true
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fail(err.Error())
+	}
+	n := hubSignJWT(ptrOf(b), uint32(len(b)))
+	if n < 0 {
+		return fail("sign_jwt: " + abi.Status(n).String())
+	}
+	out, err := take(n)
+	if err != nil {
+		return fail(err.Error())
+	}
+	var resp abi.JWTResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return fail("decoding sign_jwt response: " + err.Error())
+	}
+	return &resp, true
+}

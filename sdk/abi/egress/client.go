@@ -35,7 +35,12 @@ type Policy struct {
 	// Granted is the tenant's grant for the connector.
 	Granted []string
 	// Secrets maps secret names to values, injected into {{secret:NAME}} references.
+	// Signing keys (SigningSecrets) among them are dropped: they are never sent.
 	Secrets map[string]string
+	// SigningSecrets names the secrets the manifest declares as signing keys
+	// (abi.SecretUseSign): a request referencing one fails with invalid_request, so a
+	// private key only sign_jwt may use never leaves the host.
+	SigningSecrets []string
 	// MaxResponseBytes caps a response body; zero means abi.DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	// MaxRedirects caps redirects followed; zero means 10.
@@ -63,6 +68,8 @@ type Client struct {
 	policy    Policy
 	limits    []rateLimit
 	limiters  *Limiters
+	// signing holds the names of signing keys, which requests may not reference.
+	signing   map[string]bool
 	transport *http.Transport
 	client    *http.Client
 }
@@ -75,6 +82,19 @@ func (e *DeniedError) Error() string { return "egress denied: " + e.Reason }
 // NewClient parses the policy's origins and returns a client.
 func NewClient(p Policy) (*Client, error) {
 	c := &Client{policy: p}
+	if len(p.SigningSecrets) > 0 {
+		c.signing = make(map[string]bool, len(p.SigningSecrets))
+		sendable := make(map[string]string, len(p.Secrets))
+		for _, name := range p.SigningSecrets {
+			c.signing[name] = true
+		}
+		for name, v := range p.Secrets {
+			if !c.signing[name] {
+				sendable[name] = v
+			}
+		}
+		c.policy.Secrets = sendable
+	}
 	for _, r := range p.Requested {
 		if r == "*" {
 			c.anyOrigin = true
@@ -279,10 +299,10 @@ var secretRef = regexp.MustCompile(`\{\{(secret|basic):([^{}]*)\}\}`)
 // InjectSecrets replaces {{secret:NAME}} and {{basic:USER:NAME}} in s with the secret's
 // value (or the Basic credentials). It fails on an unknown name.
 func InjectSecrets(s string, secrets map[string]string) (string, error) {
-	return injectSecrets(s, secrets, nil)
+	return injectSecrets(s, secrets, nil, nil)
 }
 
-func injectSecrets(s string, secrets map[string]string, escape func(string) string) (string, error) {
+func injectSecrets(s string, secrets map[string]string, signing map[string]bool, escape func(string) string) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
@@ -298,6 +318,10 @@ func injectSecrets(s string, secrets map[string]string, escape func(string) stri
 				return ""
 			}
 			user, name = arg[:i], arg[i+1:]
+		}
+		if signing[name] {
+			err = fmt.Errorf("secret %q is a signing key and cannot be sent (it is only for sign_jwt)", name)
+			return ""
 		}
 		v, ok := secrets[name]
 		if !ok {
@@ -337,7 +361,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 		return fail(abi.HTTPErrorDenied, "%s", err.(*DeniedError).Reason)
 	}
 	if u.RawQuery != "" {
-		q, err := injectSecrets(u.RawQuery, c.policy.Secrets, url.QueryEscape)
+		q, err := injectSecrets(u.RawQuery, c.policy.Secrets, c.signing, url.QueryEscape)
 		if err != nil {
 			return fail(abi.HTTPErrorInvalid, "url: %v", err)
 		}
@@ -357,7 +381,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 			continue
 		}
 		for _, v := range vs {
-			v, err := InjectSecrets(v, c.policy.Secrets)
+			v, err := injectSecrets(v, c.policy.Secrets, c.signing, nil)
 			if err != nil {
 				return fail(abi.HTTPErrorInvalid, "header %s: %v", ck, err)
 			}

@@ -2,6 +2,8 @@ package egress
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -144,6 +146,59 @@ func TestRateLimitKey(t *testing.T) {
 			}
 			if got := RateLimitKey(u, tt.segments); got != tt.want {
 				t.Fatalf("RateLimitKey(%s, %d) = %q, want %q", tt.url, tt.segments, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSigningSecretsNeverSent checks that a secret declared as a signing key cannot be
+// referenced from a request, wherever the reference is, and that the request then never
+// leaves the host.
+func TestSigningSecretsNeverSent(t *testing.T) {
+	const key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+	var received []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received = append(received, r.URL.RawQuery+" "+r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	c, err := NewClient(Policy{
+		Requested:      []string{"*"},
+		Granted:        []string{srv.URL},
+		Secrets:        map[string]string{"pk": key, "api_key": "sk-123456"},
+		SigningSecrets: []string{"pk", "unset_pk"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		req     abi.HTTPRequest
+		wantErr string
+	}{
+		{"header", abi.HTTPRequest{Method: "GET", URL: srv.URL, Headers: map[string][]string{"Authorization": {"Bearer {{secret:pk}}"}}}, `secret "pk" is a signing key and cannot be sent`},
+		{"basic", abi.HTTPRequest{Method: "GET", URL: srv.URL, Headers: map[string][]string{"Authorization": {"Basic {{basic:user:pk}}"}}}, `secret "pk" is a signing key and cannot be sent`},
+		{"query", abi.HTTPRequest{Method: "GET", URL: srv.URL + "/?k={{secret:pk}}"}, `secret "pk" is a signing key and cannot be sent`},
+		{"signing key the tenant has not set", abi.HTTPRequest{Method: "GET", URL: srv.URL, Headers: map[string][]string{"X-Key": {"{{secret:unset_pk}}"}}}, `secret "unset_pk" is a signing key and cannot be sent`},
+		{"HTTP secret still sent", abi.HTTPRequest{Method: "GET", URL: srv.URL, Headers: map[string][]string{"Authorization": {"Bearer {{secret:api_key}}"}}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			received = nil
+			resp := c.Do(context.Background(), &tt.req)
+			if tt.wantErr == "" {
+				if resp.Error != nil || len(received) != 1 || received[0] != " Bearer sk-123456" {
+					t.Fatalf("error %v, server received %q", resp.Error, received)
+				}
+				return
+			}
+			if resp.Error == nil || resp.Error.Code != abi.HTTPErrorInvalid || !strings.Contains(resp.Error.Message, tt.wantErr) {
+				t.Fatalf("got %+v, want invalid_request %q", resp.Error, tt.wantErr)
+			}
+			if len(received) != 0 {
+				t.Fatalf("the request was sent: %q", received)
+			}
+			if strings.Contains(resp.Error.Message, "MIIEvQ") {
+				t.Fatalf("the message holds the key: %q", resp.Error.Message)
 			}
 		})
 	}

@@ -4,7 +4,9 @@
 // granted host name that resolves to a loopback, private, link-local, metadata or NAT64
 // address is refused unless the grant names that address (or "localhost") literally;
 // redirects are re-checked; no proxy is used; secret references in headers and the query
-// are replaced by the tenant's values after the check and scrubbed from the response.
+// are replaced by the tenant's values after the check and scrubbed from the response,
+// except references to signing keys (secrets declared with use "sign", for sign_jwt),
+// which fail the request so that a private key never leaves the host.
 //
 // Address ranges come from core/netguard, the SSRF policy webhooks use too.
 //

@@ -1,8 +1,8 @@
 // Package plugintest runs a connector's actions natively, without wasm, with the hub's host
 // semantics: input validated against the action's schema, egress checked against the
 // manifest and the grant (including dial-time address checks), secrets injected by name,
-// responses capped, kv size-capped and scoped, logs recorded. Use it for fast unit tests of a
-// connector's package main.
+// JWTs signed with signing-key secrets (sign_jwt), responses capped, kv size-capped and
+// scoped, logs recorded. Use it for fast unit tests of a connector's package main.
 package plugintest
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
+	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
@@ -29,7 +30,8 @@ type Options struct {
 	Tenant string
 	// Config is the tenant's connector configuration.
 	Config map[string]any
-	// Secrets maps secret names to values, injected into requests by the harness.
+	// Secrets maps secret names to values, injected into requests by the harness, or, for
+	// secrets the manifest declares with use "sign", used by SignJWT only.
 	Secrets map[string]string
 	// Egress is the tenant's grant ("https://api.example.com", "http://127.0.0.1:8080").
 	// Loopback test servers must be granted by address, as `aquahub dev` does.
@@ -51,6 +53,7 @@ type Harness struct {
 	manifest abi.Manifest
 	opts     Options
 	client   *egress.Client
+	signer   *jwtsign.Signer
 
 	mu        sync.Mutex
 	kv        map[string][]byte
@@ -78,6 +81,7 @@ func New(c *plugin.Connector, opts Options) (*Harness, error) {
 		Requested:        m.Egress,
 		Granted:          opts.Egress,
 		Secrets:          opts.Secrets,
+		SigningSecrets:   m.SigningSecrets(),
 		MaxResponseBytes: opts.MaxResponseBytes,
 		LookupIP:         opts.LookupIP,
 		RateLimits:       m.RateLimits,
@@ -92,6 +96,7 @@ func New(c *plugin.Connector, opts Options) (*Harness, error) {
 		return nil, err
 	}
 	h.client = client
+	h.signer = jwtsign.NewSigner(jwtsign.Policy{Secrets: opts.Secrets, Declared: m.Secrets, Scope: opts.Tenant + "\x00" + m.ID})
 	return h, nil
 }
 
@@ -193,6 +198,20 @@ func (h *Harness) HTTP(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPRespo
 	return h.client.Do(ctx, r)
 }
 
+// SignJWT implements plugin.JWTSigner with the host's signing code, after the same
+// round trip through JSON and the same size limit as the wasm boundary.
+func (h *Harness) SignJWT(_ context.Context, req *abi.JWTRequest) *abi.JWTResponse {
+	b, _ := json.Marshal(req)
+	if len(b) > abi.MaxJWTRequestBytes {
+		return &abi.JWTResponse{Error: &abi.JWTError{Code: abi.JWTErrorInvalid, Message: "sign_jwt: " + abi.StatusTooLarge.String()}}
+	}
+	r, err := abi.DecodeJWTRequest(b)
+	if err != nil {
+		return &abi.JWTResponse{Error: &abi.JWTError{Code: abi.JWTErrorInvalid, Message: err.Error()}}
+	}
+	return h.signer.Sign(r)
+}
+
 // KVGet implements plugin.Host.
 func (h *Harness) KVGet(_ context.Context, key string) ([]byte, bool, error) {
 	h.mu.Lock()
@@ -265,4 +284,7 @@ func (h *Harness) Denied() string {
 	return strings.Join(out, "\n")
 }
 
-var _ plugin.Host = (*Harness)(nil)
+var (
+	_ plugin.Host      = (*Harness)(nil)
+	_ plugin.JWTSigner = (*Harness)(nil)
+)
