@@ -21,19 +21,12 @@ import (
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
 
-// greenAqua is the configuration that maps Green Aqua's catalog API onto the product shape.
-func greenAqua(baseURL string) map[string]any {
-	return map[string]any{
-		"base_url": baseURL + "/api/v2", "partner": "Green Aqua", "auth": "header", "auth_header": "X-Api-Key",
-		"list_path": "/products", "get_path": "/products/{id}", "items_path": "data", "item_path": "data",
-		"notify_url": "/content-notifications",
-		"paging":     map[string]any{"style": "page", "page_param": "page", "size_param": "per_page", "page_size": 10, "total_pages_path": "meta.total_pages"},
-		"mapping": map[string]any{
-			"id": "sku", "name": "title", "category": "category.name", "description": "summary", "price_range": "price.label",
-			"key_benefits": "highlights.*.text", "url": "links.product", "in_stock": "availability.in_stock",
-			"seo_keywords": "seo.keywords", "affiliate_url": "links.affiliate",
-		},
-	}
+// greenAqua is the configuration that maps Green Aqua's catalog API onto the product
+// shape, with pages of 10 so that paging shows.
+func greenAqua(origin string) map[string]any {
+	cfg := sim.ConnectorConfig(origin)
+	cfg["paging"].(map[string]any)["page_size"] = 10
+	return cfg
 }
 
 type fixture struct {

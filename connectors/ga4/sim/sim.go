@@ -182,19 +182,34 @@ type ServiceAccount struct {
 // ServiceAccountJSON returns the key file of the simulator's service account, with
 // token_uri pointing at the simulator's token endpoint under origin (http://host:port).
 func (s *Server) ServiceAccountJSON(origin string) []byte {
-	der, _ := x509.MarshalPKCS8PrivateKey(s.key)
+	return serviceAccountJSON(s.key, s.keyID, s.email, origin)
+}
+
+// DevServiceAccountJSON returns the key file of the development service account email (the
+// embedded key, DevKeyID) for a simulator listening at origin: what `aquahub dev` gives the
+// connector as its service_account secret.
+func DevServiceAccountJSON(email, origin string) []byte {
+	k, err := parseKey(devKeyPEM)
+	if err != nil {
+		panic("ga4 sim: the embedded development key does not parse: " + err.Error())
+	}
+	return serviceAccountJSON(k, DevKeyID, email, origin)
+}
+
+func serviceAccountJSON(key *rsa.PrivateKey, keyID, email, origin string) []byte {
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	project := "aquascene-dev"
-	if at := strings.IndexByte(s.email, '@'); at > 0 {
-		if rest := strings.TrimSuffix(s.email[at+1:], ".iam.gserviceaccount.com"); rest != s.email[at+1:] {
+	if at := strings.IndexByte(email, '@'); at > 0 {
+		if rest := strings.TrimSuffix(email[at+1:], ".iam.gserviceaccount.com"); rest != email[at+1:] {
 			project = rest
 		}
 	}
 	b, _ := json.MarshalIndent(ServiceAccount{
-		Type: "service_account", ProjectID: project, PrivateKeyID: s.keyID,
+		Type: "service_account", ProjectID: project, PrivateKeyID: keyID,
 		PrivateKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		ClientEmail: s.email, ClientID: "100000000000000000001", AuthURI: "https://accounts.google.com/o/oauth2/auth",
+		ClientEmail: email, ClientID: "100000000000000000001", AuthURI: "https://accounts.google.com/o/oauth2/auth",
 		TokenURI: strings.TrimRight(origin, "/") + TokenPath, AuthProviderX509CertURL: "https://www.googleapis.com/oauth2/v1/certs",
-		ClientX509CertURL: "https://www.googleapis.com/robot/v1/metadata/x509/" + s.email, UniverseDomain: "googleapis.com",
+		ClientX509CertURL: "https://www.googleapis.com/robot/v1/metadata/x509/" + email, UniverseDomain: "googleapis.com",
 	}, "", "  ")
 	return b
 }

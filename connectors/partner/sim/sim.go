@@ -298,3 +298,21 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 	simkit.WriteJSON(w, http.StatusOK, s.Notifications())
 }
+
+// ConnectorConfig is the partner connector's configuration for this simulator at origin
+// (http://host:port): paths, X-Api-Key auth, page paging with the page count, and the
+// mapping of Green Aqua's fields onto the hub's product shape.
+func ConnectorConfig(origin string) map[string]any {
+	return map[string]any{
+		"base_url": strings.TrimRight(origin, "/") + "/api/v2", "partner": "Green Aqua",
+		"auth": "header", "auth_header": "X-Api-Key",
+		"list_path": "/products", "get_path": "/products/{id}", "items_path": "data", "item_path": "data",
+		"notify_url": "/content-notifications",
+		"paging":     map[string]any{"style": "page", "page_param": "page", "size_param": "per_page", "page_size": 50, "total_pages_path": "meta.total_pages"},
+		"mapping": map[string]any{
+			"id": "sku", "name": "title", "category": "category.name", "description": "summary", "price_range": "price.label",
+			"key_benefits": "highlights.*.text", "url": "links.product", "in_stock": "availability.in_stock",
+			"seo_keywords": "seo.keywords", "affiliate_url": "links.affiliate",
+		},
+	}
+}
