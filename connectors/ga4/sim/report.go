@@ -263,6 +263,11 @@ type invalid string
 
 func (e invalid) Error() string { return string(e) }
 
+// exhausted is a 429 RESOURCE_EXHAUSTED answer.
+type exhausted string
+
+func (e exhausted) Error() string { return string(e) }
+
 var relativeDate = regexp.MustCompile(`^([0-9]+)daysAgo$`)
 
 func (s *Server) parseDate(v string) (time.Time, error) {
@@ -729,7 +734,7 @@ func (s *Server) charge(n int64) (map[string]any, error) {
 		s.dayStart, s.dayTokens = now.Truncate(24*time.Hour), 0
 	}
 	if s.hourTokens >= s.tokensPerHour {
-		return nil, fmt.Errorf("Exhausted property tokens per hour. Wait until the next hour to make more requests. To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas.")
+		return nil, exhausted("Exhausted property tokens per hour. Wait until the next hour to make more requests. To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas.")
 	}
 	s.hourTokens += int(n)
 	s.dayTokens += int(n)
