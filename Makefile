@@ -37,7 +37,7 @@ bench: build
 	./$(BIN) bench plugins
 	./$(BIN) bench webhooks
 	./$(BIN) bench content
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./core/store/bolt/ ./plugins/ ./core/content/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/storage/bolt/ ./plugins/ ./internal/content/
 
 # Runs each fuzz target briefly; seeds and crashers live in testdata/fuzz.
 fuzz:

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/rules"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Sentinel errors. Adapters wrap them with %w; core/httpapi maps them onto HTTP statuses.
+// Sentinel errors. Adapters wrap them with %w; the HTTP kernel maps them onto HTTP statuses.
 var (
 	// ErrNotFound is returned when an event, run, DLQ entry or other object does not exist for
 	// the tenant asking. Objects of other tenants are reported as not found too.

@@ -17,8 +17,10 @@
 // Host functions (module "hub"): log into slog tagged with tenant, run, connector and action;
 // http_request under package sdk/abi/egress's rules (deny by default, manifest request ∩
 // tenant grant, dial-time address checks, re-checked redirects, no proxy, secrets injected by
-// name, counted in metrics); kv_get/kv_set in the bbolt bucket "plugins.kv" scoped by tenant
-// and connector; now; take_result.
+// name, counted in metrics; signing keys are never sent); sign_jwt, which signs a JWT with a
+// tenant's signing key through package sdk/abi/jwtsign (keys parsed once per tenant,
+// connector and secret); kv_get/kv_set in the bbolt bucket "plugins.kv" scoped by tenant and
+// connector; now; take_result.
 //
 // The Catalog is the `connector` step executor (core.StepExecutor) and the rules loader's
 // StepChecker.

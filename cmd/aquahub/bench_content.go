@@ -11,8 +11,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/content/openaifake"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/content/openaifake"
 	"github.com/spf13/cobra"
 	bbolt "go.etcd.io/bbolt"
 )

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/netguard"
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/spf13/cobra"
 	bbolt "go.etcd.io/bbolt"
 )

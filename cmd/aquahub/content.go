@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/content"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/content"
 	"github.com/spf13/cobra"
 )
 

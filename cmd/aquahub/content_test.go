@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/content/openaifake"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/content/openaifake"
 )
 
 func runAquahub(t *testing.T, args ...string) (string, error) {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 )
 
 // devSimulators is the devSetup that starts every vendor simulator on loopback (on its

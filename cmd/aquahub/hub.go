@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/httpapi"
-	"github.com/aquascene/aquahub/core/metrics"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/internal/metrics"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/rules"
 	bbolt "go.etcd.io/bbolt"
 )

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 

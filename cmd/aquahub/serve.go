@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 

@@ -21,7 +21,7 @@ import (
 	partnersim "github.com/aquascene/aquahub/connectors/partner/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 	"github.com/spf13/cobra"
 )
 

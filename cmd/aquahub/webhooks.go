@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/client"
 	"github.com/spf13/cobra"
 )

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/netguard"
-	"github.com/aquascene/aquahub/core/webhooks/inbound"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/internal/inbound"
 )
 
 // airtableFetch returns the payload-fetch settings of an airtable source that names its

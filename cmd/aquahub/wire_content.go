@@ -4,9 +4,9 @@ import (
 	"context"
 	"os"
 
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/httpapi"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/httpapi"
 )
 
 // wireContent adds the content engine: the generate step kind, the /api/v1/content and

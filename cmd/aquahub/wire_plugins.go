@@ -4,8 +4,8 @@ import (
 	"context"
 	"path/filepath"
 
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/httpapi"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/httpapi"
 	"github.com/aquascene/aquahub/plugins"
 )
 

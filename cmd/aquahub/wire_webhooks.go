@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/aquascene/aquahub/core/config"
-	"github.com/aquascene/aquahub/core/httpapi"
-	"github.com/aquascene/aquahub/core/netguard"
-	"github.com/aquascene/aquahub/core/webhooks"
-	"github.com/aquascene/aquahub/core/webhooks/inbound"
+	"github.com/aquascene/aquahub/internal/config"
+	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/internal/inbound"
 )
 
 // wireWebhooks adds outbound delivery (the /api/v1/webhooks API, fan-out of every event,

@@ -12,10 +12,12 @@
 //   - Pack and Unpack: the ptr<<32|len encoding of a byte range in guest memory.
 //   - Status codes returned by host imports (StatusOK, StatusNotFound, ...).
 //   - JSON envelopes: Manifest (hub_describe), InvokeRequest and InvokeResponse (hub_invoke),
-//     HTTPRequest and HTTPResponse (http_request), LogRecord (log).
+//     HTTPRequest and HTTPResponse (http_request), JWTRequest and JWTResponse (sign_jwt,
+//     revision 1.3), LogRecord (log).
 //   - Schema: the JSON Schema subset used for action input and output, with a validator that
 //     names the offending field.
 //
 // Package abi/egress implements the host's egress rules (allow lists, dial-time address
-// checks, secret injection) so that the wasm host and the native test harness behave alike.
+// checks, secret injection) and package abi/jwtsign its JWT signing, so that the wasm host
+// and the native test harness behave alike.
 package abi

@@ -13,6 +13,8 @@ import (
 // Host is the set of services the hub provides to a connector: the ABI's imports. In a wasm
 // build the SDK implements it over the hub's imports; package plugintest implements it
 // natively. Connector code does not call it directly but uses HTTPClient, KVGet, Logger...
+// A Host that can sign JWTs also implements JWTSigner (used by SignJWT); the interface
+// stays as it was so that hosts written before ABI revision 1.3 still compile.
 type Host interface {
 	// HTTP performs an outbound request under the tenant's egress grant.
 	HTTP(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse

@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aquascene/aquahub/core/netguard"
 	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/aquascene/aquahub/sdk/netguard"
 )
 
 // Decision records one egress check, for metrics and audit logs.

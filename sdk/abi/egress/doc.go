@@ -8,7 +8,7 @@
 // except references to signing keys (secrets declared with use "sign", for sign_jwt),
 // which fail the request so that a private key never leaves the host.
 //
-// Address ranges come from core/netguard, the SSRF policy webhooks use too.
+// Address ranges come from sdk/netguard, the SSRF policy webhooks use too.
 //
 // Both the wasm host (package plugins) and the native test harness (sdk/plugin/plugintest)
 // use it, so a connector behaves the same in unit tests and in production.

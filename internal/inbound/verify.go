@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/internal/webhooks"
 )
 
 // ErrUnauthorized is returned (wrapped with the reason) when a request fails verification.

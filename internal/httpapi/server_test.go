@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/httpapi"
-	"github.com/aquascene/aquahub/core/metrics"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/httpapi"
+	"github.com/aquascene/aquahub/internal/metrics"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/rules"
 )
 

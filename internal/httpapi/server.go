@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/metrics"
+	"github.com/aquascene/aquahub/internal/metrics"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/content/openaifake"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/content/openaifake"
 )
 
 func TestStepExecutor(t *testing.T) {

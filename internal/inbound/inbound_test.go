@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	bbolt "go.etcd.io/bbolt"
 )
 

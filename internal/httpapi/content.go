@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/content"
+	"github.com/aquascene/aquahub/internal/content"
 	"github.com/gofiber/fiber/v2"
 )
 

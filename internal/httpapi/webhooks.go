@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/gofiber/fiber/v2"
 )
 

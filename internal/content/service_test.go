@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/content/openaifake"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/content/openaifake"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -43,6 +43,17 @@ func (r *recorder) types() []string {
 		out = append(out, e.Type)
 	}
 	return out
+}
+
+// waitTypes waits until n events were published (events follow the stored outcome) and
+// returns their types.
+func (r *recorder) waitTypes(t testing.TB, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.types()) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return r.types()
 }
 
 func (r *recorder) data(t testing.TB, typ string) map[string]any {
@@ -240,7 +251,7 @@ func TestServiceAsyncSurvivesRestart(t *testing.T) {
 	if got.Status != content.StatusCompleted || got.BodyMarkdown == "" {
 		t.Errorf("resumed content %+v", got.Status)
 	}
-	if ts := pub.types(); len(ts) != 2 || ts[1] != content.EventCompleted {
+	if ts := pub.waitTypes(t, 2); len(ts) != 2 || ts[1] != content.EventCompleted {
 		t.Errorf("events after resume %v", ts)
 	}
 }

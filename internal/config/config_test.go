@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aquascene/aquahub/core/config"
+	"github.com/aquascene/aquahub/internal/config"
 )
 
 func write(t *testing.T, body string) string {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/netguard"
+	"github.com/aquascene/aquahub/sdk/netguard"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	bbolt "go.etcd.io/bbolt"
 )

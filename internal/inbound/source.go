@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/webhooks"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	bbolt "go.etcd.io/bbolt"

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
 // noRules matches nothing: the feature tests follow events through their feature, not rules.

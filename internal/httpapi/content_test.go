@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/core/content"
+	"github.com/aquascene/aquahub/internal/content"
 )
 
 type contentAPI struct {

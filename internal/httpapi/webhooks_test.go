@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/core/netguard"
-	"github.com/aquascene/aquahub/core/webhooks"
-	"github.com/aquascene/aquahub/core/webhooks/inbound"
+	"github.com/aquascene/aquahub/sdk/netguard"
+	"github.com/aquascene/aquahub/internal/webhooks"
+	"github.com/aquascene/aquahub/internal/inbound"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 

@@ -19,7 +19,7 @@ import (
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
 	"github.com/aquascene/aquahub/connectors/airtable/webhook"
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/netguard"
+	"github.com/aquascene/aquahub/sdk/netguard"
 	bbolt "go.etcd.io/bbolt"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/aquascene/aquahub/core/webhooks/inbound"
+	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/gofiber/fiber/v2"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
 // BenchmarkAccept measures durable accepts (one event, one run, fsync'd) from concurrent

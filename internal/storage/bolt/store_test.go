@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/store/bolt"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/core/storetest"
 	bbolt "go.etcd.io/bbolt"
 )

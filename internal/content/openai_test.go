@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/core/content"
-	"github.com/aquascene/aquahub/core/content/openaifake"
+	"github.com/aquascene/aquahub/internal/content"
+	"github.com/aquascene/aquahub/internal/content/openaifake"
 )
 
 func startFake(t testing.TB, opts openaifake.Options) *openaifake.Server {
