@@ -20,10 +20,13 @@ type callState struct {
 	v                             *version
 	grant                         TenantConfig
 	inst                          *instance
+	// target is the connector id, or id/instance for an instance; grantVersion is the
+	// instance's Version.
+	target, grantVersion string
 }
 
-// kvScope is the kv scope of the call: its tenant and connector.
-func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
+// kvScope is the kv scope of the call: its tenant and connector (or instance).
+func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.target} }
 
 type callStateKey struct{}
 
@@ -124,13 +127,13 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
-	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash
+	key := cs.tenant + "\x00" + cs.target + "\x00" + cs.v.hash + "\x00" + cs.grantVersion
 	c.clientsMu.Lock()
 	defer c.clientsMu.Unlock()
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	id, tenant, log := cs.v.id, cs.tenant, c.deps.Logger
+	id, target, tenant, log := cs.v.id, cs.target, cs.tenant, c.deps.Logger
 	cl, err := egress.NewClient(egress.Policy{
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
@@ -140,7 +143,7 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
-		LimitScope:       cs.tenant + "\x00" + cs.v.id,
+		LimitScope:       cs.tenant + "\x00" + cs.target,
 		OnDecision: func(d egress.Decision) {
 			decision := "allowed"
 			if !d.Allowed {
@@ -151,7 +154,7 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 			if !d.Allowed {
 				level = slog.LevelWarn
 			}
-			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id, "url", d.URL, "reason", d.Reason)
+			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", target, "url", d.URL, "reason", d.Reason)
 		},
 	})
 	if err != nil {
@@ -182,7 +185,7 @@ func (c *Catalog) hostSignJWT(ctx context.Context, mod api.Module, stack []uint6
 			Secrets:  cs.grant.Secrets,
 			Declared: cs.v.manifest.Secrets,
 			Keys:     c.keys,
-			Scope:    cs.tenant + "\x00" + cs.v.id,
+			Scope:    cs.tenant + "\x00" + cs.target,
 		}).Sign(req)
 	}
 	out, err := json.Marshal(resp)

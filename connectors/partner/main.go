@@ -55,6 +55,7 @@ var Connector = &plugin.Connector{
 		{Name: "category_param", Description: "the list parameter catalog.list's category is sent as", Default: "category"},
 		{Name: "paging", Description: "object: style (page, cursor, next_url, link or none), page_param, size_param, page_size, first_page, cursor_param, next_cursor_path, next_url_path, total_pages_path", Default: map[string]any{"style": "page", "page_param": "page", "size_param": "per_page", "page_size": 50, "first_page": 1}},
 		{Name: "mapping", Description: "object of product field to dotted path in the partner's item (id, name, category, description, price_range, key_benefits, url, in_stock, seo_keywords, affiliate_url); unnamed fields use their own name"},
+		{Name: "include_raw", Description: "add each product's item as the partner sent it under raw, and allow products whose id path finds nothing (for a hub that maps them itself)", Default: false},
 		{Name: "notify_url", Description: "where content.notify posts: absolute, or a path relative to base_url", Default: "/notifications"},
 		{Name: "notification_alg", Description: "ES256 (P-256 key) or RS256 (RSA key) for notification_key", Default: "ES256"},
 	},
@@ -107,6 +108,7 @@ func newAPI(ctx context.Context) (*partnerAPI, error) {
 	if err != nil {
 		return nil, plugin.Permanent(err)
 	}
+	m.raw, _ = plugin.Config(ctx, "include_raw").(bool)
 	a.mapping = m
 	return a, nil
 }

@@ -296,3 +296,29 @@ func TestNotify(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludeRaw checks the mode the hub's partner mappings use: each product carries the
+// partner's item as sent, and an id path that finds nothing is left for the hub to map.
+func TestIncludeRaw(t *testing.T) {
+	f := setup(t, func(c map[string]any) {
+		c["include_raw"] = true
+		c["mapping"] = map[string]any{"id": "code"}
+	}, nil)
+	out, err := f.h.Invoke(context.Background(), "catalog.get", map[string]any{"id": "GA-TOOL-SCISS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := out["raw"].(map[string]any)
+	if out["id"] != "" && out["id"] != nil || raw["sku"] != "GA-TOOL-SCISS" || raw["title"] == nil {
+		t.Fatalf("product %v: want no id and the partner's item under raw", out)
+	}
+	list, err := f.h.Invoke(context.Background(), "catalog.list", map[string]any{"category": "tools"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list["products"].([]any) {
+		if p.(map[string]any)["raw"] == nil {
+			t.Fatalf("listed product without raw: %v", p)
+		}
+	}
+}

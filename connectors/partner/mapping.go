@@ -22,6 +22,9 @@ type Product struct {
 	SEOKeywords  []string `json:"seo_keywords,omitempty"`
 	AffiliateURL string   `json:"affiliate_url,omitempty"`
 	Partner      string   `json:"partner,omitempty"`
+	// Raw is the partner's item as received, with config include_raw: the hub's partner
+	// mapping evaluates expressions over it and removes it.
+	Raw any `json:"raw,omitempty"`
 }
 
 // fields are the product fields a mapping may name, with the partner path used when the
@@ -29,33 +32,37 @@ type Product struct {
 var fields = []string{"id", "name", "category", "description", "price_range", "key_benefits", "url", "in_stock", "seo_keywords", "affiliate_url"}
 
 // mapping maps each product field to a dotted path into a partner item: "a.b" reads nested
-// objects, "a.0.b" indexes arrays, "a.*.b" collects from every element of an array.
-type mapping map[string]string
+// objects, "a.0.b" indexes arrays, "a.*.b" collects from every element of an array. With
+// raw set, each product carries its item and may lack an id, which the hub then maps.
+type mapping struct {
+	paths map[string]string
+	raw   bool
+}
 
 // parseMapping reads the mapping config, defaulting every field to its own name.
 func parseMapping(raw any) (mapping, error) {
-	m := mapping{}
+	m := mapping{paths: map[string]string{}}
 	for _, f := range fields {
-		m[f] = f
+		m.paths[f] = f
 	}
 	if raw == nil {
 		return m, nil
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("config mapping: want an object of product field to dotted path (got %T)", raw)
+		return m, fmt.Errorf("config mapping: want an object of product field to dotted path (got %T)", raw)
 	}
 	for k, v := range obj {
-		if _, known := m[k]; !known {
+		if _, known := m.paths[k]; !known {
 			sorted := append([]string(nil), fields...)
 			sort.Strings(sorted)
-			return nil, fmt.Errorf("config mapping.%s: not a product field (want one of %s)", k, strings.Join(sorted, ", "))
+			return m, fmt.Errorf("config mapping.%s: not a product field (want one of %s)", k, strings.Join(sorted, ", "))
 		}
 		p, ok := v.(string)
 		if !ok || strings.TrimSpace(p) == "" {
-			return nil, fmt.Errorf("config mapping.%s: want a dotted path such as \"details.title\" (got %v)", k, v)
+			return m, fmt.Errorf("config mapping.%s: want a dotted path such as \"details.title\" (got %v)", k, v)
 		}
-		m[k] = strings.TrimSpace(p)
+		m.paths[k] = strings.TrimSpace(p)
 	}
 	return m, nil
 }
@@ -176,24 +183,29 @@ func asBool(v any) bool {
 
 // apply maps one partner item onto a Product.
 func (m mapping) apply(item any, partner string) (Product, error) {
+	path := m.paths
 	p := Product{
-		ID:           asString(lookup(item, m["id"])),
-		Name:         asString(lookup(item, m["name"])),
-		Category:     asString(lookup(item, m["category"])),
-		Description:  asString(lookup(item, m["description"])),
-		PriceRange:   asString(lookup(item, m["price_range"])),
-		KeyBenefits:  asStrings(lookup(item, m["key_benefits"])),
-		URL:          asString(lookup(item, m["url"])),
-		InStock:      asBool(lookup(item, m["in_stock"])),
-		SEOKeywords:  asStrings(lookup(item, m["seo_keywords"])),
-		AffiliateURL: asString(lookup(item, m["affiliate_url"])),
+		ID:           asString(lookup(item, path["id"])),
+		Name:         asString(lookup(item, path["name"])),
+		Category:     asString(lookup(item, path["category"])),
+		Description:  asString(lookup(item, path["description"])),
+		PriceRange:   asString(lookup(item, path["price_range"])),
+		KeyBenefits:  asStrings(lookup(item, path["key_benefits"])),
+		URL:          asString(lookup(item, path["url"])),
+		InStock:      asBool(lookup(item, path["in_stock"])),
+		SEOKeywords:  asStrings(lookup(item, path["seo_keywords"])),
+		AffiliateURL: asString(lookup(item, path["affiliate_url"])),
 		Partner:      partner,
 	}
 	if p.KeyBenefits == nil {
 		p.KeyBenefits = []string{}
 	}
+	if m.raw {
+		p.Raw = item
+		return p, nil
+	}
 	if p.ID == "" {
-		return p, fmt.Errorf("config mapping.id: path %q finds no id in the partner's item", m["id"])
+		return p, fmt.Errorf("config mapping.id: path %q finds no id in the partner's item", path["id"])
 	}
 	return p, nil
 }

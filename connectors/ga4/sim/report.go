@@ -54,11 +54,52 @@ var devices = []struct {
 	Weight int
 }{{"mobile", 58}, {"desktop", 36}, {"tablet", 6}}
 
-// fact is one day × page × source × device cell of the dataset.
+// fact is one day × page × source × device cell of the dataset, or with the eventName
+// dimension one event name of such a cell.
 type fact struct {
 	dims                                      map[string]string
 	sessions, views, engaged, duration, users int64
 	newUsers, events                          int64
+	// byEvent counts the cell's events per name (EventNames); nil in an event's own fact.
+	byEvent map[string]int64
+}
+
+// EventNames are the events of the dataset: the automatically collected ones and the
+// enhanced-measurement scroll and outbound click (`click`, a visitor following a link to
+// another site, such as a partner's shop).
+var EventNames = []string{"page_view", "session_start", "first_visit", "user_engagement", "scroll", "click"}
+
+// perEvent splits f into one fact per event name, as GA4 reports a cell under the eventName
+// dimension: eventCount is that event's count, screenPageViews counts page_view events only,
+// and sessions, users and engagement are those of the sessions in which the event happened
+// (all of the cell's for page_view and session_start).
+func (f fact) perEvent() []fact {
+	out := make([]fact, 0, len(EventNames))
+	for _, name := range EventNames {
+		n := f.byEvent[name]
+		if n <= 0 {
+			continue
+		}
+		dims := make(map[string]string, len(f.dims)+1)
+		for k, v := range f.dims {
+			dims[k] = v
+		}
+		dims["eventName"] = name
+		e := fact{dims: dims, events: n, sessions: f.sessions, users: f.users, engaged: f.engaged}
+		switch name {
+		case "page_view":
+			e.views, e.duration, e.newUsers = f.views, f.duration, f.newUsers
+		case "session_start":
+			e.newUsers = f.newUsers
+		case "first_visit":
+			e.sessions, e.users, e.engaged, e.newUsers = f.newUsers, f.newUsers, min(f.engaged, f.newUsers), f.newUsers
+		default:
+			e.sessions = min(n, f.sessions)
+			e.users, e.engaged = min(e.sessions, f.users), min(e.sessions, f.engaged)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func mix(parts ...string) uint64 {
@@ -89,13 +130,22 @@ func facts(day time.Time) []fact {
 				}
 				engaged := sessions * int64(src.Engagement+int(h>>8%11)-5) / 100
 				views := sessions + sessions*int64(h>>16%90)/100
+				newUsers := sessions * 4 / 10
+				byEvent := map[string]int64{
+					"page_view": views, "session_start": sessions, "first_visit": newUsers, "user_engagement": engaged,
+					"scroll": views * int64(35+h>>32%30) / 100, "click": views * int64(2+h>>40%7) / 100,
+				}
+				var events int64
+				for _, n := range byEvent {
+					events += n
+				}
 				out = append(out, fact{
 					dims: map[string]string{"date": date, "pagePath": p.Path, "pageTitle": p.Title, "sessionSource": src.Name,
 						"sessionMedium": src.Medium, "sessionSourceMedium": src.Name + " / " + src.Medium, "deviceCategory": dev.Name,
 						"hostName": "aquascene.bg", "landingPage": p.Path},
 					sessions: sessions, views: views, engaged: engaged,
-					duration: sessions*45 + engaged*int64(60+h>>24%120), users: sessions * 9 / 10, newUsers: sessions * 4 / 10,
-					events: views*3 + engaged,
+					duration: sessions*45 + engaged*int64(60+h>>24%120), users: sessions * 9 / 10, newUsers: newUsers,
+					events: events, byEvent: byEvent,
 				})
 			}
 		}
@@ -112,7 +162,8 @@ var metricTypes = map[string]string{
 }
 
 var dimensionNames = map[string]bool{"date": true, "pagePath": true, "pageTitle": true, "sessionSource": true,
-	"sessionMedium": true, "sessionSourceMedium": true, "deviceCategory": true, "hostName": true, "landingPage": true}
+	"sessionMedium": true, "sessionSourceMedium": true, "deviceCategory": true, "hostName": true, "landingPage": true,
+	"eventName": true}
 
 // sums aggregates facts.
 type sums struct{ sessions, views, engaged, duration, users, newUsers, events int64 }
@@ -345,6 +396,26 @@ func (e *filterExpression) check(path string) error {
 	return nil
 }
 
+// mentions reports whether the expression filters on the dimension name.
+func (e *filterExpression) mentions(name string) bool {
+	switch {
+	case e.AndGroup != nil || e.OrGroup != nil:
+		g := e.AndGroup
+		if g == nil {
+			g = e.OrGroup
+		}
+		for i := range g.Expressions {
+			if g.Expressions[i].mentions(name) {
+				return true
+			}
+		}
+		return false
+	case e.NotExpression != nil:
+		return e.NotExpression.mentions(name)
+	}
+	return e.Filter != nil && e.Filter.FieldName == name
+}
+
 func (e *filterExpression) match(dims map[string]string) bool {
 	switch {
 	case e.AndGroup != nil:
@@ -518,6 +589,7 @@ func (s *Server) runReport(req *runReportRequest) (map[string]any, error) {
 	if multi {
 		dimNames = append(dimNames, "dateRange")
 	}
+	byEvent := seen["eventName"] || req.DimensionFilter != nil && req.DimensionFilter.mentions("eventName")
 	groups := map[string]*row{}
 	var order []string
 	for i, dr := range req.DateRanges {
@@ -540,7 +612,15 @@ func (s *Server) runReport(req *runReportRequest) (map[string]any, error) {
 			rangeName = "date_range_" + strconv.Itoa(i)
 		}
 		for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
-			for _, f := range facts(day) {
+			cells := facts(day)
+			if byEvent {
+				var split []fact
+				for _, f := range cells {
+					split = append(split, f.perEvent()...)
+				}
+				cells = split
+			}
+			for _, f := range cells {
 				if req.DimensionFilter != nil && !req.DimensionFilter.match(f.dims) {
 					continue
 				}

@@ -309,3 +309,64 @@ func TestAccess(t *testing.T) {
 		})
 	}
 }
+
+// metricOf returns metric i of every row, by dimension 0.
+func metricOf(t testing.TB, r simtest.Response, i int) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	rows, _ := r.Body["rows"].([]any)
+	for _, row := range rows {
+		m := row.(map[string]any)
+		d := m["dimensionValues"].([]any)[0].(map[string]any)["value"].(string)
+		v, err := strconv.ParseFloat(m["metricValues"].([]any)[i].(map[string]any)["value"].(string), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[d] += v
+	}
+	return out
+}
+
+// TestEventName checks the eventName dimension the hub reads outbound clicks through: a
+// click filter yields click events only, page_view events are the page views, and every
+// event of a cell adds up to its eventCount.
+func TestEventName(t *testing.T) {
+	s, ts := newTestServer(t)
+	const week = `"dateRanges":[{"startDate":"7daysAgo","endDate":"today"}]`
+	views := metricOf(t, report(t, s, ts, ScopeReadonly, `{`+week+`,"dimensions":[{"name":"pagePath"}],"metrics":[{"name":"screenPageViews"},{"name":"eventCount"}]}`), 0)
+	events := metricOf(t, report(t, s, ts, ScopeReadonly, `{`+week+`,"dimensions":[{"name":"pagePath"}],"metrics":[{"name":"eventCount"}]}`), 0)
+	clicks := report(t, s, ts, ScopeReadonly, `{`+week+`,"dimensions":[{"name":"pagePath"},{"name":"eventName"}],"metrics":[{"name":"eventCount"},{"name":"screenPageViews"}],
+		"dimensionFilter":{"filter":{"fieldName":"eventName","stringFilter":{"value":"click"}}}}`)
+	if clicks.Status != 200 {
+		t.Fatalf("%d %s", clicks.Status, clicks.Raw)
+	}
+	for _, name := range dims(clicks, 1) {
+		if name != "click" {
+			t.Fatalf("event %q in a click report", name)
+		}
+	}
+	clickCount, clickViews := metricOf(t, clicks, 0), metricOf(t, clicks, 1)
+	for page, v := range views {
+		if c := clickCount[page]; c <= 0 || c >= v {
+			t.Errorf("%s: %v clicks for %v page views, want some but fewer", page, c, v)
+		}
+		if clickViews[page] != 0 {
+			t.Errorf("%s: click rows carry %v page views", page, clickViews[page])
+		}
+	}
+	all := report(t, s, ts, ScopeReadonly, `{`+week+`,"dimensions":[{"name":"pagePath"},{"name":"eventName"}],"metrics":[{"name":"eventCount"}],
+		"dimensionFilter":{"filter":{"fieldName":"pagePath","stringFilter":{"value":"/blog/co2-basics"}}}}`)
+	byEvent := map[string]float64{}
+	rows, _ := all.Body["rows"].([]any)
+	for i, name := range dims(all, 1) {
+		v, _ := strconv.ParseFloat(rows[i].(map[string]any)["metricValues"].([]any)[0].(map[string]any)["value"].(string), 64)
+		byEvent[name] += v
+	}
+	var sum float64
+	for _, v := range byEvent {
+		sum += v
+	}
+	if sum != events["/blog/co2-basics"] || byEvent["page_view"] != views["/blog/co2-basics"] || len(byEvent) != len(EventNames) {
+		t.Fatalf("events by name %v (sum %v), want the page's %v events and %v page views", byEvent, sum, events["/blog/co2-basics"], views["/blog/co2-basics"])
+	}
+}
