@@ -19,6 +19,9 @@ type Deps struct {
 	Publisher core.Publisher
 	// Provider writes drafts; nil uses the one the configuration names (NewProvider).
 	Provider Provider
+	// Partners finds the registered partners requests name by partnership.partner_id; nil
+	// makes such a request invalid.
+	Partners Partners
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now defaults to time.Now.
@@ -55,7 +58,9 @@ func New(cfg Config, tenants map[string]TenantConfig, deps Deps) (*Module, error
 	if deps.Provider != nil {
 		gen.Provider = deps.Provider
 	}
-	return &Module{svc: newService(deps.Store, gen, deps.Publisher, deps.Logger, deps.Now, cfg.MaxConcurrent)}, nil
+	svc := newService(deps.Store, gen, deps.Publisher, deps.Logger, deps.Now, cfg.MaxConcurrent)
+	svc.partners = deps.Partners
+	return &Module{svc: svc}, nil
 }
 
 // Service returns the engine: generation, storage and batches. It is nil in a module built
