@@ -170,6 +170,7 @@ var allBuckets = [][]byte{
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
+	bucketAnalyticsTargets, bucketAnalyticsObservations,
 }
 
 // Path is the file's path.

@@ -1,0 +1,12 @@
+package bolt_test
+
+import (
+	"testing"
+
+	"github.com/aquascene/aquahub/internal/analytics"
+	"github.com/aquascene/aquahub/internal/analytics/storetest"
+)
+
+func TestAnalyticsContract(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) analytics.Store { return openDB(t).Analytics() })
+}
