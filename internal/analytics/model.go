@@ -85,7 +85,7 @@ func metricNames() string {
 // Totals are a content piece's performance over a period.
 type Totals struct {
 	PageViews, Sessions, EngagedSessions, EngagementSeconds, Clicks float64
-	InstagramViews, Reach, Interactions                           float64
+	InstagramViews, Reach, Interactions                             float64
 }
 
 // Views are page views plus Instagram views.
