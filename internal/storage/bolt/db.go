@@ -171,6 +171,7 @@ var allBuckets = [][]byte{
 	bucketInboundSeen, bucketInboundCursors,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 	bucketAnalyticsTargets, bucketAnalyticsObservations,
+	bucketPartners, bucketPartnerAttributions,
 }
 
 // Path is the file's path.
