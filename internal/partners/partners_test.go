@@ -252,7 +252,7 @@ func TestConnectorSettings(t *testing.T) {
 	}
 	raw := map[string]any{"sku": "GA-CO2-PRO-2L", "title": "CO2 Pro Set", "summary": "A 2 l CO2 system",
 		"category": map[string]any{"name": "CO2 systems"}, "price": map[string]any{"label": "€150-€180"},
-		"highlights": []any{map[string]any{"text": "stable bubble count"}, map[string]any{"text": "solenoid"}},
+		"highlights":   []any{map[string]any{"text": "stable bubble count"}, map[string]any{"text": "solenoid"}},
 		"availability": map[string]any{"in_stock": 3.0}}
 	out, err := s.Output("catalog.get", map[string]any{"id": "", "name": "", "key_benefits": []any{}, "raw": raw})
 	if err != nil {

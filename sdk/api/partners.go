@@ -36,7 +36,7 @@ type Partner struct {
 // must include the API's origin.
 type PartnerCatalog struct {
 	// BaseURL is the API's origin and base path (https://api.greenaqua.example/api/v2).
-	BaseURL string `json:"base_url" jsonschema:"format=uri"`
+	BaseURL string      `json:"base_url" jsonschema:"format=uri"`
 	Auth    PartnerAuth `json:"auth"`
 	// ListPath and GetPath are the list and one-product endpoints relative to BaseURL
 	// (default /products and /products/{id}).
