@@ -163,10 +163,13 @@ func simulators() map[string]simulator {
 				return simInfo{handler: s, notes: []string{"catalog: Green Aqua, " + partnersim.ProductsPath, "notifications: POST " + partnersim.NotificationsPath}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
+				// Under the connector's own names for `connector: partner`, and under the names
+				// the registered Green Aqua partner gives them (examples/aquascene/partners).
 				return plugins.TenantConfig{
-					Config:  partnersim.ConnectorConfig(baseURL),
-					Secrets: map[string]string{"api_key": key, "notification_key": partnersim.DevSigningKeyPEM},
-					Egress:  []string{baseURL},
+					Config: partnersim.ConnectorConfig(baseURL),
+					Secrets: map[string]string{"api_key": key, "notification_key": partnersim.DevSigningKeyPEM,
+						"green_aqua_api_key": key, "green_aqua_notification_key": partnersim.DevSigningKeyPEM},
+					Egress: []string{baseURL},
 				}
 			},
 			curl: func(baseURL, key string) string {
