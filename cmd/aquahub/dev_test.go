@@ -48,7 +48,7 @@ func startDev(t *testing.T) *devSandbox {
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	sims := map[string]string{}
-	simLine := regexp.MustCompile(`^\s+(airtable|sendgrid|mailchimp):\s+(http://\S+)`)
+	simLine := regexp.MustCompile(`^\s+([a-z0-9]+):\s+(http://\S+)`)
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
