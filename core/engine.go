@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -241,7 +242,7 @@ func (e *Engine) Ingest(ctx context.Context, tenant, idempotencyKey string, even
 		slots = 0
 	}
 	res, err := e.store.Accept(ctx, req)
-	e.handoff(res.Leased, slots, err)
+	e.handoff(res.Leased, slots, err, acceptedEvents(tenant, req, res))
 	if errors.Is(err, ErrUnavailable) {
 		e.unavailable.Store(&err)
 	} else if err == nil {
@@ -415,13 +416,17 @@ func (e *Engine) reserve(n int) bool {
 
 // handoff takes the runs Accept leased to this process and releases the rest of the
 // reservation.
-func (e *Engine) handoff(runs []Run, reserved int, acceptErr error) {
+func (e *Engine) handoff(runs []Run, reserved int, acceptErr error, events map[uint64]*Event) {
 	if reserved == 0 {
 		return
 	}
 	xs := make([]*execution, 0, len(runs))
 	for i := range runs {
 		if x := e.prepare(runs[i]); x != nil {
+			// The trigger is in memory already: the run need not read it back.
+			if ev := events[runs[i].EventSeq]; ev != nil {
+				x.event, x.eventLoaded = *ev, true
+			}
 			xs = append(xs, x)
 		}
 	}
@@ -432,6 +437,31 @@ func (e *Engine) handoff(runs []Run, reserved int, acceptErr error) {
 	if acceptErr == nil && len(runs) < reserved {
 		e.wake() // duplicates and replays left slots free
 	}
+}
+
+// acceptedEvents maps the sequence numbers of the events Accept stored to the events, as the
+// store keeps them (tenant, sequence, reception time).
+func acceptedEvents(tenant string, req AcceptRequest, res AcceptResult) map[uint64]*Event {
+	if len(res.Leased) == 0 || len(res.Events) != len(req.Events) {
+		return nil
+	}
+	out := make(map[uint64]*Event, len(res.Events))
+	for i, a := range res.Events {
+		if a.Duplicate {
+			continue
+		}
+		ev := req.Events[i].Event
+		ev.Tenant, ev.Seq, ev.ReceivedAt = tenant, a.Seq, req.Now
+		if len(ev.Data) > 0 {
+			// As stored: encoding/json writes a RawMessage compacted.
+			var b bytes.Buffer
+			if json.Compact(&b, ev.Data) == nil {
+				ev.Data = b.Bytes()
+			}
+		}
+		out[a.Seq] = &ev
+	}
+	return out
 }
 
 // prepare turns a leased run into an execution: its rule's plan and the steps its ledger

@@ -22,9 +22,11 @@ type execution struct {
 	attempts map[string]int
 	// loaded is true once the trigger and the outputs of finished steps are in scope.
 	loaded bool
-	event  Event
-	scope  Scope
-	log    *slog.Logger
+	// eventLoaded is true when event was handed over with the run (accepted by this process).
+	eventLoaded bool
+	event       Event
+	scope       Scope
+	log         *slog.Logger
 	// executed, when set, is called once the step's kind has returned, before its outcome is
 	// committed: the lane's resource (a connector instance) is free again by then.
 	executed func()
@@ -56,11 +58,13 @@ func (e *Engine) execute(ctx context.Context, x *execution) bool {
 // load reads x's trigger and the outputs of the steps its ledger records as finished, which
 // later steps see as steps.<id>.
 func (e *Engine) load(x *execution) error {
-	ev, err := e.store.EventBySeq(context.Background(), x.run.Tenant, x.run.EventSeq)
-	if err != nil {
-		return fmt.Errorf("loading event: %w", err)
+	if !x.eventLoaded {
+		ev, err := e.store.EventBySeq(context.Background(), x.run.Tenant, x.run.EventSeq)
+		if err != nil {
+			return fmt.Errorf("loading event: %w", err)
+		}
+		x.event, x.eventLoaded = ev, true
 	}
-	x.event = ev
 	x.scope = Scope{Event: &x.event, Steps: map[string]map[string]any{}, Tenant: x.run.Tenant}
 	x.log = e.log.With("run", x.run.ID, "rule", x.run.RuleID, "tenant", x.run.Tenant)
 	for id, rec := range x.done {

@@ -261,3 +261,88 @@ func TestQueueLimitRefusesWithRetryAfter(t *testing.T) {
 	}
 	close(gate)
 }
+
+// flakyStore fails every nth write that ends a run's attempt, before anything is written,
+// as a failing disk would.
+type flakyStore struct {
+	core.Store
+	every         int64
+	calls, failed atomic.Int64
+}
+
+func (s *flakyStore) Finish(ctx context.Context, run *core.Run, last *core.StepRecord, emitted []core.Pending) error {
+	if s.calls.Add(1)%s.every == 0 {
+		s.failed.Add(1)
+		return errors.New("injected storage error: no space left on device")
+	}
+	return s.Store.Finish(ctx, run, last, emitted)
+}
+
+// TestStorageErrorsLoseNoRun: when the write that finishes a run fails, the run stays
+// leased; its lease runs out and it runs again with the same idempotency key, so a vendor
+// that honours the key acts once. Every run ends succeeded with one ledger entry.
+func TestStorageErrorsLoseNoRun(t *testing.T) {
+	var mu sync.Mutex
+	calls, keys := map[string]int{}, map[string]map[string]bool{}
+	v := &vendor{capacity: map[string]int{"fast": 4}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[call.RunID]++
+		if keys[call.RunID] == nil {
+			keys[call.RunID] = map[string]bool{}
+		}
+		keys[call.RunID][call.IdempotencyKey] = true
+		return core.StepResult{}, nil
+	}}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	kinds, err := core.NewStepKinds(append(core.BuiltinStepKinds(quiet), v)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Parse(map[string][]byte{"r.yaml": []byte("rules:\n  - id: fast\n    on: fast.requested\n    steps: [ { id: send, vendor: fast } ]\n")},
+		[]string{"r.yaml"}, rules.Options{Kinds: kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "hub.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := &flakyStore{Store: db.Pipeline(), every: 5}
+	e, err := core.NewEngine(core.EngineOptions{Store: store, Rules: set, Kinds: kinds, Logger: quiet,
+		Config: core.EngineConfig{Workers: 4, LeaseTTL: time.Second}, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.Drain(ctx)
+	}()
+	h := &vendorHub{engine: e, store: db.Pipeline()}
+	runs := h.post(t, "acme", "fast.requested", 50)
+	h.waitAll(t, "acme", runs, time.Minute)
+	mu.Lock()
+	defer mu.Unlock()
+	again := 0
+	for _, id := range runs {
+		run, err := h.store.Run(context.Background(), "acme", id)
+		if err != nil || run.Status != core.RunSucceeded || len(run.Steps) != 1 {
+			t.Fatalf("run %s: %+v %v", id, run, err)
+		}
+		if calls[id] > 1 {
+			again++
+		}
+		if len(keys[id]) != 1 {
+			t.Fatalf("run %s called the vendor with %d idempotency keys, want one", id, len(keys[id]))
+		}
+	}
+	t.Logf("%d of %d finishing writes failed; %d runs ran again after their lease ran out", store.failed.Load(), store.calls.Load(), again)
+	if store.failed.Load() == 0 || again == 0 {
+		t.Fatalf("no failure was injected (%d) or none cost a rerun (%d)", store.failed.Load(), again)
+	}
+}

@@ -32,13 +32,13 @@ type Run struct {
 	EventType   string
 	Attempts    int
 	// Lane is the lane of the run's next step, kept while it is queued (see Pending.Lanes).
-	Lane   string
-	NextAt time.Time
-	LastError   string
-	ErrorClass  string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	FinishedAt  time.Time
+	Lane       string
+	NextAt     time.Time
+	LastError  string
+	ErrorClass string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
 	// Steps is the effect ledger of the run, filled in by stores when a run is read.
 	Steps []StepRecord
 }

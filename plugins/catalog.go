@@ -21,6 +21,7 @@ import (
 	wazero "github.com/samyfodil/wazy"
 	"github.com/samyfodil/wazy/imports/wasi_snapshot_preview1"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
 	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
@@ -49,6 +50,8 @@ type Catalog struct {
 	limiters *egress.Limiters
 	// keys caches the tenants' parsed signing keys for sign_jwt.
 	keys *jwtsign.Keys
+	// breakers guard each tenant's connector per origin, kept across reloads.
+	breakers *breakers
 }
 
 // Deps are what a Catalog uses besides its Config.
@@ -72,6 +75,9 @@ type Deps struct {
 	// DataDir is the hub's data directory: with Config.CacheDir empty, compiled code is
 	// cached in its wazero-cache directory. Empty with CacheDir empty: in memory only.
 	DataDir string
+	// Publisher receives connector.circuit.opened and connector.circuit.closed events (the
+	// engine). Optional.
+	Publisher core.Publisher
 }
 
 // Open creates the host runtime and loads every *.wasm file in cfg.Dir. Zero fields of cfg
@@ -84,6 +90,9 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	if err := cfg.Circuit.Validate(); err != nil {
+		return nil, fmt.Errorf("plugins: circuit: %w", err)
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -98,6 +107,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Catalog, error) {
 		limiters: egress.NewLimiters(),
 		keys:     jwtsign.NewKeys(),
 	}
+	c.breakers = newBreakers(cfg.Circuit, deps, c.metrics)
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(uint32(cfg.MemoryLimitPages))
 	if dir := cfg.cacheDir(deps.DataDir); dir != "" {
@@ -417,7 +427,8 @@ type ConnectorInfo struct {
 	Egress  []string
 	// Features lists the ABI v1 revisions' optional features the module uses:
 	// "hub_reuse_input" (1.1), "rate_limits" (1.2), "sign_jwt" (1.3: the module imports
-	// sign_jwt or declares signing-key secrets).
+	// sign_jwt or declares signing-key secrets), "secret_places" (1.5: the manifest declares
+	// where its secrets go, or derives config from one).
 	Features []string
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.
@@ -472,6 +483,9 @@ func (v *version) features() []string {
 	}
 	if v.signJWT || len(v.manifest.SigningSecrets()) > 0 {
 		out = append(out, abi.ImportSignJWT)
+	}
+	if v.manifest.DeclaresSecretPlaces() {
+		out = append(out, "secret_places")
 	}
 	return out
 }

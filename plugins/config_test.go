@@ -1,7 +1,9 @@
 package plugins
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +57,34 @@ func TestTenantConfigValidate(t *testing.T) {
 		tc   TenantConfig
 		want string
 	}{
-		{name: "grant", tc: TenantConfig{Egress: []string{"https://api.airtable.com", "http://127.0.0.1:8781"}, Secrets: map[string]string{"api_key": "x"}}},
+		{name: "grant", tc: TenantConfig{Egress: []string{"https://api.airtable.com", "http://127.0.0.1:8781"}, Secrets: map[string]string{"api_key": "pat-0123456789"}}},
 		{name: "no origin", tc: TenantConfig{Egress: []string{"https://api.airtable.com", "api.airtable.com"}}, want: "egress[1]"},
 		{name: "origin with a path", tc: TenantConfig{Egress: []string{"https://api.airtable.com/v0"}}, want: "egress[0]"},
-		{name: "empty secret name", tc: TenantConfig{Secrets: map[string]string{"": "x"}}, want: "secrets: empty secret name"},
+		{name: "empty secret name", tc: TenantConfig{Secrets: map[string]string{"": "pat-0123456789"}}, want: "secrets: empty secret name"},
+		{name: "short secret", tc: TenantConfig{Secrets: map[string]string{"api_key": "1234567"}}, want: "secrets.api_key: must be at least 8 bytes (got 7)"},
+		{name: "empty secret", tc: TenantConfig{Secrets: map[string]string{"api_key": ""}}, want: "secrets.api_key: must be at least 8 bytes (got 0)"},
+		{name: "secret bound to granted origins", tc: TenantConfig{
+			Egress:        []string{"https://api.sendgrid.com", "https://*.api.mailchimp.com", "http://127.0.0.1:8025"},
+			Secrets:       map[string]string{"api_key": "SG.0123456789", "mc": "0123456789-us21"},
+			SecretOrigins: map[string][]string{"api_key": {"https://api.sendgrid.com", "http://127.0.0.1:8025"}, "mc": {"https://us21.api.mailchimp.com", "https://*.api.mailchimp.com"}},
+		}},
+		{name: "secret bound to an origin not granted", tc: TenantConfig{
+			Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"},
+			SecretOrigins: map[string][]string{"api_key": {"https://api.sendgrid.com", "https://evil.example"}},
+		}, want: "secret_origins.api_key[1]: https://evil.example is not in egress"},
+		{name: "wildcard binding wider than the grant", tc: TenantConfig{
+			Egress: []string{"https://us21.api.mailchimp.com"}, Secrets: map[string]string{"api_key": "0123456789-us21"},
+			SecretOrigins: map[string][]string{"api_key": {"https://*.api.mailchimp.com"}},
+		}, want: "secret_origins.api_key[0]"},
+		{name: "binding of an unset secret", tc: TenantConfig{
+			Egress: []string{"https://api.sendgrid.com"}, SecretOrigins: map[string][]string{"api_kye": {"https://api.sendgrid.com"}},
+		}, want: `secret_origins.api_kye: no secret "api_kye" is set`},
+		{name: "empty binding", tc: TenantConfig{
+			Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"}, SecretOrigins: map[string][]string{"api_key": {}},
+		}, want: "secret_origins.api_key: names no origin"},
+		{name: "bad binding origin", tc: TenantConfig{
+			Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"}, SecretOrigins: map[string][]string{"api_key": {"api.sendgrid.com"}},
+		}, want: "secret_origins.api_key[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +98,32 @@ func TestTenantConfigValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
+			if strings.Contains(err.Error(), "1234567") || strings.Contains(err.Error(), "SG.0123456789") {
+				t.Fatalf("the message holds a secret value: %v", err)
+			}
 		})
+	}
+}
+
+func TestNewWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
+	var logs syncBuffer
+	tenants := map[string]map[string]TenantConfig{
+		"t1": {
+			"http": {Egress: []string{"https://a.example", "https://b.example"}, Secrets: map[string]string{"bound": "0123456789", "free": "0123456789"},
+				SecretOrigins: map[string][]string{"bound": {"https://a.example"}}},
+			"sendgrid": {Egress: []string{"https://api.sendgrid.com"}, Secrets: map[string]string{"api_key": "SG.0123456789"}},
+		},
+	}
+	m, err := New(context.Background(), Config{Dir: t.TempDir()}, tenants, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close(context.Background())
+	out := logs.String()
+	if !strings.Contains(out, "bind it with secret_origins") || !strings.Contains(out, "secret=free") {
+		t.Fatalf("no warning for the unbound secret:\n%s", out)
+	}
+	if strings.Contains(out, "secret=bound") || strings.Contains(out, "secret=api_key") {
+		t.Fatalf("a warning for a bound secret or a single grant:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/aquascene/aquahub/sdk/abi/scrub"
 )
 
 // Call is one invocation of a connector action on a batch of inputs.
@@ -35,6 +37,7 @@ func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
 		if err != nil {
 			return "", err
 		}
+		c.metrics.recordUsage(call.Tenant, v.id, resp.Usage)
 		results = resp.Results
 		return outcomeOf(results), nil
 	})
@@ -100,7 +103,68 @@ const maxPooledRequest = 64 << 10
 
 // invoke runs call on v. decoded, when not nil, holds the inputs already decoded (the
 // executor's rendered `with`), which saves decoding them again for validation.
+//
+// The guest's response and any error are scrubbed of the tenant's secrets here, before
+// they become step outputs and errors, which the engine keeps in the run record and
+// serves from the API.
 func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]byte, error) {
+	grant, inst, err := c.resolve(ctx, call.Tenant, call.Connector)
+	if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, &core.StepError{Class: core.ClassNotFound, Err: err}
+		}
+		return nil, core.Permanent(err)
+	}
+	grantVersion := ""
+	if inst != nil {
+		grantVersion = inst.Version
+	}
+	if call.resolved != nil {
+		call.resolved(inst)
+	}
+	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
+		target: call.Connector, grantVersion: grantVersion}
+	sc := c.scrubber(cs)
+	out, err := c.invokeGuest(ctx, v, call, decoded, cs, sc)
+	if err != nil {
+		return nil, scrubError(sc, err)
+	}
+	return sc.Bytes(out), nil
+}
+
+// scrubError returns err with any secret in its message redacted, keeping its class,
+// retry-after and field; the original, which holds the text, is not kept in the chain.
+func scrubError(sc *scrub.Scrubber, err error) error {
+	if !sc.Found([]byte(err.Error())) {
+		return err
+	}
+	se := core.Classify(err)
+	var inner error
+	var fe *core.FieldError
+	if errors.As(se.Err, &fe) && fe == se.Err {
+		inner = &core.FieldError{Path: sc.String(fe.Path), Reason: sc.String(fe.Reason)}
+	} else {
+		msg := ""
+		if se.Err != nil {
+			msg = se.Err.Error()
+		}
+		inner = &scrubbedError{msg: sc.String(msg), invalid: errors.Is(err, core.ErrInvalid)}
+	}
+	return &core.StepError{Class: se.Class, RetryAfter: se.RetryAfter, Err: inner}
+}
+
+// scrubbedError is an error message with the secrets redacted. It matches core.ErrInvalid
+// when the error it replaces did.
+type scrubbedError struct {
+	msg     string
+	invalid bool
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return e.invalid && target == core.ErrInvalid }
+
+func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decoded []any, cs *callState, sc *scrub.Scrubber) ([]byte, error) {
+	grant := cs.grant
 	spec, ok := v.manifest.Action(call.Action)
 	if !ok {
 		return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("action",
@@ -123,20 +187,6 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 			return nil, &core.StepError{Class: core.ClassInvalidInput, Err: fieldError(err)}
 		}
 	}
-	grant, inst, err := c.resolve(ctx, call.Tenant, call.Connector)
-	if err != nil {
-		if errors.Is(err, core.ErrNotFound) {
-			return nil, &core.StepError{Class: core.ClassNotFound, Err: err}
-		}
-		return nil, core.Permanent(err)
-	}
-	grantVersion := ""
-	if inst != nil {
-		grantVersion = inst.Version
-	}
-	if call.resolved != nil {
-		call.resolved(inst)
-	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -151,9 +201,10 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	bufp := requestBuffers.Get().(*[]byte)
 	defer requestBuffers.Put(bufp)
 	req, err := (&abi.InvokeRequest{
-		Action: call.Action, Inputs: call.Inputs, Config: grant.Config, Secrets: secrets,
+		Action: call.Action, Inputs: call.Inputs, Config: v.manifest.DeriveConfig(grant.Config, grant.Secrets), Secrets: secrets,
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt, DeadlineUnixMS: deadline.UnixMilli(),
+		LogLevel: c.guestLogLevel(ctx),
 	}).AppendJSON((*bufp)[:0])
 	if cap(req) <= maxPooledRequest {
 		*bufp = req
@@ -161,10 +212,14 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	if err != nil {
 		return nil, core.Permanent(fmt.Errorf("encoding invoke request: %w", err))
 	}
-	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
-		target: call.Connector, grantVersion: grantVersion}
 	start := time.Now()
 	out, err := v.call(ctx, cs, req)
+	if !cs.deferUntil.IsZero() {
+		// Nothing reached the vendor, so whatever the guest answered, the call is not an
+		// attempt: the engine runs it again once the breaker may let a probe through.
+		return nil, core.Deferred(max(time.Until(cs.deferUntil), 0),
+			fmt.Errorf("connector %q action %q: %s", v.id, call.Action, cs.deferReason))
+	}
 	if err != nil {
 		prefix := fmt.Sprintf("connector %q action %q", v.id, call.Action)
 		var ce *callError
@@ -175,7 +230,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		case errors.As(err, &ce) && ce.reason == "deadline":
 			return nil, core.Transient(fmt.Errorf("%s: call stopped after %s (limit %s): %w", prefix, time.Since(start).Round(time.Millisecond), c.cfg.CallTimeout, err))
 		case errors.As(err, &ce):
-			c.deps.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", err)
+			c.deps.Logger.Warn("connector instance discarded", "connector", v.id, "action", call.Action, "tenant", call.Tenant, "run", call.RunID, "reason", ce.reason, "err", sc.String(err.Error()))
 			return nil, core.Transient(fmt.Errorf("%s: instance discarded: %w", prefix, err))
 		}
 		return nil, core.Transient(fmt.Errorf("%s: %w", prefix, err))
@@ -279,6 +334,7 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 		if err != nil {
 			return "", err
 		}
+		c.metrics.recordUsage(call.Tenant, v.id, resp.Usage)
 		if e := resp.Results[0].Error; e != nil {
 			return string(e.Kind), stepError(call.Connector, call.Action, e)
 		}
@@ -394,4 +450,15 @@ func normalize(v any) any {
 		return out
 	}
 	return v
+}
+
+// guestLogLevel is the least level the host logger keeps, which the invoke request passes
+// on so guests do not encode and send records that would be dropped.
+func (c *Catalog) guestLogLevel(ctx context.Context) string {
+	for _, l := range [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if c.deps.Logger.Enabled(ctx, l) {
+			return strings.ToLower(l.String())
+		}
+	}
+	return "error"
 }

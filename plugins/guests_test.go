@@ -45,6 +45,12 @@ func hostileGuest(tb testing.TB) string {
 	return buildGuest(tb, "hostile", "./plugins/testdata/hostile", "-ldflags=-s -w")
 }
 
+// hostileDeclaredGuest is the hostile connector whose manifest declares where its secrets
+// go (ABI revision 1.5).
+func hostileDeclaredGuest(tb testing.TB) string {
+	return buildGuest(tb, "hostile-declared", "./plugins/testdata/hostile", "-ldflags=-s -w -X main.places=declared")
+}
+
 func rawGuest(tb testing.TB, variant string) string {
 	switch variant {
 	case "v1":

@@ -11,6 +11,7 @@ import (
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/abi/egress"
 	"github.com/aquascene/aquahub/sdk/abi/jwtsign"
+	"github.com/aquascene/aquahub/sdk/abi/scrub"
 )
 
 // callState is what host functions know about the call in progress. It travels in the
@@ -23,6 +24,10 @@ type callState struct {
 	// target is the connector id, or id/instance for an instance; grantVersion is the
 	// instance's Version.
 	target, grantVersion string
+	// deferUntil is set when a request of the call found its origin's circuit open: the call
+	// is then deferred until then, whatever the guest makes of the refusal.
+	deferUntil  time.Time
+	deferReason string
 }
 
 // kvScope is the kv scope of the call: its tenant and connector (or instance).
@@ -85,6 +90,11 @@ func (c *Catalog) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	attrs := make([]any, 0, 2*len(rec.Attrs)+8)
 	if cs := stateOf(ctx); cs != nil {
 		attrs = append(attrs, "tenant", cs.tenant, "run", cs.runID, "connector", cs.v.id, "action", cs.action)
+		// A connector only holds what came back to it, scrubbed already; this catches
+		// what a reflection got past that.
+		sc := c.scrubber(cs)
+		rec.Msg = sc.String(rec.Msg)
+		rec.Attrs, _ = sc.Value(rec.Attrs).(map[string]any)
 	}
 	if len(rec.Attrs) > 0 {
 		group := make([]any, 0, 2*len(rec.Attrs))
@@ -115,6 +125,11 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorDenied, Message: err.Error()}}
 	} else {
 		resp = client.Do(ctx, req)
+		if e := resp.Error; e != nil && e.Code == abi.HTTPErrorCircuitOpen {
+			if until := time.Now().Add(time.Duration(e.RetryAfterMS) * time.Millisecond); until.After(cs.deferUntil) {
+				cs.deferUntil, cs.deferReason = until, e.Message
+			}
+		}
 	}
 	out, err := json.Marshal(resp)
 	if err != nil {
@@ -138,12 +153,14 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
 		Secrets:          cs.grant.Secrets,
-		SigningSecrets:   cs.v.manifest.SigningSecrets(),
+		Declared:         cs.v.manifest.Secrets,
+		SecretOrigins:    cs.grant.SecretOrigins,
 		MaxResponseBytes: int64(c.cfg.MaxResponseBytes),
 		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
 		LimitScope:       cs.tenant + "\x00" + cs.target,
+		Circuit:          c.breakers.scope(cs.tenant, cs.target),
 		OnDecision: func(d egress.Decision) {
 			decision := "allowed"
 			if !d.Allowed {
@@ -162,6 +179,23 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 	}
 	c.clients[key] = cl
 	return cl, nil
+}
+
+// scrubber returns what finds the tenant's sendable secrets for the connector version: the
+// egress client's, or, when the grant is too broken for a client (no request can be sent
+// then), one of its own.
+func (c *Catalog) scrubber(cs *callState) *scrub.Scrubber {
+	if len(cs.grant.Secrets) == 0 {
+		return nil
+	}
+	if cl, err := c.client(cs); err == nil {
+		return cl.Scrubber()
+	}
+	values := make([]string, 0, len(cs.grant.Secrets))
+	for _, val := range cs.grant.Secrets {
+		values = append(values, val)
+	}
+	return scrub.New(values...)
 }
 
 // hostSignJWT signs a JWT with one of the tenant's signing keys (ABI revision 1.3). The

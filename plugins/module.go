@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,11 @@ func New(ctx context.Context, cfg Config, tenants map[string]map[string]TenantCo
 		tc, ok := tenants[tenant][connector]
 		return tc, ok
 	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	warnUnboundSecrets(log, tenants)
 	cat, err := Open(ctx, cfg, deps)
 	if err != nil {
 		if cat != nil {

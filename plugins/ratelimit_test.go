@@ -62,7 +62,7 @@ func TestDeclaredRateLimitIsSharedByInstances(t *testing.T) {
 	srv, _ := loopbackServer(t, a)
 	c, _ := openCatalog(t, Config{PoolSize: 4}, Deps{
 		Grants: func(string, string) (TenantConfig, bool) {
-			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-1234567"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 
@@ -126,7 +126,7 @@ func TestDeclaredRateLimitPastDeadlineIsRateLimited(t *testing.T) {
 	srv, _ := loopbackServer(t, a)
 	c, _ := openCatalog(t, Config{}, Deps{
 		Grants: func(string, string) (TenantConfig, bool) {
-			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-123"}}, true
+			return TenantConfig{Egress: []string{srv.URL}, Secrets: map[string]string{"token": "tok-1234567"}}, true
 		},
 	}, map[string]string{"hostile.wasm": rateLimitedGuest(t)}, false)
 	fetch := func(ctx context.Context, i int) error {

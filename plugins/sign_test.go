@@ -239,7 +239,7 @@ func TestSigningKeyIsNeverSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := json.Marshal(out)
-		want := `invalid_request: url: secret "` + secret + `" is a signing key and cannot be sent`
+		want := `invalid_request: url query parameter key: secret "` + secret + `" is a signing key and cannot be sent`
 		if msg, _ := out["error"].(string); !strings.Contains(msg, want) {
 			t.Fatalf("%s: guest got %s, want %q", secret, b, want)
 		}

@@ -31,6 +31,15 @@ type ingestResult struct {
 	P50MS          float64 `json:"p50_ms"`
 	P99MS          float64 `json:"p99_ms"`
 	MaxMS          float64 `json:"max_ms"`
+	// CPUMicros is the process's CPU time per accepted event while sending (hub and client
+	// together, in-process), steadier than events/s on a busy machine.
+	CPUMicros float64 `json:"cpu_us_per_event"`
+	// NullPerSec is the same client against the HTTP kernel answering 202 and storing
+	// nothing, in the same run; Ratio is AcceptedPerSec / NullPerSec (in-process only).
+	NullPerSec float64 `json:"null_per_s,omitempty"`
+	NullP99MS  float64 `json:"null_p99_ms,omitempty"`
+	NullCPU    float64 `json:"null_cpu_us_per_event,omitempty"`
+	Ratio      float64 `json:"ratio_to_null,omitempty"`
 	// RunsCompleted and RunsPerSec measure the one-step rule end to end (in-process only).
 	RunsCompleted int64   `json:"runs_completed,omitempty"`
 	RunsPerSec    float64 `json:"runs_per_s,omitempty"`
@@ -51,6 +60,7 @@ func newBenchIngestCmd() *cobra.Command {
 		clients  int
 		duration time.Duration
 		asJSON   bool
+		withNull bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -76,9 +86,25 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 				defer cleanup()
 				key = DevAPIKey
 			}
+			var null ingestResult
+			if h != nil && withNull {
+				nullURL, stop, err := startNullServer()
+				if err != nil {
+					return err
+				}
+				null, err = benchIngest(ctx, nullURL, DevAPIKey, clients, duration, nil)
+				stop()
+				if err != nil {
+					return fmt.Errorf("null server: %w", err)
+				}
+			}
 			res, err := benchIngest(ctx, target, key, clients, duration, h)
 			if err != nil {
 				return err
+			}
+			if null.AcceptedPerSec > 0 {
+				res.NullPerSec, res.NullP99MS, res.NullCPU = null.AcceptedPerSec, null.P99MS, null.CPUMicros
+				res.Ratio = res.AcceptedPerSec / null.AcceptedPerSec
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
@@ -88,6 +114,10 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 			fmt.Fprintf(out, "  accepted       %d events (%d errors)\n", res.Accepted, res.Errors)
 			fmt.Fprintf(out, "  throughput     %.0f events/s, durably accepted (fsync'd before 202)\n", res.AcceptedPerSec)
 			fmt.Fprintf(out, "  latency        p50 %.2f ms   p99 %.2f ms   max %.2f ms\n", res.P50MS, res.P99MS, res.MaxMS)
+			if res.NullPerSec > 0 {
+				fmt.Fprintf(out, "  null server    %.0f events/s (p99 %.2f ms): the HTTP kernel storing nothing, same client; ratio %.2f\n", res.NullPerSec, res.NullP99MS, res.Ratio)
+				fmt.Fprintf(out, "  cpu per event  %.0f µs (null server %.0f µs; client included in both)\n", res.CPUMicros, res.NullCPU)
+			}
 			if res.RunsCompleted > 0 {
 				fmt.Fprintf(out, "  end to end     %d runs completed, %.0f runs/s (one-step rule, from first event to last run)\n", res.RunsCompleted, res.RunsPerSec)
 			}
@@ -99,6 +129,7 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 	cmd.Flags().IntVar(&clients, "clients", 64, "concurrent clients")
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long to send")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().BoolVar(&withNull, "null", true, "also measure the HTTP kernel storing nothing, for the ratio")
 	return cmd
 }
 
@@ -139,6 +170,7 @@ func benchIngest(ctx context.Context, target, key string, clients int, duration 
 	defer tr.CloseIdleConnections()
 	var accepted, failed atomic.Int64
 	lats := make([][]time.Duration, clients)
+	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(duration)
 	var firstErr atomic.Value
@@ -173,6 +205,9 @@ func benchIngest(ctx context.Context, target, key string, clients int, duration 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if n := accepted.Load(); n > 0 {
+		res.CPUMicros = float64((processCPU() - cpu0).Microseconds()) / float64(n)
+	}
 	res.DurationS = elapsed.Seconds()
 	res.Accepted, res.Errors = accepted.Load(), failed.Load()
 	res.AcceptedPerSec = float64(res.Accepted) / elapsed.Seconds()

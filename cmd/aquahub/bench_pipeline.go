@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -94,7 +93,6 @@ const pipelineSendGridStep = `      - id: send
 func newBenchPipelineCmd() *cobra.Command {
 	var (
 		url, key, connector, sinkAddr string
-		cpuProfile                    string
 		events, clients               int
 		asJSON                        bool
 	)
@@ -119,17 +117,6 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 			if connector != "http" && connector != "sendgrid" {
 				return fmt.Errorf("--connector: must be http or sendgrid (got %q)", connector)
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, sinkAddr: sinkAddr, events: events, clients: clients})
 			if err != nil {
 				return err
@@ -148,7 +135,6 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 	cmd.Flags().IntVar(&events, "events", 20000, "events to post")
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent clients")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (in-process hub) to this file")
 	return cmd
 }
 

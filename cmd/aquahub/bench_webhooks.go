@@ -38,13 +38,16 @@ type webhookBenchResult struct {
 	SignNS    float64 `json:"sign_ns_per_msg"`
 	BodyBytes int     `json:"body_bytes"`
 	Workers   int     `json:"workers"`
-	CPUs      int     `json:"cpus"`
+	// EndpointConcurrency is each endpoint's max_in_flight.
+	EndpointConcurrency int `json:"endpoint_concurrency"`
+	CPUs                int `json:"cpus"`
 }
 
 func newBenchWebhooksCmd() *cobra.Command {
 	var (
 		deliveries int
 		workers    int
+		perEP      int
 		asJSON     bool
 	)
 	cmd := &cobra.Command{
@@ -60,9 +63,12 @@ production. Then it measures the cost of signing one message.`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			res := webhookBenchResult{Workers: workers, CPUs: runtime.NumCPU(), BodyBytes: len(benchEventBody(0))}
+			if perEP == 0 {
+				perEP = webhooks.DefaultConfig().EndpointConcurrency
+			}
+			res := webhookBenchResult{Workers: workers, EndpointConcurrency: perEP, CPUs: runtime.NumCPU(), BodyBytes: len(benchEventBody(0))}
 			for _, eps := range []int{1, 100} {
-				r, err := benchWebhookDelivery(ctx, eps, max(deliveries/eps, 1), workers)
+				r, err := benchWebhookDelivery(ctx, eps, max(deliveries/eps, 1), workers, perEP)
 				if err != nil {
 					return err
 				}
@@ -73,7 +79,8 @@ production. Then it measures the cost of signing one message.`,
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "webhooks: %d workers, %d-byte events, loopback receiver (%d CPUs)\n", res.Workers, res.BodyBytes, res.CPUs)
+			fmt.Fprintf(out, "webhooks: %d workers, %d in flight per endpoint, %d-byte events, loopback receiver (%d CPUs)\n",
+				res.Workers, res.EndpointConcurrency, res.BodyBytes, res.CPUs)
 			for _, r := range res.Runs {
 				fmt.Fprintf(out, "  %3d endpoint(s)  %6d deliveries in %.2fs  %8.0f deliveries/s\n", r.Endpoints, r.Deliveries, r.DurationS, r.DeliveriesPer)
 			}
@@ -83,6 +90,7 @@ production. Then it measures the cost of signing one message.`,
 	}
 	cmd.Flags().IntVar(&deliveries, "deliveries", 5000, "messages per scenario")
 	cmd.Flags().IntVar(&workers, "workers", 32, "concurrent delivery requests")
+	cmd.Flags().IntVar(&perEP, "endpoint-concurrency", 0, "requests in flight per endpoint (default: webhooks.endpoint_concurrency's default)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
 }
@@ -107,7 +115,7 @@ func (b *benchEvents) EventsAfter(_ context.Context, after uint64, limit int) ([
 	return b.evs[after:end], nil
 }
 
-func benchWebhookDelivery(ctx context.Context, endpoints, events, workers int) (webhookBenchRun, error) {
+func benchWebhookDelivery(ctx context.Context, endpoints, events, workers, perEndpoint int) (webhookBenchRun, error) {
 	run := webhookBenchRun{Endpoints: endpoints, Events: events}
 	dir, err := os.MkdirTemp("", "aquahub-bench-webhooks-")
 	if err != nil {
@@ -143,7 +151,7 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers int) (
 		src.evs = append(src.evs, core.Event{ID: fmt.Sprintf("bench-%d", i), Source: "aquahub/bench", Type: "newsletter.sent",
 			SpecVersion: "1.0", Data: json.RawMessage(benchEventBody(i)), Tenant: DevTenant, Seq: uint64(i + 1)})
 	}
-	svc, err := webhooks.New(webhooks.Config{AllowHTTP: true, AllowLoopback: true, Workers: workers}, webhooks.Deps{
+	svc, err := webhooks.New(webhooks.Config{AllowHTTP: true, AllowLoopback: true, Workers: workers, EndpointConcurrency: perEndpoint}, webhooks.Deps{
 		Store: db.Webhooks(), Events: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

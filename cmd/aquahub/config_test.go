@@ -68,6 +68,8 @@ func TestLoadConfigErrorsNameThePath(t *testing.T) {
 		{"bad log level", "log: { level: loud }\n", nil, `log.level: must be debug, info, warn or error (got "loud")`},
 		{"bad source name", "tenants: [ { id: a, api_keys: [abcdefgh], sources: { Bad_Name: { verifier: hmac, secret: s } } } ]\n", nil, `tenants[0].sources.Bad_Name: source name "Bad_Name" must be lowercase`},
 		{"connector egress", "tenants: [ { id: a, api_keys: [abcdefgh], connectors: { http: { egress: [ \"ftp://x\" ] } } } ]\n", nil, "tenants[0].connectors.http.egress[0]:"},
+		{"short connector secret", "tenants: [ { id: a, api_keys: [abcdefgh], connectors: { http: { secrets: { token: \"${SHORT_TOKEN}\" } } } } ]\n", map[string]string{"SHORT_TOKEN": "1234567"}, "tenants[0].connectors.http.secrets.token: must be at least 8 bytes (got 7)"},
+		{"secret bound outside egress", "tenants: [ { id: a, api_keys: [abcdefgh], connectors: { http: { secrets: { token: abcdefgh1 }, egress: [ \"https://a.example\" ], secret_origins: { token: [ \"https://b.example\" ] } } } } ]\n", nil, "tenants[0].connectors.http.secret_origins.token[0]: https://b.example is not in egress"},
 		{"webhooks section", "webhooks: { timeout: 1h }\n", nil, "webhooks.timeout: must be between 1s and 5m"},
 		{"llm section", "llm: { provider: gpt }\n", nil, `llm.provider: must be builtin or openai (got "gpt")`},
 		{"tenant content section", "tenants: [ { id: a, api_keys: [abcdefgh], content: { min_quality_score: 11 } } ]\n", nil, "tenants[0].content.min_quality_score: must be 0 to 10"},

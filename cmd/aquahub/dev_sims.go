@@ -19,11 +19,13 @@ import (
 // devSimulators is the devSetup that starts every vendor simulator on loopback (on its
 // default port, or any free port when that one is taken) and configures the dev tenant's
 // connectors against them: base URL in config, the simulator's key as the api_key secret,
-// and an egress grant naming the simulator's loopback address and nothing else. The SendGrid
-// simulator posts its signed Event Webhook to the hub's /hooks/{tenant}/sendgrid, which is
-// configured with the simulator's public key. The Airtable simulator gets a webhook on the
-// dev base whose pings go to /hooks/{tenant}/airtable, a source that verifies them with the
-// webhook's MAC secret and turns the fetched payloads into airtable.record.* events.
+// and an egress grant naming the simulator's loopback address and nothing else. A simulator
+// that signs what it posts gets /hooks/{tenant}/{name} as its webhook and the source that
+// verifies it (simInfo.source): SendGrid's Event Webhook with the simulator's public key,
+// WooCommerce's product and order webhooks with their secret. The Airtable simulator gets a
+// webhook on the dev base whose pings go to /hooks/{tenant}/airtable, a source that verifies
+// them with the webhook's MAC secret and turns the fetched payloads into airtable.record.*
+// events.
 func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), error) {
 	var stops []func()
 	stopAll := func() {
@@ -35,10 +37,8 @@ func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), err
 	sims := simulators()
 	for _, name := range simNames() {
 		sim := sims[name]
-		o := simOptions{key: sim.defaultKey, rateLimit: devAirtableRate, penalty: rateLimitPenalty}
-		if name == "sendgrid" {
-			o.eventWebhook = hubURL + "/hooks/" + DevTenant + "/sendgrid"
-		}
+		o := simOptions{key: sim.defaultKey, rateLimit: devAirtableRate, penalty: rateLimitPenalty,
+			eventWebhook: hubURL + "/hooks/" + DevTenant + "/" + name}
 		url, info, stop, err := startSim(sim, sim.defaultAddr, o)
 		if err != nil {
 			url, info, stop, err = startSim(sim, "127.0.0.1:0", o)
@@ -65,12 +65,19 @@ func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), err
 			if t.Connectors == nil {
 				t.Connectors = map[string]plugins.TenantConfig{}
 			}
-			t.Connectors[name] = sim.connector(url, o.key)
-			if info.publicKey != "" {
+			conn := sim.connector(url, o.key)
+			if conn.Secrets == nil && len(info.secrets) > 0 {
+				conn.Secrets = map[string]string{}
+			}
+			for k, v := range info.secrets {
+				conn.Secrets[k] = v
+			}
+			t.Connectors[name] = conn
+			if info.source != nil {
 				if t.Sources == nil {
 					t.Sources = map[string]inbound.SourceConfig{}
 				}
-				t.Sources[name] = inbound.SourceConfig{Verifier: "sendgrid", Secret: info.publicKey}
+				t.Sources[name] = *info.source
 			}
 			if airtableSource != nil {
 				if t.Sources == nil {
@@ -80,6 +87,9 @@ func devSimulators(ctx context.Context, cfg *Config, out io.Writer) (func(), err
 			}
 		}
 		fmt.Fprintf(out, "  %-10s %s  (key %s)\n", name+":", url, o.key)
+		if info.source != nil {
+			fmt.Fprintf(out, "  %-10s signs what it posts to %s (verifier %s)\n", "", o.eventWebhook, info.source.Verifier)
+		}
 		if airtableSource != nil {
 			fmt.Fprintf(out, "  %-10s webhook %s on %s pings %s/hooks/%s/airtable\n", "", airtableSource.WebhookID, devWebhookTable, hubURL, DevTenant)
 		}

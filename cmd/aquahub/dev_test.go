@@ -124,7 +124,8 @@ func eventually(t *testing.T, what string, check func() string) {
 
 // TestDevSandboxSeedFlows runs the seed's flows end to end through `aquahub dev`: a
 // scheduled Content_Master row is drafted and its row updated in the Airtable simulator,
-// and a newsletter goes out through the SendGrid and the Mailchimp simulators.
+// a newsletter goes out through the SendGrid and the Mailchimp simulators, and the
+// Salesforce, HubSpot and WooCommerce flows run (devCRMAndShopFlows).
 func TestDevSandboxSeedFlows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole sandbox")
@@ -237,6 +238,8 @@ func TestDevSandboxSeedFlows(t *testing.T) {
 		}
 		return ""
 	})
+
+	t.Run("crm and shop flows", func(t *testing.T) { devCRMAndShopFlows(t, d) })
 
 	// Every run the events started, directly or through the events they emitted,
 	// ends well: nothing is dead-lettered.

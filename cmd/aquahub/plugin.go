@@ -291,12 +291,33 @@ func printManifest(w io.Writer, m *abi.Manifest, features []string) {
 		fmt.Fprintln(w, "config:")
 		for _, c := range m.Config {
 			fmt.Fprintf(w, "  %s%s  %s\n", c.Name, requiredMark(c.Required), c.Description)
+			if d := c.FromSecret; d != nil {
+				fmt.Fprintf(w, "    unset: derived by the host from secret %s, the part after its last %q matching %s", d.Secret, d.AfterLast, d.Pattern)
+				if len(d.Unless) > 0 {
+					fmt.Fprintf(w, ", unless %s is set", strings.Join(d.Unless, " or "))
+				}
+				fmt.Fprintln(w)
+			}
 		}
 	}
 	if len(m.Secrets) > 0 {
 		fmt.Fprintln(w, "secrets:")
+		uses := m.SecretUses()
 		for _, s := range m.Secrets {
 			fmt.Fprintf(w, "  %s%s%s  %s\n", s.Name, requiredMark(s.Required), signingMark(s), s.Description)
+			if s.Signing() {
+				continue
+			}
+			places := make([]string, len(s.Places))
+			for i, p := range s.Places {
+				places[i] = p.String()
+			}
+			switch {
+			case len(places) > 0:
+				fmt.Fprintf(w, "    sent only in: %s\n", strings.Join(places, ", "))
+			case !uses.DeclaresPlaces():
+				fmt.Fprintln(w, "    sent in: any header value or query value (no places declared)")
+			}
 		}
 	}
 	fmt.Fprintln(w, "actions:")
@@ -443,7 +464,9 @@ var Connector = &plugin.Connector{
 	Version:     "0.1.0",
 	Description: "{{.Name}} API connector",
 	Config:      []plugin.ConfigSpec{{"{{"}}Name: "base_url", Description: "API base URL", Default: "https://api.{{.Name}}.example"{{"}}"}},
-	Secrets:     []plugin.SecretSpec{{"{{"}}Name: "api_key", Description: "API key", Required: true{{"}}"}},
+	// The key goes in the Authorization header; the host refuses it anywhere else.
+	Secrets: []plugin.SecretSpec{{"{{"}}Name: "api_key", Description: "API key", Required: true,
+		Places: []plugin.SecretPlace{{"{{"}}Header: "Authorization"{{"}}"}}{{"}}"}},
 	Egress:      []string{"https://api.{{.Name}}.example"},
 	Actions: []plugin.Handler{
 		plugin.Action[GetIn, GetOut]{Name: "items.get", Description: "Fetch one item by id", Handle: getItem},
@@ -509,7 +532,7 @@ func TestItemsGet(t *testing.T) {
 	defer api.Close()
 	h, err := plugintest.New(Connector, plugintest.Options{
 		Config:  map[string]any{"base_url": api.URL},
-		Secrets: map[string]string{"api_key": "test-key"},
+		Secrets: map[string]string{"api_key": "test-key-0123"},
 		Egress:  []string{api.URL}, // loopback servers are granted by address
 	})
 	if err != nil {

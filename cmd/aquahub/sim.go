@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,11 +15,15 @@ import (
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
 	ga4sim "github.com/aquascene/aquahub/connectors/ga4/sim"
+	hubspotsim "github.com/aquascene/aquahub/connectors/hubspot/sim"
 	instagramsim "github.com/aquascene/aquahub/connectors/instagram/sim"
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	partnersim "github.com/aquascene/aquahub/connectors/partner/sim"
+	salesforcesim "github.com/aquascene/aquahub/connectors/salesforce/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	woocommercesim "github.com/aquascene/aquahub/connectors/woocommerce/sim"
+	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +35,8 @@ type simOptions struct {
 	// rateLimit and penalty configure Airtable's per-base limit (requests per second; 0 off).
 	rateLimit int
 	penalty   time.Duration
-	// eventWebhook is where the SendGrid simulator posts signed Event Webhook batches.
+	// eventWebhook is where a simulator posts what it signs: SendGrid's Event Webhook
+	// batches, WooCommerce's product and order webhooks.
 	eventWebhook string
 }
 
@@ -41,8 +45,12 @@ type simInfo struct {
 	handler http.Handler
 	// notes are extra lines printed after the address (public keys, default ids).
 	notes []string
-	// publicKey is the SendGrid Event Webhook verification key (base64 DER).
-	publicKey string
+	// source, when set, is the hub's inbound source for what the simulator posts to
+	// eventWebhook, verified with the simulator's key or secret.
+	source *inbound.SourceConfig
+	// secrets are credentials the simulator made when it started (the Salesforce connected
+	// app's private key), added to the connector's secrets.
+	secrets map[string]string
 }
 
 // simulator is one vendor simulator the CLI can run.
@@ -88,7 +96,7 @@ func simulators() map[string]simulator {
 				if o.eventWebhook != "" {
 					notes = append(notes, "event webhook: "+o.eventWebhook)
 				}
-				return simInfo{handler: s, notes: notes, publicKey: s.PublicKey()}
+				return simInfo{handler: s, notes: notes, source: &inbound.SourceConfig{Verifier: "sendgrid", Secret: s.PublicKey()}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
 				return plugins.TenantConfig{
@@ -101,6 +109,73 @@ func simulators() map[string]simulator {
 				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' %s/_sim/messages", key, baseURL)
 			},
 		},
+		"hubspot": {
+			name: "hubspot", defaultAddr: hubspotsim.DefaultAddr, defaultKey: hubspotsim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := hubspotsim.New(hubspotsim.WithKey(o.key), hubspotsim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{fmt.Sprintf("hub id: %d (event names pe%d_<name>)", s.HubID(), s.HubID())}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL, "hub_id": fmt.Sprint(hubspotsim.DefaultHubID)},
+					Secrets: map[string]string{"access_token": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/crm/v3/objects/contacts?properties=email,lead_score'", key, baseURL)
+			},
+		},
+		"salesforce": {
+			// The one credential is the connected app's consumer secret. The connector logs in
+			// with the JWT bearer flow, signed by the host with the key pair the simulator
+			// generates at start (simInfo.secrets); the password flow works too, by hand.
+			name: "salesforce", defaultAddr: salesforcesim.DefaultAddr, defaultKey: salesforcesim.DefaultClientSecret,
+			build: func(o simOptions) simInfo {
+				s := salesforcesim.New(salesforcesim.WithConsumer(salesforcesim.DefaultClientID, o.key), salesforcesim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"consumer key: " + salesforcesim.DefaultClientID,
+					"user: " + salesforcesim.DefaultUsername + " (password + security token: " + salesforcesim.DefaultPassword + salesforcesim.DefaultSecurityToken + ")",
+					"JWT bearer: the connected app's key pair is generated at each start"},
+					secrets: map[string]string{"private_key": string(s.PrivateKeyPEM())}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config: map[string]any{"login_url": baseURL, "auth_flow": "jwt", "client_id": salesforcesim.DefaultClientID,
+						"username": salesforcesim.DefaultUsername},
+					Secrets: map[string]string{},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -d grant_type=password -d client_id=%s -d client_secret=%s -d username=%s -d password=%s%s %s/services/oauth2/token",
+					salesforcesim.DefaultClientID, key, salesforcesim.DefaultUsername, salesforcesim.DefaultPassword, salesforcesim.DefaultSecurityToken, baseURL)
+			},
+		},
+		"woocommerce": {
+			// The one credential is the consumer secret; the consumer key is fixed.
+			name: "woocommerce", defaultAddr: woocommercesim.DefaultAddr, defaultKey: woocommercesim.DefaultSecret,
+			build: func(o simOptions) simInfo {
+				opts := []woocommercesim.Option{woocommercesim.WithKey(woocommercesim.DefaultKey, o.key, woocommercesim.ReadWrite), woocommercesim.WithFaults(o.faults)}
+				notes := []string{"consumer key: " + woocommercesim.DefaultKey, "webhooks: POST " + woocommercesim.APIPath + "/webhooks {topic, delivery_url, secret}"}
+				var source *inbound.SourceConfig
+				if o.eventWebhook != "" {
+					opts = append(opts, woocommercesim.WithWebhooks(o.eventWebhook, woocommercesim.DefaultWebhookSecret))
+					notes = append(notes, "product.created, product.updated and order.created webhooks: "+o.eventWebhook+" (secret "+woocommercesim.DefaultWebhookSecret+")")
+					source = &inbound.SourceConfig{Verifier: "woocommerce", Secret: woocommercesim.DefaultWebhookSecret}
+				}
+				return simInfo{handler: woocommercesim.New(opts...), notes: notes, source: source}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL, "consumer_key": woocommercesim.DefaultKey},
+					Secrets: map[string]string{"consumer_secret": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -u %s:%s '%s%s/products?per_page=5'", woocommercesim.DefaultKey, key, baseURL, woocommercesim.APIPath)
+			},
+		},
 		"mailchimp": {
 			name: "mailchimp", defaultAddr: mailchimpsim.DefaultAddr, defaultKey: mailchimpsim.DefaultKey,
 			build: func(o simOptions) simInfo {
@@ -108,12 +183,9 @@ func simulators() map[string]simulator {
 				return simInfo{handler: s, notes: []string{"audience: " + mailchimpsim.DefaultList}}
 			},
 			connector: func(baseURL, key string) plugins.TenantConfig {
-				cfg := map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList}
-				if dc := mailchimpDataCenter(key); dc != "" {
-					cfg["dc"] = dc // what a real tenant's config needs; base_url overrides it here
-				}
+				// A real tenant needs no dc either: the host derives it from the key's suffix.
 				return plugins.TenantConfig{
-					Config:  cfg,
+					Config:  map[string]any{"base_url": baseURL + "/3.0", "list_id": mailchimpsim.DefaultList},
 					Secrets: map[string]string{"api_key": key},
 					Egress:  []string{baseURL},
 				}
@@ -179,19 +251,6 @@ func simulators() map[string]simulator {
 	}
 }
 
-// mailchimpDataCenter returns the data center of a Mailchimp API key, its suffix after the
-// last '-' (us21 for …-us21), or "" when the key has none. The connector cannot do this
-// itself: the host injects the key into requests and the guest never sees it.
-func mailchimpDataCenter(key string) string {
-	i := strings.LastIndexByte(key, '-')
-	if i < 0 || !dataCenter.MatchString(key[i+1:]) {
-		return ""
-	}
-	return key[i+1:]
-}
-
-var dataCenter = regexp.MustCompile(`^[a-z]+[0-9]+$`)
-
 func simNames() []string {
 	var names []string
 	for n := range simulators() {
@@ -212,8 +271,10 @@ func newSimCmd() *cobra.Command {
 		Long: `Run one vendor API simulator in the foreground. It accepts exactly one credential, in the
 vendor's own auth scheme (Airtable: Bearer token; SendGrid: Bearer API key; Mailchimp: HTTP
 Basic with any user name and the key as password; Instagram: the access_token parameter; GA4:
-tokens for the service account whose email --key names; partner: X-Api-Key), and answers
-anything else with the vendor's 401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
+tokens for the service account whose email --key names; partner: X-Api-Key; Salesforce: the
+connected app's consumer secret in the token request, or a JWT signed with its generated key;
+HubSpot: Bearer private-app token; WooCommerce: the consumer secret, over Basic, the query
+string or OAuth 1.0a), and answers anything else with the vendor's 401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: simNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -246,7 +307,7 @@ anything else with the vendor's 401. Faults can be injected with the flags below
 	f.IntVar(&o.faults.RateLimitBurst, "rate-limit-burst", 1, "length of each 429 burst")
 	f.IntVar(&o.rateLimit, "rate-limit", 5, "airtable: requests per second per base before 429 (0 off)")
 	f.DurationVar(&o.penalty, "rate-limit-penalty", 30*time.Second, "airtable: how long a base keeps answering 429 after going over")
-	f.StringVar(&o.eventWebhook, "event-webhook", "", "sendgrid: URL to post signed Event Webhook batches to")
+	f.StringVar(&o.eventWebhook, "event-webhook", "", "sendgrid: URL to post signed Event Webhook batches to; woocommerce: URL its product and order webhooks deliver to")
 	return cmd
 }
 

@@ -37,12 +37,14 @@ func newWebhooksCmd() *cobra.Command {
 
 	var in sdkapi.WebhookEndpointInput
 	var headers []string
+	var timeout time.Duration
 	add := &cobra.Command{
 		Use:   "add URL",
 		Short: "Register an endpoint; prints its signing secret once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.URL = args[0]
+			in.TimeoutMS = timeout.Milliseconds()
 			in.Headers = map[string]string{}
 			for _, h := range headers {
 				k, v, ok := strings.Cut(h, ":")
@@ -67,6 +69,10 @@ func newWebhooksCmd() *cobra.Command {
 	add.Flags().StringVar(&in.Description, "description", "", "what the endpoint is for")
 	add.Flags().StringVar(&in.Secret, "secret", "", "use this whsec_ secret instead of a generated one")
 	add.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	add.Flags().IntVar(&in.MaxInFlight, "max-in-flight", 0, "concurrent requests to the endpoint (0: the hub's webhooks.endpoint_concurrency)")
+	add.Flags().Float64Var(&in.RateLimit, "rate-limit", 0, "requests per second to the endpoint (0: no limit)")
+	add.Flags().DurationVar(&timeout, "timeout", 0, "bound one request (0: the hub's webhooks.timeout)")
+	add.Flags().BoolVar(&in.Ordered, "ordered", false, "deliver one message at a time, in the order they were created")
 
 	rm := &cobra.Command{
 		Use:   "rm ENDPOINT_ID",
@@ -126,6 +132,12 @@ func printEndpoints(w io.Writer, eps []sdkapi.WebhookEndpoint) {
 		note := e.DisabledReason
 		if !e.FailingSince.IsZero() && e.Enabled {
 			note = "failing since " + e.FailingSince.Format(time.RFC3339)
+		}
+		if c := e.Circuit; c != nil {
+			note = strings.TrimPrefix(note+"; circuit "+strings.ReplaceAll(c.State, "_", "-"), "; ")
+			if !c.ProbeAt.IsZero() {
+				note += " until " + c.ProbeAt.Format(time.RFC3339)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", e.ID, e.URL, strings.Join(e.Events, ","), e.Enabled, note)
 	}

@@ -97,8 +97,9 @@ var Connector = &plugin.Connector{
 		{Name: "base_url", Description: "API origin (the simulator's in development)", Default: defaultBaseURL},
 		{Name: "base_id", Description: "default base id (app…) when an action names none"},
 	},
-	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "personal access token (pat…)", Required: true}},
-	Egress:  []string{defaultBaseURL},
+	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "personal access token (pat…)", Required: true,
+		Places: []plugin.SecretPlace{{Header: "Authorization"}}}},
+	Egress: []string{defaultBaseURL},
 	// Airtable allows 5 requests/s per base. Paths are /v0/{base}/..., so the first two
 	// segments key one bucket per base; the host holds the buckets, shared by every pooled
 	// instance, and waits before dialing. "*" covers the simulator's origin too.

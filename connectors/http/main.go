@@ -132,7 +132,9 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 			req.Header.Set(in.IdempotencyHeader, key)
 		}
 	}
-	resp, err := plugin.HTTPClient().Do(req)
+	// The host follows redirects and enforces the deadline, so the transport is enough; an
+	// http.Client would add its redirect and timer machinery to every call.
+	resp, err := plugin.Transport{}.RoundTrip(req)
 	if err != nil {
 		return RequestOut{}, err
 	}

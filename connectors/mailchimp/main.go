@@ -84,12 +84,15 @@ var Connector = &plugin.Connector{
 	ID: "mailchimp", Version: "1.0.0",
 	Description: "Mailchimp Marketing API 3.0: campaigns and audience members.",
 	Config: []plugin.ConfigSpec{
-		{Name: "dc", Description: "data center: the API key's suffix after the last '-' (us21 for …-us21)"},
+		// The host derives dc from the key's public suffix; the connector never sees the key.
+		{Name: "dc", Description: "data center (default: the API key's suffix after the last '-', us21 for …-us21)",
+			FromSecret: &plugin.SecretDerivation{Secret: "api_key", AfterLast: "-", Pattern: "[a-z]+[0-9]+", Unless: []string{"base_url"}}},
 		{Name: "base_url", Description: "API root including /3.0; overrides dc (the simulator's in development)"},
 		{Name: "list_id", Description: "default audience id"},
 	},
-	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "Marketing API key (…-usNN)", Required: true}},
-	Egress:  []string{"https://*.api.mailchimp.com"},
+	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "Marketing API key (…-usNN)", Required: true,
+		Places: []plugin.SecretPlace{{Basic: true}}}},
+	Egress: []string{"https://*.api.mailchimp.com"},
 	Actions: []plugin.Handler{
 		plugin.Action[CampaignIn, CampaignOut]{Name: "campaigns.create", Description: "Create a regular campaign for an audience.", Handle: createCampaign},
 		plugin.Action[ContentIn, CampaignOut]{Name: "campaigns.set_content", Description: "Set a campaign's HTML (and plain-text) content.", Handle: setContent},
@@ -111,9 +114,9 @@ func baseURL(ctx context.Context) (string, error) {
 	}
 	dc := plugin.ConfigString(ctx, "dc", "")
 	if dc == "" {
-		// The host injects the key into requests; the guest never sees it, so it cannot
-		// read the data center from the key's suffix itself.
-		return "", plugin.Permanent(errors.New("mailchimp: set config.dc to the API key's data center (the suffix after the last '-': us21 for …-us21) or config.base_url; the connector never sees the key, so it cannot derive it"))
+		// The host derives dc from the key's suffix (the manifest's from_secret); a key
+		// without one needs the data center set by hand.
+		return "", plugin.Permanent(errors.New("mailchimp: the API key has no data center suffix (…-us21): set config.dc to the account's data center, or config.base_url"))
 	}
 	if !dcPattern.MatchString(dc) {
 		return "", plugin.Permanent(fmt.Errorf("mailchimp: config.dc must be a data center such as us21, the API key's suffix after the last '-' (got %q)", dc))

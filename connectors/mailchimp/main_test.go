@@ -33,6 +33,37 @@ func setup(t testing.TB, key string, config map[string]any) (*sim.Server, *plugi
 	return s, h
 }
 
+// TestDataCenterFromTheKey checks that the host derives dc from the key's suffix (the
+// manifest's from_secret) when the tenant sets neither dc nor base_url, so the connector
+// calls the key's data center without ever holding the key.
+func TestDataCenterFromTheKey(t *testing.T) {
+	tests := []struct {
+		name   string
+		config map[string]any
+		want   string
+	}{
+		{"derived", map[string]any{}, "https://us21.api.mailchimp.com:443 is not granted"},
+		{"dc set by the tenant wins", map[string]any{"dc": "us7"}, "https://us7.api.mailchimp.com:443 is not granted"},
+		{"no suffix", nil, "no data center suffix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := sim.DefaultKey
+			if tt.config == nil {
+				key = "aquahubdev0000000000000000000000"
+			}
+			h, err := plugintest.New(Connector, plugintest.Options{Config: tt.config, Secrets: map[string]string{"api_key": key}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Invoke(context.Background(), "members.upsert", map[string]any{"list_id": "l1", "email": "a@b.co"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 var newsletter = map[string]any{
 	"subject_line": "This Week in Aquascaping", "title": "AquaScene Newsletter - CO2", "from_name": "AquaScene Team",
 	"reply_to": "hello@aquascene.bg", "to_name": "*|FNAME|*", "html": "<h1>CO2</h1>",
@@ -170,7 +201,7 @@ func TestErrors(t *testing.T) {
 		{"unknown campaign", sim.DefaultKey, nil, 0, "campaigns.send", map[string]any{"campaign_id": "nope"}, abi.KindNotFound, ""},
 		{"bad type", sim.DefaultKey, nil, 0, "campaigns.create", map[string]any{"type": "weekly", "subject_line": "s", "from_name": "f", "reply_to": "a@b.co"}, abi.KindInvalidInput, "type"},
 		{"no content", sim.DefaultKey, nil, 0, "campaigns.set_content", map[string]any{"campaign_id": "x"}, abi.KindInvalidInput, "html"},
-		{"no dc", sim.DefaultKey, map[string]any{"base_url": ""}, 0, "members.upsert", map[string]any{"email": "a@b.co"}, abi.KindPermanent, ""},
+		{"no dc and a key without one", "aquahubdev0000000000000000000000", map[string]any{"base_url": ""}, 0, "members.upsert", map[string]any{"email": "a@b.co"}, abi.KindPermanent, ""},
 		{"429", sim.DefaultKey, nil, 429, "members.upsert", map[string]any{"email": "a@b.co"}, abi.KindRateLimited, ""},
 		{"500", sim.DefaultKey, nil, 500, "members.upsert", map[string]any{"email": "a@b.co"}, abi.KindTransient, ""},
 	}

@@ -73,8 +73,9 @@ var Connector = &plugin.Connector{
 	ID: "sendgrid", Version: "1.0.0",
 	Description: "SendGrid v3 mail send, split into requests of at most 1,000 recipients.",
 	Config:      []plugin.ConfigSpec{{Name: "base_url", Description: "API origin (the simulator's in development; https://api.eu.sendgrid.com for EU subusers)", Default: defaultBaseURL}},
-	Secrets:     []plugin.SecretSpec{{Name: "api_key", Description: "API key (SG.…) with mail send permission", Required: true}},
-	Egress:      []string{defaultBaseURL, "https://api.eu.sendgrid.com"},
+	Secrets: []plugin.SecretSpec{{Name: "api_key", Description: "API key (SG.…) with mail send permission", Required: true,
+		Places: []plugin.SecretPlace{{Header: "Authorization"}}}},
+	Egress: []string{defaultBaseURL, "https://api.eu.sendgrid.com"},
 	Actions: []plugin.Handler{
 		plugin.Action[SendIn, SendOut]{Name: "mail.send", Description: "Send one message to any number of recipients.", Handle: send},
 	},

@@ -169,7 +169,7 @@ func TestSendErrors(t *testing.T) {
 		wantKind  abi.ErrorKind
 		wantField string
 	}{
-		{"bad key", "SG.nope", 0, newsletter(1), abi.KindAuth, ""},
+		{"bad key", "SG.wrong-key", 0, newsletter(1), abi.KindAuth, ""},
 		{"no body", sim.DefaultKey, 0, func() map[string]any { m := newsletter(1); delete(m, "html"); delete(m, "text"); return m }(), abi.KindInvalidInput, "html"},
 		{"no recipients", sim.DefaultKey, 0, func() map[string]any { m := newsletter(1); delete(m, "to"); return m }(), abi.KindInvalidInput, "to"},
 		{"bad address rejected by SendGrid", sim.DefaultKey, 0, func() map[string]any {

@@ -190,6 +190,9 @@ func seedFor(t *Template, r *Request) uint64 {
 	if r.Partnership != nil {
 		fmt.Fprintf(h, "\x00%+v", *r.Partnership)
 	}
+	if r.ECommerce != nil {
+		fmt.Fprintf(h, "\x00%+v", *r.ECommerce)
+	}
 	return h.Sum64()
 }
 
@@ -244,6 +247,12 @@ func (f *filler) article() Draft {
 		}
 		if role == "cta" && f.partner != nil {
 			sentences = append(sentences, f.partnerCTA())
+		}
+		if role == "cta" && f.r.ECommerce != nil {
+			if s := f.r.ECommerce.sentence(); s != "" {
+				f.count(s)
+				sentences = append(sentences, s)
+			}
 		}
 		if role == "tips" || role == "proscons" {
 			for _, s := range sentences {

@@ -67,6 +67,9 @@ func (r *Request) ToAPI() api.ContentRequest {
 			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
 	}
+	if e := r.ECommerce; e != nil {
+		out.ECommerce = &api.ECommerce{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
+	}
 	return out
 }
 

@@ -1,6 +1,6 @@
 // Package content is aquahub's content engine: it turns a generation request (template,
-// topic, audience, keywords, instructions, partnership data) into a scored and validated
-// article, caption or guide.
+// topic, audience, keywords, instructions, partnership data, the shop product's
+// e_commerce_data) into a scored and validated article, caption, guide or product review.
 //
 // The pieces, in the order a request meets them:
 //

@@ -116,6 +116,9 @@ func BuildPrompt(t *Template, r *Request, brandVoice string) Prompt {
 			fmt.Fprintf(&u, "End with a call to action mentioning the %s partnership.\n", pt.Partner)
 		}
 	}
+	if e := r.ECommerce; e != nil {
+		e.promptLines(&u)
+	}
 	if r.Instructions != "" {
 		fmt.Fprintf(&u, "\nAdditional instructions:\n%s\n", strings.TrimSpace(r.Instructions))
 	}

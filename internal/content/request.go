@@ -11,9 +11,10 @@ import (
 )
 
 // Request asks for one piece of content. API bodies and rule-step inputs name its fields
-// template, topic, audience, keywords, instructions, brand_voice, partnership and request_id
-// (RequestFromMap); the seed SDK's names (content_type, target_audience, seo_keywords,
-// custom_instructions, partnership_data) are accepted as aliases.
+// template, topic, audience, keywords, instructions, brand_voice, partnership, ecommerce and
+// request_id (RequestFromMap); the seed SDK's names (content_type, target_audience,
+// seo_keywords, custom_instructions, partnership_data, e_commerce_data) are accepted as
+// aliases.
 type Request struct {
 	// Template is the template id (alias content_type).
 	Template string
@@ -29,6 +30,8 @@ type Request struct {
 	BrandVoice string
 	// Partnership is partner content data (alias partnership_data).
 	Partnership *Partnership
+	// ECommerce is the shop product the content is for (alias e_commerce_data).
+	ECommerce *ECommerce
 	// RequestID is the caller's id, echoed in events.
 	RequestID string
 }
@@ -60,6 +63,7 @@ var requestAliases = map[string]string{
 	"seo_keywords": "keywords", "seoKeywords": "keywords",
 	"custom_instructions": "instructions", "customInstructions": "instructions",
 	"partnership_data": "partnership", "partner": "partnership",
+	"e_commerce_data": "ecommerce", "eCommerceData": "ecommerce", "e_commerce": "ecommerce",
 	"requestId": "request_id",
 }
 
@@ -129,6 +133,17 @@ func RequestFromMap(m map[string]any, prefix string, ignore ...string) (Request,
 			}
 			r.Partnership, err = partnershipFromMap(pm, p(key))
 			if err != nil {
+				return r, err
+			}
+		case "ecommerce":
+			if v == nil {
+				continue
+			}
+			em, ok := v.(map[string]any)
+			if !ok {
+				return r, core.Invalid(p(key), "must be an object")
+			}
+			if r.ECommerce, err = ecommerceFromMap(em, p(key)); err != nil {
 				return r, err
 			}
 		default:
@@ -265,6 +280,11 @@ func (r *Request) Validate(prefix string) error {
 	for i, k := range r.Keywords {
 		if len(Words(k)) == 0 || len(k) > 80 {
 			return core.Invalid(fmt.Sprintf("%s[%d]", p("keywords"), i), "must hold 1-80 characters with a word (got %q)", k)
+		}
+	}
+	if e := r.ECommerce; e != nil {
+		if err := e.validate(p("ecommerce")); err != nil {
+			return err
 		}
 	}
 	if pt := r.Partnership; pt != nil {

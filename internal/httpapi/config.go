@@ -16,6 +16,9 @@ type Config struct {
 	BodyLimit core.ByteSize `koanf:"body_limit"`
 	// ShutdownTimeout bounds draining on SIGTERM (default 25s; the process exits within 30s).
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// Pprof serves Go's profiler at /debug/pprof/ to requests from loopback addresses only
+	// (default false). Profiles show where the hub spends its time; see docs/performance.md.
+	Pprof bool `koanf:"pprof"`
 }
 
 // DefaultConfig returns the listener's defaults.

@@ -1,7 +1,10 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -119,3 +122,27 @@ func TestPermissionsAndCredentials(t *testing.T) {
 type routesFunc func(m *httpapi.Mux)
 
 func (f routesFunc) Routes(m *httpapi.Mux) { f(m) }
+
+func TestProfilerIsOffByDefaultAndLoopbackOnly(t *testing.T) {
+	off := apitest.New(t)
+	if status, _, _ := off.Call(t, "GET", "/debug/pprof/heap", "", nil, nil); status != 404 {
+		t.Fatalf("profiler without server.pprof: %d", status)
+	}
+	cfg := httpapi.DefaultConfig()
+	cfg.Pprof = true
+	on := apitest.NewWith(t, cfg, httpapi.Options{Auth: apitest.Keys()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go on.Serve(ln)
+	defer on.Shutdown(context.Background())
+	resp, err := http.Get("http://" + ln.Addr().String() + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("profiler from loopback: %d", resp.StatusCode)
+	}
+}

@@ -75,6 +75,9 @@ func New(cfg Config, opts Options, modules ...RouteModule) (*Server, error) {
 		Responses: []Response{{Status: 200, Description: "Ready", Body: Readiness{}}, {Status: 503, Description: "Not ready"}}}, s.readyz)
 	m.Handle(Op{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Tag: "system", Public: true,
 		Responses: []Response{{Status: 200, Description: "The document", Body: map[string]any{}}}}, s.openapi)
+	if cfg.Pprof {
+		profilerRoutes(m)
+	}
 	for _, mod := range modules {
 		mod.Routes(m)
 	}

@@ -9,15 +9,19 @@ import (
 // authenticated by the verifier, not by an API key.
 type SourceConfig struct {
 	// Verifier names the scheme that checks the request's authenticity: hmac,
-	// standard-webhooks, basic, api_key, airtable or sendgrid (required). With sendgrid
-	// every item of an Event Webhook batch becomes its own event (type email.<event>, id
-	// sg_event_id, subject the address), and the expressions below run per item with body
-	// bound to the item.
+	// standard-webhooks, basic, api_key, airtable, sendgrid or woocommerce (required). With
+	// sendgrid every item of an Event Webhook batch becomes its own event (type
+	// email.<event>, id sg_event_id, subject the address), and the expressions below run per
+	// item with body bound to the item. With woocommerce a delivery becomes the event
+	// woocommerce.<topic> (woocommerce.product.created, woocommerce.order.created; id a hash
+	// of the topic and the signed body, subject the resource id, data the resource), and
+	// WooCommerce's ping on webhook creation is answered 200 without publishing.
 	Verifier string `koanf:"verifier"`
 	// Secret is the verifier's key: the HMAC key as text (hmac), whsec_… (standard-webhooks;
 	// several separated by spaces while the sender rotates), "user:password" (basic), the
-	// key (api_key), the webhook's macSecretBase64 (airtable), or the base64 DER public key
-	// (sendgrid). Use ${VAR} to keep it out of the file.
+	// key (api_key), the webhook's macSecretBase64 (airtable), the base64 DER public key
+	// (sendgrid), or the webhook's secret as typed in the store (woocommerce). Use ${VAR} to
+	// keep it out of the file.
 	Secret string `koanf:"secret"`
 	// Header carries the signature (hmac, default X-Signature-256) or the key (api_key,
 	// default X-API-Key; with Authorization the key follows "Bearer ").

@@ -118,7 +118,7 @@ func TestOneRegistrationAddsAScheme(t *testing.T) {
 	if _, err := inbound.NewSchemes(tokenScheme(), tokenScheme()); err == nil {
 		t.Fatal("a scheme registered twice was accepted")
 	}
-	if names := inbound.DefaultSchemes().Names(); strings.Join(names, ",") != "airtable,api_key,basic,hmac,sendgrid,standard-webhooks" {
+	if names := inbound.DefaultSchemes().Names(); strings.Join(names, ",") != "airtable,api_key,basic,hmac,sendgrid,standard-webhooks,woocommerce" {
 		t.Fatalf("DefaultSchemes = %v", names)
 	}
 }

@@ -4,11 +4,15 @@
 // A source is one configured endpoint, POST /hooks/{tenant}/{source} (SourceConfig). Its
 // verifier decides whether a request is authentic (HMAC over the raw body, Standard
 // Webhooks, Basic auth, an API key, Airtable's X-Airtable-Content-MAC, SendGrid's ECDSA
-// signature; the signature schemes themselves are in sdk/signature), replay protection
+// signature, WooCommerce's X-WC-Webhook-Signature; the signature schemes themselves are in
+// sdk/signature), replay protection
 // refuses stale timestamps and repeated message ids, and expr-lang expressions map the
 // payload to the event's type, id, subject and data. The module publishes the event into
 // the pipeline, where rules pick it up like any other. A request that fails verification is
 // ErrUnauthorized, which is core.ErrUnauthenticated: the HTTP kernel answers 401.
+//
+// A sender's handshake that carries no data, WooCommerce's unsigned ping when a webhook is
+// created, is answered 200 (the store wants exactly that) and publishes nothing.
 //
 // Two vendor sources publish more than one event per request: a SendGrid Event Webhook batch
 // becomes one email.<event> event per item (id sg_event_id), and an Airtable notification

@@ -30,6 +30,11 @@ const (
 	sendgridBody = `[{"email":"hello@world.com","event":"dropped","reason":"Bounced Address","sg_event_id":"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA","sg_message_id":"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0","smtp-id":"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>","timestamp":1600112492}]` + "\r\n"
 
 	swSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+	// wcSig was computed independently:
+	// printf '%s' "$wcBody" | openssl dgst -sha256 -hmac wc-webhook-secret -binary | base64
+	wcBody = `{"id":799,"name":"ADA Aqua Soil Amazonia 9L"}`
+	wcSig  = "0p6ocHIYOlCO/XlrEp0toP6NvNkfG+DaBbWJn2JoN7E="
 )
 
 func hdr(kv ...string) http.Header {
@@ -85,6 +90,13 @@ func TestVerifiers(t *testing.T) {
 		{name: "api key", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdef"), body: "{}", ok: true},
 		{name: "api key bearer", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef", Header: "Authorization"}, header: hdr("Authorization", "Bearer 0123456789abcdef"), body: "{}", ok: true},
 		{name: "api key wrong", cfg: inbound.SourceConfig{Verifier: "api_key", Secret: "0123456789abcdef"}, header: hdr("X-API-Key", "0123456789abcdeX"), body: "{}", ok: false},
+		{name: "woocommerce", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(signature.WooCommerceSignatureHeader, wcSig), body: wcBody, ok: true},
+		{name: "woocommerce tampered", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(signature.WooCommerceSignatureHeader, wcSig), body: wcBody + " ", ok: false},
+		{name: "woocommerce other secret", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "other"}, header: hdr(signature.WooCommerceSignatureHeader, wcSig), body: wcBody, ok: false},
+		{name: "woocommerce unsigned", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(), body: wcBody, ok: false},
+		{name: "woocommerce hex signature", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(signature.WooCommerceSignatureHeader, "d29aa87072183a508efd796b129d2da0fe8dbcd91f1be0da05b589df626837b1"), body: wcBody, ok: false},
+		{name: "woocommerce ping", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(), body: "webhook_id=7", ok: true},
+		{name: "woocommerce ping with a bad signature", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "wc-webhook-secret"}, header: hdr(signature.WooCommerceSignatureHeader, "AAAA"), body: "webhook_id=7", ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +139,8 @@ func TestBadSourcesAreRefused(t *testing.T) {
 		{name: "hmac field on another verifier", cfg: inbound.SourceConfig{Verifier: "basic", Secret: "u:p", Prefix: "sha256="}, field: "prefix"},
 		{name: "tolerance on a verifier without timestamps", cfg: inbound.SourceConfig{Verifier: "hmac", Secret: "x", Tolerance: time.Minute}, field: "tolerance"},
 		{name: "header on a verifier that reads none", cfg: inbound.SourceConfig{Verifier: "sendgrid", Secret: sendgridKey, Header: "X-Sig"}, field: "header"},
+		{name: "woocommerce without secret", cfg: inbound.SourceConfig{Verifier: "woocommerce"}, field: "secret"},
+		{name: "woocommerce with an hmac header", cfg: inbound.SourceConfig{Verifier: "woocommerce", Secret: "x", Header: "X-WC-Webhook-Signature"}, field: "header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

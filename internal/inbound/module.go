@@ -110,6 +110,9 @@ type Result struct {
 	// Events lists every event published when one request becomes several (an Airtable
 	// ping's changed records, a SendGrid batch's items).
 	Events []core.Accepted
+	// Handshake is true when the request was the sender's handshake (Verified.Handshake):
+	// nothing was published, and the answer is 200.
+	Handshake bool
 }
 
 // Receive verifies and publishes one request to tenant's source. An unknown source is
@@ -127,6 +130,9 @@ func (m *Module) Receive(ctx context.Context, tenant, source string, header http
 	ver, err := s.verifier.Verify(req)
 	if err != nil {
 		return Result{}, err
+	}
+	if ver.Handshake {
+		return Result{Handshake: true, Accepted: core.Accepted{Source: eventSource(source)}}, nil
 	}
 	if s.intake != nil {
 		return s.intake.Receive(ctx, s, req, ver)

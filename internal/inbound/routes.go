@@ -19,6 +19,7 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 		RequestTypes:  []string{"application/json", "*/*"},
 		RequestSchema: map[string]any{"description": "the vendor's payload, signed as the source's verifier expects"},
 		Responses: []httpapi.Response{
+			{Status: 200, Description: "The sender's handshake (WooCommerce's ping when a webhook is created), answered without publishing", Body: api.HookHandshake{}},
 			{Status: 202, Description: "Verified and published as CloudEvents", Body: api.HookAccepted{}},
 			{Status: 400, Description: "The payload does not map to an event"},
 			{Status: 401, Description: "Signature, credentials or timestamp refused"},
@@ -33,6 +34,9 @@ func (m *Module) receive(c *fiber.Ctx) error {
 	res, err := m.Receive(c.UserContext(), c.Params("tenant"), c.Params("source"), header, c.Body())
 	if err != nil {
 		return err
+	}
+	if res.Handshake {
+		return c.Status(fiber.StatusOK).JSON(api.HookHandshake{Status: "handshake", Source: res.Accepted.Source})
 	}
 	return c.Status(fiber.StatusAccepted).JSON(hookAccepted(res))
 }

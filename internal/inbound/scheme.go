@@ -163,6 +163,7 @@ func DefaultSchemes() *Schemes {
 		apiKeyScheme(),
 		airtableScheme(),
 		sendgridScheme(),
+		wooCommerceScheme(),
 	)
 	if err != nil {
 		panic(err) // the list above is fixed: a duplicate is a programming error caught by every test

@@ -30,6 +30,10 @@ type Verified struct {
 	ID string
 	// Timestamp is the signed send time when the scheme has one.
 	Timestamp time.Time
+	// Handshake marks a sender's unsigned handshake that the scheme accepts because it
+	// publishes nothing, such as WooCommerce's ping when a webhook is created. The module
+	// answers it 200 without publishing.
+	Handshake bool
 }
 
 // Verifier checks one authentication scheme. Verify returns an error wrapping

@@ -1,6 +1,11 @@
 package webhooks
 
-import "github.com/aquascene/aquahub/sdk/api"
+import (
+	"time"
+
+	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/api"
+)
 
 // The conversions between the domain types and the API's (sdk/api). The API shows an
 // endpoint without its secrets and a message without its body and scheduling state.
@@ -10,24 +15,44 @@ func apiEndpoint(e Endpoint) api.WebhookEndpoint {
 		ID: e.ID, URL: e.URL, Events: e.Events, Headers: e.Headers, Description: e.Description,
 		Enabled: e.Enabled, DisabledReason: e.DisabledReason, FailingSince: e.FailingSince,
 		RotationEndsAt: e.RotationEndsAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		WebhookDeliverySettings: api.WebhookDeliverySettings{
+			MaxInFlight: e.MaxInFlight, RateLimit: e.RateLimit, TimeoutMS: e.Timeout.Milliseconds(), Ordered: e.Ordered,
+		},
 	}
 }
 
-// apiEndpointSecret is the answer to create and rotate: the endpoint and its current secret.
-func apiEndpointSecret(e Endpoint, status string) api.WebhookEndpointSecret {
-	return api.WebhookEndpointSecret{WebhookEndpoint: apiEndpoint(e), Secret: string(e.Secret), WebhookID: e.ID, Status: status}
+// apiCircuit is a breaker's state for the API; nil while closed.
+func apiCircuit(state core.CircuitState, probeAt time.Time) *api.WebhookCircuit {
+	if state == core.CircuitClosed || state == "" {
+		return nil
+	}
+	return &api.WebhookCircuit{State: string(state), ProbeAt: probeAt}
 }
 
-func apiEndpointList(eps []Endpoint) api.WebhookEndpointList {
+// apiEndpointSecret is the answer to create and rotate: the endpoint and its current secret.
+func (m *Module) apiEndpointSecret(e Endpoint, status string) api.WebhookEndpointSecret {
+	return api.WebhookEndpointSecret{WebhookEndpoint: m.apiEndpoint(e), Secret: string(e.Secret), WebhookID: e.ID, Status: status}
+}
+
+// apiEndpoint is the endpoint for the API with its breaker's state.
+func (m *Module) apiEndpoint(e Endpoint) api.WebhookEndpoint {
+	out := apiEndpoint(e)
+	out.Circuit = apiCircuit(m.circuits.State(laneKey(e.Tenant, e.ID), m.clock.Now()))
+	return out
+}
+
+func (m *Module) apiEndpointList(eps []Endpoint) api.WebhookEndpointList {
 	out := api.WebhookEndpointList{Webhooks: make([]api.WebhookEndpoint, 0, len(eps))}
 	for _, e := range eps {
-		out.Webhooks = append(out.Webhooks, apiEndpoint(e))
+		out.Webhooks = append(out.Webhooks, m.apiEndpoint(e))
 	}
 	return out
 }
 
 func endpointInput(in api.WebhookEndpointInput) EndpointInput {
-	return EndpointInput{URL: in.URL, Events: in.Events, Headers: in.Headers, Description: in.Description, Enabled: in.Enabled, Secret: in.Secret}
+	return EndpointInput{URL: in.URL, Events: in.Events, Headers: in.Headers, Description: in.Description, Enabled: in.Enabled, Secret: in.Secret,
+		EndpointSettings: EndpointSettings{MaxInFlight: in.MaxInFlight, RateLimit: in.RateLimit,
+			Timeout: time.Duration(in.TimeoutMS) * time.Millisecond, Ordered: in.Ordered}}
 }
 
 func apiDelivery(d Delivery) api.WebhookDelivery {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/sdk/api"
 )
 
@@ -18,25 +19,51 @@ func TestAPIEndpointHidesSecrets(t *testing.T) {
 		Headers: map[string]string{"X-Team": "growth"}, Description: "d", Enabled: true, DisabledReason: "r",
 		FailingSince: at, RotationEndsAt: at.Add(time.Hour), CreatedAt: at, UpdatedAt: at.Add(time.Minute),
 		Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", PreviousSecret: "whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZA==",
+		EndpointSettings: EndpointSettings{MaxInFlight: 2, RateLimit: 0.5, Timeout: 1500 * time.Millisecond, Ordered: true},
+		OrderedHead:      "msg_9",
 	}
 	want := api.WebhookEndpoint{
 		ID: "ep_1", URL: "https://example.com/hook", Events: []string{"content.*"}, Headers: map[string]string{"X-Team": "growth"},
 		Description: "d", Enabled: true, DisabledReason: "r", FailingSince: at, RotationEndsAt: at.Add(time.Hour), CreatedAt: at, UpdatedAt: at.Add(time.Minute),
+		WebhookDeliverySettings: api.WebhookDeliverySettings{MaxInFlight: 2, RateLimit: 0.5, TimeoutMS: 1500, Ordered: true},
 	}
 	if got := apiEndpoint(ep); !reflect.DeepEqual(got, want) {
 		t.Fatalf("apiEndpoint = %+v\nwant %+v", got, want)
 	}
-	for name, v := range map[string]any{"endpoint": apiEndpoint(ep), "list": apiEndpointList([]Endpoint{ep})} {
+	m, err := New(Config{}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{"endpoint": m.apiEndpoint(ep), "list": m.apiEndpointList([]Endpoint{ep})} {
 		if b, _ := json.Marshal(v); strings.Contains(string(b), "whsec_") || strings.Contains(string(b), "aquascene") {
 			t.Errorf("the %s's JSON shows a secret or the tenant: %s", name, b)
 		}
 	}
-	withSecret := apiEndpointSecret(ep, "rotating")
+	withSecret := m.apiEndpointSecret(ep, "rotating")
 	if withSecret.Secret != string(ep.Secret) || withSecret.WebhookID != "ep_1" || withSecret.Status != "rotating" || withSecret.ID != "ep_1" {
 		t.Fatalf("apiEndpointSecret = %+v, want the current secret only", withSecret)
 	}
 	if b, _ := json.Marshal(withSecret); strings.Contains(string(b), string(ep.PreviousSecret)) {
 		t.Fatalf("the rotate answer shows the previous secret: %s", b)
+	}
+}
+
+func TestAPICircuit(t *testing.T) {
+	tests := []struct {
+		name  string
+		state core.CircuitState
+		want  *api.WebhookCircuit
+	}{
+		{name: "closed is absent", state: core.CircuitClosed},
+		{name: "open with its probe time", state: core.CircuitOpen, want: &api.WebhookCircuit{State: "open", ProbeAt: at}},
+		{name: "half open", state: core.CircuitHalfOpen, want: &api.WebhookCircuit{State: "half_open", ProbeAt: at}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := apiCircuit(tc.state, at); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("apiCircuit = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -63,15 +90,21 @@ func TestAPIDelivery(t *testing.T) {
 	if b, _ := json.Marshal(apiDeliveryList(nil)); string(b) != `{"deliveries":[]}` {
 		t.Fatalf("an empty listing encodes as %s", b)
 	}
-	if b, _ := json.Marshal(apiEndpointList(nil)); string(b) != `{"webhooks":[]}` {
+	m, err := New(Config{}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(m.apiEndpointList(nil)); string(b) != `{"webhooks":[]}` {
 		t.Fatalf("an empty endpoint list encodes as %s", b)
 	}
 }
 
 func TestEndpointInput(t *testing.T) {
 	off := false
-	in := api.WebhookEndpointInput{URL: "https://example.com", Events: []string{"*"}, Headers: map[string]string{"A": "b"}, Description: "d", Enabled: &off, Secret: "whsec_x"}
-	want := EndpointInput{URL: "https://example.com", Events: []string{"*"}, Headers: map[string]string{"A": "b"}, Description: "d", Enabled: &off, Secret: "whsec_x"}
+	in := api.WebhookEndpointInput{URL: "https://example.com", Events: []string{"*"}, Headers: map[string]string{"A": "b"}, Description: "d", Enabled: &off, Secret: "whsec_x",
+		WebhookDeliverySettings: api.WebhookDeliverySettings{MaxInFlight: 3, RateLimit: 2.5, TimeoutMS: 750, Ordered: true}}
+	want := EndpointInput{URL: "https://example.com", Events: []string{"*"}, Headers: map[string]string{"A": "b"}, Description: "d", Enabled: &off, Secret: "whsec_x",
+		EndpointSettings: EndpointSettings{MaxInFlight: 3, RateLimit: 2.5, Timeout: 750 * time.Millisecond, Ordered: true}}
 	if got := endpointInput(in); !reflect.DeepEqual(got, want) {
 		t.Fatalf("endpointInput = %+v, want %+v", got, want)
 	}

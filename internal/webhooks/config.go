@@ -20,7 +20,9 @@ type Config struct {
 	// operator's private network (default false). Link-local and cloud metadata addresses are
 	// never allowed.
 	AllowPrivate bool `koanf:"allow_private"`
-	// Timeout bounds one delivery request, connection to last byte (default 15s).
+	// Timeout bounds one delivery request, connection to last byte (default 15s). An
+	// endpoint may set a shorter one (timeout_ms); a timeout counts against that endpoint
+	// only: its slot, its breaker.
 	Timeout time.Duration `koanf:"timeout"`
 	// Schedule is the delay before each attempt of a message; its length is the number of
 	// attempts before the message is dead (default 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h).
@@ -31,8 +33,22 @@ type Config struct {
 	// RotationOverlap is how long the previous secret keeps signing after a rotation
 	// (default 24h).
 	RotationOverlap time.Duration `koanf:"rotation_overlap"`
-	// Workers bounds concurrent delivery requests (default 32).
+	// Workers bounds the delivery requests in flight beyond each endpoint's first: every
+	// endpoint with a message due may always have one request in flight, so a slow
+	// endpoint's backlog never delays another endpoint's first attempt, and the others share
+	// this many (default 32).
 	Workers int `koanf:"workers"`
+	// EndpointConcurrency is how many requests one endpoint may have in flight unless it
+	// sets max_in_flight itself, so that one slow endpoint holds few of the shared workers
+	// (default 8).
+	EndpointConcurrency int `koanf:"endpoint_concurrency"`
+	// Circuit tunes the breaker each endpoint has: after failure_ratio of the requests in
+	// window failed (5xx, timeouts, network errors; at least min_requests of them) or
+	// timeout_run timeouts in a row, the endpoint's messages are deferred, not attempted and
+	// not counted as attempts, until a probe after open_for (doubling to max_open_for)
+	// succeeds (defaults: failure_ratio 0.5, min_requests 10, window 30s, timeout_run 5,
+	// open_for 15s, max_open_for 5m; disabled: true turns breakers off).
+	Circuit core.BreakerConfig `koanf:"circuit"`
 }
 
 // DefaultConfig returns the delivery defaults.
@@ -41,9 +57,11 @@ func DefaultConfig() Config {
 		Timeout: 15 * time.Second,
 		Schedule: []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 			2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
-		DisableAfter:    5 * 24 * time.Hour,
-		RotationOverlap: 24 * time.Hour,
-		Workers:         32,
+		DisableAfter:        5 * 24 * time.Hour,
+		RotationOverlap:     24 * time.Hour,
+		Workers:             32,
+		EndpointConcurrency: 8,
+		Circuit:             core.DefaultBreakerConfig(),
 	}
 }
 
@@ -66,6 +84,10 @@ func (c Config) withDefaults() Config {
 	if c.Workers == 0 {
 		c.Workers = def.Workers
 	}
+	if c.EndpointConcurrency == 0 {
+		c.EndpointConcurrency = def.EndpointConcurrency
+	}
+	c.Circuit = c.Circuit.WithDefaults()
 	return c
 }
 
@@ -94,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 || c.Workers > 1024 {
 		add("workers", "must be between 1 and 1024 (got %d)", c.Workers)
+	}
+	if c.EndpointConcurrency < 1 || c.EndpointConcurrency > maxInFlight {
+		add("endpoint_concurrency", "must be between 1 and %d (got %d)", maxInFlight, c.EndpointConcurrency)
 	}
 	return errors.Join(errs...)
 }

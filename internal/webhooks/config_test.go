@@ -26,6 +26,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "overlap negative", apply: func(c *Config) { c.RotationOverlap = -time.Hour }, field: "rotation_overlap"},
 		{name: "no workers", apply: func(c *Config) { c.Workers = 0 }, field: "workers"},
 		{name: "too many workers", apply: func(c *Config) { c.Workers = 5000 }, field: "workers"},
+		{name: "no endpoint concurrency", apply: func(c *Config) { c.EndpointConcurrency = -1 }, field: "endpoint_concurrency"},
+		{name: "endpoint concurrency too high", apply: func(c *Config) { c.EndpointConcurrency = 1000 }, field: "endpoint_concurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,10 +60,13 @@ func TestNewFillsDefaultsFromDefaultConfig(t *testing.T) {
 	if !reflect.DeepEqual(m.cfg, want) {
 		t.Fatalf("filled config = %+v\nwant %+v", m.cfg, want)
 	}
-	if m.lease != want.Timeout+leaseMargin {
-		t.Fatalf("lease = %s, want timeout + %s", m.lease, leaseMargin)
+	if m.lease != 2*want.Timeout+leaseMargin {
+		t.Fatalf("lease = %s, want twice the timeout + %s", m.lease, leaseMargin)
 	}
 	if _, err := New(Config{Schedule: []time.Duration{-time.Second}}, Deps{}); err == nil || !strings.Contains(err.Error(), "schedule[0]") {
 		t.Fatalf("New with a negative delay = %v, want an error naming schedule[0]", err)
+	}
+	if _, err := New(Config{Circuit: core.BreakerConfig{FailureRatio: 2}}, Deps{}); err == nil || !strings.Contains(err.Error(), "circuit: failure_ratio") {
+		t.Fatalf("New with a bad breaker ratio = %v, want an error naming circuit: failure_ratio", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aquascene/aquahub/core"
@@ -113,22 +112,42 @@ func enqueue(tx Tx, ep *Endpoint, ev *core.Event, body []byte, now time.Time) (D
 type claimed struct {
 	d  Delivery
 	ep Endpoint
+	// ticket is the breaker's leave to send; pooled is true when the request holds one of
+	// the shared workers.
+	ticket core.CircuitTicket
+	pooled bool
 }
 
-// claim reserves up to limit messages due at or before now.
-func (m *Module) claim(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
-	var out []claimed
+// claim leases the messages due at now that the endpoints' lanes have room for and hands
+// them to the lanes. Endpoints are read in the order of their earliest due message, those
+// with no room passed over unread; a deleted endpoint's messages are dropped and a disabled
+// one's die. It returns how many messages it claimed.
+func (m *Module) claim(ctx context.Context, now time.Time) (int, error) {
+	m.disp.claiming.Lock()
+	defer m.disp.claiming.Unlock()
+	skip := func(tenant, endpointID string) bool { return m.full(tenant, endpointID, now) }
+	// A read first: most passes find nothing to claim, and a write transaction would cost a
+	// commit each time.
+	var any bool
+	if err := m.store.View(ctx, func(tx Tx) error {
+		due, err := tx.DueEndpoints(now, 1, skip)
+		any = len(due) > 0
+		return err
+	}); err != nil || !any {
+		return 0, err
+	}
+	var out []*claimed
 	err := m.store.Update(ctx, func(tx Tx) error {
 		out = out[:0]
-		due, err := tx.Due(now, limit)
+		due, err := tx.DueEndpoints(now, claimEndpoints, skip)
 		if err != nil {
 			return err
 		}
-		for _, d := range due {
-			ep, err := tx.Endpoint(d.Tenant, d.EndpointID)
+		for _, de := range due {
+			ep, err := tx.Endpoint(de.Tenant, de.EndpointID)
 			if errors.Is(err, core.ErrNotFound) {
 				// The endpoint was deleted: its messages go with it.
-				if err := tx.DeleteDelivery(d.Tenant, d.EndpointID, d.ID); err != nil {
+				if err := m.dropDue(tx, de, now, nil); err != nil {
 					return err
 				}
 				continue
@@ -136,61 +155,100 @@ func (m *Module) claim(ctx context.Context, now time.Time, limit int) ([]claimed
 				return err
 			}
 			if !ep.Enabled {
-				d.State, d.LastError, d.NextAt, d.UpdatedAt, d.DueAt = StateDead, "endpoint disabled", time.Time{}, now, time.Time{}
-				if err := tx.PutDelivery(d); err != nil {
+				if err := m.dropDue(tx, de, now, &ep); err != nil {
 					return err
 				}
 				continue
 			}
-			d.State, d.LeaseUntil, d.UpdatedAt = StateSending, now.Add(m.lease), now
-			d.DueAt = d.LeaseUntil
-			if err := tx.PutDelivery(d); err != nil {
+			room := m.room(&ep, now)
+			if room == 0 {
+				continue
+			}
+			var ds []Delivery
+			if ep.Ordered {
+				ds, err = m.orderedNext(tx, &ep, now)
+			} else {
+				ds, err = tx.DueDeliveries(ep.Tenant, ep.ID, now, room)
+			}
+			if err != nil {
 				return err
 			}
-			out = append(out, claimed{d: d, ep: ep})
+			for _, d := range ds {
+				d.State, d.LeaseUntil, d.UpdatedAt = StateSending, now.Add(m.lease), now
+				d.DueAt = d.LeaseUntil
+				if err := tx.PutDelivery(d); err != nil {
+					return err
+				}
+				out = append(out, &claimed{d: d, ep: ep})
+			}
 		}
 		return nil
 	})
-	return out, err
-}
-
-// DeliverDue makes one attempt for every message due now (up to a few times Workers), with
-// at most Workers requests in flight, and records the outcomes. It returns the number of
-// attempts made.
-func (m *Module) DeliverDue(ctx context.Context) (int, error) {
-	if m.store == nil {
-		return 0, nil
-	}
-	batch, err := m.claim(ctx, m.clock.Now().UTC(), m.cfg.Workers*4)
-	if err != nil || len(batch) == 0 {
+	if err != nil {
 		return 0, err
 	}
-	sem := make(chan struct{}, m.cfg.Workers)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for i := range batch {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(c *claimed) {
-			defer func() { <-sem; wg.Done() }()
-			att, res := m.attempt(ctx, c)
-			if ctx.Err() != nil {
-				// Shutting down: leave the message leased; it is sent again, with the same
-				// webhook-id, when the lease runs out.
-				return
-			}
-			if err := m.record(ctx, c, att, res); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}(&batch[i])
+	m.enqueue(out)
+	return len(out), nil
+}
+
+// dropDue removes the due messages of a deleted endpoint (ep nil), or kills those of a
+// disabled one, a batch at a time.
+func (m *Module) dropDue(tx Tx, de DueEndpoint, now time.Time, ep *Endpoint) error {
+	ds, err := tx.DueDeliveries(de.Tenant, de.EndpointID, now, 256)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	return len(batch), firstErr
+	for _, d := range ds {
+		if ep == nil {
+			if err := tx.DeleteDelivery(d.Tenant, d.EndpointID, d.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		d.State, d.LastError, d.NextAt, d.UpdatedAt, d.DueAt = StateDead, "endpoint disabled", time.Time{}, now, time.Time{}
+		if err := tx.PutDelivery(d); err != nil {
+			return err
+		}
+	}
+	if ep != nil && ep.OrderedHead != "" {
+		ep.OrderedHead = ""
+		return tx.PutEndpoint(*ep)
+	}
+	return nil
+}
+
+// orderedNext is the one message an ordered endpoint may be sent now: the message holding
+// the line (ep.OrderedHead) once it is due, else, when that one is finished, the earliest
+// due message, which then holds the line.
+func (m *Module) orderedNext(tx Tx, ep *Endpoint, now time.Time) ([]Delivery, error) {
+	if ep.OrderedHead != "" {
+		d, err := tx.Delivery(ep.Tenant, ep.ID, ep.OrderedHead)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+		case err != nil:
+			return nil, err
+		case d.State == StatePending || d.State == StateSending:
+			if d.DueAt.IsZero() || d.DueAt.After(now) {
+				return nil, nil
+			}
+			return []Delivery{d}, nil
+		}
+	}
+	ds, err := tx.DueDeliveries(ep.Tenant, ep.ID, now, 1)
+	if err != nil {
+		return nil, err
+	}
+	head := ""
+	if len(ds) > 0 {
+		head = ds[0].ID
+	}
+	if head != ep.OrderedHead {
+		ep.OrderedHead = head
+		if err := tx.PutEndpoint(*ep); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
 }
 
 // outcome is what one request produced, beyond the logged Attempt.
@@ -198,6 +256,19 @@ type outcome struct {
 	ok         bool
 	gone       bool
 	retryAfter time.Duration
+	// circuit is what the endpoint's breaker makes of the attempt.
+	circuit core.Outcome
+}
+
+// result names the attempt's outcome for the metrics.
+func (o outcome) result() string {
+	switch {
+	case o.ok:
+		return "succeeded"
+	case o.circuit == core.OutcomeTimeout:
+		return "timeout"
+	}
+	return "failed"
 }
 
 // BuildRequest returns the signed request for one attempt of a message: body is sent as is,
@@ -241,19 +312,31 @@ func (m *Module) attempt(ctx context.Context, c *claimed) (Attempt, outcome) {
 	att := Attempt{N: c.d.Attempts + 1, At: now, URL: c.ep.URL, Trigger: trigger}
 	if _, err := m.policy.CheckURL(c.ep.URL); err != nil {
 		att.Error = err.Error()
-		return att, outcome{}
+		return att, outcome{circuit: core.OutcomeIgnored}
 	}
-	req, err := BuildRequest(ctx, c.ep.URL, c.d.ID, now, c.d.Body, c.ep.signingSecrets(now), c.ep.Headers)
+	// The endpoint's own timeout bounds its request, so a receiver that hangs holds its own
+	// slot only as long as it is allowed to.
+	reqCtx, cancel := context.WithTimeout(ctx, m.timeout(&c.ep))
+	defer cancel()
+	req, err := BuildRequest(reqCtx, c.ep.URL, c.d.ID, now, c.d.Body, c.ep.signingSecrets(now), c.ep.Headers)
 	if err != nil {
 		att.Error = err.Error()
-		return att, outcome{}
+		return att, outcome{circuit: core.OutcomeIgnored}
 	}
 	start := time.Now()
 	resp, err := m.client.Do(req)
 	if err != nil {
 		att.LatencyMS = msSince(start)
 		att.Error = describeError(err)
-		return att, outcome{}
+		out := outcome{circuit: core.OutcomeFailure}
+		var te interface{ Timeout() bool }
+		switch {
+		case ctx.Err() != nil:
+			out.circuit = core.OutcomeIgnored
+		case errors.Is(err, context.DeadlineExceeded), errors.As(err, &te) && te.Timeout():
+			out.circuit = core.OutcomeTimeout
+		}
+		return att, out
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxSnippet))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
@@ -262,6 +345,9 @@ func (m *Module) attempt(ctx context.Context, c *claimed) (Attempt, outcome) {
 	att.Status = resp.StatusCode
 	att.Response = strings.ToValidUTF8(string(snippet), "\uFFFD")
 	out := outcome{ok: resp.StatusCode >= 200 && resp.StatusCode < 300, gone: resp.StatusCode == http.StatusGone}
+	if resp.StatusCode >= 500 {
+		out.circuit = core.OutcomeFailure // an answer below 500 is the receiver up and deciding
+	}
 	switch {
 	case out.ok:
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
@@ -356,6 +442,9 @@ func (m *Module) record(ctx context.Context, c *claimed, att Attempt, out outcom
 			return err
 		}
 		changed := false
+		if ep.OrderedHead == d.ID && (d.State == StateSucceeded || d.State == StateDead) {
+			ep.OrderedHead, changed = "", true
+		}
 		switch {
 		case out.ok:
 			if !ep.FailingSince.IsZero() {

@@ -63,6 +63,18 @@ func (m *Module) validate(in EndpointInput) (EndpointInput, error) {
 			return in, core.Invalid("secret", "%v", err)
 		}
 	}
+	if in.MaxInFlight < 0 || in.MaxInFlight > maxInFlight {
+		return in, core.Invalid("max_in_flight", "must be between 0 (the hub's default, %d) and %d (got %d)", m.cfg.EndpointConcurrency, maxInFlight, in.MaxInFlight)
+	}
+	if in.RateLimit < 0 || in.RateLimit > maxRateLimit {
+		return in, core.Invalid("rate_limit", "must be between 0 (no limit) and %d requests per second (got %g)", maxRateLimit, in.RateLimit)
+	}
+	if in.Timeout != 0 && (in.Timeout < 100*time.Millisecond || in.Timeout > m.cfg.Timeout) {
+		return in, core.Invalid("timeout_ms", "must be 0 (the hub's %s) or between 100 and %d (got %d)", m.cfg.Timeout, m.cfg.Timeout.Milliseconds(), in.Timeout.Milliseconds())
+	}
+	if in.Ordered && in.MaxInFlight > 1 {
+		return in, core.Invalid("max_in_flight", "an ordered endpoint sends one message at a time (got %d)", in.MaxInFlight)
+	}
 	return in, nil
 }
 
@@ -93,6 +105,7 @@ func (m *Module) Create(ctx context.Context, tenant string, in EndpointInput) (E
 	ep := Endpoint{
 		Tenant: tenant, URL: in.URL, Events: in.Events, Headers: in.Headers, Description: in.Description,
 		Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now, Secret: secret,
+		EndpointSettings: in.EndpointSettings,
 	}
 	err = m.update(ctx, func(tx Tx) error {
 		seq, err := tx.NextEndpointSeq()
@@ -151,6 +164,10 @@ func (m *Module) Update(ctx context.Context, tenant, id string, in EndpointInput
 			ep.DisabledReason, ep.FailingSince = "", time.Time{}
 		}
 		ep.URL, ep.Events, ep.Headers, ep.Description, ep.Enabled = in.URL, in.Events, in.Headers, in.Description, enabled
+		ep.EndpointSettings = in.EndpointSettings
+		if !ep.Ordered {
+			ep.OrderedHead = ""
+		}
 		if in.Secret != "" {
 			ep.Secret, ep.PreviousSecret, ep.RotationEndsAt = signature.Secret(in.Secret), "", time.Time{}
 		}
@@ -160,14 +177,24 @@ func (m *Module) Update(ctx context.Context, tenant, id string, in EndpointInput
 	return ep, err
 }
 
-// Delete removes an endpoint; its queued messages are dropped when they come due.
+// Delete removes an endpoint; its queued messages are dropped when they come due, and its
+// breaker is forgotten.
 func (m *Module) Delete(ctx context.Context, tenant, id string) error {
-	return m.update(ctx, func(tx Tx) error {
+	err := m.update(ctx, func(tx Tx) error {
 		if _, err := tx.Endpoint(tenant, id); err != nil {
 			return err
 		}
 		return tx.DeleteEndpoint(tenant, id)
 	})
+	if err == nil {
+		key := laneKey(tenant, id)
+		if state, _ := m.circuits.State(key, m.clock.Now()); state != core.CircuitClosed {
+			m.metrics.circuitsOpen.Dec()
+		}
+		m.circuits.Forget(key)
+		m.urls.Delete(key)
+	}
+	return err
 }
 
 // Rotate replaces the endpoint's secret with next (generated when empty). The previous

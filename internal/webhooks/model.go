@@ -30,7 +30,34 @@ type Endpoint struct {
 	// Secret signs every request; PreviousSecret signs alongside it until RotationEndsAt.
 	Secret         signature.Secret
 	PreviousSecret signature.Secret
+	// Delivery settings: see EndpointSettings.
+	EndpointSettings
+	// OrderedHead is, for an ordered endpoint, the message being delivered or waiting for
+	// its next attempt: no later message is sent before it succeeds or dies.
+	OrderedHead string
 }
+
+// EndpointSettings are how the hub delivers to one endpoint. Zero values take the module's
+// defaults.
+type EndpointSettings struct {
+	// MaxInFlight caps the endpoint's concurrent requests (0: Config.EndpointConcurrency).
+	MaxInFlight int
+	// RateLimit caps the endpoint's requests per second, with a burst of its whole part (at
+	// least 1); 0 is no limit.
+	RateLimit float64
+	// Timeout bounds one request to the endpoint (0: Config.Timeout, which also caps it).
+	Timeout time.Duration
+	// Ordered delivers one message at a time, in the order the messages were created: a
+	// message waits until every earlier one succeeded or died. A failing message holds the
+	// rest back for its whole retry schedule.
+	Ordered bool
+}
+
+// maxInFlight caps MaxInFlight and Config.EndpointConcurrency.
+const maxInFlight = 256
+
+// maxRateLimit caps RateLimit.
+const maxRateLimit = 10000
 
 // signingSecrets returns the secrets to sign with at now: the current one, and the previous
 // one while a rotation is in progress.
@@ -51,6 +78,8 @@ type EndpointInput struct {
 	Enabled *bool
 	// Secret, when set, is used instead of a generated one (whsec_ + base64 of 24–64 bytes).
 	Secret string
+	// Delivery settings; zero values take the module's defaults.
+	EndpointSettings
 }
 
 // DeliveryState is where a message is in its life.

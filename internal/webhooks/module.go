@@ -14,15 +14,24 @@ import (
 	"github.com/aquascene/aquahub/sdk/netguard"
 )
 
-// EventEndpointDisabled is the type of the event published when the hub disables an endpoint.
-const EventEndpointDisabled = "webhook.endpoint.disabled"
+// The events the module publishes on behalf of the endpoint's tenant.
+const (
+	// EventEndpointDisabled: the hub disabled an endpoint (410, continuous failure).
+	EventEndpointDisabled = "webhook.endpoint.disabled"
+	// EventCircuitOpened: an endpoint failed repeatedly; its messages are deferred until a
+	// probe succeeds.
+	EventCircuitOpened = "webhook.endpoint.circuit.opened"
+	// EventCircuitClosed: a probe succeeded; the endpoint's messages go again.
+	EventCircuitClosed = "webhook.endpoint.circuit.closed"
+)
 
 // EventSourceName is the CloudEvents source of the events this package publishes.
 const EventSourceName = "aquahub/webhooks"
 
-// leaseMargin is how much longer than one request's timeout a claimed message stays reserved
-// for its sender; after that another pass may claim it again, which is what redelivers after
-// a crash.
+// leaseMargin is how much longer than two requests' timeout a claimed message stays
+// reserved for its sender (it may wait for one request of its endpoint to end before its
+// own starts); after that another pass may claim it again, which is what redelivers after a
+// crash.
 const leaseMargin = 45 * time.Second
 
 // pollInterval is how often the worker looks for new events and due messages when nothing
@@ -42,7 +51,8 @@ type Deps struct {
 	// Events is read from for fan-out (the pipeline's core.Store). Without it only rule
 	// steps' and replayed messages are delivered.
 	Events EventReader
-	// Publisher receives webhook.endpoint.disabled events (the engine). Optional.
+	// Publisher receives webhook.endpoint.disabled and webhook.endpoint.circuit.* events
+	// (the engine). Optional.
 	Publisher core.Publisher
 	// Clock defaults to the wall clock.
 	Clock core.Clock
@@ -71,6 +81,12 @@ type Module struct {
 	log       *slog.Logger
 	wake      chan struct{}
 	fanMu     sync.Mutex
+	disp      *dispatcher
+	// circuits are the endpoints' breakers, by laneKey; urls holds each endpoint's URL for
+	// their events.
+	circuits *core.Circuits
+	urls     sync.Map
+	metrics  *deliveryMetrics
 
 	runMu  sync.Mutex
 	cancel context.CancelFunc
@@ -84,10 +100,15 @@ func New(cfg Config, deps Deps) (*Module, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
+	if err := cfg.Circuit.Validate(); err != nil {
+		return nil, fmt.Errorf("webhooks: circuit: %w", err)
+	}
 	m := &Module{
 		cfg: cfg, store: deps.Store, events: deps.Events, publisher: deps.Publisher, clock: deps.Clock,
-		policy: cfg.Policy(), lease: cfg.Timeout + leaseMargin, log: deps.Logger, wake: make(chan struct{}, 1),
+		policy: cfg.Policy(), lease: 2*cfg.Timeout + leaseMargin, log: deps.Logger, wake: make(chan struct{}, 1),
+		disp: newDispatcher(), metrics: newMetrics(),
 	}
+	m.circuits = core.NewCircuits(cfg.Circuit, m.circuitChanged)
 	if m.clock == nil {
 		m.clock = core.SystemClock{}
 	}
@@ -185,11 +206,17 @@ func (m *Module) Notify() {
 	}
 }
 
-// Run fans out events and delivers messages until ctx is cancelled. Start runs it in the
-// background; tests and the benchmark may drive FanOut and DeliverDue themselves instead.
+// Run fans out events and delivers messages until ctx is cancelled, then waits for the
+// requests in flight and returns the messages still waiting to the store. Start runs it in
+// the background; tests and the benchmark may drive FanOut and DeliverDue themselves
+// instead. Requests run alongside the loop: a request that ends wakes it to start the next.
 func (m *Module) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	defer func() {
+		m.disp.wg.Wait()
+		m.releaseQueued(context.WithoutCancel(ctx))
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,12 +230,19 @@ func (m *Module) Run(ctx context.Context) {
 		} else if n > 0 {
 			busy = true
 		}
-		if n, err := m.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+		m.pump(ctx)
+		if n, err := m.claim(ctx, m.clock.Now().UTC()); err != nil && ctx.Err() == nil {
 			m.log.Error("webhook delivery", "err", err)
 		} else if n > 0 {
 			busy = true
+			m.pump(ctx)
 		}
 		wait := pollInterval
+		m.disp.mu.Lock()
+		if at := m.disp.wakeAt; !at.IsZero() {
+			wait = min(wait, max(at.Sub(m.clock.Now()), time.Millisecond))
+		}
+		m.disp.mu.Unlock()
 		if busy {
 			wait = 0
 		}
@@ -232,6 +266,6 @@ func newID(prefix string, seq uint64) string {
 
 var (
 	_ core.Module           = (*Module)(nil)
-	_ core.StepKindProvider = (*Module)(nil)
 	_ core.Worker           = (*Module)(nil)
+	_ core.StepKindProvider = (*Module)(nil)
 )

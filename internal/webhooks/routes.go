@@ -16,7 +16,7 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 	notFound := R{Status: 404, Description: "No such endpoint"}
 	mux.Handle(httpapi.Op{Method: "POST", Path: "/api/v1/webhooks", Summary: "Register a webhook endpoint; the answer shows its secret once", Tag: "webhooks",
 		Permission: core.PermAdmin, Request: api.WebhookEndpointInput{},
-		Responses: []R{{Status: 201, Description: "Registered", Body: api.WebhookEndpointSecret{}}, {Status: 400, Description: "Invalid field (url, events, headers, secret)"}}}, m.createEndpoint)
+		Responses: []R{{Status: 201, Description: "Registered", Body: api.WebhookEndpointSecret{}}, {Status: 400, Description: "Invalid field (url, events, headers, secret, max_in_flight, rate_limit, timeout_ms)"}}}, m.createEndpoint)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks", Summary: "List webhook endpoints", Tag: "webhooks", Permission: core.PermReadContent,
 		Responses: []R{{Status: 200, Description: "The tenant's endpoints in creation order", Body: api.WebhookEndpointList{}}}}, m.listEndpoints)
 	mux.Handle(httpapi.Op{Method: "GET", Path: "/api/v1/webhooks/:id", Summary: "A webhook endpoint", Tag: "webhooks", Permission: core.PermReadContent,
@@ -65,7 +65,7 @@ func (m *Module) createEndpoint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(apiEndpointSecret(ep, "registered"))
+	return c.Status(fiber.StatusCreated).JSON(m.apiEndpointSecret(ep, "registered"))
 }
 
 func (m *Module) listEndpoints(c *fiber.Ctx) error {
@@ -73,7 +73,7 @@ func (m *Module) listEndpoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiEndpointList(eps))
+	return c.JSON(m.apiEndpointList(eps))
 }
 
 func (m *Module) getEndpoint(c *fiber.Ctx) error {
@@ -81,7 +81,7 @@ func (m *Module) getEndpoint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiEndpoint(ep))
+	return c.JSON(m.apiEndpoint(ep))
 }
 
 func (m *Module) updateEndpoint(c *fiber.Ctx) error {
@@ -93,7 +93,7 @@ func (m *Module) updateEndpoint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(api.WebhookEndpointUpdated{WebhookEndpoint: apiEndpoint(ep), Status: "updated"})
+	return c.JSON(api.WebhookEndpointUpdated{WebhookEndpoint: m.apiEndpoint(ep), Status: "updated"})
 }
 
 func (m *Module) deleteEndpoint(c *fiber.Ctx) error {
@@ -114,7 +114,7 @@ func (m *Module) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(apiEndpointSecret(ep, "rotating"))
+	return c.JSON(m.apiEndpointSecret(ep, "rotating"))
 }
 
 var deliveryStates = map[DeliveryState]bool{StatePending: true, StateSending: true, StateSucceeded: true, StateDead: true}

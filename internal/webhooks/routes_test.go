@@ -164,3 +164,45 @@ func TestWebhookRoutesAreDocumented(t *testing.T) {
 		t.Errorf("%d webhook operations, want 10", n)
 	}
 }
+
+// TestEndpointDeliverySettingsRoutes: an endpoint's delivery settings are written and read
+// through the API, and a bad one is refused naming its field.
+func TestEndpointDeliverySettingsRoutes(t *testing.T) {
+	rig := newRouteRig(t)
+	body := map[string]any{"url": "http://127.0.0.1:9/in", "events": []string{"*"},
+		"max_in_flight": 2, "rate_limit": 0.5, "timeout_ms": 1500}
+	code, created, _ := rig.srv.Call(t, "POST", "/api/v1/webhooks", "dev-key", body, nil)
+	if code != 201 || created["max_in_flight"] != float64(2) || created["rate_limit"] != 0.5 || created["timeout_ms"] != float64(1500) || created["ordered"] != nil {
+		t.Fatalf("POST with settings = %d %v", code, created)
+	}
+	id := created["id"].(string)
+	body = map[string]any{"url": "http://127.0.0.1:9/in", "events": []string{"*"}, "ordered": true}
+	if code, res, _ := rig.srv.Call(t, "PUT", "/api/v1/webhooks/"+id, "dev-key", body, nil); code != 200 || res["ordered"] != true || res["max_in_flight"] != nil {
+		t.Fatalf("PUT ordered = %d %v (settings are replaced as a whole)", code, res)
+	}
+	if code, one, _ := rig.srv.Call(t, "GET", "/api/v1/webhooks/"+id, "dev-key", nil, nil); code != 200 || one["ordered"] != true || one["circuit"] != nil {
+		t.Fatalf("GET = %d %v", code, one)
+	}
+	tests := []struct {
+		name  string
+		extra map[string]any
+		field string
+	}{
+		{name: "concurrency too high", extra: map[string]any{"max_in_flight": 1000}, field: "max_in_flight"},
+		{name: "negative rate", extra: map[string]any{"rate_limit": -2}, field: "rate_limit"},
+		{name: "timeout beyond the hub's", extra: map[string]any{"timeout_ms": 3600000}, field: "timeout_ms"},
+		{name: "ordered and concurrent", extra: map[string]any{"ordered": true, "max_in_flight": 4}, field: "max_in_flight"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := map[string]any{"url": "http://127.0.0.1:9/in", "events": []string{"*"}}
+			for k, v := range tc.extra {
+				in[k] = v
+			}
+			code, res, _ := rig.srv.Call(t, "POST", "/api/v1/webhooks", "dev-key", in, nil)
+			if code != 400 || !strings.Contains(res["detail"].(string), tc.field) {
+				t.Fatalf("POST = %d %v, want 400 naming %s", code, res, tc.field)
+			}
+		})
+	}
+}

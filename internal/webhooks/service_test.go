@@ -36,6 +36,18 @@ func TestCreateRejects(t *testing.T) {
 		{name: "bad header name", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"a b": "x"}}, path: "headers.a b"},
 		{name: "header injection", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Headers: map[string]string{"X-A": "x\r\nY: z"}}, path: "headers.X-A"},
 		{name: "bad secret", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"}, Secret: "hunter2"}, path: "secret"},
+		{name: "negative concurrency", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{MaxInFlight: -1}}, path: "max_in_flight"},
+		{name: "concurrency too high", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{MaxInFlight: 1000}}, path: "max_in_flight"},
+		{name: "ordered with concurrency", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{MaxInFlight: 2, Ordered: true}}, path: "max_in_flight"},
+		{name: "negative rate limit", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{RateLimit: -1}}, path: "rate_limit"},
+		{name: "timeout too short", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{Timeout: time.Millisecond}}, path: "timeout_ms"},
+		{name: "timeout over the hub's", in: webhooks.EndpointInput{URL: "https://example.com/", Events: []string{"*"},
+			EndpointSettings: webhooks.EndpointSettings{Timeout: time.Hour}}, path: "timeout_ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -437,8 +449,8 @@ func TestDeletedEndpointDropsQueuedMessages(t *testing.T) {
 		t.Fatal("a deleted endpoint received a message")
 	}
 	h.db.Webhooks().View(t.Context(), func(tx webhooks.Tx) error {
-		if due, err := tx.Due(h.clock.Now().Add(365*24*time.Hour), 10); err != nil || len(due) != 0 {
-			t.Fatalf("due index still holds %d messages (%v)", len(due), err)
+		if due, err := tx.DueEndpoints(h.clock.Now().Add(365*24*time.Hour), 10, nil); err != nil || len(due) != 0 {
+			t.Fatalf("due index still holds %d endpoints (%v)", len(due), err)
 		}
 		return nil
 	})

@@ -22,6 +22,12 @@ type Store interface {
 	Batch(ctx context.Context, fn func(tx Tx) error) error
 }
 
+// DueEndpoint is an endpoint with a message due, and when its earliest one is due.
+type DueEndpoint struct {
+	Tenant, EndpointID string
+	At                 time.Time
+}
+
 // Tx is one transaction of a Store. Every key is scoped by tenant: another tenant's
 // endpoint or message is not found (an error wrapping core.ErrNotFound).
 type Tx interface {
@@ -51,9 +57,15 @@ type Tx interface {
 	// after the message id before (from the newest when before is empty), until fn returns
 	// false. fn must not write through tx.
 	Deliveries(tenant, endpointID, before string, fn func(Delivery) bool) error
-	// Due returns up to limit messages of every tenant whose DueAt is at or before now,
-	// earliest first.
-	Due(now time.Time, limit int) ([]Delivery, error)
+	// DueEndpoints returns up to limit endpoints, of every tenant, with a message whose
+	// DueAt is at or before now, in the order of their earliest such message, passing over
+	// those skip (when not nil) reports true. skip must not use tx.
+	DueEndpoints(now time.Time, limit int, skip func(tenant, endpointID string) bool) ([]DueEndpoint, error)
+	// DueDeliveries returns up to limit of the endpoint's messages whose DueAt is at or
+	// before now, earliest first.
+	DueDeliveries(tenant, endpointID string, now time.Time, limit int) ([]Delivery, error)
+	// NextDue returns the earliest DueAt of any message; ok is false when none is waiting.
+	NextDue() (at time.Time, ok bool, err error)
 
 	// FanOutCursor returns the sequence number of the last event fanned out (0 at first).
 	FanOutCursor() (uint64, error)

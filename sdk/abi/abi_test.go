@@ -222,3 +222,27 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("want %q, got %v", want, err)
 	}
 }
+
+func TestUsageCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		u    Usage
+		ok   bool
+	}{
+		{"salesforce daily", Usage{Quota: "api_requests", Used: 18, Limit: 5000}, true},
+		{"no limit known", Usage{Quota: "daily_2", Used: 3}, true},
+		{"empty name", Usage{Used: 1}, false},
+		{"upper case", Usage{Quota: "API", Used: 1}, false},
+		{"label injection", Usage{Quota: `x",tenant="other`, Used: 1}, false},
+		{"too long", Usage{Quota: strings.Repeat("q", 65)}, false},
+		{"negative used", Usage{Quota: "q", Used: -1}, false},
+		{"negative limit", Usage{Quota: "q", Limit: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.u.Check(); (err == nil) != tt.ok {
+				t.Fatalf("Check = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}

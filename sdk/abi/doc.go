@@ -16,8 +16,12 @@
 //     revision 1.3), LogRecord (log).
 //   - Schema: the JSON Schema subset used for action input and output, with a validator that
 //     names the offending field.
+//   - Secrets: where a manifest lets requests carry each secret (SecretPlace, revision
+//     1.5), the reference syntax (SecretRefPattern), configuration derived from a secret's
+//     public part (SecretDerivation) and the least secret length (MinSecretBytes).
 //
 // Package abi/egress implements the host's egress rules (allow lists, dial-time address
-// checks, secret injection) and package abi/jwtsign its JWT signing, so that the wasm host
-// and the native test harness behave alike.
+// checks, secret injection), package abi/scrub the redaction of secrets from what the host
+// returns and keeps, and package abi/jwtsign its JWT signing, so that the wasm host and the
+// native test harness behave alike.
 package abi

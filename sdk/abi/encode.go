@@ -65,6 +65,10 @@ func (r *InvokeRequest) AppendJSON(dst []byte) ([]byte, error) {
 		dst = append(dst, `,"deadline_unix_ms":`...)
 		dst = strconv.AppendInt(dst, r.DeadlineUnixMS, 10)
 	}
+	if r.LogLevel != "" {
+		dst = append(dst, `,"log_level":`...)
+		dst = AppendJSONString(dst, r.LogLevel)
+	}
 	return append(dst, '}'), nil
 }
 

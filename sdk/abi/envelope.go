@@ -100,6 +100,9 @@ type ConfigSpec struct {
 	Description string `json:"description,omitempty"`
 	Required    bool   `json:"required,omitempty"`
 	Default     any    `json:"default,omitempty"`
+	// FromSecret, when set, derives the value from a secret's public part if the tenant
+	// does not set it (ABI revision 1.5; a host older than that refuses the field).
+	FromSecret *SecretDerivation `json:"from_secret,omitempty"`
 }
 
 // SecretSpec describes one secret the connector references by name.
@@ -112,6 +115,10 @@ type SecretSpec struct {
 	// SecretUseSign as a private key that only sign_jwt may use and no request may carry
 	// (ABI revision 1.3; a host older than that refuses the field).
 	Use string `json:"use,omitempty"`
+	// Places are where requests may carry the secret (ABI revision 1.5; a host older than
+	// that refuses the field). A manifest that declares places for one HTTP secret must
+	// declare them for all; see SecretPlace and SecretUses.DeclaresPlaces.
+	Places []SecretPlace `json:"places,omitempty"`
 }
 
 // Secret uses (SecretSpec.Use).
@@ -191,7 +198,30 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("config[%d].name: required", i)
 		}
 	}
+	if err := m.validateSecrets(); err != nil {
+		return err
+	}
+	for i, e := range m.Egress {
+		if e == "*" {
+			continue
+		}
+		if _, err := ParseOrigin(e); err != nil {
+			return fmt.Errorf("egress[%d]: %w", i, err)
+		}
+	}
+	for i, r := range m.RateLimits {
+		if err := r.Check(); err != nil {
+			return fmt.Errorf("rate_limits[%d].%w", i, err)
+		}
+	}
+	return nil
+}
+
+// validateSecrets checks the secrets and what refers to them: uses, places (revision 1.5,
+// all or none of the HTTP secrets) and configuration derived from secrets.
+func (m *Manifest) validateSecrets() error {
 	signing := map[string]bool{}
+	withPlaces, without := -1, -1
 	for i, s := range m.Secrets {
 		if s.Name == "" || strings.ContainsAny(s.Name, "{}: ") {
 			return fmt.Errorf("secrets[%d].name: must be non-empty without braces, colons or spaces (got %q)", i, s.Name)
@@ -206,18 +236,37 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("secrets[%d].use: %q is declared earlier with another use", i, s.Name)
 		}
 		signing[s.Name] = s.Signing()
-	}
-	for i, e := range m.Egress {
-		if e == "*" {
+		if s.Signing() {
+			if len(s.Places) > 0 {
+				return fmt.Errorf("secrets[%d].places: %q is a signing key, which no request may carry", i, s.Name)
+			}
 			continue
 		}
-		if _, err := ParseOrigin(e); err != nil {
-			return fmt.Errorf("egress[%d]: %w", i, err)
+		if len(s.Places) > 0 && withPlaces < 0 {
+			withPlaces = i
+		}
+		if len(s.Places) == 0 && without < 0 {
+			without = i
+		}
+		for j, p := range s.Places {
+			if err := p.check(); err != nil {
+				return fmt.Errorf("secrets[%d].places[%d]%w", i, j, err)
+			}
 		}
 	}
-	for i, r := range m.RateLimits {
-		if err := r.Check(); err != nil {
-			return fmt.Errorf("rate_limits[%d].%w", i, err)
+	if withPlaces >= 0 && without >= 0 {
+		return fmt.Errorf("secrets[%d].places: required, since secrets[%d] declares its places (a manifest declares where every HTTP secret goes or none)", without, withPlaces)
+	}
+	http := map[string]bool{}
+	for name, sign := range signing {
+		http[name] = !sign
+	}
+	for i, c := range m.Config {
+		if c.FromSecret == nil {
+			continue
+		}
+		if err := c.FromSecret.check(http); err != nil {
+			return fmt.Errorf("config[%d].from_secret%w", i, err)
 		}
 	}
 	return nil
@@ -256,6 +305,9 @@ type InvokeRequest struct {
 	Attempt int `json:"attempt,omitempty"`
 	// DeadlineUnixMS is when the host will abort the call.
 	DeadlineUnixMS int64 `json:"deadline_unix_ms,omitempty"`
+	// LogLevel is the least level the host keeps (debug, info, warn, error); a guest need not
+	// send records below it. Empty means debug (hosts before it was added).
+	LogLevel string `json:"log_level,omitempty"`
 }
 
 // DecodeInvokeRequest parses an invoke request.
@@ -275,6 +327,46 @@ func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
 type InvokeResponse struct {
 	Results []Result `json:"results,omitempty"`
 	Error   *Error   `json:"error,omitempty"`
+	// Usage is the vendor quota consumption the connector saw during the call (revision
+	// 1.4); the host records it as metrics, and older hosts ignore it.
+	Usage []Usage `json:"usage,omitempty"`
+}
+
+// Usage is one vendor quota as the vendor last reported it, such as Salesforce's
+// Sforce-Limit-Info: api-usage=18/5000.
+type Usage struct {
+	// Quota names the quota: lower-case letters, digits and '_', at most 64 (api_requests).
+	Quota string `json:"quota"`
+	// Used is how much of the quota is consumed (≥ 0).
+	Used int64 `json:"used"`
+	// Limit is the quota's size (≥ 0; 0 when the vendor does not say).
+	Limit int64 `json:"limit"`
+}
+
+// Check validates the usage; the message starts with the field name.
+func (u Usage) Check() error {
+	if !validQuota(u.Quota) {
+		return fmt.Errorf("quota: must be 1-64 lower-case letters, digits and '_' (got %q)", u.Quota)
+	}
+	if u.Used < 0 {
+		return fmt.Errorf("used: must not be negative (got %d)", u.Used)
+	}
+	if u.Limit < 0 {
+		return fmt.Errorf("limit: must not be negative (got %d)", u.Limit)
+	}
+	return nil
+}
+
+func validQuota(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is the outcome of one input: Output on success, Error on failure.
@@ -371,10 +463,13 @@ func (e *Error) Check() error {
 
 // HTTPRequest is the http_request argument.
 //
-// Header values and the URL's query may contain secret references that the host replaces
-// with the tenant's secret values after the egress check: {{secret:NAME}} becomes the value,
-// {{basic:USER:NAME}} becomes base64(USER + ":" + value) for HTTP Basic auth. Secret values
-// never enter guest memory; the host also scrubs them from the response.
+// Header values and query parameter values may contain secret references (see
+// SecretRefPattern) that the host replaces after the egress check: {{secret:NAME}} becomes
+// the value, {{basic:USER:NAME}} base64(USER + ":" + value) for HTTP Basic auth, and
+// {{hmac-sha256-hex:NAME}} / {{hmac-sha256-base64:NAME}} an HMAC of Body keyed with the value
+// (revision 1.5). Each must stand in a place the manifest declares for the secret
+// (SecretPlace) and the request must go to an origin the operator binds the secret to.
+// Secret values never enter guest memory; the host also scrubs them from the response.
 type HTTPRequest struct {
 	Method  string              `json:"method"`
 	URL     string              `json:"url"`
@@ -424,7 +519,8 @@ type HTTPResponse struct {
 	Status  int                 `json:"status,omitempty"`
 	Headers map[string][]string `json:"headers,omitempty"`
 	Body    []byte              `json:"body,omitempty"`
-	// URL is the final URL after redirects.
+	// URL is the final URL after redirects; without a redirect, the request's own URL with
+	// its secret references, never the expanded one.
 	URL   string     `json:"url,omitempty"`
 	Error *HTTPError `json:"error,omitempty"`
 }
@@ -435,7 +531,8 @@ type HTTPError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	// RetryAfterMS, with HTTPErrorRateLimited, is how long the request would have had to
-	// wait for the connector's declared rate limit.
+	// wait for the connector's declared rate limit; with HTTPErrorCircuitOpen, when the
+	// origin's breaker may let a request through again.
 	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
@@ -458,6 +555,10 @@ const (
 	// HTTPErrorRateLimited: the connector's declared rate limit (Manifest.RateLimits) would
 	// have delayed the request past the call's deadline; it was not sent.
 	HTTPErrorRateLimited = "rate_limited"
+	// HTTPErrorCircuitOpen: the origin failed repeatedly and the host's circuit breaker for
+	// it (per tenant, connector and origin) is open; the request was not sent. The host
+	// defers the whole call, whatever the connector returns (ABI revision 1.6).
+	HTTPErrorCircuitOpen = "circuit_open"
 )
 
 // LogRecord is the log argument.

@@ -17,7 +17,7 @@ type Connector struct {
 	// Egress lists the origins its manifest requests (tenants grant a subset).
 	Egress []string `json:"egress,omitempty"`
 	// Features lists the optional features of ABI v1 revisions the module uses:
-	// hub_reuse_input (1.1), rate_limits (1.2), sign_jwt (1.3).
+	// hub_reuse_input (1.1), rate_limits (1.2), sign_jwt (1.3), secret_places (1.5).
 	Features []string `json:"abi_features,omitempty"`
 	// PoolSize is the most instances the connector may have; Live the instances that exist
 	// now, Idle those waiting in the pool.

@@ -28,6 +28,9 @@ type ContentRequest struct {
 	BrandVoice string `json:"brand_voice,omitempty"`
 	// Partnership is partner content data.
 	Partnership *Partnership `json:"partnership,omitempty"`
+	// ECommerce is the shop product the content is for (the seed's e_commerce_data, accepted
+	// under that name too).
+	ECommerce *ECommerce `json:"ecommerce,omitempty"`
 	// RequestID is the caller's id, echoed in the content.generation.* events.
 	RequestID string `json:"request_id,omitempty"`
 }
@@ -53,6 +56,19 @@ type Partnership struct {
 	Voice              string `json:"voice,omitempty"`
 	ProductIntegration string `json:"product_integration,omitempty"`
 	CallToAction       string `json:"call_to_action,omitempty"`
+}
+
+// ECommerce is the shop product a review or product description is written for (the
+// seed's e_commerce_data): the writer states the price and availability and links the
+// product page once.
+type ECommerce struct {
+	ProductID  string `json:"product_id,omitempty"`
+	ProductURL string `json:"product_url,omitempty" jsonschema:"format=uri"`
+	// Price as the shop shows it, such as "219.00".
+	Price string `json:"price,omitempty"`
+	// Availability is the stock status: instock, outofstock, onbackorder (WooCommerce's
+	// stock_status) or the shop's own words.
+	Availability string `json:"availability,omitempty"`
 }
 
 // GenerateRequest is the body of POST /api/v1/content/generate: a ContentRequest and

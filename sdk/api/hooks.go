@@ -11,3 +11,12 @@ type HookAccepted struct {
 	// ping's changed records, a SendGrid batch's items).
 	Events []Accepted `json:"events,omitempty"`
 }
+
+// HookHandshake is the answer, 200, to a sender's handshake on an inbound webhook source:
+// WooCommerce's ping when a webhook is created. Nothing is published.
+type HookHandshake struct {
+	// Status is "handshake".
+	Status string `json:"status" jsonschema:"enum=handshake"`
+	// Source is the CloudEvents source the sender's deliveries are published under.
+	Source string `json:"source"`
+}

@@ -21,6 +21,38 @@ type WebhookEndpoint struct {
 	RotationEndsAt time.Time `json:"rotation_ends_at,omitzero"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	WebhookDeliverySettings
+	// Circuit is the endpoint's circuit breaker; absent while it is closed.
+	Circuit *WebhookCircuit `json:"circuit,omitempty"`
+}
+
+// WebhookDeliverySettings are how the hub delivers to one endpoint; absent or zero fields
+// take the hub's defaults.
+type WebhookDeliverySettings struct {
+	// MaxInFlight caps the endpoint's concurrent requests, 1 to 256; 0 or absent is the
+	// hub's webhooks.endpoint_concurrency (default 8).
+	MaxInFlight int `json:"max_in_flight,omitempty" jsonschema:"minimum=0,maximum=256"`
+	// RateLimit caps the endpoint's requests per second (fractions allowed: 0.5 is one every
+	// 2 s), with a burst of its whole part; 0 or absent is no limit.
+	RateLimit float64 `json:"rate_limit,omitempty" jsonschema:"minimum=0,maximum=10000"`
+	// TimeoutMS bounds one request in milliseconds, at least 100 and at most the hub's
+	// webhooks.timeout; 0 or absent is webhooks.timeout (default 15 s).
+	TimeoutMS int64 `json:"timeout_ms,omitempty" jsonschema:"minimum=0"`
+	// Ordered delivers one message at a time, in the order they were created: a message
+	// waits until every earlier one succeeded or died, so a failing message holds the rest
+	// back for its whole retry schedule.
+	Ordered bool `json:"ordered,omitempty"`
+}
+
+// WebhookCircuit is an endpoint's circuit breaker while it is not closed: after repeated
+// failures (5xx, timeouts, network errors) the endpoint's messages wait, without counting
+// attempts, until a probe succeeds.
+type WebhookCircuit struct {
+	// State is open (messages deferred until ProbeAt) or half_open (a probe may go or is
+	// out).
+	State string `json:"state" jsonschema:"enum=open,enum=half_open"`
+	// ProbeAt is when an open breaker lets a probe through.
+	ProbeAt time.Time `json:"probe_at,omitzero"`
 }
 
 // WebhookEndpointInput creates (POST /api/v1/webhooks) or replaces (PUT
@@ -39,6 +71,7 @@ type WebhookEndpointInput struct {
 	// Secret is whsec_ + base64 of 24 to 64 bytes; a new one is generated when absent. On
 	// PUT it replaces the current secret at once (rotate keeps an overlap).
 	Secret string `json:"secret,omitempty"`
+	WebhookDeliverySettings
 }
 
 // WebhookEndpointSecret is the answer to creating an endpoint or rotating its secret, the

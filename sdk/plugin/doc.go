@@ -19,7 +19,8 @@
 //	func init() {
 //		plugin.Main(&plugin.Connector{
 //			ID: "acme", Version: "1.0.0",
-//			Secrets: []plugin.SecretSpec{{Name: "api_key", Required: true}},
+//			Secrets: []plugin.SecretSpec{{Name: "api_key", Required: true,
+//				Places: []plugin.SecretPlace{{Header: "Authorization"}}}},
 //			Egress:  []string{"https://api.acme.test"},
 //			Actions: []plugin.Handler{
 //				plugin.Action[ListIn, ListOut]{Name: "orders.list", Handle: listOrders},
@@ -30,7 +31,10 @@
 //
 // Handlers use ordinary net/http code through HTTPClient, whose transport is the host's
 // http_request import: the host applies the tenant's egress grant and injects secrets
-// referenced with Secret or BasicAuth, so secret values never enter the module. For
+// referenced with Secret or BasicAuth, only in the places the manifest declares (ABI
+// revision 1.5) and only to the origins the operator binds them to, so secret values never
+// enter the module; HMACHex and HMACBase64 have the host sign a request body with a secret.
+// The context an action gets ends at the call's deadline. For
 // service-account and JWT-bearer flows, SignJWT has the host sign claims with a private
 // key the manifest declares with Use SecretUseSign (ABI revision 1.3); the key never
 // enters the module either, and no request may carry it. Config, KV, Logger and Now reach

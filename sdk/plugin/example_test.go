@@ -1,12 +1,16 @@
 package plugin_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -72,7 +76,8 @@ func ExampleHTTPClient() {
 	}
 	c := &plugin.Connector{
 		ID: "vendor", Version: "1.0.0", Egress: []string{"*"},
-		Secrets: []plugin.SecretSpec{{Name: "api_key"}},
+		// The key goes in the Authorization header and nowhere else.
+		Secrets: []plugin.SecretSpec{{Name: "api_key", Places: []plugin.SecretPlace{{Header: "Authorization"}}}},
 		Actions: []plugin.Handler{plugin.Action[in, out]{
 			Name: "whoami",
 			Handle: func(ctx context.Context, _ in) (out, error) {
@@ -106,6 +111,51 @@ func ExampleHTTPClient() {
 	// Output:
 	// true
 	// true <nil>
+}
+
+// HMACHex has the host sign the request body with a secret the connector never sees, for
+// a vendor (or partner) that checks an X-Signature-256 header.
+func ExampleHMACHex() {
+	partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("whsec-shared-with-partner"))
+		mac.Write(body)
+		if r.Header.Get("X-Signature-256") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+		}
+	}))
+	defer partner.Close()
+
+	type in struct {
+		ID string `json:"id"`
+	}
+	c := &plugin.Connector{
+		ID: "notify", Version: "1.0.0", Egress: []string{"*"},
+		Secrets: []plugin.SecretSpec{{Name: "signing_secret", Places: []plugin.SecretPlace{{HMAC: "X-Signature-256"}}}},
+		Actions: []plugin.Handler{plugin.Action[in, in]{
+			Name: "notify",
+			Handle: func(ctx context.Context, n in) (in, error) {
+				body, _ := json.Marshal(n)
+				req, _ := http.NewRequestWithContext(ctx, "POST", partner.URL, bytes.NewReader(body))
+				req.Header.Set("X-Signature-256", "sha256="+plugin.HMACHex("signing_secret"))
+				resp, err := plugin.HTTPClient().Do(req)
+				if err != nil {
+					return in{}, err
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return n, plugin.CheckResponse(resp, b)
+			},
+		}},
+	}
+	h, _ := plugintest.New(c, plugintest.Options{
+		Secrets: map[string]string{"signing_secret": "whsec-shared-with-partner"},
+		Egress:  []string{partner.URL},
+	})
+	_, err := h.Invoke(context.Background(), "notify", map[string]any{"id": "42"})
+	fmt.Println(err)
+	// Output:
+	// <nil>
 }
 
 // SignJWT has the host sign a JWT-bearer assertion with the tenant's private key, which

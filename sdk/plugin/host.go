@@ -38,6 +38,8 @@ type callKey struct{}
 type callInfo struct {
 	req *abi.InvokeRequest
 	key string
+	// resp is the invoke's response, where ReportUsage keeps the last report per quota.
+	resp *abi.InvokeResponse
 }
 
 var (
@@ -95,6 +97,16 @@ func Secret(name string) string { return "{{secret:" + name + "}}" }
 // named secret as password.
 func BasicAuth(user, secret string) string { return "Basic {{basic:" + user + ":" + secret + "}}" }
 
+// HMACHex returns a reference the host replaces with the lower-case hex HMAC-SHA256 of the
+// request's body keyed with the named secret, for a signature header such as
+// X-Signature-256: "sha256=" + HMACHex("webhook_secret"). The secret must be declared with
+// a SecretPlace{HMAC: header} for that header (ABI revision 1.5); the connector never
+// holds the key.
+func HMACHex(secret string) string { return "{{" + abi.RefHMACHex + ":" + secret + "}}" }
+
+// HMACBase64 is HMACHex with the HMAC in standard base64.
+func HMACBase64(secret string) string { return "{{" + abi.RefHMACBase64 + ":" + secret + "}}" }
+
 // HasSecret reports whether the tenant has set the named secret.
 func HasSecret(ctx context.Context, name string) bool {
 	for _, s := range call(ctx).req.Secrets {
@@ -148,6 +160,26 @@ func KVSet(ctx context.Context, key string, value []byte) error {
 // KVDelete removes a key.
 func KVDelete(ctx context.Context, key string) error { return KVSet(ctx, key, nil) }
 
+// ReportUsage reports a vendor quota's consumption as the vendor last stated it (Salesforce's
+// Sforce-Limit-Info, for example). The last report of each quota in a call goes back to the
+// hub with the response, where it becomes the metrics aquahub_connector_quota_used and
+// aquahub_connector_quota_limit. quota is lower-case letters, digits and '_'; a name that
+// is not, or a negative number, is dropped by the hub.
+func ReportUsage(ctx context.Context, quota string, used, limit int64) {
+	c := call(ctx)
+	if c.resp == nil {
+		return
+	}
+	u := abi.Usage{Quota: quota, Used: used, Limit: limit}
+	for i := range c.resp.Usage {
+		if c.resp.Usage[i].Quota == quota {
+			c.resp.Usage[i] = u
+			return
+		}
+	}
+	c.resp.Usage = append(c.resp.Usage, u)
+}
+
 // Now returns the host's wall clock.
 func Now(ctx context.Context) time.Time {
 	if h := hostFrom(ctx); h != nil {
@@ -166,7 +198,15 @@ type logHandler struct {
 	group string
 }
 
-func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
+// Enabled reports whether the host keeps records of level l, so that records it would drop
+// are not encoded and sent at all.
+func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool {
+	var least slog.Level
+	if err := least.UnmarshalText([]byte(call(h.ctx).req.LogLevel)); err != nil {
+		return true
+	}
+	return l >= least
+}
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	host := hostFrom(h.ctx)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	"github.com/aquascene/aquahub/sdk/abi"
 )
@@ -17,6 +18,14 @@ type ConfigSpec = abi.ConfigSpec
 
 // SecretSpec describes a secret referenced by name (see abi.SecretSpec).
 type SecretSpec = abi.SecretSpec
+
+// SecretPlace is one place a request may carry a secret: a header, Basic auth, a query
+// parameter or an HMAC header (see abi.SecretPlace; ABI revision 1.5).
+type SecretPlace = abi.SecretPlace
+
+// SecretDerivation derives a configuration value from a secret's public part (see
+// abi.SecretDerivation; ABI revision 1.5).
+type SecretDerivation = abi.SecretDerivation
 
 // Connector is everything a module tells the hub about itself, plus its handlers.
 type Connector struct {
@@ -133,8 +142,15 @@ func (c *Connector) handler(name string) Handler {
 }
 
 // Invoke runs one invoke request against the connector with host providing the imports. The
-// wasm exports call it with the hub's imports; package plugintest calls it natively.
+// wasm exports call it with the hub's imports; package plugintest calls it natively. The
+// context handed to actions ends at the request's deadline (DeadlineUnixMS), when the host
+// stops the call, so that an action can bound its own waits.
 func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeRequest) *abi.InvokeResponse {
+	if req.DeadlineUnixMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.UnixMilli(req.DeadlineUnixMS))
+		defer cancel()
+	}
 	h := c.handler(req.Action)
 	if h == nil {
 		return &abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindInvalidInput, Field: "action",
@@ -142,7 +158,7 @@ func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeReques
 	}
 	resp := &abi.InvokeResponse{Results: make([]abi.Result, len(req.Inputs))}
 	for i, raw := range req.Inputs {
-		call := callInfo{req: req, key: req.IdempotencyKey}
+		call := callInfo{req: req, key: req.IdempotencyKey, resp: resp}
 		if len(req.Inputs) > 1 && call.key != "" {
 			call.key += "-" + strconv.Itoa(i)
 		}

@@ -22,9 +22,11 @@ func HTTPClient() *http.Client { return &http.Client{Transport: Transport{}} }
 
 // EgressError is returned by Transport when the host refused or could not complete the
 // request (egress_denied, response_too_large, timeout, network, invalid_request,
-// rate_limited). An action that returns it unchanged reports egress_denied,
+// rate_limited, circuit_open). An action that returns it unchanged reports egress_denied,
 // invalid_request and response_too_large as permanent failures, rate_limited as
-// rate_limited with the host's retry-after, and the others as transient.
+// rate_limited with the host's retry-after, circuit_open as transient with the host's
+// retry-after (the host defers such a call whatever the action returns), and the others as
+// transient.
 type EgressError struct{ *abi.HTTPError }
 
 // Unwrap returns the typed form of the failure.
@@ -34,6 +36,8 @@ func (e *EgressError) Unwrap() error {
 		return RateLimited(time.Duration(e.RetryAfterMS)*time.Millisecond, errors.New(e.HTTPError.Error()))
 	case abi.HTTPErrorDenied, abi.HTTPErrorInvalid, abi.HTTPErrorTooLarge:
 		return &Error{Kind: abi.KindPermanent, Err: errors.New(e.HTTPError.Error())}
+	case abi.HTTPErrorCircuitOpen:
+		return &Error{Kind: abi.KindTransient, RetryAfter: time.Duration(e.RetryAfterMS) * time.Millisecond, Err: errors.New(e.HTTPError.Error())}
 	}
 	return &Error{Kind: abi.KindTransient, Err: errors.New(e.HTTPError.Error())}
 }

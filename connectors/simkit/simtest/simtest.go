@@ -1,5 +1,6 @@
 // Package simtest holds what the simulators' tests share: sending a request and reading
-// the answer the way a vendor client would.
+// the answer the way a vendor client would, and running a vendor's own Node client against
+// a simulator (NodeModules installs its pinned packages once, RunNode runs a script).
 package simtest
 
 import (

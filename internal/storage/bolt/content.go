@@ -266,7 +266,15 @@ type requestRecord struct {
 	Instructions string             `json:"instructions,omitempty"`
 	BrandVoice   string             `json:"brand_voice,omitempty"`
 	Partnership  *partnershipRecord `json:"partnership,omitempty"`
+	ECommerce    *ecommerceRecord   `json:"ecommerce,omitempty"`
 	RequestID    string             `json:"request_id,omitempty"`
+}
+
+type ecommerceRecord struct {
+	ProductID    string `json:"product_id,omitempty"`
+	ProductURL   string `json:"product_url,omitempty"`
+	Price        string `json:"price,omitempty"`
+	Availability string `json:"availability,omitempty"`
 }
 
 type partnershipRecord struct {
@@ -398,6 +406,9 @@ func toRequestRecord(q *content.Request) requestRecord {
 			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
 	}
+	if e := q.ECommerce; e != nil {
+		r.ECommerce = &ecommerceRecord{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
+	}
 	return r
 }
 
@@ -413,6 +424,9 @@ func (r requestRecord) request() content.Request {
 			KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
 			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
+	}
+	if e := r.ECommerce; e != nil {
+		q.ECommerce = &content.ECommerce{ProductID: e.ProductID, ProductURL: e.ProductURL, Price: e.Price, Availability: e.Availability}
 	}
 	return q
 }

@@ -16,7 +16,8 @@ func TestContentRecordsKeepTheirJSON(t *testing.T) {
 	}{
 		{"content", `{"id":"gen-1","request_id":"r","batch_id":"b","status":"failed",` +
 			`"request":{"template":"partner_product_guide","topic":"CO2","audience":"beginners","keywords":["co2"],"instructions":"i","brand_voice":"v",` +
-			`"partnership":{"partner":"Green Aqua","product_id":"p","product_name":"n","category":"c","description":"d","price_range":"1-2","key_benefits":["k"],"affiliate_link":"https://x.example/"},"request_id":"r"},` +
+			`"partnership":{"partner":"Green Aqua","product_id":"p","product_name":"n","category":"c","description":"d","price_range":"1-2","key_benefits":["k"],"affiliate_link":"https://x.example/"},` +
+			`"ecommerce":{"product_id":"703","product_url":"https://shop.example/p/703","price":"219.00","availability":"instock"},"request_id":"r"},` +
 			`"template":"partner_product_guide","format":"article","title":"t","meta_description":"m","body_markdown":"b","body_html":"<p>b</p>\n","hashtags":["h"],"caption":"c","word_count":1,` +
 			`"quality":{"score":1,"breakdown":[{"name":"readability","score":1,"weight":0.25,"value":"v","target":"t"}],"flesch_reading_ease":1,"keyword_density":1,"keyword_counts":{"co2":1},"stats":{"words":1,"sentences":1,"syllables":1}},` +
 			`"findings":[{"kind":"pii","type":"email","severity":"error","message":"m","match":"a***","offset":3}],"provider":"openai","model":"gpt-4o-mini",` +

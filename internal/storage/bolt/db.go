@@ -16,7 +16,7 @@ import (
 
 // FormatVersion is the layout of the records this package writes. A file stamped with
 // another version is refused at open rather than misread.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -134,6 +134,11 @@ func (d *DB) init() error {
 				return fmt.Errorf("opening %s: migrating the queue to format version 2: %w", d.path, err)
 			}
 		}
+		if version < 3 {
+			if err := migrateWebhookDueV2(tx); err != nil {
+				return fmt.Errorf("opening %s: migrating the webhook queues to format version 3: %w", d.path, err)
+			}
+		}
 		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
 	})
 }
@@ -167,7 +172,7 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 var allBuckets = [][]byte{
 	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketConnectorKV,
-	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookDue, bucketWebhookMeta, bucketWebhookStepKeys,
+	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 	bucketAnalyticsTargets, bucketAnalyticsObservations,

@@ -11,6 +11,7 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/core/storetest"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
+	"github.com/aquascene/aquahub/internal/webhooks"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -95,7 +96,7 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("a file of format version 7 opened")
 	}
-	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 2"} {
+	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 3"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -148,6 +149,81 @@ func TestVersion1QueueIsMigrated(t *testing.T) {
 	runs, err := db.Pipeline().Lease(ctx, time.Now(), 10, time.Minute, nil)
 	if err != nil || len(runs) != 1 || runs[0].ID != res.Events[0].Runs[0] {
 		t.Fatalf("the migrated queue: %+v %v", runs, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVersion2WebhookDueIsMigrated: a file written by format version 2 (one due index,
+// be64(due) tenant\0endpoint\0message) opens with its messages in their endpoints' queues,
+// due as before.
+func TestVersion2WebhookDueIsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aquahub.db")
+	db, err := bolt.Open(bolt.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	due := time.Now().Add(-time.Minute).UTC()
+	err = db.Webhooks().Update(ctx, func(tx webhooks.Tx) error {
+		for _, id := range []string{"msg_1", "msg_2"} {
+			if err := tx.PutDelivery(webhooks.Delivery{Tenant: "acme", ID: id, EndpointID: "ep_1", State: webhooks.StatePending,
+				Body: []byte(`{}`), Log: []webhooks.Attempt{}, DueAt: due}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		for _, b := range []string{"webhooks.queue", "webhooks.ready", "webhooks.heads"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		old, err := tx.CreateBucket([]byte("webhooks.due"))
+		if err != nil {
+			return err
+		}
+		for _, id := range []string{"msg_1", "msg_2"} {
+			k := binary.BigEndian.AppendUint64(nil, uint64(due.UnixNano()))
+			k = append(append(append(append(append(k, "acme"...), 0), "ep_1"...), 0), id...)
+			if err := old.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("aquahub.meta")).Put([]byte("format_version"), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err = bolt.Open(bolt.Config{Path: path})
+	if err != nil {
+		t.Fatalf("opening a version 2 file: %v", err)
+	}
+	defer db.Close()
+	err = db.Webhooks().View(ctx, func(tx webhooks.Tx) error {
+		eps, err := tx.DueEndpoints(time.Now(), 10, nil)
+		if err != nil || len(eps) != 1 || eps[0].EndpointID != "ep_1" || !eps[0].At.Equal(due) {
+			t.Fatalf("due endpoints after migrating: %+v %v", eps, err)
+		}
+		ds, err := tx.DueDeliveries("acme", "ep_1", time.Now(), 10)
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("due messages after migrating: %d %v", len(ds), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Check(); err != nil {
 		t.Fatal(err)

@@ -16,15 +16,23 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// The outbound webhooks' buckets. Keys start with the tenant except in the due index,
-// ordered by time first so that one cursor finds the next due message of every tenant, and
-// in meta, which belongs to no tenant.
+// The outbound webhooks' buckets. Keys start with the tenant except in the ready index,
+// ordered by time first so that one cursor finds the endpoints with a message due, earliest
+// first, and in meta, which belongs to no tenant. Messages wait in a queue per endpoint
+// (ordered by due time) and each endpoint's earliest due time is in the ready index, so
+// that claiming is fair between endpoints: one endpoint's backlog is one entry of the ready
+// index, not thousands ahead of everyone else's.
 var (
 	bucketWebhookEndpoints  = []byte("webhooks.endpoints")  // tenant\0endpoint → endpointRecord
 	bucketWebhookDeliveries = []byte("webhooks.deliveries") // tenant\0endpoint\0message → deliveryRecord
-	bucketWebhookDue        = []byte("webhooks.due")        // be64(unix ns) tenant\0endpoint\0message → empty
+	bucketWebhookQueue      = []byte("webhooks.queue")      // tenant\0endpoint\0 be64(due unix ns) message → empty
+	bucketWebhookReady      = []byte("webhooks.ready")      // be64(earliest due) tenant\0endpoint → empty
+	bucketWebhookHeads      = []byte("webhooks.heads")      // tenant\0endpoint → be64(earliest due), the ready entry
 	bucketWebhookMeta       = []byte("webhooks.meta")       // "fanout.cursor" → be64(event seq)
 	bucketWebhookStepKeys   = []byte("webhooks.stepkeys")   // tenant\0idempotency key → message id
+	// bucketWebhookDueV2 is format version 2's due index, be64(due) tenant\0endpoint\0message,
+	// refiled into the queues when a file is opened (migrateWebhookDueV2).
+	bucketWebhookDueV2 = []byte("webhooks.due")
 )
 
 var keyFanOutCursor = []byte("fanout.cursor")
@@ -117,9 +125,39 @@ func (t webhookTx) Delivery(tenant, endpointID, id string) (webhooks.Delivery, e
 	return r.delivery(), nil
 }
 
-// dueKey is a message's key in the due index.
-func dueKey(at time.Time, tenant, endpoint, msg string) []byte {
-	return append(be64(uint64(max(at.UnixNano(), 0))), key(tenant, endpoint, msg)...)
+// webhookQueueKey is a message's key in its endpoint's queue.
+func webhookQueueKey(at time.Time, tenant, endpoint, msg string) []byte {
+	k := prefix(tenant, endpoint)
+	k = append(k, be64(uint64(max(at.UnixNano(), 0)))...)
+	return append(k, msg...)
+}
+
+// refreshHead moves the endpoint's entry in the ready index to the due time of the first
+// message in its queue, or removes it when the queue is empty.
+func (t webhookTx) refreshHead(tenant, endpoint string) error {
+	queue, ready, heads := t.tx.Bucket(bucketWebhookQueue), t.tx.Bucket(bucketWebhookReady), t.tx.Bucket(bucketWebhookHeads)
+	p := prefix(tenant, endpoint)
+	var head []byte
+	if k, _ := queue.Cursor().Seek(p); k != nil && bytes.HasPrefix(k, p) && len(k) >= len(p)+8 {
+		head = append([]byte(nil), k[len(p):len(p)+8]...)
+	}
+	hk := key(tenant, endpoint)
+	old := heads.Get(hk)
+	if bytes.Equal(old, head) {
+		return nil
+	}
+	if old != nil {
+		if err := ready.Delete(append(append([]byte(nil), old...), hk...)); err != nil {
+			return err
+		}
+	}
+	if head == nil {
+		return heads.Delete(hk)
+	}
+	if err := heads.Put(hk, head); err != nil {
+		return err
+	}
+	return ready.Put(append(head, hk...), nil)
 }
 
 // storedDueAt reads the due time of the stored message at k, zero when there is none.
@@ -134,19 +172,24 @@ func storedDueAt(b *bbolt.Bucket, k []byte) (time.Time, error) {
 }
 
 func (t webhookTx) PutDelivery(d webhooks.Delivery) error {
-	b, due := t.tx.Bucket(bucketWebhookDeliveries), t.tx.Bucket(bucketWebhookDue)
+	b, queue := t.tx.Bucket(bucketWebhookDeliveries), t.tx.Bucket(bucketWebhookQueue)
 	k := key(d.Tenant, d.EndpointID, d.ID)
 	prev, err := storedDueAt(b, k)
 	if err != nil {
 		return err
 	}
-	if !prev.IsZero() && !prev.Equal(d.DueAt) {
-		if err := due.Delete(dueKey(prev, d.Tenant, d.EndpointID, d.ID)); err != nil {
-			return err
+	if !prev.Equal(d.DueAt) {
+		if !prev.IsZero() {
+			if err := queue.Delete(webhookQueueKey(prev, d.Tenant, d.EndpointID, d.ID)); err != nil {
+				return err
+			}
 		}
-	}
-	if !d.DueAt.IsZero() {
-		if err := due.Put(dueKey(d.DueAt, d.Tenant, d.EndpointID, d.ID), nil); err != nil {
+		if !d.DueAt.IsZero() {
+			if err := queue.Put(webhookQueueKey(d.DueAt, d.Tenant, d.EndpointID, d.ID), nil); err != nil {
+				return err
+			}
+		}
+		if err := t.refreshHead(d.Tenant, d.EndpointID); err != nil {
 			return err
 		}
 	}
@@ -161,7 +204,10 @@ func (t webhookTx) DeleteDelivery(tenant, endpointID, id string) error {
 		return err
 	}
 	if !prev.IsZero() {
-		if err := t.tx.Bucket(bucketWebhookDue).Delete(dueKey(prev, tenant, endpointID, id)); err != nil {
+		if err := t.tx.Bucket(bucketWebhookQueue).Delete(webhookQueueKey(prev, tenant, endpointID, id)); err != nil {
+			return err
+		}
+		if err := t.refreshHead(tenant, endpointID); err != nil {
 			return err
 		}
 	}
@@ -187,29 +233,47 @@ func (t webhookTx) Deliveries(tenant, endpointID, before string, fn func(webhook
 	return nil
 }
 
-// Due reads the due index from its start. Entries whose message is gone or whose key does
-// not parse are dropped when the transaction is writable.
-func (t webhookTx) Due(now time.Time, limit int) ([]webhooks.Delivery, error) {
-	due := t.tx.Bucket(bucketWebhookDue)
-	deliveries := t.tx.Bucket(bucketWebhookDeliveries)
+// DueEndpoints reads the ready index from its start.
+func (t webhookTx) DueEndpoints(now time.Time, limit int, skip func(tenant, endpointID string) bool) ([]webhooks.DueEndpoint, error) {
 	upTo := uint64(max(now.UnixNano(), 0))
-	var out []webhooks.Delivery
-	var stale [][]byte
-	c := due.Cursor()
+	var out []webhooks.DueEndpoint
+	c := t.tx.Bucket(bucketWebhookReady).Cursor()
 	for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-		if len(k) >= 8 && binary.BigEndian.Uint64(k[:8]) > upTo {
+		if len(k) < 8 {
+			continue
+		}
+		at := binary.BigEndian.Uint64(k[:8])
+		if at > upTo {
 			break
 		}
-		var parts []string
-		if len(k) >= 8 {
-			parts = strings.SplitN(string(k[8:]), "\x00", 3)
+		tenant, endpoint, ok := splitKey(k[8:])
+		if !ok || (skip != nil && skip(tenant, endpoint)) {
+			continue
 		}
-		if len(parts) != 3 {
+		out = append(out, webhooks.DueEndpoint{Tenant: tenant, EndpointID: endpoint, At: time.Unix(0, int64(at)).UTC()})
+	}
+	return out, nil
+}
+
+// DueDeliveries reads the endpoint's queue from its start. Entries whose message is gone
+// are dropped when the transaction is writable.
+func (t webhookTx) DueDeliveries(tenant, endpointID string, now time.Time, limit int) ([]webhooks.Delivery, error) {
+	queue, deliveries := t.tx.Bucket(bucketWebhookQueue), t.tx.Bucket(bucketWebhookDeliveries)
+	upTo := uint64(max(now.UnixNano(), 0))
+	p := prefix(tenant, endpointID)
+	var out []webhooks.Delivery
+	var stale [][]byte
+	c := queue.Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p) && len(out) < limit; k, _ = c.Next() {
+		if len(k) < len(p)+8 {
 			stale = append(stale, append([]byte(nil), k...))
 			continue
 		}
+		if binary.BigEndian.Uint64(k[len(p):len(p)+8]) > upTo {
+			break
+		}
 		var r deliveryRecord
-		ok, err := getRecord(deliveries, key(parts...), &r)
+		ok, err := getRecord(deliveries, key(tenant, endpointID, string(k[len(p)+8:])), &r)
 		if err != nil {
 			return nil, err
 		}
@@ -219,14 +283,59 @@ func (t webhookTx) Due(now time.Time, limit int) ([]webhooks.Delivery, error) {
 		}
 		out = append(out, r.delivery())
 	}
-	if t.tx.Writable() {
+	if t.tx.Writable() && len(stale) > 0 {
 		for _, k := range stale {
-			if err := due.Delete(k); err != nil {
+			if err := queue.Delete(k); err != nil {
 				return nil, err
 			}
 		}
+		if err := t.refreshHead(tenant, endpointID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// NextDue reads the first entry of the ready index.
+func (t webhookTx) NextDue() (time.Time, bool, error) {
+	k, _ := t.tx.Bucket(bucketWebhookReady).Cursor().First()
+	if len(k) < 8 {
+		return time.Time{}, false, nil
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(), true, nil
+}
+
+// migrateWebhookDueV2 refiles format version 2's due index (be64(due) tenant\0endpoint\0
+// message) into the endpoints' queues and the ready index.
+func migrateWebhookDueV2(tx *bbolt.Tx) error {
+	old := tx.Bucket(bucketWebhookDueV2)
+	if old == nil {
+		return nil
+	}
+	t := webhookTx{tx}
+	queue := tx.Bucket(bucketWebhookQueue)
+	touched := map[[2]string]bool{}
+	err := old.ForEach(func(k, _ []byte) error {
+		if len(k) < 8 {
+			return nil
+		}
+		parts := strings.SplitN(string(k[8:]), "\x00", 3)
+		if len(parts) != 3 {
+			return nil
+		}
+		due := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+		touched[[2]string{parts[0], parts[1]}] = true
+		return queue.Put(webhookQueueKey(due, parts[0], parts[1], parts[2]), nil)
+	})
+	if err != nil {
+		return err
+	}
+	for ep := range touched {
+		if err := t.refreshHead(ep[0], ep[1]); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteBucket(bucketWebhookDueV2)
 }
 
 func (t webhookTx) FanOutCursor() (uint64, error) {
@@ -275,6 +384,11 @@ type endpointRecord struct {
 	Tenant         string            `json:"tenant"`
 	Secret         string            `json:"secret"`
 	PreviousSecret string            `json:"previous_secret,omitempty"`
+	MaxInFlight    int               `json:"max_in_flight,omitempty"`
+	RateLimit      float64           `json:"rate_limit,omitempty"`
+	TimeoutMS      int64             `json:"timeout_ms,omitempty"`
+	Ordered        bool              `json:"ordered,omitempty"`
+	OrderedHead    string            `json:"ordered_head,omitempty"`
 }
 
 func toEndpointRecord(e webhooks.Endpoint) endpointRecord {
@@ -283,6 +397,8 @@ func toEndpointRecord(e webhooks.Endpoint) endpointRecord {
 		DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, RotationEndsAt: e.RotationEndsAt,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, Tenant: e.Tenant,
 		Secret: string(e.Secret), PreviousSecret: string(e.PreviousSecret),
+		MaxInFlight: e.MaxInFlight, RateLimit: e.RateLimit, TimeoutMS: e.Timeout.Milliseconds(), Ordered: e.Ordered,
+		OrderedHead: e.OrderedHead,
 	}
 }
 
@@ -292,6 +408,9 @@ func (r endpointRecord) endpoint() webhooks.Endpoint {
 		Enabled: r.Enabled, DisabledReason: r.DisabledReason, FailingSince: r.FailingSince, RotationEndsAt: r.RotationEndsAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Secret: signature.Secret(r.Secret), PreviousSecret: signature.Secret(r.PreviousSecret),
+		EndpointSettings: webhooks.EndpointSettings{MaxInFlight: r.MaxInFlight, RateLimit: r.RateLimit,
+			Timeout: time.Duration(r.TimeoutMS) * time.Millisecond, Ordered: r.Ordered},
+		OrderedHead: r.OrderedHead,
 	}
 }
 

@@ -70,6 +70,8 @@ func delivery(tenant, endpointID, id string, due time.Time) webhooks.Delivery {
 func testEndpoints(t *testing.T, s webhooks.Store) {
 	a := endpoint("acme", "ep_2")
 	a.DisabledReason, a.FailingSince, a.RotationEndsAt, a.PreviousSecret = "the receiver answered 410 Gone", t0.Add(time.Hour), t0.Add(24*time.Hour), "whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZA=="
+	a.EndpointSettings = webhooks.EndpointSettings{MaxInFlight: 2, RateLimit: 0.5, Timeout: 1500 * time.Millisecond, Ordered: true}
+	a.OrderedHead = "msg_7"
 	b := endpoint("acme", "ep_1")
 	b.Headers = nil
 	update(t, s, func(tx webhooks.Tx) error {
@@ -229,18 +231,44 @@ func testDeliveryListing(t *testing.T, s webhooks.Store) {
 	}
 }
 
-func dueIDs(t testing.TB, s webhooks.Store, now time.Time, limit int) []string {
+// dueIDs lists what is due at now endpoint by endpoint: tenant/endpoint:message ids.
+func dueIDs(t testing.TB, s webhooks.Store, now time.Time, limit int, skip func(tenant, endpointID string) bool) []string {
 	t.Helper()
 	var ids []string
 	update(t, s, func(tx webhooks.Tx) error {
 		ids = nil
-		due, err := tx.Due(now, limit)
-		for _, d := range due {
-			ids = append(ids, d.Tenant+"/"+d.ID)
+		eps, err := tx.DueEndpoints(now, limit, skip)
+		if err != nil {
+			return err
 		}
-		return err
+		for _, ep := range eps {
+			ds, err := tx.DueDeliveries(ep.Tenant, ep.EndpointID, now, 100)
+			if err != nil {
+				return err
+			}
+			entry := ep.Tenant + "/" + ep.EndpointID + ":"
+			for i, d := range ds {
+				if i > 0 {
+					entry += ","
+				}
+				entry += d.ID
+			}
+			ids = append(ids, entry)
+		}
+		return nil
 	})
 	return ids
+}
+
+func nextDue(t testing.TB, s webhooks.Store) time.Time {
+	t.Helper()
+	var at time.Time
+	view(t, s, func(tx webhooks.Tx) error {
+		var err error
+		at, _, err = tx.NextDue()
+		return err
+	})
+	return at
 }
 
 func testDueIndex(t *testing.T, s webhooks.Store) {
@@ -249,6 +277,8 @@ func testDueIndex(t *testing.T, s webhooks.Store) {
 			delivery("acme", "ep_1", "msg_late", t0.Add(time.Hour)),
 			delivery("other", "ep_9", "msg_first", t0.Add(-time.Minute)),
 			delivery("acme", "ep_1", "msg_now", t0),
+			delivery("acme", "ep_1", "msg_before", t0.Add(-time.Second)),
+			delivery("acme", "ep_2", "msg_two", t0.Add(-time.Second/2)),
 			delivery("acme", "ep_1", "msg_done", time.Time{}),
 		} {
 			if err := tx.PutDelivery(d); err != nil {
@@ -257,21 +287,32 @@ func testDueIndex(t *testing.T, s webhooks.Store) {
 		}
 		return nil
 	})
-	if got, want := dueIDs(t, s, t0, 10), []string{"other/msg_first", "acme/msg_now"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Due(t0) = %v, want %v (earliest first, every tenant, nothing later)", got, want)
+	want := []string{"other/ep_9:msg_first", "acme/ep_1:msg_before,msg_now", "acme/ep_2:msg_two"}
+	if got := dueIDs(t, s, t0, 10, nil); !reflect.DeepEqual(got, want) {
+		t.Fatalf("due at t0 = %v, want %v (endpoints by earliest message, each's messages earliest first, nothing later)", got, want)
 	}
-	if got := dueIDs(t, s, t0, 1); len(got) != 1 {
-		t.Fatalf("Due with limit 1 = %v", got)
+	if got := dueIDs(t, s, t0, 1, nil); !reflect.DeepEqual(got, want[:1]) {
+		t.Fatalf("due endpoints with limit 1 = %v", got)
 	}
-	// Moving a message's DueAt moves it in the index; a zero DueAt takes it out.
+	skipFirst := func(tenant, ep string) bool { return tenant == "other" }
+	if got := dueIDs(t, s, t0, 1, skipFirst); !reflect.DeepEqual(got, want[1:2]) {
+		t.Fatalf("due endpoints passing over other/ep_9 = %v, want %v", got, want[1:2])
+	}
+	if got := nextDue(t, s); !got.Equal(t0.Add(-time.Minute)) {
+		t.Fatalf("NextDue = %s, want t0-1m", got)
+	}
+	// Moving a message's DueAt moves it in its queue and its endpoint in the ready order; a
+	// zero DueAt takes it out.
 	update(t, s, func(tx webhooks.Tx) error {
-		d, err := tx.Delivery("acme", "ep_1", "msg_now")
-		if err != nil {
-			return err
-		}
-		d.DueAt = t0.Add(2 * time.Hour)
-		if err := tx.PutDelivery(d); err != nil {
-			return err
+		for _, id := range []string{"msg_now", "msg_before"} {
+			d, err := tx.Delivery("acme", "ep_1", id)
+			if err != nil {
+				return err
+			}
+			d.DueAt = t0.Add(2 * time.Hour)
+			if err := tx.PutDelivery(d); err != nil {
+				return err
+			}
 		}
 		f, err := tx.Delivery("other", "ep_9", "msg_first")
 		if err != nil {
@@ -280,16 +321,25 @@ func testDueIndex(t *testing.T, s webhooks.Store) {
 		f.DueAt, f.State = time.Time{}, webhooks.StateSucceeded
 		return tx.PutDelivery(f)
 	})
-	if got := dueIDs(t, s, t0.Add(time.Hour), 10); !reflect.DeepEqual(got, []string{"acme/msg_late"}) {
-		t.Fatalf("after moving: Due(t0+1h) = %v, want only msg_late", got)
+	if got, want := dueIDs(t, s, t0.Add(time.Hour), 10, nil), []string{"acme/ep_2:msg_two", "acme/ep_1:msg_late"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after moving: due at t0+1h = %v, want %v", got, want)
 	}
-	if got := dueIDs(t, s, t0.Add(3*time.Hour), 10); !reflect.DeepEqual(got, []string{"acme/msg_late", "acme/msg_now"}) {
-		t.Fatalf("after moving: Due(t0+3h) = %v", got)
+	if got, want := dueIDs(t, s, t0.Add(3*time.Hour), 10, nil), []string{"acme/ep_2:msg_two", "acme/ep_1:msg_late,msg_before,msg_now"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after moving: due at t0+3h = %v, want %v", got, want)
 	}
-	// A deleted message leaves the index.
-	update(t, s, func(tx webhooks.Tx) error { return tx.DeleteDelivery("acme", "ep_1", "msg_late") })
-	if got := dueIDs(t, s, t0.Add(3*time.Hour), 10); !reflect.DeepEqual(got, []string{"acme/msg_now"}) {
-		t.Fatalf("after delete: Due = %v", got)
+	// A deleted message leaves the index, and an endpoint with nothing due leaves the ready
+	// order.
+	update(t, s, func(tx webhooks.Tx) error {
+		if err := tx.DeleteDelivery("acme", "ep_1", "msg_late"); err != nil {
+			return err
+		}
+		return tx.DeleteDelivery("acme", "ep_2", "msg_two")
+	})
+	if got, want := dueIDs(t, s, t0.Add(3*time.Hour), 10, nil), []string{"acme/ep_1:msg_before,msg_now"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after delete: due = %v, want %v", got, want)
+	}
+	if got := nextDue(t, s); !got.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("NextDue after the moves = %s, want t0+2h", got)
 	}
 }
 
@@ -319,7 +369,7 @@ func testRollback(t *testing.T, s webhooks.Store) {
 		}
 		return nil
 	})
-	if got := dueIDs(t, s, t0, 10); len(got) != 0 {
+	if got := dueIDs(t, s, t0, 10, nil); len(got) != 0 {
 		t.Errorf("due index of a failed transaction: %v", got)
 	}
 }

@@ -1,6 +1,7 @@
 // Command hostile is a test connector for package plugins: each action misbehaves in one
 // way (loops, allocates without bound, panics, reaches for forbidden hosts, files or
-// environment, returns too much) or does nothing, for benchmarks.
+// environment, returns too much, hunts for the tenant's secrets in what the host returns)
+// or does nothing, for benchmarks.
 package main
 
 import (
@@ -85,7 +86,7 @@ func init() {
 		RateLimits: rateLimits(),
 		ID:         "hostile", Version: "1.0.0", Description: "misbehaving test connector",
 		Egress:  []string{"*"},
-		Secrets: []plugin.SecretSpec{{Name: "token"}},
+		Secrets: secretSpecs(),
 		Actions: []plugin.Handler{
 			plugin.Action[empty, empty]{Name: "noop", Handle: func(context.Context, empty) (empty, error) { return empty{}, nil }},
 			plugin.Action[empty, empty]{Name: "loop", Handle: func(context.Context, empty) (empty, error) {
@@ -155,6 +156,8 @@ func init() {
 				}
 				return empty{}, err
 			}},
+			plugin.Action[stealIn, stealOut]{Name: "steal", Handle: steal},
+			plugin.Action[empty, deadlineOut]{Name: "deadline", Handle: deadline},
 			plugin.Action[kvIn, kvOut]{Name: "kv", Handle: func(ctx context.Context, in kvIn) (kvOut, error) {
 				if in.Value != "" {
 					if err := plugin.KVSet(ctx, in.Key, []byte(in.Value)); err != nil {

@@ -3,7 +3,6 @@ package egress
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,12 +10,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/abi"
+	"github.com/aquascene/aquahub/sdk/abi/scrub"
 	"github.com/aquascene/aquahub/sdk/netguard"
 )
 
@@ -41,6 +40,14 @@ type Policy struct {
 	// (abi.SecretUseSign): a request referencing one fails with invalid_request, so a
 	// private key only sign_jwt may use never leaves the host.
 	SigningSecrets []string
+	// Declared are the manifest's secrets (abi.Manifest.Secrets). Their places (ABI
+	// revision 1.5) say where a request may carry each one, and signing keys among them
+	// are never sent, as with SigningSecrets.
+	Declared []abi.SecretSpec
+	// SecretOrigins binds secrets to origins (the tenant's secret_origins): a request may
+	// carry secret NAME only to an origin SecretOrigins[NAME] covers. A secret without an
+	// entry may go to every origin of Granted.
+	SecretOrigins map[string][]string
 	// MaxResponseBytes caps a response body; zero means abi.DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	// MaxRedirects caps redirects followed; zero means 10.
@@ -58,6 +65,9 @@ type Policy struct {
 	// LimitScope prefixes bucket keys: the host uses tenant and connector id, so that
 	// limits are per (tenant, connector, key).
 	LimitScope string
+	// Circuit, when set, guards each origin with a breaker (see Circuit); nil sends every
+	// request.
+	Circuit Circuit
 }
 
 // Client performs abi.HTTPRequests under a Policy. It is safe for concurrent use.
@@ -69,7 +79,13 @@ type Client struct {
 	limits    []rateLimit
 	limiters  *Limiters
 	// signing holds the names of signing keys, which requests may not reference.
-	signing   map[string]bool
+	signing map[string]bool
+	// uses are the manifest's places for secrets.
+	uses abi.SecretUses
+	// bound holds the parsed SecretOrigins.
+	bound map[string][]abi.Origin
+	// scrubber finds the sendable secrets in responses and messages.
+	scrubber  *scrub.Scrubber
 	transport *http.Transport
 	client    *http.Client
 }
@@ -81,19 +97,38 @@ func (e *DeniedError) Error() string { return "egress denied: " + e.Reason }
 
 // NewClient parses the policy's origins and returns a client.
 func NewClient(p Policy) (*Client, error) {
-	c := &Client{policy: p}
-	if len(p.SigningSecrets) > 0 {
-		c.signing = make(map[string]bool, len(p.SigningSecrets))
-		sendable := make(map[string]string, len(p.Secrets))
-		for _, name := range p.SigningSecrets {
-			c.signing[name] = true
+	c := &Client{policy: p, uses: (&abi.Manifest{Secrets: p.Declared}).SecretUses(), signing: map[string]bool{}}
+	for _, name := range p.SigningSecrets {
+		c.signing[name] = true
+	}
+	for _, s := range p.Declared {
+		if s.Signing() {
+			c.signing[s.Name] = true
 		}
-		for name, v := range p.Secrets {
-			if !c.signing[name] {
-				sendable[name] = v
+	}
+	sendable := make(map[string]string, len(p.Secrets))
+	values := make([]string, 0, len(p.Secrets))
+	for name, v := range p.Secrets {
+		if !c.signing[name] {
+			sendable[name] = v
+			values = append(values, v)
+		}
+	}
+	c.policy.Secrets = sendable
+	c.scrubber = scrub.New(values...)
+	for name, list := range p.SecretOrigins {
+		if c.bound == nil {
+			c.bound = map[string][]abi.Origin{}
+		}
+		origins := []abi.Origin{}
+		for _, s := range list {
+			o, err := abi.ParseOrigin(s)
+			if err != nil {
+				return nil, fmt.Errorf("secret origins of %q: %w", name, err)
 			}
+			origins = append(origins, o)
 		}
-		c.policy.Secrets = sendable
+		c.bound[name] = origins
 	}
 	for _, r := range p.Requested {
 		if r == "*" {
@@ -143,7 +178,7 @@ func NewClient(p Policy) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	c.client = &http.Client{
-		Transport: limitedTransport{c: c, next: c.transport},
+		Transport: circuitTransport{c: c, next: limitedTransport{c: c, next: c.transport}},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= c.policy.MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", len(via))
@@ -152,11 +187,19 @@ func NewClient(p Policy) (*Client, error) {
 				c.decide(false, req.URL, "redirect: "+err.Error())
 				return err
 			}
+			if err := c.checkRedirect(req, via); err != nil {
+				c.decide(false, req.URL, "redirect: "+err.Error())
+				return err
+			}
 			return nil
 		},
 	}
 	return c, nil
 }
+
+// Scrubber returns what finds the policy's sendable secrets in text, for scrubbing what the
+// host keeps from a connector's calls (run records, logs).
+func (c *Client) Scrubber() *scrub.Scrubber { return c.scrubber }
 
 // CloseIdleConnections releases pooled connections.
 func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
@@ -244,6 +287,10 @@ func (c *Client) dial(ctx context.Context, network, address string) (net.Conn, e
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{a}
+	} else if isLocalhost(host) {
+		// localhost and *.localhost are loopback by definition (RFC 6761), which is how
+		// the address rules see them; resolving them through DNS could reach anything.
+		addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}
 	} else {
 		addrs, err = c.policy.LookupIP(ctx, host)
 		if err != nil {
@@ -284,6 +331,12 @@ func (c *Client) dial(ctx context.Context, network, address string) (net.Conn, e
 	return nil, firstErr
 }
 
+// isLocalhost reports whether host is localhost or a name under it.
+func isLocalhost(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
 func (c *Client) decide(allowed bool, u *url.URL, reason string) {
 	if c.policy.OnDecision == nil {
 		return
@@ -291,66 +344,14 @@ func (c *Client) decide(allowed bool, u *url.URL, reason string) {
 	clean := *u
 	clean.RawQuery = ""
 	clean.User = nil
-	c.policy.OnDecision(Decision{Allowed: allowed, URL: clean.String(), Reason: reason})
-}
-
-var secretRef = regexp.MustCompile(`\{\{(secret|basic):([^{}]*)\}\}`)
-
-// InjectSecrets replaces {{secret:NAME}} and {{basic:USER:NAME}} in s with the secret's
-// value (or the Basic credentials). It fails on an unknown name.
-func InjectSecrets(s string, secrets map[string]string) (string, error) {
-	return injectSecrets(s, secrets, nil, nil)
-}
-
-func injectSecrets(s string, secrets map[string]string, signing map[string]bool, escape func(string) string) (string, error) {
-	if !strings.Contains(s, "{{") {
-		return s, nil
-	}
-	var err error
-	out := secretRef.ReplaceAllStringFunc(s, func(m string) string {
-		sub := secretRef.FindStringSubmatch(m)
-		kind, arg := sub[1], sub[2]
-		user, name := "", arg
-		if kind == "basic" {
-			i := strings.LastIndexByte(arg, ':')
-			if i < 0 {
-				err = fmt.Errorf("%s: want {{basic:USER:SECRET}}", m)
-				return ""
-			}
-			user, name = arg[:i], arg[i+1:]
-		}
-		if signing[name] {
-			err = fmt.Errorf("secret %q is a signing key and cannot be sent (it is only for sign_jwt)", name)
-			return ""
-		}
-		v, ok := secrets[name]
-		if !ok {
-			err = fmt.Errorf("secret %q is not set for this tenant", name)
-			return ""
-		}
-		if kind == "basic" {
-			v = base64.StdEncoding.EncodeToString([]byte(user + ":" + v))
-		}
-		if escape != nil {
-			v = escape(v)
-		}
-		return v
-	})
-	return out, err
-}
-
-// reservedHeaders are set by the host, never by a connector.
-var reservedHeaders = map[string]bool{
-	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true,
-	"Proxy-Authorization": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
-	"Upgrade": true, "Keep-Alive": true,
+	c.policy.OnDecision(Decision{Allowed: allowed, URL: c.scrubber.String(clean.String()), Reason: c.scrubber.String(reason)})
 }
 
 // Do performs req under the policy. Failures come back in HTTPResponse.Error, never as a Go
 // error, because they are answers to the guest.
 func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse {
 	fail := func(code, format string, args ...any) *abi.HTTPResponse {
-		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: code, Message: c.scrub(fmt.Sprintf(format, args...))}}
+		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: code, Message: c.scrubber.String(fmt.Sprintf(format, args...))}}
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil {
@@ -360,42 +361,37 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 		c.decide(false, u, err.Error())
 		return fail(abi.HTTPErrorDenied, "%s", err.(*DeniedError).Reason)
 	}
-	if u.RawQuery != "" {
-		q, err := injectSecrets(u.RawQuery, c.policy.Secrets, c.signing, url.QueryEscape)
-		if err != nil {
-			return fail(abi.HTTPErrorInvalid, "url: %v", err)
+	x, refused := c.expand(req, u)
+	if refused != nil {
+		if refused.code == abi.HTTPErrorDenied {
+			c.decide(false, u, refused.msg)
 		}
-		u.RawQuery = q
+		return fail(refused.code, "%s", refused.msg)
 	}
 	var body io.Reader
 	if len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	st := &requestState{origin: originOf(u), bearing: x.bearing}
+	hreq, err := http.NewRequestWithContext(withState(ctx, st), req.Method, x.url.String(), body)
 	if err != nil {
 		return fail(abi.HTTPErrorInvalid, "%v", err)
 	}
-	for k, vs := range req.Headers {
-		ck := http.CanonicalHeaderKey(k)
-		if reservedHeaders[ck] {
-			continue
-		}
-		for _, v := range vs {
-			v, err := injectSecrets(v, c.policy.Secrets, c.signing, nil)
-			if err != nil {
-				return fail(abi.HTTPErrorInvalid, "header %s: %v", ck, err)
-			}
-			hreq.Header.Add(ck, v)
-		}
-	}
+	hreq.Header = x.header
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", "aquahub-connector/1")
 	}
+	// Messages name the guest's URL, with its references, never the expanded one.
 	resp, err := c.client.Do(hreq)
 	if err != nil {
 		var denied *DeniedError
 		var limited *RateLimitedError
+		var open *CircuitOpenError
 		switch {
+		case errors.As(err, &open):
+			resp := fail(abi.HTTPErrorCircuitOpen, "%s", open.Error())
+			resp.Error.RetryAfterMS = max(1, open.RetryAfter.Milliseconds())
+			return resp
 		case errors.As(err, &limited):
 			resp := fail(abi.HTTPErrorRateLimited, "%s", limited.Error())
 			resp.Error.RetryAfterMS = max(1, limited.Wait.Milliseconds())
@@ -422,18 +418,25 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 	if int64(len(b)) > limit {
 		return fail(abi.HTTPErrorTooLarge, "response body exceeds the %d byte limit", limit)
 	}
+	derived := scrub.New(x.derived...)
+	clean := func(s string) string { return derived.String(c.scrubber.String(s)) }
 	out := &abi.HTTPResponse{
 		Status:  resp.StatusCode,
-		Headers: map[string][]string{},
-		Body:    c.scrubBytes(b),
-		URL:     resp.Request.URL.String(),
+		Headers: make(map[string][]string, len(resp.Header)),
+		Body:    derived.Bytes(c.scrubber.Bytes(b)),
+		// Without a redirect the final URL is the guest's own, references and all: the
+		// expanded one would hand back every value the query carried.
+		URL: req.URL,
+	}
+	if resp.Request != hreq {
+		out.URL = clean(resp.Request.URL.String())
 	}
 	for k, vs := range resp.Header {
+		k = clean(k)
 		for _, v := range vs {
-			out.Headers[k] = append(out.Headers[k], c.scrub(v))
+			out.Headers[k] = append(out.Headers[k], clean(v))
 		}
 	}
-	out.URL = c.scrub(out.URL)
 	return out
 }
 
@@ -443,24 +446,4 @@ func stripURLError(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
-}
-
-const redacted = "[redacted]"
-
-func (c *Client) scrub(s string) string {
-	for _, v := range c.policy.Secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, redacted)
-		}
-	}
-	return s
-}
-
-func (c *Client) scrubBytes(b []byte) []byte {
-	for _, v := range c.policy.Secrets {
-		if len(v) >= 4 && bytes.Contains(b, []byte(v)) {
-			b = bytes.ReplaceAll(b, []byte(v), []byte(redacted))
-		}
-	}
-	return b
 }

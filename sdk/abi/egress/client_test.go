@@ -84,34 +84,6 @@ func TestAddrAllowed(t *testing.T) {
 	}
 }
 
-func TestInjectSecrets(t *testing.T) {
-	secrets := map[string]string{"key": "s3cr3t", "pw": "hunter2"}
-	tests := []struct {
-		name, in, want, err string
-	}{
-		{"plain", "Bearer {{secret:key}}", "Bearer s3cr3t", ""},
-		{"basic", "Basic {{basic:anystring:pw}}", "Basic YW55c3RyaW5nOmh1bnRlcjI=", ""},
-		{"two", "{{secret:key}}/{{secret:pw}}", "s3cr3t/hunter2", ""},
-		{"none", "no refs", "no refs", ""},
-		{"unknown", "{{secret:nope}}", "", `secret "nope" is not set`},
-		{"basic without user", "{{basic:pw}}", "", "want {{basic:USER:SECRET}}"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := InjectSecrets(tt.in, secrets)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("want error %q, got %v", tt.err, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %q, %v", got, err)
-			}
-		})
-	}
-}
-
 func TestDeniedBeforeConnecting(t *testing.T) {
 	var dialed bool
 	c, _ := NewClient(Policy{Requested: []string{"*"}, Granted: []string{"http://evil.test:1"},

@@ -1,8 +1,11 @@
 // Package plugintest runs a connector's actions natively, without wasm, with the hub's host
 // semantics: input validated against the action's schema, egress checked against the
-// manifest and the grant (including dial-time address checks), secrets injected by name,
-// JWTs signed with signing-key secrets (sign_jwt), responses capped, kv size-capped and
-// scoped, logs recorded. Use it for fast unit tests of a connector's package main.
+// manifest and the grant (including dial-time address checks), secrets injected by name
+// only into their declared places and bound origins and scrubbed from responses, config
+// derived from secrets as the manifest declares, JWTs signed with signing-key secrets
+// (sign_jwt), responses capped, kv size-capped and scoped, logs recorded, and the action's
+// context ending at the call's deadline. Use it for fast unit tests of a connector's
+// package main.
 package plugintest
 
 import (
@@ -36,6 +39,10 @@ type Options struct {
 	// Egress is the tenant's grant ("https://api.example.com", "http://127.0.0.1:8080").
 	// Loopback test servers must be granted by address, as `aquahub dev` does.
 	Egress []string
+	// SecretOrigins binds secrets to origins, as the tenant's secret_origins does: a
+	// secret with an entry is sent only to those origins; one without goes to every
+	// origin of Egress.
+	SecretOrigins map[string][]string
 	// Timeout bounds one Invoke; default 10s.
 	Timeout time.Duration
 	// MaxResponseBytes caps an HTTP response body; default abi.DefaultMaxResponseBytes.
@@ -76,12 +83,18 @@ func New(c *plugin.Connector, opts Options) (*Harness, error) {
 	if opts.MaxKVValueBytes <= 0 {
 		opts.MaxKVValueBytes = abi.DefaultMaxKVValueBytes
 	}
+	for _, name := range sortedKeys(opts.Secrets) {
+		if len(opts.Secrets[name]) < abi.MinSecretBytes {
+			return nil, fmt.Errorf("secrets.%s: must be at least %d bytes, as the hub requires", name, abi.MinSecretBytes)
+		}
+	}
 	h := &Harness{conn: c, manifest: m, opts: opts, kv: map[string][]byte{}}
 	client, err := egress.NewClient(egress.Policy{
 		Requested:        m.Egress,
 		Granted:          opts.Egress,
 		Secrets:          opts.Secrets,
-		SigningSecrets:   m.SigningSecrets(),
+		Declared:         m.Secrets,
+		SecretOrigins:    opts.SecretOrigins,
 		MaxResponseBytes: opts.MaxResponseBytes,
 		LookupIP:         opts.LookupIP,
 		RateLimits:       m.RateLimits,
@@ -153,13 +166,8 @@ func (h *Harness) InvokeBatch(ctx context.Context, action string, inputs ...json
 	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	secrets := make([]string, 0, len(h.opts.Secrets))
-	for k := range h.opts.Secrets {
-		secrets = append(secrets, k)
-	}
-	sort.Strings(secrets)
 	req := &abi.InvokeRequest{
-		Action: action, Inputs: inputs, Config: h.opts.Config, Secrets: secrets,
+		Action: action, Inputs: inputs, Config: h.manifest.DeriveConfig(h.opts.Config, h.opts.Secrets), Secrets: sortedKeys(h.opts.Secrets),
 		Tenant: h.opts.Tenant, RunID: "run-test", StepID: "step-test",
 		IdempotencyKey: "idem-test", Attempt: 1, DeadlineUnixMS: deadline.UnixMilli(),
 	}
@@ -179,6 +187,15 @@ func (h *Harness) InvokeBatch(ctx context.Context, action string, inputs ...json
 		return nil, err
 	}
 	return abi.DecodeInvokeResponse(b, len(inputs))
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func tail(b []byte, n int) string {
