@@ -31,7 +31,7 @@ func TestInstancesRunWithTheirOwnSettings(t *testing.T) {
 	type rec struct {
 		key, version string
 	}
-	partners := map[string]*rec{"green-aqua": {"ga-key-1", "v1"}, "aquaflora": {"af-key", "v1"}}
+	partners := map[string]*rec{"green-aqua": {"ga-key-1", "v1"}, "aquaflora": {"aquaflora-key", "v1"}}
 	var pmu sync.Mutex
 	resolver := func(_ context.Context, tenant, connector, instance string) (Instance, error) {
 		pmu.Lock()
@@ -72,7 +72,7 @@ func TestInstancesRunWithTheirOwnSettings(t *testing.T) {
 		wantOutput string
 	}{
 		{"first instance", "signer/green-aqua", "Bearer ga-key-1", "green-aqua"},
-		{"second instance", "signer/aquaflora", "Bearer af-key", "aquaflora"},
+		{"second instance", "signer/aquaflora", "Bearer aquaflora-key", "aquaflora"},
 		{"the connector itself keeps the tenant's settings", "signer", "Bearer base-key", ""},
 	}
 	for _, tt := range tests {

@@ -226,7 +226,7 @@ func TestAuth(t *testing.T) {
 			cfg["client_email"] = "intruder@x.iam.gserviceaccount.com"
 		}, abi.KindAuth, "account not found"},
 		{"no key", func(_ map[string]any, s map[string]string) { delete(s, "service_account") }, abi.KindAuth, "service_account"},
-		{"not a key", func(_ map[string]any, s map[string]string) { s["service_account"] = "hunter2" }, abi.KindAuth, "bad_key"},
+		{"not a key", func(_ map[string]any, s map[string]string) { s["service_account"] = "hunter2-not-a-key" }, abi.KindAuth, "bad_key"},
 		{"PEM key without client_email", func(_ map[string]any, s map[string]string) { s["service_account"] = pemOf(t, other) }, abi.KindPermanent, "config client_email"},
 		{"scope without Analytics", func(cfg map[string]any, _ map[string]string) { cfg["scope"] = "https://www.googleapis.com/auth/drive" }, abi.KindAuth, "insufficient authentication scopes"},
 		{"property the account cannot read", func(cfg map[string]any, _ map[string]string) { cfg["property_id"] = "999" }, abi.KindAuth, "PERMISSION_DENIED"},

@@ -360,7 +360,7 @@ func TestPublishErrors(t *testing.T) {
 		{"carousel item that fails processing", "", nil, nil, map[string]any{"items": []map[string]any{
 			{"image_url": "https://cdn.example.com/a.jpg"}, {"video_url": "https://cdn.example.invalid/b.mp4"},
 		}}, abi.KindInvalidInput, "items[1].video_url", 0},
-		{"bad token", "wrong", nil, nil, image, abi.KindAuth, "", 0},
+		{"bad token", "wrong-token", nil, nil, image, abi.KindAuth, "", 0},
 		{"throttled", "", nil, func(f *fixture) { f.sim.Injector().Inject(429, 1) }, image, abi.KindRateLimited, "", 0},
 		{"5xx", "", nil, func(f *fixture) { f.sim.Injector().Inject(500, 1) }, image, abi.KindTransient, "", 0},
 		{"quota used", "", nil, func(f *fixture) { f.sim.UsePublishingQuota(sim.QuotaTotal) }, image, abi.KindRateLimited, "", 0},
