@@ -239,8 +239,9 @@ func simulators() map[string]simulator {
 				// the registered Green Aqua partner gives them (examples/aquascene/partners).
 				return plugins.TenantConfig{
 					Config: partnersim.ConnectorConfig(baseURL),
-					Secrets: map[string]string{"api_key": key, "notification_key": partnersim.DevSigningKeyPEM,
-						"green_aqua_api_key": key, "green_aqua_notification_key": partnersim.DevSigningKeyPEM},
+					Secrets: map[string]string{"api_key": key, "notification_secret": partnersim.DevNotificationSecret,
+						"notification_key":   partnersim.DevSigningKeyPEM,
+						"green_aqua_api_key": key, "green_aqua_notification_secret": partnersim.DevNotificationSecret},
 					Egress: []string{baseURL},
 				}
 			},

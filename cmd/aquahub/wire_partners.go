@@ -60,16 +60,25 @@ func partnerInstances(h *hub) func(ctx context.Context, tenant, connector, insta
 				base = t.Connectors[partnerConnector]
 			}
 		}
+		// The partner names the tenant's secrets; the connector knows them by its own names
+		// (api_key, notification_secret), and so must the origins the operator bound each to.
 		secrets := make(map[string]string, len(s.Secrets))
+		var origins map[string][]string
 		for _, name := range sortedKeys(s.Secrets) {
 			v, ok := base.Secrets[s.Secrets[name]]
 			if !ok {
 				return plugins.Instance{}, fmt.Errorf("partner %q names secret %q, which tenants[%s].connectors.%s.secrets does not hold", instance, s.Secrets[name], tenant, partnerConnector)
 			}
 			secrets[name] = v
+			if bound, ok := base.SecretOrigins[s.Secrets[name]]; ok {
+				if origins == nil {
+					origins = map[string][]string{}
+				}
+				origins[name] = bound
+			}
 		}
 		return plugins.Instance{
-			Grant:   plugins.TenantConfig{Config: s.Config, Secrets: secrets, Egress: base.Egress},
+			Grant:   plugins.TenantConfig{Config: s.Config, Secrets: secrets, Egress: base.Egress, SecretOrigins: origins},
 			Version: s.Version, Output: s.Output,
 		}, nil
 	}

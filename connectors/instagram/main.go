@@ -138,8 +138,9 @@ var Connector = &plugin.Connector{
 		{Name: "poll_interval", Description: "first wait between container status reads, doubling to 8 s (Go duration)", Default: "1s"},
 		{Name: "publish_wait", Description: "how long media.publish waits for a container inside one call before handing over to a retry (Go duration; keep it under the hub's call timeout)", Default: "25s"},
 	},
-	Secrets: []plugin.SecretSpec{{Name: "access_token", Description: "user or system-user access token with instagram_basic, instagram_content_publish and instagram_manage_insights", Required: true}},
-	Egress:  []string{"https://graph.facebook.com", "https://graph.instagram.com"},
+	Secrets: []plugin.SecretSpec{{Name: "access_token", Description: "user or system-user access token with instagram_basic, instagram_content_publish and instagram_manage_insights", Required: true,
+		Places: []plugin.SecretPlace{{Query: "access_token"}}}},
+	Egress: []string{"https://graph.facebook.com", "https://graph.instagram.com"},
 	Actions: []plugin.Handler{
 		plugin.Action[PublishIn, PublishOut]{Name: "media.publish", Description: "Publish an image, carousel or reel: create the container(s), wait until FINISHED, publish, read back the permalink. Resumable and never published twice.", Handle: publish},
 		plugin.Action[InsightsIn, InsightsOut]{Name: "insights.get", Description: "Media or account insights with current metric names.", Handle: insights},

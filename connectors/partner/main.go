@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/aquascene/aquahub/sdk/plugin"
@@ -47,7 +48,7 @@ var Connector = &plugin.Connector{
 		{Name: "base_url", Description: "the partner API's origin and base path, e.g. https://api.greenaqua.example/api/v2", Required: true},
 		{Name: "partner", Description: "the partner's display name, copied into every product (e.g. Green Aqua)"},
 		{Name: "auth", Description: "how api_key is sent: bearer (Authorization: Bearer), header (auth_header) or none", Default: "bearer"},
-		{Name: "auth_header", Description: "the header carrying api_key when auth is header", Default: "X-Api-Key"},
+		{Name: "auth_header", Description: "the header carrying api_key when auth is header: X-Api-Key, Api-Key, X-Api-Token or X-Auth-Token", Default: "X-Api-Key"},
 		{Name: "list_path", Description: "the list endpoint, relative to base_url", Default: "/products"},
 		{Name: "get_path", Description: "one product, relative to base_url; {id} is replaced by the escaped id", Default: "/products/{id}"},
 		{Name: "items_path", Description: "dotted path to the product array in a list answer; empty: the answer itself, or its data, items, products or results array"},
@@ -57,11 +58,13 @@ var Connector = &plugin.Connector{
 		{Name: "mapping", Description: "object of product field to dotted path in the partner's item (id, name, category, description, price_range, key_benefits, url, in_stock, seo_keywords, affiliate_url); unnamed fields use their own name"},
 		{Name: "include_raw", Description: "add each product's item as the partner sent it under raw, and allow products whose id path finds nothing (for a hub that maps them itself)", Default: false},
 		{Name: "notify_url", Description: "where content.notify posts: absolute, or a path relative to base_url", Default: "/notifications"},
-		{Name: "notification_alg", Description: "ES256 (P-256 key) or RS256 (RSA key) for notification_key", Default: "ES256"},
+		{Name: "notification_alg", Description: "how content notifications are signed: hmac-sha256 (X-Signature-256 with notification_secret), ES256 (P-256 notification_key) or RS256 (RSA notification_key)", Default: algHMAC},
 	},
 	Secrets: []plugin.SecretSpec{
-		{Name: "api_key", Description: "the partner API key (see auth)"},
-		{Name: "notification_key", Description: "private key (PEM) content notifications are signed with; the partner verifies with its public half", Use: plugin.SecretUseSign},
+		{Name: "api_key", Description: "the partner API key (see auth)", Places: apiKeyPlaces()},
+		{Name: "notification_secret", Description: "shared secret content notifications are signed with as X-Signature-256: sha256=<hex HMAC-SHA256 of the body>",
+			Places: []plugin.SecretPlace{{HMAC: hmacHeader}}},
+		{Name: "notification_key", Description: "private key (PEM) content notifications are signed with for ES256 or RS256; the partner verifies with its public half", Use: plugin.SecretUseSign},
 	},
 	Egress: []string{"*"},
 	Actions: []plugin.Handler{
@@ -74,6 +77,19 @@ var Connector = &plugin.Connector{
 func init() { plugin.Main(Connector) }
 
 func main() {}
+
+// apiKeyHeaders are the headers auth header may send api_key in. The manifest declares
+// them, and Authorization for bearer, as the key's only places, so the host refuses to put
+// the key anywhere else whatever the configuration says.
+var apiKeyHeaders = []string{"X-Api-Key", "Api-Key", "X-Api-Token", "X-Auth-Token"}
+
+func apiKeyPlaces() []plugin.SecretPlace {
+	places := []plugin.SecretPlace{{Header: "Authorization"}}
+	for _, h := range apiKeyHeaders {
+		places = append(places, plugin.SecretPlace{Header: h})
+	}
+	return places
+}
 
 // partnerAPI is one partner's API as configured.
 type partnerAPI struct {
@@ -97,6 +113,9 @@ func newAPI(ctx context.Context) (*partnerAPI, error) {
 		header: plugin.ConfigString(ctx, "auth_header", "X-Api-Key"), partner: plugin.ConfigString(ctx, "partner", "")}
 	switch a.auth {
 	case "bearer", "header":
+		if a.auth == "header" && !slices.ContainsFunc(apiKeyHeaders, func(h string) bool { return strings.EqualFold(h, a.header) }) {
+			return nil, plugin.Permanent(fmt.Errorf("config auth_header: want one of %s (got %q)", strings.Join(apiKeyHeaders, ", "), a.header))
+		}
 		if !plugin.HasSecret(ctx, "api_key") {
 			return nil, plugin.Auth(fmt.Errorf("auth %s needs the api_key secret, which is not set", a.auth))
 		}

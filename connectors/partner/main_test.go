@@ -55,7 +55,7 @@ func setup(t testing.TB, edit func(cfg map[string]any), secrets map[string]strin
 		edit(cfg)
 	}
 	if secrets == nil {
-		secrets = map[string]string{"api_key": sim.DefaultKey, "notification_key": sim.DevSigningKeyPEM}
+		secrets = map[string]string{"api_key": sim.DefaultKey, "notification_secret": sim.DevNotificationSecret, "notification_key": sim.DevSigningKeyPEM}
 	}
 	h, err := plugintest.New(Connector, plugintest.Options{Config: cfg, Secrets: secrets, Egress: []string{ts.URL}, Timeout: 5 * time.Second})
 	if err != nil {
@@ -183,8 +183,9 @@ func TestErrors(t *testing.T) {
 		wantKind  abi.ErrorKind
 		wantInMsg string
 	}{
-		{"wrong api key", nil, map[string]string{"api_key": "nope"}, nil, "catalog.list", nil, abi.KindAuth, "401"},
+		{"wrong api key", nil, map[string]string{"api_key": "not-the-key"}, nil, "catalog.list", nil, abi.KindAuth, "401"},
 		{"no api key", nil, map[string]string{}, nil, "catalog.list", nil, abi.KindAuth, "api_key"},
+		{"a key header the manifest does not declare", func(c map[string]any) { c["auth_header"] = "X-Partner-Secret" }, nil, nil, "catalog.list", nil, abi.KindPermanent, "config auth_header"},
 		{"bearer accepted", func(c map[string]any) { c["auth"] = "bearer" }, nil, nil, "catalog.get", map[string]any{"id": "GA-TOOL-SCISS"}, "", ""},
 		{"unknown product", nil, nil, nil, "catalog.get", map[string]any{"id": "GA-NOPE"}, abi.KindNotFound, "no product"},
 		{"throttled", nil, nil, func(s *sim.Server) { s.Injector().Inject(429, 1) }, "catalog.list", nil, abi.KindRateLimited, "429"},
@@ -239,29 +240,42 @@ func TestNotify(t *testing.T) {
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	input := map[string]any{"content_id": "550e8400-e29b-41d4-a716-446655440000", "product_id": "GA-SOIL-AMZ-9",
 		"title": "Complete guide to substrates", "url": "https://aquascene.bg/guides/substrates", "data": map[string]any{"content_type": "newsletter_article"}}
+	alg := func(a string) func(map[string]any) { return func(c map[string]any) { c["notification_alg"] = a } }
 	tests := []struct {
-		name     string
-		edit     func(cfg map[string]any)
-		key      string
-		opts     []sim.Option
-		wantKind abi.ErrorKind
+		name string
+		edit func(cfg map[string]any)
+		// secret is notification_secret, key notification_key; "" leaves it unset.
+		secret, key string
+		opts        []sim.Option
+		wantKind    abi.ErrorKind
+		wantInMsg   string
 	}{
-		{"ES256 with the partner's key", nil, sim.DevSigningKeyPEM, nil, ""},
-		{"RS256", func(c map[string]any) { c["notification_alg"] = "RS256" }, pemKey(t, rsaKey), []sim.Option{sim.WithNotificationKey(rsaKey.Public())}, ""},
-		{"a key the partner does not know", nil, pemKey(t, otherKey), nil, abi.KindAuth},
-		{"alg does not fit the key", func(c map[string]any) { c["notification_alg"] = "RS256" }, sim.DevSigningKeyPEM, nil, abi.KindAuth},
-		{"no signing key", nil, "", nil, abi.KindAuth},
+		{"HMAC with the shared secret (the default)", nil, sim.DevNotificationSecret, "", nil, "", ""},
+		{"HMAC with another secret", nil, "whsec_someone_else", "", nil, abi.KindAuth, "401"},
+		{"HMAC without the secret", nil, "", sim.DevSigningKeyPEM, nil, abi.KindAuth, "notification_secret"},
+		{"ES256 with the partner's key", alg("ES256"), "", sim.DevSigningKeyPEM, nil, "", ""},
+		{"RS256", alg("RS256"), "", pemKey(t, rsaKey), []sim.Option{sim.WithNotificationKey(rsaKey.Public())}, "", ""},
+		{"a key the partner does not know", alg("ES256"), "", pemKey(t, otherKey), nil, abi.KindAuth, "401"},
+		{"alg does not fit the key", alg("RS256"), "", sim.DevSigningKeyPEM, nil, abi.KindAuth, ""},
+		{"no signing key", alg("ES256"), sim.DevNotificationSecret, "", nil, abi.KindAuth, "notification_key"},
+		{"unknown alg", alg("HS256"), sim.DevNotificationSecret, "", nil, abi.KindPermanent, "config notification_alg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			secrets := map[string]string{"api_key": sim.DefaultKey}
+			if tt.secret != "" {
+				secrets["notification_secret"] = tt.secret
+			}
 			if tt.key != "" {
 				secrets["notification_key"] = tt.key
 			}
 			f := setup(t, tt.edit, secrets, tt.opts...)
 			out, err := f.h.Invoke(context.Background(), "content.notify", input)
 			if tt.wantKind != "" {
-				wantError(t, err, tt.wantKind, "")
+				e := wantError(t, err, tt.wantKind, "")
+				if !strings.Contains(e.Message, tt.wantInMsg) {
+					t.Fatalf("error %q does not mention %q", e.Message, tt.wantInMsg)
+				}
 				for _, n := range f.sim.Notifications() {
 					if n.Verified {
 						t.Fatal("a notification was accepted")

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,9 +16,18 @@ import (
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
-// signatureHeader carries the notification's signature: a JWT signed by the host with the
-// notification_key secret, whose claims bind the body, the id and the address.
+// signatureHeader carries an ES256 or RS256 notification's signature: a JWT signed by the
+// host with the notification_key secret, whose claims bind the body, the id and the address.
 const signatureHeader = "Aquahub-Signature"
+
+// hmacHeader carries an hmac-sha256 notification's signature, "sha256=" and the hex
+// HMAC-SHA256 of the body keyed with notification_secret, which the host computes: the
+// X-Signature-256 of the hub's own webhooks, which partners verify as the hub's
+// subscribers do. The body holds the id and the timestamp, so the HMAC binds them too.
+const hmacHeader = "X-Signature-256"
+
+// algHMAC is the notification_alg of HMAC-signed notifications.
+const algHMAC = "hmac-sha256"
 
 // signatureTTL is how long a notification's signature stays valid.
 const signatureTTL = 5 * time.Minute
@@ -61,12 +69,17 @@ func notify(ctx context.Context, in NotifyIn) (NotifyOut, error) {
 	if err != nil {
 		return NotifyOut{}, err
 	}
-	if !plugin.HasSecret(ctx, "notification_key") {
-		return NotifyOut{}, plugin.Auth(errors.New("the notification_key secret is not set; content notifications are signed with it"))
+	alg := plugin.ConfigString(ctx, "notification_alg", algHMAC)
+	secret := "notification_key"
+	switch alg {
+	case algHMAC:
+		secret = "notification_secret"
+	case plugin.ES256, plugin.RS256:
+	default:
+		return NotifyOut{}, plugin.Permanent(fmt.Errorf("config notification_alg: want %s, ES256 or RS256 (got %q)", algHMAC, alg))
 	}
-	alg := plugin.ConfigString(ctx, "notification_alg", plugin.ES256)
-	if alg != plugin.ES256 && alg != plugin.RS256 {
-		return NotifyOut{}, plugin.Permanent(fmt.Errorf("config notification_alg: want ES256 or RS256 (got %q)", alg))
+	if !plugin.HasSecret(ctx, secret) {
+		return NotifyOut{}, plugin.Auth(fmt.Errorf("the %s secret is not set; %s content notifications are signed with it", secret, alg))
 	}
 	target := a.resolve(plugin.ConfigString(ctx, "notify_url", "/notifications"))
 	typ := in.Type
@@ -88,14 +101,6 @@ func notify(ctx context.Context, in NotifyIn) (NotifyOut, error) {
 	if err != nil {
 		return NotifyOut{}, plugin.InvalidInput("data", err)
 	}
-	sum := sha256.Sum256(body)
-	jwt, err := plugin.SignJWT(ctx, alg, "notification_key", nil, map[string]any{
-		"iss": "aquahub/" + plugin.CallOf(ctx).Tenant, "aud": target, "iat": now.Unix(),
-		"exp": now.Add(signatureTTL).Unix(), "jti": id, "body_sha256": base64.RawURLEncoding.EncodeToString(sum[:]),
-	})
-	if err != nil {
-		return NotifyOut{}, err
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return NotifyOut{}, plugin.Permanent(fmt.Errorf("config notify_url: %w", err))
@@ -103,7 +108,19 @@ func notify(ctx context.Context, in NotifyIn) (NotifyOut, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Webhook-Id", id)
 	req.Header.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(signatureHeader, jwt)
+	if alg == algHMAC {
+		req.Header.Set(hmacHeader, "sha256="+plugin.HMACHex(secret))
+	} else {
+		sum := sha256.Sum256(body)
+		jwt, err := plugin.SignJWT(ctx, alg, secret, nil, map[string]any{
+			"iss": "aquahub/" + plugin.CallOf(ctx).Tenant, "aud": target, "iat": now.Unix(),
+			"exp": now.Add(signatureTTL).Unix(), "jti": id, "body_sha256": base64.RawURLEncoding.EncodeToString(sum[:]),
+		})
+		if err != nil {
+			return NotifyOut{}, err
+		}
+		req.Header.Set(signatureHeader, jwt)
+	}
 	a.authorize(req)
 	resp, err := a.http.Do(req)
 	if err != nil {

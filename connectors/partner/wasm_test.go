@@ -26,7 +26,7 @@ func TestWASMThroughHost(t *testing.T) {
 	grant := func(apiKey string) plugins.TenantConfig {
 		return plugins.TenantConfig{
 			Config:  greenAqua(ts.URL),
-			Secrets: map[string]string{"api_key": apiKey, "notification_key": sim.DevSigningKeyPEM},
+			Secrets: map[string]string{"api_key": apiKey, "notification_secret": sim.DevNotificationSecret},
 			Egress:  []string{ts.URL},
 		}
 	}
@@ -52,6 +52,19 @@ func TestWASMThroughHost(t *testing.T) {
 	if ns := s.Notifications(); len(ns) != 1 || !ns[0].Verified || ns[0].ID != out["notification_id"] {
 		t.Fatalf("notifications %+v, output %v", ns, out)
 	}
+	t.Run("ES256 notification signed by the host", func(t *testing.T) {
+		g := grant(sim.DefaultKey)
+		g.Config["notification_alg"] = "ES256"
+		g.Secrets = map[string]string{"api_key": sim.DefaultKey, "notification_key": sim.DevSigningKeyPEM}
+		signed := wasmtest.Connector(t, ".", g, plugins.Config{CallTimeout: 3 * time.Second, PoolSize: 1})
+		out, err := wasmtest.Steps(signed, "aquascene", "partner")("content.notify", map[string]any{"content_id": "c-2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ns := s.Notifications(); len(ns) != 2 || !ns[1].Verified || ns[1].ID != out["notification_id"] {
+			t.Fatalf("notifications %+v, output %v", ns, out)
+		}
+	})
 
 	tests := []struct {
 		name      string
@@ -88,7 +101,7 @@ func TestWASMThroughHost(t *testing.T) {
 	}
 
 	t.Run("auth", func(t *testing.T) {
-		bad := wasmtest.Connector(t, ".", grant("wrong"), plugins.Config{CallTimeout: 3 * time.Second, PoolSize: 1})
+		bad := wasmtest.Connector(t, ".", grant("wrong-api-key"), plugins.Config{CallTimeout: 3 * time.Second, PoolSize: 1})
 		_, err := wasmtest.Steps(bad, "aquascene", "partner")("catalog.list", map[string]any{})
 		var se *core.StepError
 		if !errors.As(err, &se) || se.Class != core.ClassAuth {

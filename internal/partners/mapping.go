@@ -72,7 +72,11 @@ func (p Partner) settings() (ConnectorSettings, error) {
 	if n := p.Notification; n != nil {
 		cfg["notify_url"] = n.URL
 		cfg["notification_alg"] = n.Algorithm
-		secrets["notification_key"] = n.Secret
+		if n.Algorithm == AlgHMAC {
+			secrets["notification_secret"] = n.Secret
+		} else {
+			secrets["notification_key"] = n.Secret
+		}
 		if p.Catalog == nil {
 			// A partner without a catalog API is notified at an absolute URL; the connector
 			// still wants a base.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,8 +58,20 @@ type RevenueSharing struct {
 }
 
 // Notification is where the partner is told about content: URL (absolute or relative to
-// the catalog's base), Secret naming the signing key, Algorithm ES256 or RS256.
+// the catalog's base), Secret naming the shared secret (hmac-sha256) or signing key (ES256,
+// RS256), Algorithm one of NotificationAlgorithms.
 type Notification struct{ URL, Secret, Algorithm string }
+
+// AlgHMAC is the notification algorithm of HMAC-signed notifications (X-Signature-256).
+const AlgHMAC = "hmac-sha256"
+
+// NotificationAlgorithms are what the partner connector signs notifications with.
+var NotificationAlgorithms = []string{AlgHMAC, "ES256", "RS256"}
+
+// KeyHeaders are the headers the partner connector may send an API key in with style
+// header: the places its manifest declares for the key, outside which the host refuses to
+// send it.
+var KeyHeaders = []string{"X-Api-Key", "Api-Key", "X-Api-Token", "X-Auth-Token"}
 
 // Attribution is one order attributed to a content piece featuring a partner.
 type Attribution struct {
@@ -114,6 +127,9 @@ func (p *Partner) Validate() error {
 			if !secretPattern.MatchString(c.Auth.Secret) {
 				bad("catalog.auth.secret", "must name a secret: 1-64 letters, digits, _ . or - (got %q)", c.Auth.Secret)
 			}
+			if c.Auth.Style == "header" && !slices.ContainsFunc(KeyHeaders, func(h string) bool { return strings.EqualFold(h, c.Auth.Header) }) {
+				bad("catalog.auth.header", "must be one of %s, where the partner connector may send a key (got %q)", strings.Join(KeyHeaders, ", "), c.Auth.Header)
+			}
 		case "none":
 		default:
 			bad("catalog.auth.style", "must be bearer, header or none (got %q)", c.Auth.Style)
@@ -166,10 +182,10 @@ func (p *Partner) Validate() error {
 			bad("notification.url", "must be an http(s) URL or a path relative to catalog.base_url (got %q)", n.URL)
 		}
 		if !secretPattern.MatchString(n.Secret) {
-			bad("notification.secret", "must name the signing key secret: 1-64 letters, digits, _ . or - (got %q)", n.Secret)
+			bad("notification.secret", "must name the shared secret or signing key: 1-64 letters, digits, _ . or - (got %q)", n.Secret)
 		}
-		if n.Algorithm != "ES256" && n.Algorithm != "RS256" {
-			bad("notification.algorithm", "must be ES256 or RS256 (got %q)", n.Algorithm)
+		if !slices.Contains(NotificationAlgorithms, n.Algorithm) {
+			bad("notification.algorithm", "must be %s (got %q)", strings.Join(NotificationAlgorithms, ", "), n.Algorithm)
 		}
 	}
 	return errors.Join(errs...)
@@ -189,7 +205,7 @@ func (p Partner) withDefaults() Partner {
 	}
 	if n := p.Notification; n != nil && n.Algorithm == "" {
 		cp := *n
-		cp.Algorithm = "ES256"
+		cp.Algorithm = AlgHMAC
 		p.Notification = &cp
 	}
 	return p

@@ -34,7 +34,7 @@ func greenAquaInput() map[string]any {
 		"affiliate": map[string]any{"link_template": "https://greenaqua.hu/en/p/{product_id}",
 			"tracking": map[string]any{"utm_source": "aquascene", "utm_medium": "content", "utm_content": "{content_id}"}},
 		"revenue_sharing": map[string]any{"commission_percent": 10, "currency": "EUR", "usd_exchange_rate": 0.9, "production_cost_per_content": 15},
-		"notification":    map[string]any{"url": "/content-notifications", "secret": "green_aqua_notification_key"},
+		"notification":    map[string]any{"url": "/content-notifications", "secret": "green_aqua_notification_secret"},
 	}
 }
 
@@ -113,6 +113,9 @@ func TestValidation(t *testing.T) {
 		{"negative production cost", func(in map[string]any) { sub(in, "revenue_sharing")["production_cost_per_content"] = -1 }, "revenue_sharing.production_cost_per_content"},
 		{"notification without a secret", func(in map[string]any) { sub(in, "notification")["secret"] = "" }, "notification.secret"},
 		{"notification algorithm", func(in map[string]any) { sub(in, "notification")["algorithm"] = "HS256" }, "notification.algorithm"},
+		{"key header the connector does not send keys in", func(in map[string]any) {
+			sub(in, "catalog")["auth"] = map[string]any{"style": "header", "header": "X-Partner-Secret", "secret": "k"}
+		}, "catalog.auth.header"},
 		{"unknown field", func(in map[string]any) { in["revenue_share"] = 5 }, "revenue_share"},
 		{"wrong type", func(in map[string]any) { in["name"] = 5 }, "name"},
 	}
@@ -145,7 +148,7 @@ func TestRegistryRoutes(t *testing.T) {
 	if code != 201 || created["id"] != "green-aqua" || hdr.Get("Location") != "/api/v1/partners/green-aqua" {
 		t.Fatalf("POST = %d %v", code, created)
 	}
-	if sub(created, "catalog")["auth"].(map[string]any)["header"] != "X-Api-Key" || sub(created, "notification")["algorithm"] != "ES256" {
+	if sub(created, "catalog")["auth"].(map[string]any)["header"] != "X-Api-Key" || sub(created, "notification")["algorithm"] != "hmac-sha256" {
 		t.Fatalf("defaults not filled: %v", created)
 	}
 	if code, _, _ := srv.Call(t, "POST", "/api/v1/partners", "admin-key", greenAquaInput(), nil); code != 409 {
@@ -242,12 +245,12 @@ func TestConnectorSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]any{"base_url": "https://api.greenaqua.example/api/v2", "auth": "header", "auth_header": "X-Api-Key",
-		"include_raw": true, "partner": "Green Aqua", "notify_url": "/content-notifications", "notification_alg": "ES256"} {
+		"include_raw": true, "partner": "Green Aqua", "notify_url": "/content-notifications", "notification_alg": "hmac-sha256"} {
 		if s.Config[k] != want {
 			t.Errorf("config %s = %v, want %v", k, s.Config[k], want)
 		}
 	}
-	if s.Secrets["api_key"] != "green_aqua_api_key" || s.Secrets["notification_key"] != "green_aqua_notification_key" || s.Version == "" {
+	if s.Secrets["api_key"] != "green_aqua_api_key" || s.Secrets["notification_secret"] != "green_aqua_notification_secret" || s.Version == "" {
 		t.Fatalf("secrets %v, version %q", s.Secrets, s.Version)
 	}
 	raw := map[string]any{"sku": "GA-CO2-PRO-2L", "title": "CO2 Pro Set", "summary": "A 2 l CO2 system",
@@ -402,6 +405,36 @@ func TestAttributeCheck(t *testing.T) {
 				t.Fatalf("unexpected error %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestNotificationSecretByAlgorithm checks that the notification secret reaches the
+// connector under the name its algorithm signs with: the HMAC's shared secret or the JWT's
+// signing key.
+func TestNotificationSecretByAlgorithm(t *testing.T) {
+	tests := []struct {
+		name, algorithm, secret string
+	}{
+		{"HMAC", "hmac-sha256", "notification_secret"},
+		{"ES256", "ES256", "notification_key"},
+		{"RS256", "RS256", "notification_key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newModule(t)
+			in := greenAquaInput()
+			sub(in, "notification")["algorithm"] = tt.algorithm
+			if code, body, _ := apitest.New(t, m).Call(t, "POST", "/api/v1/partners", "admin-key", in, nil); code != 201 {
+				t.Fatalf("POST = %d %v", code, body)
+			}
+			s, err := m.ConnectorSettings(context.Background(), "aquascene", "green-aqua")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Config["notification_alg"] != tt.algorithm || s.Secrets[tt.secret] != "green_aqua_notification_secret" || len(s.Secrets) != 2 {
+				t.Fatalf("config %v, secrets %v", s.Config, s.Secrets)
 			}
 		})
 	}

@@ -64,7 +64,8 @@ type PartnerAuth struct {
 	// Style is bearer (Authorization: Bearer, the default), header (the key in Header) or
 	// none.
 	Style string `json:"style,omitempty" jsonschema:"enum=bearer,enum=header,enum=none"`
-	// Header carries the key with style header (default X-Api-Key).
+	// Header carries the key with style header: X-Api-Key (the default), Api-Key,
+	// X-Api-Token or X-Auth-Token, the headers the partner connector declares for it.
 	Header string `json:"header,omitempty"`
 	// Secret names the API key among the tenant's partner connector secrets.
 	Secret string `json:"secret,omitempty"`
@@ -114,11 +115,14 @@ type RevenueSharing struct {
 type PartnerNotification struct {
 	// URL is absolute, or a path relative to the catalog's base URL.
 	URL string `json:"url"`
-	// Secret names the signing key (a PEM private key) among the tenant's partner connector
-	// secrets; the partner verifies with its public half.
+	// Secret names, among the tenant's partner connector secrets, the shared secret
+	// (hmac-sha256) or the signing key, a PEM private key whose public half the partner
+	// verifies with (ES256, RS256).
 	Secret string `json:"secret"`
-	// Algorithm is ES256 (default, P-256 key) or RS256.
-	Algorithm string `json:"algorithm,omitempty" jsonschema:"enum=ES256,enum=RS256"`
+	// Algorithm is hmac-sha256 (the default: X-Signature-256, "sha256=" and the hex
+	// HMAC-SHA256 of the body, as the hub's webhooks carry), ES256 (P-256 key) or RS256: a
+	// JWT in Aquahub-Signature.
+	Algorithm string `json:"algorithm,omitempty" jsonschema:"enum=hmac-sha256,enum=ES256,enum=RS256"`
 }
 
 // PartnerList lists a tenant's partners by id.

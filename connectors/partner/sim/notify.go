@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/sdk/signature"
 )
 
 // ParsePrivateKey reads a PEM private key (PKCS#8, SEC 1 or PKCS#1).
@@ -118,9 +119,12 @@ func (s *Server) verify(r *http.Request, body []byte) error {
 	if d := now.Sub(time.Unix(sec, 0)); d > MaxSkew || d < -MaxSkew {
 		return fmt.Errorf("webhook-timestamp is %s away from now", d.Round(time.Second))
 	}
+	if mac := r.Header.Get(HMACHeader); mac != "" {
+		return s.verifyHMAC(mac, body, id, sec)
+	}
 	tok := r.Header.Get(SignatureHeader)
 	if tok == "" {
-		return errors.New(SignatureHeader + " is missing")
+		return errors.New(HMACHeader + " or " + SignatureHeader + " is required")
 	}
 	c, err := VerifyJWT(tok, s.verifyKey)
 	if err != nil {
@@ -138,6 +142,26 @@ func (s *Server) verify(r *http.Request, body []byte) error {
 	}
 	if aud, err := url.Parse(c.Audience); err != nil || aud.Path != r.URL.Path {
 		return fmt.Errorf("aud %q is not this endpoint", c.Audience)
+	}
+	return nil
+}
+
+// verifyHMAC checks an X-Signature-256 notification: the HMAC of the body under the shared
+// secret, and, since the HMAC covers only the body, that the body's id and timestamp are
+// the headers' (a replayed body cannot pass for a new notification).
+func (s *Server) verifyHMAC(mac string, body []byte, id string, sec int64) error {
+	if err := signature.Signature256.Verify([]byte(s.secret), mac, body); err != nil {
+		return fmt.Errorf("%s: %w", HMACHeader, err)
+	}
+	var b struct {
+		ID        string    `json:"id"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if b.ID != id || b.Timestamp.Unix() != sec {
+		return errors.New("the body's id and timestamp must equal webhook-id and webhook-timestamp")
 	}
 	return nil
 }

@@ -28,8 +28,17 @@ const (
 	NotificationsPath = "/api/v2/content-notifications"
 	// DefaultPerPage and MaxPerPage bound list pages.
 	DefaultPerPage, MaxPerPage = 20, 100
-	// SignatureHeader carries the notification's signature (see the connector README).
+	// SignatureHeader carries an ES256 or RS256 notification's signature (see the
+	// connector README).
 	SignatureHeader = "Aquahub-Signature"
+	// HMACHeader carries an hmac-sha256 notification's signature: "sha256=" and the hex
+	// HMAC-SHA256 of the body under the shared notification secret.
+	HMACHeader = "X-Signature-256"
+	// DevNotificationSecret is the shared secret the simulator verifies HMAC-signed
+	// notifications with unless WithNotificationSecret says otherwise. Like DefaultKey it
+	// is a published development credential: the connector's notification_secret in
+	// `aquahub dev`, and nowhere else.
+	DevNotificationSecret = "whsec_greenaqua_dev_notifications"
 	// MaxSkew is how far a notification's timestamp may be from the simulator's clock.
 	MaxSkew = 5 * time.Minute
 )
@@ -61,6 +70,10 @@ func WithCatalog(p []Product) Option { return func(s *Server) { s.catalog = p } 
 // notifications must be signed for (default the public half of DevSigningKeyPEM).
 func WithNotificationKey(k crypto.PublicKey) Option { return func(s *Server) { s.verifyKey = k } }
 
+// WithNotificationSecret sets the shared secret HMAC-signed notifications must be signed
+// with (default DevNotificationSecret).
+func WithNotificationSecret(secret string) Option { return func(s *Server) { s.secret = secret } }
+
 // Notification is one content notification the receiver got.
 type Notification struct {
 	ID         string          `json:"id"`
@@ -81,6 +94,7 @@ type Server struct {
 	rec       *simkit.Recorder
 	catalog   []Product
 	verifyKey crypto.PublicKey
+	secret    string
 	handler   http.Handler
 
 	mu            sync.Mutex
@@ -89,7 +103,7 @@ type Server struct {
 
 // New returns a simulator configured by opts.
 func New(opts ...Option) *Server {
-	s := &Server{key: DefaultKey, now: time.Now, inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0), catalog: Catalog()}
+	s := &Server{key: DefaultKey, secret: DevNotificationSecret, now: time.Now, inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0), catalog: Catalog()}
 	for _, o := range opts {
 		o(s)
 	}
