@@ -266,9 +266,7 @@ func startConnectorRig(ctx context.Context, o connectorRigOptions) (*connectorRi
 	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
 	cfg.Connectors.Dir = conns
 	cfg.Connectors.WatchInterval = 0
-	if cache, err := os.UserCacheDir(); err == nil {
-		cfg.Connectors.CacheDir = filepath.Join(cache, "aquahub", "wazero-bench")
-	}
+	cfg.Connectors.CacheDir = sharedCompileCache()
 	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
 		Connectors: map[string]plugins.TenantConfig{
 			"sendgrid": sims["sendgrid"].connector(sgURL, sendgridsim.DefaultKey),

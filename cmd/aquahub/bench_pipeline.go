@@ -442,9 +442,7 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 	if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
 		cfg.Connectors.PoolSize = n
 	}
-	if cache, err := os.UserCacheDir(); err == nil {
-		cfg.Connectors.CacheDir = filepath.Join(cache, "aquahub", "wazero-bench")
-	}
+	cfg.Connectors.CacheDir = sharedCompileCache()
 	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []string{DevAPIKey}},
 		Connectors: map[string]plugins.TenantConfig{connector: grant}}}
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))

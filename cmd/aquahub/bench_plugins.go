@@ -40,9 +40,9 @@ type pluginBenchResult struct {
 	// HTTPCallCPUMicros is the process's CPU time per http connector call (host, guest and
 	// the loopback server together), steadier than calls/s on a busy machine.
 	HTTPCallCPUMicros float64 `json:"http_call_cpu_us"`
-	Clients         int     `json:"clients"`
-	ModuleMiB       float64 `json:"module_mib"`
-	CPUs            int     `json:"cpus"`
+	Clients           int     `json:"clients"`
+	ModuleMiB         float64 `json:"module_mib"`
+	CPUs              int     `json:"cpus"`
 }
 
 func newBenchPluginsCmd() *cobra.Command {

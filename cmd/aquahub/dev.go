@@ -87,6 +87,7 @@ func devConfig(rulesDir string, f serveFlags) (Config, error) {
 	cfg.Rules.Paths = []string{rulesDir}
 	cfg.Webhooks.AllowHTTP = true
 	cfg.Webhooks.AllowLoopback = true
+	cfg.Connectors.CacheDir = sharedCompileCache()
 	if f.addr != "" {
 		cfg.Server.Addr = f.addr
 	}
@@ -94,4 +95,17 @@ func devConfig(rulesDir string, f serveFlags) (Config, error) {
 		cfg.Storage.Path = filepath.Join(f.data, "aquahub.db")
 	}
 	return cfg, config.Validate(&cfg)
+}
+
+// sharedCompileCache is where the sandbox and the benches keep compiled connectors: in the
+// user's cache directory rather than beside a data file, so a sandbox started on fresh data
+// (or a bench's temporary directory) does not compile every module again, which takes
+// minutes on a small machine. Entries are keyed by the module's content and the runtime, so
+// sharing them is safe. "" (compile in memory) when the system has no cache directory.
+func sharedCompileCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "aquahub", "compiled")
 }

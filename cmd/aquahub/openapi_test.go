@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/aquascene/aquahub/plugins/wasmtest"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -20,6 +21,7 @@ func TestOpenAPIDocumentOfTheWholeHub(t *testing.T) {
 	cfg.Storage.Path = filepath.Join(t.TempDir(), "hub.db")
 	cfg.Rules.Paths = []string{filepath.Join(repoRoot(t), "examples", "aquascene", "rules")}
 	cfg.Connectors.Dir = connectorsDir(t)
+	cfg.Connectors.CacheDir = wasmtest.CacheDir(t)
 	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/airtable/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -20,18 +20,13 @@ import (
 func setup(t testing.TB, key string, opts ...sim.Option) (*sim.Server, *plugintest.Harness) {
 	t.Helper()
 	s := sim.New(append([]sim.Option{sim.WithRateLimit(0, 0)}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	h, err := plugintest.New(Connector, plugintest.Options{
+	ts := simtest.Serve(t, s, nil)
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config:  map[string]any{"base_url": ts.URL, "base_id": sim.DefaultBase},
 		Secrets: map[string]string{"api_key": key},
 		Egress:  []string{ts.URL},
 		Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return s, h
 }
 

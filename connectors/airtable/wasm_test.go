@@ -29,13 +29,6 @@ func TestWASMThroughHost(t *testing.T) {
 		Egress:  []string{ts.URL},
 	}, plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	run := wasmtest.Steps(cat, "aquascene", "airtable")
-	class := func(err error) core.ErrorClass {
-		var se *core.StepError
-		if !errors.As(err, &se) {
-			return ""
-		}
-		return se.Class
-	}
 
 	// Happy path and pagination: 25 records written in 3 requests, read back in 3 pages.
 	out, err := run("records.create", map[string]any{"table": "Content_Master", "records": records(25)})
@@ -79,7 +72,7 @@ func TestWASMThroughHost(t *testing.T) {
 				s.Injector().Set(simkit.Faults{Latency: tt.latency})
 			}
 			_, err := run("records.list", tt.input)
-			if got := class(err); got != tt.wantClass {
+			if got := wasmtest.Class(err); got != tt.wantClass {
 				t.Fatalf("error %v has class %q, want %q", err, got, tt.wantClass)
 			}
 			if tt.wantClass == core.ClassRateLimited {

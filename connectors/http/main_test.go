@@ -53,15 +53,11 @@ func vendor(t *testing.T) *httptest.Server {
 type runner func(t *testing.T, in map[string]any) (map[string]any, error)
 
 func nativeRunner(t *testing.T, srv *httptest.Server) runner {
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config:  map[string]any{"base_url": srv.URL + "/api"},
 		Secrets: map[string]string{"api_key": "sk-live-123456"},
 		Egress:  []string{srv.URL},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return func(t *testing.T, in map[string]any) (map[string]any, error) {
 		out, err := h.Invoke(context.Background(), "request", in)
 		var ae *abi.Error

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/aquascene/aquahub/connectors/hubspot/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -29,30 +28,16 @@ func setup(t testing.TB, token string, config map[string]any, opts ...sim.Option
 	t.Helper()
 	s := sim.New(opts...)
 	spec := newSpecCheck(t, s)
-	ts := httptest.NewServer(spec)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, spec, nil)
 	cfg := map[string]any{"base_url": ts.URL}
 	for k, v := range config {
 		cfg[k] = v
 	}
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"access_token": token},
 		Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return env{s, spec, h}
-}
-
-func wantError(t testing.TB, err error, kind abi.ErrorKind, field string) *abi.Error {
-	t.Helper()
-	var e *abi.Error
-	if !errors.As(err, &e) || e.Kind != kind || e.Field != field {
-		t.Fatalf("error = %#v, want %s field %q", err, kind, field)
-	}
-	return e
 }
 
 func TestGetByEmail(t *testing.T) {
@@ -72,7 +57,7 @@ func TestGetByEmail(t *testing.T) {
 		t.Fatalf("missing contact: %v, %v", out, err)
 	}
 	_, err = e.h.Invoke(ctx, "contacts.get_by_email", map[string]any{"email": "nobody@example.com", "require": true})
-	wantError(t, err, abi.KindNotFound, "")
+	plugintest.WantError(t, err, abi.KindNotFound, "")
 	e.spec.verify(t, "GET /crm/v3/objects/contacts/{contactId}")
 }
 
@@ -130,7 +115,7 @@ func TestUpsertRetryResumesAfterRateLimit(t *testing.T) {
 	e := setup(t, sim.DefaultKey, nil, sim.WithRateLimits(2, 0, 0), sim.WithClock(func() time.Time { return now }))
 	in := map[string]any{"contacts": subscribers(250, "burst")}
 	_, err := e.h.Invoke(context.Background(), "contacts.upsert", in)
-	if ae := wantError(t, err, abi.KindRateLimited, ""); ae.RetryAfter() != 10*time.Second {
+	if ae := plugintest.WantError(t, err, abi.KindRateLimited, ""); ae.RetryAfter() != 10*time.Second {
 		t.Fatalf("retry after %s, want the ten-second window", ae.RetryAfter())
 	}
 	objs, _ := e.sim.Objects("contacts")
@@ -176,7 +161,7 @@ func TestUpsertInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t, sim.DefaultKey, nil)
 			_, err := e.h.Invoke(context.Background(), "contacts.upsert", tt.input)
-			wantError(t, err, abi.KindInvalidInput, tt.wantField)
+			plugintest.WantError(t, err, abi.KindInvalidInput, tt.wantField)
 			e.spec.verify(t)
 		})
 	}
@@ -228,9 +213,9 @@ func TestSearchPages(t *testing.T) {
 		t.Fatalf("query: %v, %v", out, err)
 	}
 	_, err = e.h.Invoke(ctx, "contacts.search", map[string]any{"filters": []map[string]any{{"property": "shoe_size", "operator": "EQ", "value": "9"}}})
-	wantError(t, err, abi.KindInvalidInput, "filters")
+	plugintest.WantError(t, err, abi.KindInvalidInput, "filters")
 	_, err = e.h.Invoke(ctx, "contacts.search", map[string]any{"filters": []map[string]any{{"property": "email", "operator": "IN"}}})
-	wantError(t, err, abi.KindInvalidInput, "filters[0].values")
+	plugintest.WantError(t, err, abi.KindInvalidInput, "filters[0].values")
 	e.spec.verify(t, "POST /crm/v3/objects/contacts/search")
 }
 
@@ -269,14 +254,14 @@ func TestEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.h.Invoke(ctx, "events.send", tt.input)
-			wantError(t, err, abi.KindInvalidInput, tt.wantField)
+			plugintest.WantError(t, err, abi.KindInvalidInput, tt.wantField)
 		})
 	}
 	e.spec.verify(t, "POST /events/v3/send")
 
 	noHub := setup(t, sim.DefaultKey, nil)
 	_, err = noHub.h.Invoke(ctx, "events.send", map[string]any{"event_name": "content_engagement", "email": "a@example.com"})
-	wantError(t, err, abi.KindInvalidInput, "event_name")
+	plugintest.WantError(t, err, abi.KindInvalidInput, "event_name")
 }
 
 func TestAssociate(t *testing.T) {
@@ -293,9 +278,9 @@ func TestAssociate(t *testing.T) {
 		t.Fatalf("primary: %v, %v", out, err)
 	}
 	_, err = e.h.Invoke(ctx, "associations.create", map[string]any{"from_type": "contacts", "from_id": "1", "to_type": "companies", "to_id": companies[0].ID})
-	wantError(t, err, abi.KindNotFound, "")
+	plugintest.WantError(t, err, abi.KindNotFound, "")
 	_, err = e.h.Invoke(ctx, "associations.create", map[string]any{"from_type": "contacts", "from_id": maria.ID, "to_type": "companies", "to_id": companies[0].ID, "type_id": 4})
-	wantError(t, err, abi.KindInvalidInput, "type_id")
+	plugintest.WantError(t, err, abi.KindInvalidInput, "type_id")
 }
 
 func TestErrors(t *testing.T) {
@@ -339,7 +324,7 @@ func TestErrors(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			_, err := e.h.Invoke(ctx, "contacts.get_by_email", get)
-			ae := wantError(t, err, tt.wantKind, "")
+			ae := plugintest.WantError(t, err, tt.wantKind, "")
 			if tt.wantRetry != nil {
 				want := tt.wantRetry()
 				if d := ae.RetryAfter() - want; d < -5*time.Second || d > 5*time.Second {

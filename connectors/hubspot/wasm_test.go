@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/hubspot/sim"
-	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
@@ -35,20 +33,7 @@ func TestWASMThroughHost(t *testing.T) {
 	}
 	cat := wasmtest.Connector(t, ".", grant(sim.DefaultKey), plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	// exec runs one action as step id of a run: the same id is a retry of that step.
-	exec := func(id, action string, input map[string]any) (map[string]any, error) {
-		res, err := cat.Execute(context.Background(), plugins.ActionCall{
-			Tenant: "aquascene", RunID: "run1", StepID: id, Connector: "hubspot",
-			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
-	}
-	class := func(err error) core.ErrorClass {
-		var se *core.StepError
-		if !errors.As(err, &se) {
-			return ""
-		}
-		return se.Class
-	}
+	exec := wasmtest.Step(cat, "aquascene", "hubspot")
 
 	// Happy path: the seed's engagement flow, a contact looked up and an event sent for it.
 	out, err := exec("find", "contacts.get_by_email", map[string]any{"email": "ana.petrova@example.com", "properties": []any{"lead_score"}})
@@ -71,7 +56,7 @@ func TestWASMThroughHost(t *testing.T) {
 	input := map[string]any{"contacts": toAny(contacts)}
 	now = now.Add(time.Minute)
 	_, err = exec("upsert", "contacts.upsert", input)
-	if class(err) != core.ClassRateLimited {
+	if wasmtest.Class(err) != core.ClassRateLimited {
 		t.Fatalf("first attempt: %v", err)
 	}
 	var se *core.StepError
@@ -99,48 +84,25 @@ func TestWASMThroughHost(t *testing.T) {
 		t.Fatalf("search: %v, %v", out["count"], err)
 	}
 
-	step := 0
-	tests := []struct {
-		name      string
-		inject    int
-		latency   time.Duration
-		input     map[string]any
-		wantClass core.ErrorClass
-		retryOK   bool
-	}{
-		{"4xx", 0, 0, map[string]any{"email": "x@example.com", "properties": map[string]any{"lead_score": "many"}}, core.ClassInvalidInput, false},
-		{"429 then success", 429, 0, map[string]any{"email": "y@example.com"}, core.ClassRateLimited, true},
-		{"5xx then success", 503, 0, map[string]any{"email": "y@example.com"}, core.ClassTransient, true},
-		{"timeout", 0, 5 * time.Second, map[string]any{"email": "y@example.com"}, core.ClassTransient, true},
+	// Each attempt a minute later, so that the ten-secondly limit does not answer instead
+	// of the injected fault.
+	later := func(id, action string, input map[string]any) (map[string]any, error) {
+		now = now.Add(time.Minute)
+		return exec(id, action, input)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			now = now.Add(time.Minute)
-			step++
-			id := fmt.Sprint("case", step)
-			if tt.inject != 0 {
-				s.Injector().Inject(tt.inject, 1)
-			}
-			s.Injector().Set(simkit.Faults{Latency: tt.latency})
-			_, err := exec(id, "contacts.upsert", tt.input)
-			if got := class(err); got != tt.wantClass {
-				t.Fatalf("error %v has class %q, want %q", err, got, tt.wantClass)
-			}
-			s.Injector().Set(simkit.Faults{})
-			if tt.retryOK {
-				if _, err := exec(id, "contacts.upsert", tt.input); err != nil {
-					t.Fatalf("retry: %v", err)
-				}
-			}
-		})
-	}
+	wasmtest.RunFaults(t, s.Injector(), later, "contacts.upsert", []wasmtest.Fault{
+		{Name: "4xx", Input: map[string]any{"email": "x@example.com", "properties": map[string]any{"lead_score": "many"}}, WantClass: core.ClassInvalidInput},
+		{Name: "429 then success", Inject: 429, Input: map[string]any{"email": "y@example.com"}, WantClass: core.ClassRateLimited, RetryOK: true},
+		{Name: "5xx then success", Inject: 503, Input: map[string]any{"email": "y@example.com"}, WantClass: core.ClassTransient, RetryOK: true},
+		{Name: "timeout", Latency: 5 * time.Second, Input: map[string]any{"email": "y@example.com"}, WantClass: core.ClassTransient, RetryOK: true},
+	})
 	spec.verify(t, "GET /crm/v3/objects/contacts/{contactId}", "POST /crm/v3/objects/contacts/batch/upsert",
 		"POST /crm/v3/objects/contacts/search", "POST /events/v3/send")
 
 	// A token HubSpot does not know is an auth failure.
 	bad2 := wasmtest.Connector(t, ".", grant("pat-na1-revoked"), plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	_, err = wasmtest.Steps(bad2, "aquascene", "hubspot")("contacts.get_by_email", map[string]any{"email": "a@example.com"})
-	if class(err) != core.ClassAuth {
+	if wasmtest.Class(err) != core.ClassAuth {
 		t.Fatalf("bad token: %v", err)
 	}
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/mailchimp/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -17,19 +17,14 @@ import (
 func setup(t testing.TB, key string, config map[string]any) (*sim.Server, *plugintest.Harness) {
 	t.Helper()
 	s := sim.New()
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, nil)
 	cfg := map[string]any{"base_url": ts.URL + "/3.0", "list_id": sim.DefaultList}
 	for k, v := range config {
 		cfg[k] = v
 	}
-	h, err := plugintest.New(Connector, plugintest.Options{
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"api_key": key}, Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return s, h
 }
 

@@ -7,17 +7,16 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/salesforce/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
@@ -26,30 +25,6 @@ type env struct {
 	sim *sim.Server
 	ts  *httptest.Server
 	h   *plugintest.Harness
-}
-
-// failOnce answers the nth request whose path ends with path with status, once.
-type failOnce struct {
-	next   http.Handler
-	path   string
-	nth    int
-	status int
-	mu     sync.Mutex
-	seen   int
-}
-
-func (f *failOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	if strings.HasSuffix(r.URL.Path, f.path) {
-		f.seen++
-		if f.seen == f.nth {
-			f.mu.Unlock()
-			w.WriteHeader(f.status)
-			return
-		}
-	}
-	f.mu.Unlock()
-	f.next.ServeHTTP(w, r)
 }
 
 // namedQueries are the operator's SOQL templates in the tests' tenant config.
@@ -64,12 +39,7 @@ var namedQueries = map[string]any{
 func setup(t testing.TB, flow string, config map[string]any, secrets map[string]string, wrap func(http.Handler) http.Handler, opts ...sim.Option) env {
 	t.Helper()
 	s := sim.New(opts...)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, wrap)
 	cfg := map[string]any{"login_url": ts.URL, "auth_flow": flow, "client_id": sim.DefaultClientID, "username": sim.DefaultUsername, "queries": namedQueries}
 	for k, v := range config {
 		cfg[k] = v
@@ -79,11 +49,7 @@ func setup(t testing.TB, flow string, config map[string]any, secrets map[string]
 	for k, v := range secrets {
 		sec[k] = v
 	}
-	harness, err := plugintest.New(Connector, plugintest.Options{Config: cfg, Secrets: sec, Egress: []string{ts.URL}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(harness.Close)
+	harness := plugintest.Start(t, Connector, plugintest.Options{Config: cfg, Secrets: sec, Egress: []string{ts.URL}, Timeout: 5 * time.Second})
 	return env{s, ts, harness}
 }
 
@@ -95,15 +61,6 @@ func nextStep(e env) {
 			_ = e.h.KVSet(context.Background(), k, nil)
 		}
 	}
-}
-
-func wantError(t testing.TB, err error, kind abi.ErrorKind, field string) *abi.Error {
-	t.Helper()
-	var e *abi.Error
-	if !errors.As(err, &e) || e.Kind != kind || e.Field != field {
-		t.Fatalf("error = %#v, want %s field %q", err, kind, field)
-	}
-	return e
 }
 
 func otherKeyPEM(t testing.TB) string {
@@ -141,7 +98,7 @@ func TestLoginFlows(t *testing.T) {
 			e := setup(t, tt.flow, tt.config, tt.secrets, nil)
 			out, err := e.h.Invoke(ctx, "sobjects.create", contact("login@example.com"))
 			if tt.wantKind != "" {
-				ae := wantError(t, err, tt.wantKind, "")
+				ae := plugintest.WantError(t, err, tt.wantKind, "")
 				if !strings.Contains(ae.Message, tt.wantMsg) {
 					t.Fatalf("message %q, want %q", ae.Message, tt.wantMsg)
 				}
@@ -180,7 +137,7 @@ func TestSessionRefresh(t *testing.T) {
 	e.sim.Injector().Inject(http.StatusUnauthorized, 3)
 	e.sim.ExpireSessions()
 	_, err = e.h.Invoke(ctx, "query", map[string]any{"object": "Contact", "fields": []string{"Id"}})
-	wantError(t, err, abi.KindAuth, "")
+	plugintest.WantError(t, err, abi.KindAuth, "")
 }
 
 func TestSObjects(t *testing.T) {
@@ -238,7 +195,7 @@ func TestSObjects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			nextStep(e)
 			_, err := e.h.Invoke(ctx, tt.action, tt.input)
-			wantError(t, err, tt.kind, tt.field)
+			plugintest.WantError(t, err, tt.kind, tt.field)
 		})
 	}
 }
@@ -289,17 +246,15 @@ func TestUpsert(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.h.Invoke(ctx, "sobjects.upsert", tt.input)
-			wantError(t, err, tt.kind, tt.field)
+			plugintest.WantError(t, err, tt.kind, tt.field)
 		})
 	}
 }
 
 func TestComposite(t *testing.T) {
 	ctx := context.Background()
-	var fail *failOnce
 	e := setup(t, "jwt", nil, nil, func(h http.Handler) http.Handler {
-		fail = &failOnce{next: h, path: "/composite/sobjects/Contact/Email__c", nth: 2, status: http.StatusServiceUnavailable}
-		return fail
+		return simtest.FailNth(h, "/composite/sobjects/Contact/Email__c", 2, http.StatusServiceUnavailable)
 	})
 	var recs []any
 	for i := range 450 {
@@ -309,7 +264,7 @@ func TestComposite(t *testing.T) {
 	recs[300] = map[string]any{"Email__c": "bad@example.com", "LastName": "x", "Interaction_Score__c": 150}
 	in := map[string]any{"operation": "upsert", "object": "Contact", "external_id_field": "Email__c", "records": recs}
 	_, err := e.h.Invoke(ctx, "composite.sobjects", in)
-	wantError(t, err, abi.KindTransient, "")
+	plugintest.WantError(t, err, abi.KindTransient, "")
 	e.sim.ResetRequests()
 	out, err := e.h.Invoke(ctx, "composite.sobjects", in)
 	if err != nil {
@@ -352,7 +307,7 @@ func TestComposite(t *testing.T) {
 			nextStep(e)
 			before, _ := e.sim.Records("Lead")
 			_, err := e.h.Invoke(ctx, "composite.sobjects", tt.input)
-			wantError(t, err, abi.KindInvalidInput, tt.field)
+			plugintest.WantError(t, err, abi.KindInvalidInput, tt.field)
 			if after, _ := e.sim.Records("Lead"); len(after) != len(before) {
 				t.Fatal("a rolled-back request wrote records")
 			}
@@ -422,7 +377,7 @@ func TestQuery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.h.Invoke(ctx, "query", tt.input)
-			wantError(t, err, abi.KindInvalidInput, tt.field)
+			plugintest.WantError(t, err, abi.KindInvalidInput, tt.field)
 		})
 	}
 }
@@ -451,7 +406,7 @@ func TestQueryInjectionAttempts(t *testing.T) {
 				out, err := e.h.Invoke(ctx, "query", in)
 				if err != nil {
 					// Refusing is fine; a query Salesforce could not parse is not.
-					wantError(t, err, abi.KindInvalidInput, "where[0].value")
+					plugintest.WantError(t, err, abi.KindInvalidInput, "where[0].value")
 					continue
 				}
 				if out["count"] != json.Number("0") {
@@ -494,7 +449,7 @@ func TestErrors(t *testing.T) {
 			cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			defer cancel()
 			_, err := e.h.Invoke(cctx, "query", list)
-			if ae := wantError(t, err, tt.wantKind, ""); ae.RetryAfter() != tt.wantRetry {
+			if ae := plugintest.WantError(t, err, tt.wantKind, ""); ae.RetryAfter() != tt.wantRetry {
 				t.Fatalf("retry after %s, want %s", ae.RetryAfter(), tt.wantRetry)
 			}
 		})

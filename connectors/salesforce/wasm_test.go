@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/salesforce/sim"
-	"github.com/aquascene/aquahub/connectors/simkit"
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/aquascene/aquahub/plugins/wasmtest"
@@ -36,28 +33,10 @@ func TestWASMThroughHost(t *testing.T) {
 	}
 	jwtSecrets := map[string]string{"private_key": string(s.PrivateKeyPEM())}
 	cat := wasmtest.Connector(t, ".", grant("jwt", jwtSecrets), plugins.Config{CallTimeout: 3 * time.Second, PoolSize: 1})
-	step := 0
-	exec := func(id, action string, input map[string]any) (map[string]any, error) {
-		if id == "" {
-			step++
-			id = fmt.Sprint("s", step)
-		}
-		res, err := cat.Execute(context.Background(), plugins.ActionCall{
-			Tenant: "aquascene", RunID: "run1", StepID: id, Connector: "salesforce",
-			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
-	}
-	class := func(err error) core.ErrorClass {
-		var se *core.StepError
-		if !errors.As(err, &se) {
-			return ""
-		}
-		return se.Class
-	}
+	run := wasmtest.Steps(cat, "aquascene", "salesforce")
 
 	// The seed's subscriber sync: the host signs the assertion, the session is kept.
-	out, err := exec("", "sobjects.upsert", map[string]any{"object": "Contact", "external_id_field": "Email__c", "external_id": "nia@example.com",
+	out, err := run("sobjects.upsert", map[string]any{"object": "Contact", "external_id_field": "Email__c", "external_id": "nia@example.com",
 		"fields": map[string]any{"LastName": "Koleva", "Email": "nia@example.com", "AquaScaping_Interest_Level__c": "beginner", "LeadSource": "AquaScene Newsletter"}})
 	if err != nil || out["created"] != true {
 		t.Fatalf("upsert: %v, %v", out, err)
@@ -70,59 +49,33 @@ func TestWASMThroughHost(t *testing.T) {
 		t.Fatalf("quota metrics: used %v of %v", used, limit)
 	}
 	// Paging through nextRecordsUrl (batches of 2), then the seed's customer insights.
-	out, err = exec("", "query", map[string]any{"object": "Contact", "fields": []any{"Email"}, "where": []any{map[string]any{"field": "Email", "op": "not_null"}}})
+	out, err = run("query", map[string]any{"object": "Contact", "fields": []any{"Email"}, "where": []any{map[string]any{"field": "Email", "op": "not_null"}}})
 	if err != nil || fmt.Sprint(out["count"]) != "4" {
 		t.Fatalf("query: %v, %v", out, err)
 	}
-	out, err = exec("", "query", map[string]any{"named": "customer_insights", "binds": map[string]any{"email": "maria.dimitrova@example.com"}})
+	out, err = run("query", map[string]any{"named": "customer_insights", "binds": map[string]any{"email": "maria.dimitrova@example.com"}})
 	if err != nil || fmt.Sprint(out["count"]) != "1" {
 		t.Fatalf("insights: %v, %v", out, err)
 	}
 	// An expired session is renewed once, transparently.
 	s.ExpireSessions()
-	if _, err := exec("", "sobjects.get", map[string]any{"object": "Contact", "external_id_field": "Email__c", "external_id": "nia@example.com"}); err != nil || s.Logins() != 2 {
+	if _, err := run("sobjects.get", map[string]any{"object": "Contact", "external_id_field": "Email__c", "external_id": "nia@example.com"}); err != nil || s.Logins() != 2 {
 		t.Fatalf("after expiry: %v, %d logins", err, s.Logins())
 	}
 
 	// Partial failure in a collection, reported per record.
-	out, err = exec("", "composite.sobjects", map[string]any{"operation": "create", "object": "Lead", "records": []any{
+	out, err = run("composite.sobjects", map[string]any{"operation": "create", "object": "Lead", "records": []any{
 		map[string]any{"LastName": "Stone", "Company": "Iwagumi Ltd"}, map[string]any{"LastName": "No company"}}})
 	if err != nil || fmt.Sprint(out["succeeded"], "/", out["failed"]) != "1/1" {
 		t.Fatalf("collection: %v, %v", out, err)
 	}
 
-	tests := []struct {
-		name      string
-		inject    int
-		latency   time.Duration
-		input     map[string]any
-		wantClass core.ErrorClass
-		retryOK   bool
-	}{
-		{"field error", 0, 0, map[string]any{"object": "Contact", "fields": map[string]any{"FirstName": "x"}}, core.ClassInvalidInput, false},
-		{"request limit", 429, 0, map[string]any{"object": "Account", "fields": map[string]any{"Name": "Reef Co"}}, core.ClassRateLimited, true},
-		{"5xx then success", 503, 0, map[string]any{"object": "Account", "fields": map[string]any{"Name": "Moss Co"}}, core.ClassTransient, true},
-		{"timeout", 0, 5 * time.Second, map[string]any{"object": "Account", "fields": map[string]any{"Name": "Wood Co"}}, core.ClassTransient, true},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			id := fmt.Sprint("case", i)
-			if tt.inject != 0 {
-				s.Injector().Inject(tt.inject, 1)
-			}
-			s.Injector().Set(simkit.Faults{Latency: tt.latency})
-			_, err := exec(id, "sobjects.create", tt.input)
-			if got := class(err); got != tt.wantClass {
-				t.Fatalf("error %v has class %q, want %q", err, got, tt.wantClass)
-			}
-			s.Injector().Set(simkit.Faults{})
-			if tt.retryOK {
-				if _, err := exec(id, "sobjects.create", tt.input); err != nil {
-					t.Fatalf("retry: %v", err)
-				}
-			}
-		})
-	}
+	wasmtest.RunFaults(t, s.Injector(), wasmtest.Step(cat, "aquascene", "salesforce"), "sobjects.create", []wasmtest.Fault{
+		{Name: "field error", Input: map[string]any{"object": "Contact", "fields": map[string]any{"FirstName": "x"}}, WantClass: core.ClassInvalidInput},
+		{Name: "request limit", Inject: 429, Input: map[string]any{"object": "Account", "fields": map[string]any{"Name": "Reef Co"}}, WantClass: core.ClassRateLimited, RetryOK: true},
+		{Name: "5xx then success", Inject: 503, Input: map[string]any{"object": "Account", "fields": map[string]any{"Name": "Moss Co"}}, WantClass: core.ClassTransient, RetryOK: true},
+		{Name: "timeout", Latency: 5 * time.Second, Input: map[string]any{"object": "Account", "fields": map[string]any{"Name": "Wood Co"}}, WantClass: core.ClassTransient, RetryOK: true},
+	})
 	// The timed-out create may have landed before the deadline; its retry must not double it.
 	if n := len(s.Find("Account", "Name", "Wood Co")); n > 1 {
 		t.Fatalf("%d Wood Co accounts", n)
@@ -135,7 +88,7 @@ func TestWASMThroughHost(t *testing.T) {
 		t.Fatalf("password flow: %v", err)
 	}
 	bad := wasmtest.Connector(t, ".", grant("jwt", map[string]string{"private_key": otherKeyPEM(t)}), plugins.Config{CallTimeout: 3 * time.Second, PoolSize: 1})
-	if _, err := wasmtest.Steps(bad, "aquascene", "salesforce")("query", map[string]any{"object": "Account", "fields": []any{"Name"}}); class(err) != core.ClassAuth {
+	if _, err := wasmtest.Steps(bad, "aquascene", "salesforce")("query", map[string]any{"object": "Account", "fields": []any{"Name"}}); wasmtest.Class(err) != core.ClassAuth {
 		t.Fatalf("unknown key: %v", err)
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -89,16 +89,11 @@ func TestSpecValidatorRejects(t *testing.T) {
 func setup(t testing.TB, key string, opts ...sim.Option) (*sim.Server, *plugintest.Harness) {
 	t.Helper()
 	s := sim.New(opts...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	h, err := plugintest.New(Connector, plugintest.Options{
+	ts := simtest.Serve(t, s, nil)
+	h := plugintest.Start(t, Connector, plugintest.Options{
 		Config: map[string]any{"base_url": ts.URL}, Secrets: map[string]string{"api_key": key},
 		Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
 	return s, h
 }
 

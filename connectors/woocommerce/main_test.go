@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,37 +13,12 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/connectors/woocommerce/sim"
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 	"github.com/aquascene/aquahub/sdk/signature"
 )
-
-// failOnce answers the nth request to path with status (once), in front of the simulator:
-// a store that fails in the middle of a multi-request action.
-type failOnce struct {
-	next   http.Handler
-	path   string
-	nth    int
-	status int
-
-	mu   sync.Mutex
-	seen int
-}
-
-func (f *failOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	if strings.HasSuffix(r.URL.Path, f.path) {
-		f.seen++
-		if f.seen == f.nth {
-			f.mu.Unlock()
-			w.WriteHeader(f.status)
-			return
-		}
-	}
-	f.mu.Unlock()
-	f.next.ServeHTTP(w, r)
-}
 
 type env struct {
 	sim *sim.Server
@@ -58,12 +32,7 @@ type env struct {
 func setup(t testing.TB, secret string, config map[string]any, wrap func(http.Handler) http.Handler, opts ...sim.Option) env {
 	t.Helper()
 	s := sim.New(opts...)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, wrap)
 	cfg := map[string]any{"base_url": ts.URL, "consumer_key": sim.DefaultKey}
 	for k, v := range config {
 		if s, ok := v.(string); ok && strings.HasPrefix(s, "BASE") {
@@ -71,24 +40,11 @@ func setup(t testing.TB, secret string, config map[string]any, wrap func(http.Ha
 		}
 		cfg[k] = v
 	}
-	harness, err := plugintest.New(Connector, plugintest.Options{
+	harness := plugintest.Start(t, Connector, plugintest.Options{
 		Config: cfg, Secrets: map[string]string{"consumer_secret": secret},
 		Egress: []string{ts.URL}, Timeout: 5 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(harness.Close)
 	return env{s, ts, harness}
-}
-
-func wantError(t testing.TB, err error, kind abi.ErrorKind, field string) *abi.Error {
-	t.Helper()
-	var e *abi.Error
-	if !errors.As(err, &e) || e.Kind != kind || e.Field != field {
-		t.Fatalf("error = %#v, want %s field %q", err, kind, field)
-	}
-	return e
 }
 
 func names(v any) []string {
@@ -208,7 +164,7 @@ func TestGetAndUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.h.Invoke(ctx, tt.action, tt.input)
-			wantError(t, err, tt.kind, tt.field)
+			plugintest.WantError(t, err, tt.kind, tt.field)
 		})
 	}
 }
@@ -243,10 +199,8 @@ func (rc *receiver) verified(t testing.TB, secret string) int {
 
 func TestBatchSplitsReportsAndResumes(t *testing.T) {
 	ctx := context.Background()
-	var fail *failOnce
 	e := setup(t, sim.DefaultSecret, nil, func(h http.Handler) http.Handler {
-		fail = &failOnce{next: h, path: "/products/batch", nth: 2, status: http.StatusBadGateway}
-		return fail
+		return simtest.FailNth(h, "/products/batch", 2, http.StatusBadGateway)
 	})
 	var create, update []any
 	for i := range 150 {
@@ -260,7 +214,7 @@ func TestBatchSplitsReportsAndResumes(t *testing.T) {
 	in := map[string]any{"create": create, "update": update, "delete": []any{711, 712}}
 
 	_, err := e.h.Invoke(ctx, "products.batch", in)
-	wantError(t, err, abi.KindTransient, "")
+	plugintest.WantError(t, err, abi.KindTransient, "")
 	before := len(e.sim.Products(""))
 	e.sim.ResetRequests()
 	out, err := e.h.Invoke(ctx, "products.batch", in)
@@ -305,7 +259,7 @@ func TestBatchRejected(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t, sim.DefaultSecret, nil, nil)
 			_, err := e.h.Invoke(ctx, "products.batch", tt.input)
-			wantError(t, err, abi.KindInvalidInput, tt.field)
+			plugintest.WantError(t, err, abi.KindInvalidInput, tt.field)
 		})
 	}
 }
@@ -321,7 +275,7 @@ func TestListOrders(t *testing.T) {
 		t.Fatalf("orders %d, pages %v", len(orders), out["pages_read"])
 	}
 	_, err = e.h.Invoke(context.Background(), "orders.list", map[string]any{"status": []string{"lost"}})
-	wantError(t, err, abi.KindInvalidInput, "status")
+	plugintest.WantError(t, err, abi.KindInvalidInput, "status")
 }
 
 func TestErrors(t *testing.T) {
@@ -360,7 +314,7 @@ func TestErrors(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			_, err := e.h.Invoke(ctx, tt.action, tt.input)
-			ae := wantError(t, err, tt.wantKind, "")
+			ae := plugintest.WantError(t, err, tt.wantKind, "")
 			if ae.RetryAfter() != tt.wantRetry || !strings.Contains(ae.Message, tt.wantMsg) {
 				t.Fatalf("retry after %s, message %q; want %s, %q", ae.RetryAfter(), ae.Message, tt.wantRetry, tt.wantMsg)
 			}

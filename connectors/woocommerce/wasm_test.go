@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aquascene/aquahub/connectors/simkit"
+	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 	"github.com/aquascene/aquahub/connectors/woocommerce/sim"
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
@@ -26,11 +24,7 @@ func TestWASMThroughHost(t *testing.T) {
 	hook := httptest.NewServer(rc)
 	defer hook.Close()
 	s := sim.New(sim.WithWebhooks(hook.URL, "hook-secret"))
-	var fail *failOnce
-	ts := httptest.NewServer(func() http.Handler {
-		fail = &failOnce{next: s, path: "/products/batch", nth: 2, status: http.StatusServiceUnavailable}
-		return fail
-	}())
+	ts := httptest.NewServer(simtest.FailNth(s, "/products/batch", 2, http.StatusServiceUnavailable))
 	defer ts.Close()
 	grant := func(secret string) plugins.TenantConfig {
 		return plugins.TenantConfig{
@@ -40,20 +34,7 @@ func TestWASMThroughHost(t *testing.T) {
 		}
 	}
 	cat := wasmtest.Connector(t, ".", grant(sim.DefaultSecret), plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
-	exec := func(id, action string, input map[string]any) (map[string]any, error) {
-		res, err := cat.Execute(context.Background(), plugins.ActionCall{
-			Tenant: "aquascene", RunID: "run1", StepID: id, Connector: "woocommerce",
-			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
-	}
-	class := func(err error) core.ErrorClass {
-		var se *core.StepError
-		if !errors.As(err, &se) {
-			return ""
-		}
-		return se.Class
-	}
+	exec := wasmtest.Step(cat, "aquascene", "woocommerce")
 
 	// The seed's flow: products with short descriptions, every page read, one of them
 	// reviewed; the store delivers the signed product.updated webhook.
@@ -82,7 +63,7 @@ func TestWASMThroughHost(t *testing.T) {
 	}
 	in := map[string]any{"create": create, "update": []any{map[string]any{"id": 4242, "name": "gone"}}}
 	_, err = exec("batch", "products.batch", in)
-	if class(err) != core.ClassTransient {
+	if wasmtest.Class(err) != core.ClassTransient {
 		t.Fatalf("first attempt: %v", err)
 	}
 	s.ResetRequests()
@@ -94,43 +75,17 @@ func TestWASMThroughHost(t *testing.T) {
 		t.Fatalf("retry: %d requests, failed %v, %d products", len(s.Requests()), out["failed"], len(s.Products("")))
 	}
 
-	tests := []struct {
-		name      string
-		inject    int
-		latency   time.Duration
-		input     map[string]any
-		wantClass core.ErrorClass
-		retryOK   bool
-	}{
-		{"4xx", 0, 0, map[string]any{"id": 703, "sku": "TS-600SA"}, core.ClassInvalidInput, false},
-		{"404", 0, 0, map[string]any{"id": 4242, "name": "x"}, core.ClassNotFound, false},
-		{"429 then success", 429, 0, map[string]any{"id": 703, "menu_order": 1}, core.ClassRateLimited, true},
-		{"5xx then success", 502, 0, map[string]any{"id": 703, "menu_order": 2}, core.ClassTransient, true},
-		{"timeout", 0, 5 * time.Second, map[string]any{"id": 703, "menu_order": 3}, core.ClassTransient, true},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			id := fmt.Sprint("case", i)
-			if tt.inject != 0 {
-				s.Injector().Inject(tt.inject, 1)
-			}
-			s.Injector().Set(simkit.Faults{Latency: tt.latency})
-			_, err := exec(id, "products.update", tt.input)
-			if got := class(err); got != tt.wantClass {
-				t.Fatalf("error %v has class %q, want %q", err, got, tt.wantClass)
-			}
-			s.Injector().Set(simkit.Faults{})
-			if tt.retryOK {
-				if _, err := exec(id, "products.update", tt.input); err != nil {
-					t.Fatalf("retry: %v", err)
-				}
-			}
-		})
-	}
+	wasmtest.RunFaults(t, s.Injector(), exec, "products.update", []wasmtest.Fault{
+		{Name: "4xx", Input: map[string]any{"id": 703, "sku": "TS-600SA"}, WantClass: core.ClassInvalidInput},
+		{Name: "404", Input: map[string]any{"id": 4242, "name": "x"}, WantClass: core.ClassNotFound},
+		{Name: "429 then success", Inject: 429, Input: map[string]any{"id": 703, "menu_order": 1}, WantClass: core.ClassRateLimited, RetryOK: true},
+		{Name: "5xx then success", Inject: 502, Input: map[string]any{"id": 703, "menu_order": 2}, WantClass: core.ClassTransient, RetryOK: true},
+		{Name: "timeout", Latency: 5 * time.Second, Input: map[string]any{"id": 703, "menu_order": 3}, WantClass: core.ClassTransient, RetryOK: true},
+	})
 
 	bad := wasmtest.Connector(t, ".", grant("cs_revoked"), plugins.Config{CallTimeout: 2 * time.Second, PoolSize: 1})
 	_, err = wasmtest.Steps(bad, "aquascene", "woocommerce")("orders.list", map[string]any{})
-	if class(err) != core.ClassAuth {
+	if wasmtest.Class(err) != core.ClassAuth {
 		t.Fatalf("bad secret: %v", err)
 	}
 }

@@ -105,14 +105,10 @@ func Connector(tb testing.TB, dir string, grant plugins.TenantConfig, cfg plugin
 // run of tenant, the way the engine calls it: each call is a new step with its own
 // idempotency key.
 func Steps(cat *plugins.Catalog, tenant, connector string) func(action string, input map[string]any) (map[string]any, error) {
+	run := Step(cat, tenant, connector)
 	step := 0
 	return func(action string, input map[string]any) (map[string]any, error) {
 		step++
-		id := fmt.Sprint("s", step)
-		res, err := cat.Execute(context.Background(), plugins.ActionCall{
-			Tenant: tenant, RunID: "run1", StepID: id, Connector: connector,
-			Action: action, Input: input, IdempotencyKey: "run1/" + id, Attempt: 1,
-		})
-		return res.Output, err
+		return run(fmt.Sprint("s", step), action, input)
 	}
 }

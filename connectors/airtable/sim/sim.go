@@ -116,7 +116,7 @@ func WithRateLimit(perSecond int, penalty time.Duration) Option {
 }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // WithWebhookClient sets the HTTP client used to POST webhook notification pings when records
 // change (default a client with a 5 s timeout). nil turns automatic pings off; Ping still works
@@ -129,15 +129,14 @@ func WithWebhookClient(c *http.Client) Option {
 // upsert, delete), the metadata tables endpoint and webhooks with payloads and signed pings.
 // It is an http.Handler, safe for concurrent use; all state is in memory.
 type Server struct {
+	simkit.Frame
+
 	key       string
 	now       func() time.Time
 	perSecond int
 	penalty   time.Duration
-	inj       *simkit.Injector
-	rec       *simkit.Recorder
 	notify    *http.Client
 	autoPing  bool
-	handler   http.Handler
 	pings     sync.WaitGroup
 
 	mu        sync.Mutex
@@ -190,7 +189,7 @@ type limitState struct {
 func New(opts ...Option) *Server {
 	s := &Server{
 		key: DefaultKey, now: time.Now, perSecond: 5, penalty: 30 * time.Second,
-		inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		Frame:  simkit.NewFrame(),
 		notify: &http.Client{Timeout: 5 * time.Second}, autoPing: true,
 		bases: map[string]*base{}, iterators: map[string]*iterator{}, limits: map[string]*limitState{},
 	}
@@ -203,7 +202,7 @@ func New(opts ...Option) *Server {
 	if s.notify == nil {
 		s.notify = &http.Client{Timeout: 5 * time.Second}
 	}
-	s.handler = simkit.Wrap(http.HandlerFunc(s.serveAPI), s, s.inj, s.rec, maxBody)
+	s.Mount(s.Wrap(http.HandlerFunc(s.serveAPI), s, maxBody))
 	return s
 }
 
@@ -246,18 +245,6 @@ func (t *table) known(name string) bool {
 	_, ok := t.fieldIDs[name]
 	return ok
 }
-
-// ServeHTTP serves the Airtable API, the webhook endpoints and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector, for tests that queue exact failures.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the API requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
-
-// ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() { s.rec.Reset() }
 
 // Authorized reports whether r carries the simulator's token as a Bearer credential.
 func (s *Server) Authorized(r *http.Request) bool { return simkit.BearerToken(r) == s.key }

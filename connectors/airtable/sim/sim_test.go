@@ -35,8 +35,7 @@ func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server, *fa
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)}
 	s := New(append([]Option{WithClock(clock.now), WithRateLimit(0, 0)}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts := simtest.Serve(t, s, nil)
 	return s, ts, clock
 }
 

@@ -575,22 +575,33 @@ type writeInput struct {
 	Associations []json.RawMessage          `json:"associations"`
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request, t *objectType, now time.Time) {
+// readProperties decodes the body of a create or an update and checks its properties
+// against t, answering HubSpot's error when they are refused. self is the record updated
+// ("" on create): it may keep its own unique value.
+func readProperties(w http.ResponseWriter, r *http.Request, t *objectType, self string) (map[string]string, bool) {
 	var in writeInput
 	if !decodeBody(w, r, &in) {
-		return
+		return nil, false
 	}
 	p, errs := coerce(in.Properties)
 	errs = append(errs, t.validate(p)...)
 	if len(errs) > 0 {
 		writePropertyErrors(w, errs)
-		return
+		return nil, false
 	}
 	if t.unique != "" && p[t.unique] != "" {
-		if id, dup := t.byKey[strings.ToLower(p[t.unique])]; dup {
-			writeError(w, http.StatusConflict, apiError{Message: "Contact already exists. Existing ID: " + id, Category: "CONFLICT"})
-			return
+		if other, dup := t.byKey[strings.ToLower(p[t.unique])]; dup && other != self {
+			writeError(w, http.StatusConflict, apiError{Message: "Contact already exists. Existing ID: " + other, Category: "CONFLICT"})
+			return nil, false
 		}
+	}
+	return p, true
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, t *objectType, now time.Time) {
+	p, ok := readProperties(w, r, t, "")
+	if !ok {
+		return
 	}
 	simkit.WriteJSON(w, http.StatusCreated, t.view(s.insert(t, p, now), sortedKeys(p)))
 }
@@ -605,21 +616,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *objectType, id
 		notFound(w, id)
 		return
 	}
-	var in writeInput
-	if !decodeBody(w, r, &in) {
+	p, ok := readProperties(w, r, t, rec.id)
+	if !ok {
 		return
-	}
-	p, errs := coerce(in.Properties)
-	errs = append(errs, t.validate(p)...)
-	if len(errs) > 0 {
-		writePropertyErrors(w, errs)
-		return
-	}
-	if t.unique != "" && p[t.unique] != "" {
-		if other, dup := t.byKey[strings.ToLower(p[t.unique])]; dup && other != rec.id {
-			writeError(w, http.StatusConflict, apiError{Message: "Contact already exists. Existing ID: " + other, Category: "CONFLICT"})
-			return
-		}
 	}
 	t.update(rec, p, now)
 	simkit.WriteJSON(w, http.StatusOK, t.view(rec, sortedKeys(p)))

@@ -49,7 +49,7 @@ func WithKey(key string) Option { return func(s *Server) { s.key = key } }
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // WithHubID sets the account id (default DefaultHubID).
 func WithHubID(id int) Option { return func(s *Server) { s.hubID = id } }
@@ -89,6 +89,8 @@ type typedProperty struct {
 // Server simulates the parts of HubSpot's API that aquahub uses, for one private app in one
 // account. It is an http.Handler, safe for concurrent use; all state is in memory.
 type Server struct {
+	simkit.Frame
+
 	key             string
 	now             func() time.Time
 	hubID           int
@@ -99,9 +101,6 @@ type Server struct {
 	seed            bool
 	extraProps      []typedProperty
 	extraEvents     []EventDefinition
-	inj             *simkit.Injector
-	rec             *simkit.Recorder
-	handler         http.Handler
 
 	mu           sync.Mutex
 	types        map[string]*objectType
@@ -120,7 +119,7 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		key: DefaultKey, now: time.Now, hubID: DefaultHubID, loc: time.UTC,
 		tenSecondly: DefaultTenSecondly, daily: DefaultDaily, searchPerSecond: DefaultSearchPerSecond, seed: true,
-		inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		Frame:  simkit.NewFrame(),
 		nextID: 1001, events: map[string]*eventDefinition{}, assocs: map[assocKey][]AssociationType{},
 	}
 	for _, o := range opts {
@@ -138,21 +137,9 @@ func New(opts ...Option) *Server {
 	if s.seed {
 		s.seedSamples()
 	}
-	s.handler = simkit.Wrap(http.HandlerFunc(s.serveAPI), s, s.inj, s.rec, maxBody)
+	s.Mount(s.Wrap(http.HandlerFunc(s.serveAPI), s, maxBody))
 	return s
 }
-
-// ServeHTTP serves the HubSpot API and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the API requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
-
-// ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() { s.rec.Reset() }
 
 // HubID returns the account id.
 func (s *Server) HubID() int { return s.hubID }

@@ -12,14 +12,9 @@ import (
 	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 )
 
-var testNow = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
-
 func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	s := New(append([]Option{WithClock(func() time.Time { return testNow })}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
+	return simtest.Start(t, New, WithClock, opts...)
 }
 
 // call sends one API request with the default token unless auth says otherwise.
@@ -366,7 +361,7 @@ func TestAssociations(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	now := testNow
+	now := simtest.Now
 	sofia, _ := time.LoadLocation("Europe/Sofia")
 	s := New(WithClock(func() time.Time { return now }), WithRateLimits(3, 6, 2), WithTimeZone(sofia))
 	ts := httptest.NewServer(s)

@@ -99,17 +99,16 @@ func WithList(id, name string) Option {
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // Server simulates the Mailchimp Marketing API 3.0 for one API key: campaigns (create, get,
 // list, content, send, send checklist), audience members (upsert, get, add) and ping. It is an
 // http.Handler, safe for concurrent use; all state is in memory.
 type Server struct {
-	key     string
-	now     func() time.Time
-	inj     *simkit.Injector
-	rec     *simkit.Recorder
-	handler http.Handler
+	simkit.Frame
+
+	key string
+	now func() time.Time
 
 	mu        sync.Mutex
 	inFlight  int
@@ -122,7 +121,7 @@ type Server struct {
 // New returns a simulator configured by opts.
 func New(opts ...Option) *Server {
 	s := &Server{
-		key: DefaultKey, now: time.Now, inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		key: DefaultKey, now: time.Now, Frame: simkit.NewFrame(),
 		lists: map[string]*list{}, campaigns: map[string]*Campaign{}, nextWebID: 1000,
 	}
 	for _, o := range opts {
@@ -132,18 +131,9 @@ func New(opts ...Option) *Server {
 		WithList(DefaultList, "AquaScene Newsletter")(s)
 	}
 	// The connection limit wraps the injected latency so that slow requests hold their slot.
-	s.handler = s.limitConnections(simkit.Wrap(http.HandlerFunc(s.serveAPI), s, s.inj, s.rec, 10<<20))
+	s.Mount(s.limitConnections(s.Wrap(http.HandlerFunc(s.serveAPI), s, 10<<20)))
 	return s
 }
-
-// ServeHTTP serves the Mailchimp API under /3.0/ and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the API requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
 
 // Campaigns returns every campaign in creation order.
 func (s *Server) Campaigns() []Campaign {

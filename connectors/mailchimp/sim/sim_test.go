@@ -16,10 +16,7 @@ import (
 
 func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	s := New(append([]Option{WithClock(func() time.Time { return time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC) })}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
+	return simtest.Start(t, New, WithClock, opts...)
 }
 
 // response is a simulator answer.

@@ -74,7 +74,7 @@ func WithCertificate(pemBytes []byte) Option { return func(s *Server) { s.certPE
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // WithDailyLimit sets the API requests allowed per rolling 24 hours (default
 // DefaultDailyLimit); over it the org answers 403 REQUEST_LIMIT_EXCEEDED.
@@ -116,6 +116,8 @@ type objField struct {
 // Server simulates one Salesforce org: its OAuth token endpoint and the REST API. It is an
 // http.Handler, safe for concurrent use; all state is in memory.
 type Server struct {
+	simkit.Frame
+
 	clientID, clientSecret            string
 	username, password, securityToken string
 	certPEM                           []byte
@@ -129,9 +131,6 @@ type Server struct {
 	seed                              bool
 	extraFields                       []objField
 	rules                             []ValidationRule
-	inj                               *simkit.Injector
-	rec                               *simkit.Recorder
-	handler                           http.Handler
 
 	mu       sync.Mutex
 	objects  map[string]*object
@@ -149,7 +148,7 @@ func New(opts ...Option) *Server {
 		clientID: DefaultClientID, clientSecret: DefaultClientSecret,
 		username: DefaultUsername, password: DefaultPassword, securityToken: DefaultSecurityToken,
 		now: time.Now, dailyLimit: DefaultDailyLimit, sessionLife: 2 * time.Hour, batchSize: DefaultBatchSize, seed: true,
-		inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		Frame:   simkit.NewFrame(),
 		records: map[string]map[string]*record{}, sessions: map[string]time.Time{}, cursors: map[string]*cursor{},
 	}
 	s.rules = DefaultValidationRules()
@@ -172,7 +171,7 @@ func New(opts ...Option) *Server {
 	if s.seed {
 		s.seedOrg()
 	}
-	s.handler = simkit.Wrap(http.HandlerFunc(s.serve), s, s.inj, s.rec, maxBody)
+	s.Mount(s.Wrap(http.HandlerFunc(s.serve), s, maxBody))
 	return s
 }
 
@@ -226,18 +225,6 @@ func (s *Server) PrivateKeyPEM() []byte {
 	der, _ := x509.MarshalPKCS8PrivateKey(s.privateKey)
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
-
-// ServeHTTP serves the token endpoint, the REST API and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
-
-// ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() { s.rec.Reset() }
 
 // Logins returns how many access tokens the token endpoint has issued.
 func (s *Server) Logins() int {

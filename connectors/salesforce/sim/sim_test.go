@@ -22,25 +22,14 @@ import (
 	"github.com/aquascene/aquahub/connectors/simkit/simtest"
 )
 
-var testNow = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
-
 const v = "/services/data/v59.0"
 
 func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	s := New(append([]Option{WithClock(func() time.Time { return testNow })}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
+	return simtest.Start(t, New, WithClock, opts...)
 }
 
-// answer is a response whose body may be a JSON array.
-type answer struct {
-	simtest.Response
-	List []map[string]any
-}
-
-func do(t testing.TB, ts *httptest.Server, method, path, token, body string, header ...string) answer {
+func do(t testing.TB, ts *httptest.Server, method, path, token, body string, header ...string) simtest.Response {
 	t.Helper()
 	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if token != "" {
@@ -52,10 +41,7 @@ func do(t testing.TB, ts *httptest.Server, method, path, token, body string, hea
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	r := simtest.Do(t, ts.Client(), req)
-	a := answer{Response: r}
-	_ = json.Unmarshal([]byte(r.Raw), &a.List)
-	return a
+	return simtest.Do(t, ts.Client(), req)
 }
 
 func login(t testing.TB, ts *httptest.Server) string {
@@ -78,7 +64,7 @@ func login(t testing.TB, ts *httptest.Server) string {
 	return tok.AccessToken
 }
 
-func errCode(a answer) string {
+func errCode(a simtest.Response) string {
 	if len(a.List) == 0 {
 		return ""
 	}
@@ -117,7 +103,7 @@ func TestTokenEndpoint(t *testing.T) {
 	key := parseKey(t, s.PrivateKeyPEM())
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	claims := func(mod func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": DefaultClientID, "sub": DefaultUsername, "aud": ts.URL, "exp": testNow.Add(3 * time.Minute).Unix()}
+		c := map[string]any{"iss": DefaultClientID, "sub": DefaultUsername, "aud": ts.URL, "exp": simtest.Now.Add(3 * time.Minute).Unix()}
 		if mod != nil {
 			mod(c)
 		}
@@ -151,7 +137,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"jwt signed by another key", jwt(other, nil), false, "invalid_grant", "invalid assertion"},
 		{"jwt wrong issuer", jwt(key, func(c map[string]any) { c["iss"] = "someone" }), false, "invalid_client_id", "client identifier invalid"},
 		{"jwt wrong audience", jwt(key, func(c map[string]any) { c["aud"] = "https://login.salesforce.com" }), false, "invalid_grant", "audience is invalid"},
-		{"jwt expired", jwt(key, func(c map[string]any) { c["exp"] = testNow.Add(-time.Minute).Unix() }), false, "invalid_grant", "expired authorization code"},
+		{"jwt expired", jwt(key, func(c map[string]any) { c["exp"] = simtest.Now.Add(-time.Minute).Unix() }), false, "invalid_grant", "expired authorization code"},
 		{"jwt unknown user", jwt(key, func(c map[string]any) { c["sub"] = "intruder@example.com" }), false, "invalid_grant", "user hasn't approved this consumer"},
 		{"jwt garbage", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"a.b.c"}}, false, "invalid_grant", "invalid assertion"},
 		{"no grant type", url.Values{}, false, "unsupported_grant_type", "grant type not supported"},
@@ -185,7 +171,7 @@ func TestTokenEndpoint(t *testing.T) {
 
 func TestCertificate(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "aquahub"}, NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour)}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "aquahub"}, NotBefore: simtest.Now.Add(-time.Hour), NotAfter: simtest.Now.Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +181,7 @@ func TestCertificate(t *testing.T) {
 		t.Fatal("a private key with a configured certificate")
 	}
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {signJWT(t, key, map[string]any{
-		"iss": DefaultClientID, "sub": DefaultUsername, "aud": ts.URL, "exp": testNow.Add(time.Minute).Unix()})}}
+		"iss": DefaultClientID, "sub": DefaultUsername, "aud": ts.URL, "exp": simtest.Now.Add(time.Minute).Unix()})}}
 	resp, _ := ts.Client().PostForm(ts.URL+"/services/oauth2/token", form)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
@@ -387,12 +373,12 @@ func TestCollections(t *testing.T) {
 	}
 }
 
-func query(t testing.TB, ts *httptest.Server, tok, soql string, header ...string) answer {
+func query(t testing.TB, ts *httptest.Server, tok, soql string, header ...string) simtest.Response {
 	t.Helper()
 	return do(t, ts, "GET", v+"/query?q="+url.QueryEscape(soql), tok, "", header...)
 }
 
-func emails(a answer) string {
+func emails(a simtest.Response) string {
 	var out []string
 	for _, r := range asSlice(a.Body["records"]) {
 		m := r.(map[string]any)

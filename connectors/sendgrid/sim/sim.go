@@ -55,7 +55,7 @@ func WithKey(key string) Option { return func(s *Server) { s.key = key } }
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // WithMaxBody sets the body size above which the simulator answers 413 (default
 // DefaultMaxBody).
@@ -85,16 +85,15 @@ func WithSigningKey(k *ecdsa.PrivateKey) Option { return func(s *Server) { s.sig
 // Server simulates SendGrid's v3 mail send endpoint and the signed Event Webhook settings
 // for one API key. It is an http.Handler, safe for concurrent use; all state is in memory.
 type Server struct {
+	simkit.Frame
+
 	key        string
 	now        func() time.Time
-	inj        *simkit.Injector
-	rec        *simkit.Recorder
 	maxBody    int64
 	limit      int
 	window     time.Duration
 	signKey    *ecdsa.PrivateKey
 	hookClient *http.Client
-	handler    http.Handler
 	emits      sync.WaitGroup
 
 	mu          sync.Mutex
@@ -110,7 +109,7 @@ type Server struct {
 // New returns a simulator configured by opts.
 func New(opts ...Option) *Server {
 	s := &Server{
-		key: DefaultKey, now: time.Now, inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		key: DefaultKey, now: time.Now, Frame: simkit.NewFrame(),
 		maxBody: DefaultMaxBody, hookClient: &http.Client{Timeout: 5 * time.Second},
 	}
 	for _, o := range opts {
@@ -123,18 +122,9 @@ func New(opts ...Option) *Server {
 		}
 		s.signKey = k
 	}
-	s.handler = simkit.Wrap(http.HandlerFunc(s.serveAPI), s, s.inj, s.rec, s.maxBody)
+	s.Mount(s.Wrap(http.HandlerFunc(s.serveAPI), s, s.maxBody))
 	return s
 }
-
-// ServeHTTP serves the SendGrid API and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the API requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
 
 // Messages returns the accepted mail sends, oldest first.
 func (s *Server) Messages() []Message {

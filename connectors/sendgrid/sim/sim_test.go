@@ -16,14 +16,9 @@ import (
 	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-var testNow = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
-
 func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	s := New(append([]Option{WithClock(func() time.Time { return testNow })}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
+	return simtest.Start(t, New, WithClock, opts...)
 }
 
 // response is a simulator answer.
@@ -107,7 +102,7 @@ func TestSendErrors(t *testing.T) {
 		{"no subject", "Bearer " + DefaultKey, `{"personalizations":[{"to":[{"email":"x@b.co"}]}],"from":{"email":"a@b.co"},"content":[{"type":"text/plain","value":"x"}]}`, 400, "subject", "The subject is required"},
 		{"no content", "Bearer " + DefaultKey, `{"personalizations":[{"to":[{"email":"x@b.co"}]}],"from":{"email":"a@b.co"},"subject":"s"}`, 400, "content", "the content parameter is required"},
 		{"html before text", "Bearer " + DefaultKey, `{"personalizations":[{"to":[{"email":"x@b.co"}]}],"from":{"email":"a@b.co"},"subject":"s","content":[{"type":"text/html","value":"<p>x</p>"},{"type":"text/plain","value":"x"}]}`, 400, "content", "text/plain must be first"},
-		{"send_at too far", "Bearer " + DefaultKey, `{"personalizations":[{"to":[{"email":"x@b.co"}]}],"from":{"email":"a@b.co"},"subject":"s","content":[{"type":"text/plain","value":"x"}],"send_at":` + strconv.FormatInt(testNow.Add(73*time.Hour).Unix(), 10) + `}`, 400, "send_at", "72 hours"},
+		{"send_at too far", "Bearer " + DefaultKey, `{"personalizations":[{"to":[{"email":"x@b.co"}]}],"from":{"email":"a@b.co"},"subject":"s","content":[{"type":"text/plain","value":"x"}],"send_at":` + strconv.FormatInt(simtest.Now.Add(73*time.Hour).Unix(), 10) + `}`, 400, "send_at", "72 hours"},
 		{"eleven categories", "Bearer " + DefaultKey, strings.Replace(good, `["newsletter"]`, `["1","2","3","4","5","6","7","8","9","10","11"]`, 1), 400, "categories", "more than 10 categories"},
 	}
 	for _, tt := range tests {
@@ -140,7 +135,7 @@ func TestRateLimit(t *testing.T) {
 	if r.Status != 429 {
 		t.Fatalf("third send = %d", r.Status)
 	}
-	if got, want := r.Header.Get("X-RateLimit-Reset"), strconv.FormatInt(testNow.Add(time.Minute).Unix(), 10); got != want {
+	if got, want := r.Header.Get("X-RateLimit-Reset"), strconv.FormatInt(simtest.Now.Add(time.Minute).Unix(), 10); got != want {
 		t.Fatalf("X-RateLimit-Reset = %s, want %s", got, want)
 	}
 	if _, m := firstError(r); m != "too many requests" || r.Header.Get("X-RateLimit-Remaining") != "0" {

@@ -1,6 +1,8 @@
-// Package simtest holds what the simulators' tests share: sending a request and reading
-// the answer the way a vendor client would, and running a vendor's own Node client against
-// a simulator (NodeModules installs its pinned packages once, RunNode runs a script).
+// Package simtest holds what the simulators' and connectors' tests share: serving a
+// simulator at a fixed clock (Start, Serve), a fault aimed at one request (FailNth),
+// sending a request and reading the answer the way a vendor client would, and running a
+// vendor's own Node client against a simulator (NodeModules installs its pinned packages
+// once, RunNode runs a script).
 package simtest
 
 import (
@@ -11,11 +13,12 @@ import (
 )
 
 // Response is a simulator's answer: status, headers, the body raw and, when it is a JSON
-// object, decoded.
+// object, decoded into Body or, when it is an array of objects (a vendor's list), into List.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   map[string]any
+	List   []map[string]any
 	Raw    string
 }
 
@@ -30,5 +33,6 @@ func Do(tb testing.TB, client *http.Client, req *http.Request) Response {
 	raw, _ := io.ReadAll(resp.Body)
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.Body)
+	_ = json.Unmarshal(raw, &r.List)
 	return r
 }

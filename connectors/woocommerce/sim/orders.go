@@ -223,30 +223,15 @@ func (s *Server) serveOrders(rt *route) {
 		if !rt.can("create") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		o, item := s.newOrder(body)
-		var out map[string]any
-		if o != nil {
-			out = o.render(rt.base)
-		}
-		s.mu.Unlock()
-		if o == nil {
-			writeItemError(w, http.StatusBadRequest, item)
-			return
-		}
-		s.fire("order.created", out, rt.base)
-		simkit.WriteJSON(w, http.StatusCreated, out)
+		s.change(rt, http.StatusCreated, "order.created", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			o, item := s.newOrder(body)
+			if o == nil {
+				return nil, http.StatusBadRequest, item
+			}
+			return o.render(rt.base), 0, nil
+		})
 	case len(segs) == 2:
-		id, err := strconv.Atoi(segs[1])
-		if err != nil {
-			noRoute(w)
-			return
-		}
-		s.serveOrder(rt, id)
+		rt.withID(s.serveOrder)
 	default:
 		noRoute(w)
 	}
@@ -352,11 +337,7 @@ func (s *Server) listOrders(rt *route) {
 		}
 		return c > 0
 	})
-	start, end, pages := lp.window(len(hits))
-	out := []map[string]any{}
-	for _, o := range hits[start:end] {
-		out = append(out, fields(o.render(rt.base), q))
-	}
+	out, pages := renderPage(rt, lp, hits)
 	s.mu.Unlock()
 	setPaging(rt.w, rt.r, rt.base, len(hits), lp.page, pages)
 	simkit.WriteJSON(rt.w, http.StatusOK, out)

@@ -510,23 +510,13 @@ func (s *Server) serveProducts(rt *route) {
 		if !rt.can("create") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		p, status, item := s.createProduct(body)
-		var out map[string]any
-		if p != nil {
-			out = p.render(rt.base)
-		}
-		s.mu.Unlock()
-		if p == nil {
-			writeItemError(w, status, item)
-			return
-		}
-		s.fire("product.created", out, rt.base)
-		simkit.WriteJSON(w, http.StatusCreated, out)
+		s.change(rt, http.StatusCreated, "product.created", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			p, status, item := s.createProduct(body)
+			if p == nil {
+				return nil, status, item
+			}
+			return p.render(rt.base), 0, nil
+		})
 	case len(segs) == 2 && segs[1] == "batch" && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch):
 		if rt.can("batch") {
 			s.batchProducts(rt)
@@ -545,12 +535,7 @@ func (s *Server) serveProducts(rt *route) {
 		setPaging(w, r, rt.base, len(out), 1, len(out))
 		simkit.WriteJSON(w, http.StatusOK, out)
 	case len(segs) == 2:
-		id, err := strconv.Atoi(segs[1])
-		if err != nil {
-			noRoute(w)
-			return
-		}
-		s.serveProduct(rt, id)
+		rt.withID(s.serveProduct)
 	default:
 		noRoute(w)
 	}
@@ -591,23 +576,13 @@ func (s *Server) serveProduct(rt *route, id int) {
 		if !rt.can("edit") {
 			return
 		}
-		body, ok := decodeJSON(w, r)
-		if !ok {
-			return
-		}
-		s.mu.Lock()
-		p, status, item := s.updateProduct(id, body, false)
-		var out map[string]any
-		if p != nil {
-			out = p.render(rt.base)
-		}
-		s.mu.Unlock()
-		if p == nil {
-			writeItemError(w, status, item)
-			return
-		}
-		s.fire("product.updated", out, rt.base)
-		simkit.WriteJSON(w, http.StatusOK, out)
+		s.change(rt, http.StatusOK, "product.updated", func(body map[string]json.RawMessage) (map[string]any, int, map[string]any) {
+			p, status, item := s.updateProduct(id, body, false)
+			if p == nil {
+				return nil, status, item
+			}
+			return p.render(rt.base), 0, nil
+		})
 	case http.MethodDelete:
 		if !rt.can("delete") {
 			return
@@ -736,6 +711,23 @@ func (lp *listParams) window(n int) (start, end, pages int) {
 	return start, min(start+lp.perPage, n), pages
 }
 
+// renderer is a resource as the REST API answers it, its links under base.
+type renderer interface {
+	render(base string) map[string]any
+}
+
+// renderPage renders the page of hits lp asks for, each with only the fields the query
+// keeps, and returns it with the number of pages; the caller holds s.mu.
+func renderPage[T renderer](rt *route, lp *listParams, hits []T) ([]map[string]any, int) {
+	start, end, pages := lp.window(len(hits))
+	q := rt.r.URL.Query()
+	out := []map[string]any{}
+	for _, h := range hits[start:end] {
+		out = append(out, fields(h.render(rt.base), q))
+	}
+	return out, pages
+}
+
 // setPaging writes X-WP-Total, X-WP-TotalPages and the Link header.
 func setPaging(w http.ResponseWriter, r *http.Request, base string, total, page, pages int) {
 	w.Header().Set("X-WP-Total", itoa(total))
@@ -832,11 +824,7 @@ func (s *Server) listProducts(rt *route) {
 		hits = append(hits, p)
 	}
 	sortProducts(hits, q.Get("orderby"), q.Get("order"), include)
-	start, end, pages := lp.window(len(hits))
-	out := []map[string]any{}
-	for _, p := range hits[start:end] {
-		out = append(out, fields(p.render(rt.base), q))
-	}
+	out, pages := renderPage(rt, lp, hits)
 	s.mu.Unlock()
 	setPaging(rt.w, rt.r, rt.base, len(hits), lp.page, pages)
 	simkit.WriteJSON(rt.w, http.StatusOK, out)

@@ -61,7 +61,7 @@ func WithKey(key, secret, permission string) Option {
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithFaults sets the injected faults (default none).
-func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.inj.Set(f) } }
+func WithFaults(f simkit.Faults) Option { return func(s *Server) { s.Injector().Set(f) } }
 
 // WithoutSeed starts with no products and orders (default: the AquaScene catalogue of
 // SeedProducts and a few orders).
@@ -99,6 +99,8 @@ type apiKey struct {
 // webhooks) of one store. It is an http.Handler, safe for concurrent use; all state is in
 // memory.
 type Server struct {
+	simkit.Frame
+
 	keys       map[string]apiKey
 	customKeys bool
 	now        func() time.Time
@@ -107,9 +109,6 @@ type Server struct {
 	siteURL    string
 	hookClient *http.Client
 	pending    []Webhook
-	inj        *simkit.Injector
-	rec        *simkit.Recorder
-	handler    http.Handler
 	deliveries sync.WaitGroup
 
 	mu         sync.Mutex
@@ -132,7 +131,7 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		keys: map[string]apiKey{DefaultKey: {secret: DefaultSecret, permission: ReadWrite}},
 		now:  time.Now, seed: true, hookClient: &http.Client{Timeout: 5 * time.Second},
-		inj: simkit.NewInjector(simkit.Faults{}), rec: simkit.NewRecorder(0),
+		Frame:    simkit.NewFrame(),
 		products: map[int]*product{}, orders: map[int]*order{}, webhooks: map[int]*storeHook{},
 		nextID: 700, nextHook: 1, nextMeta: 5000, nonces: map[string]time.Time{},
 	}
@@ -146,21 +145,9 @@ func New(opts ...Option) *Server {
 	for _, w := range s.pending {
 		s.addWebhook(w)
 	}
-	s.handler = simkit.Wrap(http.HandlerFunc(s.serveAPI), s, s.inj, s.rec, maxBody)
+	s.Mount(s.Wrap(http.HandlerFunc(s.serveAPI), s, maxBody))
 	return s
 }
-
-// ServeHTTP serves the WooCommerce REST API and the /_sim/ control endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Injector returns the fault injector.
-func (s *Server) Injector() *simkit.Injector { return s.inj }
-
-// Requests returns the API requests served so far, oldest first.
-func (s *Server) Requests() []simkit.Request { return s.rec.Requests() }
-
-// ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() { s.rec.Reset() }
 
 // WaitWebhooks waits for webhook deliveries in flight.
 func (s *Server) WaitWebhooks() { s.deliveries.Wait() }
@@ -269,6 +256,37 @@ type route struct {
 	perm string
 	base string
 	segs []string
+}
+
+// withID serves the item the second path segment names with serve; a segment that is not a
+// number names no route, as in WooCommerce.
+func (rt *route) withID(serve func(rt *route, id int)) {
+	id, err := strconv.Atoi(rt.segs[1])
+	if err != nil {
+		noRoute(rt.w)
+		return
+	}
+	serve(rt, id)
+}
+
+// change answers a create or an update: it decodes the request's body and hands it to
+// apply under s.mu, which returns the resource rendered, or nil with the status and error
+// item WooCommerce answers with. On success it fires topic and answers status with the
+// resource.
+func (s *Server) change(rt *route, status int, topic string, apply func(body map[string]json.RawMessage) (out map[string]any, errStatus int, item map[string]any)) {
+	body, ok := decodeJSON(rt.w, rt.r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	out, errStatus, item := apply(body)
+	s.mu.Unlock()
+	if out == nil {
+		writeItemError(rt.w, errStatus, item)
+		return
+	}
+	s.fire(topic, out, rt.base)
+	simkit.WriteJSON(rt.w, status, out)
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {

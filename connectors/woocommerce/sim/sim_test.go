@@ -20,24 +20,13 @@ import (
 	"github.com/aquascene/aquahub/sdk/signature"
 )
 
-var testNow = time.Date(2025, 8, 6, 12, 0, 0, 0, time.UTC)
-
 func newTestServer(t testing.TB, opts ...Option) (*Server, *httptest.Server) {
 	t.Helper()
-	s := New(append([]Option{WithClock(func() time.Time { return testNow })}, opts...)...)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
-}
-
-// answer is a simulator response whose body may be a JSON array.
-type answer struct {
-	simtest.Response
-	List []map[string]any
+	return simtest.Start(t, New, WithClock, opts...)
 }
 
 // call sends a request to the API path with Basic auth unless auth is given ("" for none).
-func call(t testing.TB, ts *httptest.Server, method, path, body string, auth ...func(*http.Request)) answer {
+func call(t testing.TB, ts *httptest.Server, method, path, body string, auth ...func(*http.Request)) simtest.Response {
 	t.Helper()
 	req, _ := http.NewRequest(method, ts.URL+APIPath+path, strings.NewReader(body))
 	if body != "" {
@@ -49,10 +38,7 @@ func call(t testing.TB, ts *httptest.Server, method, path, body string, auth ...
 	for _, a := range auth {
 		a(req)
 	}
-	r := simtest.Do(t, ts.Client(), req)
-	a := answer{Response: r}
-	_ = json.Unmarshal([]byte(r.Raw), &a.List)
-	return a
+	return simtest.Do(t, ts.Client(), req)
 }
 
 func noAuth(*http.Request) {}
@@ -98,7 +84,7 @@ func pct(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
-func code(a answer) string { c, _ := a.Body["code"].(string); return c }
+func code(a simtest.Response) string { c, _ := a.Body["code"].(string); return c }
 
 func TestAuth(t *testing.T) {
 	_, ts := newTestServer(t, WithKey(DefaultKey, DefaultSecret, ReadWrite), WithKey("ck_readonly", "cs_readonly", Read))
@@ -111,10 +97,10 @@ func TestAuth(t *testing.T) {
 	}{
 		{"basic", "GET", basic(DefaultKey, DefaultSecret), 200, ""},
 		{"query string", "GET", query(DefaultKey, DefaultSecret), 200, ""},
-		{"oauth", "GET", oauth(DefaultKey, DefaultSecret, "n1", testNow), 200, ""},
-		{"oauth nonce reused", "GET", oauth(DefaultKey, DefaultSecret, "n1", testNow), 401, "woocommerce_rest_authentication_error"},
-		{"oauth wrong secret", "GET", oauth(DefaultKey, "cs_wrong", "n2", testNow), 401, "woocommerce_rest_authentication_error"},
-		{"oauth stale", "GET", oauth(DefaultKey, DefaultSecret, "n3", testNow.Add(-16*time.Minute)), 401, "woocommerce_rest_authentication_error"},
+		{"oauth", "GET", oauth(DefaultKey, DefaultSecret, "n1", simtest.Now), 200, ""},
+		{"oauth nonce reused", "GET", oauth(DefaultKey, DefaultSecret, "n1", simtest.Now), 401, "woocommerce_rest_authentication_error"},
+		{"oauth wrong secret", "GET", oauth(DefaultKey, "cs_wrong", "n2", simtest.Now), 401, "woocommerce_rest_authentication_error"},
+		{"oauth stale", "GET", oauth(DefaultKey, DefaultSecret, "n3", simtest.Now.Add(-16*time.Minute)), 401, "woocommerce_rest_authentication_error"},
 		{"no credentials", "GET", noAuth, 401, "woocommerce_rest_cannot_view"},
 		{"unknown key", "GET", basic("ck_nope", DefaultSecret), 401, "woocommerce_rest_authentication_error"},
 		{"wrong secret", "GET", query(DefaultKey, "cs_nope"), 401, "woocommerce_rest_authentication_error"},
@@ -457,7 +443,7 @@ func TestFaults(t *testing.T) {
 	if a := call(t, ts, "GET", "/products", ""); a.Status != 429 || a.Header.Get("Retry-After") != "5" {
 		t.Fatalf("429 = %d %v", a.Status, a.Header)
 	}
-	now := testNow
+	now := simtest.Now
 	limited := New(WithClock(func() time.Time { return now }), WithRateLimit(2))
 	lts := httptest.NewServer(limited)
 	defer lts.Close()

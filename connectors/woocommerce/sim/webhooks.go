@@ -160,20 +160,9 @@ func (s *Server) deliver(h Webhook, topic string, body []byte, base string) {
 	d.Header.Set("User-Agent", UserAgent)
 	signature.WooCommerceDelivery{Topic: topic, Resource: res, Event: ev, WebhookID: itoa(h.ID), DeliveryID: itoa(deliveryID),
 		Source: base + "/", Signature: signature.SignWooCommerce(h.Secret, body)}.Header(d.Header)
-	ctx, cancel := deliverCtx()
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.DeliveryURL, bytes.NewReader(body))
-	if err == nil {
-		req.Header = d.Header.Clone()
-		var resp *http.Response
-		if resp, err = s.hookClient.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			_ = resp.Body.Close()
-			d.Status = resp.StatusCode
-			if resp.StatusCode/100 != 2 {
-				err = fmt.Errorf("status %d", resp.StatusCode)
-			}
-		}
+	err := s.post(&d, body)
+	if err == nil && d.Status/100 != 2 {
+		err = fmt.Errorf("status %d", d.Status)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,6 +181,26 @@ func (s *Server) deliver(h Webhook, topic string, body []byte, base string) {
 	s.delivered = append(s.delivered, d)
 }
 
+// post sends body to d.URL with d's headers, within the delivery timeout, and records the
+// answer's status in d; the answer's body is read (up to 64 KiB) and dropped.
+func (s *Server) post(d *Delivery, body []byte) error {
+	ctx, cancel := deliverCtx()
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = d.Header.Clone()
+	resp, err := s.hookClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	d.Status = resp.StatusCode
+	return nil
+}
+
 // ping posts WooCommerce's webhook ping to h's delivery URL and records it: the body
 // webhook_id=<id>, form-encoded, with the Hookshot user agent and no signature or delivery
 // headers. Like WooCommerce, the caller waits for it, and only a 200 answer counts; until
@@ -201,20 +210,9 @@ func (s *Server) ping(h Webhook) {
 	d := Delivery{Ping: true, WebhookID: h.ID, Topic: h.Topic, URL: h.DeliveryURL, Body: json.RawMessage(strconv.Quote(string(body))), Header: http.Header{}}
 	d.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	d.Header.Set("User-Agent", UserAgent)
-	ctx, cancel := deliverCtx()
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.DeliveryURL, bytes.NewReader(body))
-	if err == nil {
-		req.Header = d.Header.Clone()
-		var resp *http.Response
-		if resp, err = s.hookClient.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			_ = resp.Body.Close()
-			d.Status = resp.StatusCode
-			if resp.StatusCode != http.StatusOK {
-				err = fmt.Errorf("Error: Delivery URL returned response code: %d", resp.StatusCode)
-			}
-		}
+	err := s.post(&d, body)
+	if err == nil && d.Status != http.StatusOK {
+		err = fmt.Errorf("Error: Delivery URL returned response code: %d", d.Status)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -301,12 +299,7 @@ func (s *Server) serveWebhooks(rt *route) {
 		}
 		simkit.WriteJSON(w, http.StatusCreated, out)
 	case len(segs) == 2:
-		id, err := strconv.Atoi(segs[1])
-		if err != nil {
-			noRoute(w)
-			return
-		}
-		s.serveWebhook(rt, id)
+		rt.withID(s.serveWebhook)
 	default:
 		noRoute(w)
 	}

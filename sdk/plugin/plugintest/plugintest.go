@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/aquascene/aquahub/sdk/abi"
@@ -305,3 +306,26 @@ var (
 	_ plugin.Host      = (*Harness)(nil)
 	_ plugin.JWTSigner = (*Harness)(nil)
 )
+
+// WantError fails the test unless err is an *abi.Error of kind about field ("" for an error
+// about no one field), and returns it for further checks.
+func WantError(tb testing.TB, err error, kind abi.ErrorKind, field string) *abi.Error {
+	tb.Helper()
+	var e *abi.Error
+	if !errors.As(err, &e) || e.Kind != kind || e.Field != field {
+		tb.Fatalf("error = %#v, want %s field %q", err, kind, field)
+	}
+	return e
+}
+
+// Start returns a harness for c, closed when the test ends; a connector whose manifest or
+// options New refuses fails the test.
+func Start(tb testing.TB, c *plugin.Connector, opts Options) *Harness {
+	tb.Helper()
+	h, err := New(c, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(h.Close)
+	return h
+}
