@@ -115,3 +115,48 @@ type Queue interface {
 	// Backlog counts each tenant's runs not finished: queued, retrying or leased.
 	Backlog(ctx context.Context) (map[string]int, error)
 }
+
+// StorageStats describes a store's data file and the pruning of data past its retention.
+type StorageStats struct {
+	// FileBytes is the data file's size; UsedBytes the part of it that holds data (the rest
+	// is free pages, reused before the file grows).
+	FileBytes int64
+	UsedBytes int64
+	// HighWaterBytes is the part of the file up to its last page: it grows only when no
+	// freed page can be reused (the file is extended past it in steps, ahead of need).
+	HighWaterBytes int64
+	// Events counts the events kept (received and not pruned).
+	Events int64
+	// Pruned counts what the pruner deleted since the process started.
+	Pruned PruneCounts
+	// LastPrune is when the last pruning pass ended (zero before the first). PruneLag is how
+	// long ago the pruner last had nothing left past retention (since it started, before its
+	// first pass ends): about the pruning interval when it keeps up, growing when it does not.
+	LastPrune time.Time
+	PruneLag  time.Duration
+	// PruneErrors counts pruning passes that failed.
+	PruneErrors int64
+}
+
+// PruneCounts counts pruned data by kind.
+type PruneCounts struct {
+	Runs            int64
+	Events          int64
+	DedupKeys       int64
+	IdempotencyKeys int64
+	Deliveries      int64
+}
+
+// Add adds o to c.
+func (c *PruneCounts) Add(o PruneCounts) {
+	c.Runs += o.Runs
+	c.Events += o.Events
+	c.DedupKeys += o.DedupKeys
+	c.IdempotencyKeys += o.IdempotencyKeys
+	c.Deliveries += o.Deliveries
+}
+
+// Total is the sum of the counts.
+func (c PruneCounts) Total() int64 {
+	return c.Runs + c.Events + c.DedupKeys + c.IdempotencyKeys + c.Deliveries
+}

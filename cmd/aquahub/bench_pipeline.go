@@ -21,6 +21,7 @@ import (
 	"time"
 
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
+	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
@@ -45,8 +46,20 @@ type pipelineResult struct {
 	// event to its arrival at the sink.
 	DeliveryP50MS float64 `json:"delivery_p50_ms"`
 	DeliveryP99MS float64 `json:"delivery_p99_ms"`
-	// BytesPerEvent is the data file's growth per accepted event (in-process only).
+	// BytesPerEvent is the growth of the data file's pages in use per accepted event
+	// (in-process only). The file itself grows in steps of 16 MiB, so its size is printed
+	// beside it but not divided.
 	BytesPerEvent float64 `json:"bytes_per_event,omitempty"`
+	// FileBytes and UsedBytes are the data file's size and the part of it in use at the end.
+	FileBytes int64 `json:"file_bytes,omitempty"`
+	UsedBytes int64 `json:"used_bytes,omitempty"`
+	// Retention is storage.retention when --retention set it; then EventsKept and Pruned say
+	// what the pruner left and deleted while the bench ran, and BytesPerKeptEvent is the
+	// pages in use per event kept.
+	Retention         string           `json:"retention,omitempty"`
+	EventsKept        int64            `json:"events_kept,omitempty"`
+	Pruned            core.PruneCounts `json:"pruned,omitzero"`
+	BytesPerKeptEvent float64          `json:"bytes_per_kept_event,omitempty"`
 	// CPUSecondsPer1000 is the hub process's CPU time (user + system) per 1,000 delivered
 	// events; in-process the load generator and the sink share the process, so it is an
 	// upper bound.
@@ -95,6 +108,7 @@ func newBenchPipelineCmd() *cobra.Command {
 		url, key, connector, sinkAddr string
 		events, clients               int
 		asJSON                        bool
+		retention                     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
@@ -117,7 +131,7 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 			if connector != "http" && connector != "sendgrid" {
 				return fmt.Errorf("--connector: must be http or sendgrid (got %q)", connector)
 			}
-			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, sinkAddr: sinkAddr, events: events, clients: clients})
+			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, sinkAddr: sinkAddr, events: events, clients: clients, retention: retention})
 			if err != nil {
 				return err
 			}
@@ -135,6 +149,7 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 	cmd.Flags().IntVar(&events, "events", 20000, "events to post")
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent clients")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().DurationVar(&retention, "retention", 0, "storage.retention (and dedup_window) of the in-process hub, to watch the pruner run during the bench (default: the hub's 7 days, so nothing is pruned)")
 	return cmd
 }
 
@@ -143,8 +158,12 @@ func printPipeline(w io.Writer, r pipelineResult) {
 	fmt.Fprintf(w, "  accepted        %d (%d errors), %.0f events/s, p50 %.2f ms, p99 %.2f ms\n", r.Accepted, r.Errors, r.AcceptedPerSec, r.AcceptP50MS, r.AcceptP99MS)
 	fmt.Fprintf(w, "  delivered       %d, %.0f events/s end to end (first send to last delivery, %.1fs)\n", r.Delivered, r.DeliveredPerSec, r.ElapsedS)
 	fmt.Fprintf(w, "  event→delivery  p50 %.1f ms, p99 %.1f ms\n", r.DeliveryP50MS, r.DeliveryP99MS)
-	if r.BytesPerEvent > 0 {
-		fmt.Fprintf(w, "  disk            %.0f bytes per event (data file growth)\n", r.BytesPerEvent)
+	if r.UsedBytes > 0 {
+		fmt.Fprintf(w, "  disk            %.0f bytes per event (growth of the pages in use); file %s, %s in use\n", r.BytesPerEvent, byteCount(r.FileBytes), byteCount(r.UsedBytes))
+	}
+	if r.Retention != "" {
+		fmt.Fprintf(w, "  retention %-5s pruned %d runs, %d events, %d dedup keys while the bench ran; %d events kept, %.0f bytes in use per event kept\n",
+			r.Retention, r.Pruned.Runs, r.Pruned.Events, r.Pruned.DedupKeys, r.EventsKept, r.BytesPerKeptEvent)
 	}
 	if r.CPUSecondsPer1000 > 0 {
 		fmt.Fprintf(w, "  cpu             %.2f s per 1,000 events (whole process: hub, clients and sink)\n", r.CPUSecondsPer1000)
@@ -154,6 +173,7 @@ func printPipeline(w io.Writer, r pipelineResult) {
 type pipelineOptions struct {
 	url, key, connector, sinkAddr string
 	events, clients               int
+	retention                     time.Duration
 }
 
 // sink counts deliveries and records when each bench event arrived.
@@ -224,7 +244,6 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 
 	target, key := o.url, o.key
 	var h *hub
-	var dataFile string
 	if target == "" {
 		step := pipelineHTTPStep
 		grant := plugins.TenantConfig{Config: map[string]any{"base_url": sinkURL}, Secrets: map[string]string{"api_key": "SG.bench.key"}, Egress: []string{sinkURL}}
@@ -232,7 +251,7 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 			step = pipelineSendGridStep
 		}
 		var cleanup func()
-		h, target, dataFile, cleanup, err = startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant)
+		h, target, _, cleanup, err = startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant, o.retention)
 		if err != nil {
 			return res, err
 		}
@@ -240,7 +259,10 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		key = DevAPIKey
 	}
 	res.Target = target
-	sizeBefore := fileSize(dataFile)
+	var storageBefore core.StorageStats
+	if h != nil {
+		storageBefore = h.db.StorageStats()
+	}
 	cpuBefore := processCPU()
 
 	tr := &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2}
@@ -339,7 +361,15 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		if err := waitIdle(ctx, h); err != nil {
 			return res, err
 		}
-		res.BytesPerEvent = float64(fileSize(dataFile)-sizeBefore) / float64(res.Accepted)
+		st := h.db.StorageStats()
+		res.FileBytes, res.UsedBytes = st.FileBytes, st.UsedBytes
+		res.BytesPerEvent = float64(st.UsedBytes-storageBefore.UsedBytes) / float64(res.Accepted)
+		if o.retention > 0 {
+			res.Retention, res.EventsKept, res.Pruned = o.retention.String(), st.Events, st.Pruned
+			if st.Events > 0 {
+				res.BytesPerKeptEvent = float64(st.UsedBytes) / float64(st.Events)
+			}
+		}
 		res.CPUSecondsPer1000 = (processCPU() - cpuBefore).Seconds() / float64(res.Delivered) * 1000
 	}
 	return res, nil
@@ -385,17 +415,6 @@ func waitIdle(ctx context.Context, h *hub) error {
 	return ctx.Err()
 }
 
-func fileSize(path string) int64 {
-	if path == "" {
-		return 0
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
-}
-
 // processCPU is this process's user and system CPU time.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
@@ -407,7 +426,7 @@ func processCPU() time.Duration {
 
 // startPipelineHub runs a hub on loopback with a temporary data directory, the rule, and
 // the connector granted to the sink; the connectors come from build/connectors.
-func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig) (*hub, string, string, func(), error) {
+func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig, retention time.Duration) (*hub, string, string, func(), error) {
 	wasm := filepath.Join("build", "connectors", connector+".wasm")
 	if _, err := os.Stat(wasm); err != nil {
 		return nil, "", "", nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root)", wasm, err)
@@ -437,6 +456,10 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 	cfg := DefaultConfig()
 	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
+	if retention > 0 {
+		cfg.Storage.Retention, cfg.Storage.DedupWindow = retention, retention
+		cfg.Storage.PruneInterval = min(max(retention/4, 10*time.Millisecond), time.Second)
+	}
 	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
 	cfg.Connectors.Dir = conns
 	if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {

@@ -31,6 +31,8 @@ type hub struct {
 	rules   *rules.Set
 	engine  *core.Engine
 	server  *httpapi.Server
+	// control answers local commands on the socket beside the data file (aquahub backup).
+	control *control
 	// started are the workers Start ran, stopped in reverse order.
 	started []core.Worker
 }
@@ -132,6 +134,7 @@ func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
 		return nil, err
 	}
 	h.metrics.WatchQueue(store)
+	h.metrics.WatchStorage(db)
 	if err := h.metrics.Collect(h.modules...); err != nil {
 		return nil, err
 	}
@@ -161,6 +164,18 @@ func (h *hub) start(ctx context.Context) (net.Addr, <-chan error, error) {
 		return nil, nil, fmt.Errorf("server.addr: %w", err)
 	}
 	if err := h.engine.Start(ctx); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	// The pruner starts with the engine and stops after the modules' workers, before the
+	// file closes.
+	pruner := h.db.Pruner(h.log)
+	if err := pruner.Start(ctx); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	h.started = append(h.started, pruner)
+	if h.control, err = startControl(h.db, h.cfg.Storage.Path, h.log); err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
@@ -208,6 +223,10 @@ func (h *hub) close(ctx context.Context) error {
 		if c, ok := h.modules[i].(core.Closer); ok {
 			errs = append(errs, c.Close(ctx))
 		}
+	}
+	if h.control != nil {
+		errs = append(errs, h.control.Close())
+		h.control = nil
 	}
 	if h.db != nil {
 		errs = append(errs, h.db.Close())

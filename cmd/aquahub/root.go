@@ -30,6 +30,8 @@ func newRootCmd() *cobra.Command {
 		newConnectorsCmd(),
 		newWebhooksCmd(),
 		newContentCmd(),
+		newBackupCmd(),
+		newCompactCmd(),
 	)
 	return root
 }

@@ -147,3 +147,68 @@ func (m *Metrics) Routes(mux *httpapi.Mux) {
 		Responses: []httpapi.Response{{Status: 200, Description: "The metrics in the Prometheus text format", Body: "", ContentType: "text/plain"}}},
 		promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }
+
+// StorageReporter reports on the data file and the pruning of data past retention.
+type StorageReporter interface {
+	StorageStats() core.StorageStats
+}
+
+// WatchStorage registers the data file's size and use, the bytes it takes per event kept,
+// and the pruner's progress, read from s once per scrape.
+func (m *Metrics) WatchStorage(s StorageReporter) {
+	m.Registry.MustRegister(storageCollector{s})
+}
+
+var (
+	descFileBytes = prometheus.NewDesc("aquahub_storage_file_bytes", "Size of the data file.", nil, nil)
+	descUsedBytes = prometheus.NewDesc("aquahub_storage_used_bytes",
+		"Bytes of the data file holding data; the rest is free pages, reused before the file grows (aquahub compact returns them offline).", nil, nil)
+	descEventsKept    = prometheus.NewDesc("aquahub_storage_events", "Events kept in the data file (received and not pruned).", nil, nil)
+	descBytesPerEvent = prometheus.NewDesc("aquahub_storage_bytes_per_event",
+		"Bytes of the data file in use per event kept, with everything kept beside them (runs, ledger, dedup keys); 0 with no event kept.", nil, nil)
+	descPruned = prometheus.NewDesc("aquahub_pruned_total",
+		"Data deleted past retention since the process started, by kind (runs, events, dedup_keys, idempotency_keys, webhook_messages).", []string{"kind"}, nil)
+	descPruneLast = prometheus.NewDesc("aquahub_prune_last_run_timestamp_seconds", "When the last pruning pass ended (Unix time; 0 before the first).", nil, nil)
+	descPruneLag  = prometheus.NewDesc("aquahub_prune_lag_seconds",
+		"Seconds since the pruner last had nothing left past retention: about storage.prune_interval when it keeps up, growing when it does not.", nil, nil)
+	descPruneErrors = prometheus.NewDesc("aquahub_prune_errors_total", "Pruning passes that failed.", nil, nil)
+)
+
+// storageCollector reads the storage's stats once per scrape.
+type storageCollector struct{ s StorageReporter }
+
+func (c storageCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descFileBytes, descUsedBytes, descEventsKept, descBytesPerEvent, descPruned, descPruneLast, descPruneLag, descPruneErrors} {
+		ch <- d
+	}
+}
+
+func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.StorageStats()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(descFileBytes, float64(st.FileBytes))
+	gauge(descUsedBytes, float64(st.UsedBytes))
+	gauge(descEventsKept, float64(st.Events))
+	perEvent := 0.0
+	if st.Events > 0 {
+		perEvent = float64(st.UsedBytes) / float64(st.Events)
+	}
+	gauge(descBytesPerEvent, perEvent)
+	counter(descPruned, st.Pruned.Runs, "runs")
+	counter(descPruned, st.Pruned.Events, "events")
+	counter(descPruned, st.Pruned.DedupKeys, "dedup_keys")
+	counter(descPruned, st.Pruned.IdempotencyKeys, "idempotency_keys")
+	counter(descPruned, st.Pruned.Deliveries, "webhook_messages")
+	last := 0.0
+	if !st.LastPrune.IsZero() {
+		last = float64(st.LastPrune.UnixNano()) / 1e9
+	}
+	gauge(descPruneLast, last)
+	gauge(descPruneLag, st.PruneLag.Seconds())
+	counter(descPruneErrors, st.PruneErrors)
+}

@@ -81,7 +81,7 @@ func (m *Module) FanOut(ctx context.Context) (int, error) {
 						return fmt.Errorf("encoding event %d: %w", ev.Seq, err)
 					}
 				}
-				if _, err := enqueue(tx, ep, ev, body, now); err != nil {
+				if _, err := enqueue(tx, ep, ev, body, "", now); err != nil {
 					return err
 				}
 				created++
@@ -95,15 +95,16 @@ func (m *Module) FanOut(ctx context.Context) (int, error) {
 	return created, nil
 }
 
-// enqueue creates a pending message for ep, due at now.
-func enqueue(tx Tx, ep *Endpoint, ev *core.Event, body []byte, now time.Time) (Delivery, error) {
+// enqueue creates a pending message for ep, due at now; stepKey is the idempotency key of
+// the rule step that queues it, if one does.
+func enqueue(tx Tx, ep *Endpoint, ev *core.Event, body []byte, stepKey string, now time.Time) (Delivery, error) {
 	seq, err := tx.NextDeliverySeq()
 	if err != nil {
 		return Delivery{}, err
 	}
 	d := Delivery{
 		Tenant: ep.Tenant, ID: newID("msg_", seq), EndpointID: ep.ID, EventType: ev.Type, EventID: ev.ID, EventSeq: ev.Seq,
-		State: StatePending, NextAt: now, CreatedAt: now, UpdatedAt: now, Log: []Attempt{}, Body: body, DueAt: now,
+		State: StatePending, NextAt: now, CreatedAt: now, UpdatedAt: now, Log: []Attempt{}, Body: body, DueAt: now, StepKey: stepKey,
 	}
 	return d, tx.PutDelivery(d)
 }

@@ -138,7 +138,7 @@ func (m *Module) Send(ctx context.Context, tenant, endpointID string, ev core.Ev
 		if !ep.Enabled {
 			return fmt.Errorf("endpoint %s is disabled (%s): %w", ep.ID, ep.DisabledReason, core.ErrConflict)
 		}
-		if d, err = enqueue(tx, &ep, &ev, body, m.clock.Now().UTC()); err != nil {
+		if d, err = enqueue(tx, &ep, &ev, body, idempotencyKey, m.clock.Now().UTC()); err != nil {
 			return err
 		}
 		if idempotencyKey != "" {

@@ -123,6 +123,9 @@ type Delivery struct {
 	DueAt time.Time
 	// Trigger says what queued the next attempt: "schedule", "replay" or "recover".
 	Trigger string
+	// StepKey is the idempotency key of the rule step that queued the message (empty for
+	// fan-out), so that the store forgets the key when it prunes the message.
+	StepKey string
 }
 
 // Attempt is one HTTP request of a delivery.

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -104,4 +108,200 @@ func lastBefore(c *bbolt.Cursor, k []byte) ([]byte, []byte) {
 		return c.Last()
 	}
 	return c.Prev()
+}
+
+// recordWriter builds a binary record: unsigned varints, zigzag varints, length-prefixed
+// strings, and times as varints (see time). Records are short-lived byte slices handed to
+// bbolt, which copies them.
+type recordWriter struct{ b []byte }
+
+func (w *recordWriter) byte(c byte)    { w.b = append(w.b, c) }
+func (w *recordWriter) uint(v uint64)  { w.b = binary.AppendUvarint(w.b, v) }
+func (w *recordWriter) int(v int64)    { w.b = binary.AppendVarint(w.b, v) }
+func (w *recordWriter) str(s string)   { w.uint(uint64(len(s))); w.b = append(w.b, s...) }
+func (w *recordWriter) bytes(p []byte) { w.uint(uint64(len(p))); w.b = append(w.b, p...) }
+func (w *recordWriter) enum(list []string, s string) {
+	for i, x := range list {
+		if x == s {
+			w.uint(uint64(i + 1))
+			return
+		}
+	}
+	w.uint(0)
+	w.str(s)
+}
+
+// time writes t as nanoseconds since base (since the Unix epoch when base is zero), zigzag
+// encoded and plus one, so that the zero time is the single byte 0 and a time close to base
+// takes a few bytes.
+func (w *recordWriter) time(t, base time.Time) {
+	if t.IsZero() {
+		w.uint(0)
+		return
+	}
+	d := t.UnixNano()
+	if !base.IsZero() {
+		d -= base.UnixNano()
+	}
+	w.uint(uint64(d<<1^d>>63) + 1)
+}
+
+// runID writes a run id: "run_" and a UUID as a zero and the UUID's 16 bytes, anything
+// else as its length plus one and its bytes.
+func (w *recordWriter) runID(id string) {
+	if u, err := uuid.Parse(strings.TrimPrefix(id, runIDPrefix)); err == nil && strings.HasPrefix(id, runIDPrefix) && newRunIDFrom(u) == id {
+		w.uint(0)
+		w.b = append(w.b, u[:]...)
+		return
+	}
+	w.uint(uint64(len(id)) + 1)
+	w.b = append(w.b, id...)
+}
+
+// recordReader reads what recordWriter wrote. The first malformed field sets err; later
+// reads return zero values, and done reports the error.
+type recordReader struct {
+	b   []byte
+	err error
+}
+
+func (r *recordReader) fail() {
+	if r.err == nil {
+		r.err = errors.New("record is truncated or malformed")
+	}
+	r.b = nil
+}
+
+func (r *recordReader) byte() byte {
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *recordReader) uint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) int() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a number of items that follow, refusing one larger than the bytes left.
+func (r *recordReader) count() int {
+	n := r.uint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (r *recordReader) bytes() []byte {
+	n := r.count()
+	p := r.b[:n:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *recordReader) str() string { return string(r.bytes()) }
+
+func (r *recordReader) enum(list []string) string {
+	i := r.uint()
+	if i == 0 {
+		return r.str()
+	}
+	if i > uint64(len(list)) {
+		r.fail()
+		return ""
+	}
+	return list[i-1]
+}
+
+func (r *recordReader) time(base time.Time) time.Time {
+	v := r.uint()
+	if v == 0 {
+		return time.Time{}
+	}
+	v--
+	d := int64(v>>1) ^ -int64(v&1)
+	if !base.IsZero() {
+		d += base.UnixNano()
+	}
+	return time.Unix(0, d).UTC()
+}
+
+func (r *recordReader) runID() string {
+	n := r.uint()
+	if n == 0 {
+		if len(r.b) < 16 {
+			r.fail()
+			return ""
+		}
+		var u uuid.UUID
+		copy(u[:], r.b[:16])
+		r.b = r.b[16:]
+		return newRunIDFrom(u)
+	}
+	if n-1 > uint64(len(r.b)) {
+		r.fail()
+		return ""
+	}
+	id := string(r.b[:n-1])
+	r.b = r.b[n-1:]
+	return id
+}
+
+// rest returns the bytes not read yet: a record's last field, which needs no length.
+func (r *recordReader) rest() []byte {
+	p := r.b
+	r.b = nil
+	return p
+}
+
+// done reports a malformed record, naming what it is, or bytes left unread.
+func (r *recordReader) done(what string) error {
+	if r.err == nil && len(r.b) > 0 {
+		r.err = fmt.Errorf("%d bytes left over", len(r.b))
+	}
+	if r.err != nil {
+		return fmt.Errorf("decoding %s: %w", what, r.err)
+	}
+	return nil
+}
+
+// fillPercents are how full a page is left when it splits, for the buckets whose keys grow
+// with time (event sequence numbers, UUIDv7 run ids): new keys land at the end, so bbolt's
+// default of half-full pages would leave half of every page empty for good. Runs are
+// rewritten in place as they finish, so their pages keep a little room.
+var fillPercents = map[string]float64{
+	string(bucketEvents): 0.95,
+	string(bucketRuns):   0.9,
+	string(bucketLedger): 0.9,
+}
+
+// bucket returns a bucket for writing with its fill percent set. bbolt keeps the setting on
+// the transaction's bucket value only, so every write transaction takes these buckets
+// through here.
+func bucket(tx *bbolt.Tx, name []byte) *bbolt.Bucket {
+	b := tx.Bucket(name)
+	if f, ok := fillPercents[string(name)]; ok {
+		b.FillPercent = f
+	}
+	return b
 }

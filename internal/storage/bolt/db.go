@@ -10,13 +10,22 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"runtime/debug"
+
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
 // FormatVersion is the layout of the records this package writes. A file stamped with
-// another version is refused at open rather than misread.
-const FormatVersion = 3
+// another version is refused at open rather than misread; an older one is migrated.
+//
+//   - 1: JSON records, queue keys be64(due) tenant\0 run id.
+//   - 2: queue keys tenant\0 lane\0 be64(due) run id.
+//   - 3: webhook messages wait in a queue per endpoint, with a ready index of the endpoints'
+//     earliest due times (webhooks.go).
+//   - 4: binary pipeline records (records.go); the pruner's buckets (prune.go); webhook
+//     messages name the step key that queued them.
+const FormatVersion = 4
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -28,11 +37,30 @@ type Config struct {
 	// MaxBatchDelay is how long a write waits for others to share its commit (default 2ms).
 	// Longer raises throughput under load and latency when idle.
 	MaxBatchDelay time.Duration `koanf:"max_batch_delay"`
+	// Retention is how long a succeeded run and its ledger are kept after it finished, and an
+	// event after it was received once no kept run needs it; finished webhook messages are
+	// kept this long after their last attempt (default 168h, seven days; at least 1s). Dead
+	// runs stay in the dead-letter queue until replayed or discarded, whatever their age.
+	Retention time.Duration `koanf:"retention"`
+	// DedupWindow is how long an event's (tenant, source, id) and a request's
+	// Idempotency-Key are remembered after they were first seen: a repeat within it stores
+	// nothing and gets the first answer (default 168h; at least Retention, since a kept event
+	// keeps its key).
+	DedupWindow time.Duration `koanf:"dedup_window"`
+	// PruneInterval is the pause between two pruning passes (default 1m). A pass deletes in
+	// transactions of PruneBatch items and yields the file to other writers between them.
+	PruneInterval time.Duration `koanf:"prune_interval"`
+	// PruneBatch is how many items one pruning transaction looks at (default 256). Smaller
+	// holds the write lock for less time per transaction.
+	PruneBatch int `koanf:"prune_batch"`
 }
 
 // DefaultConfig returns the storage defaults.
 func DefaultConfig() Config {
-	return Config{Path: "./data/aquahub.db", MaxBatchSize: 64, MaxBatchDelay: 2 * time.Millisecond}
+	return Config{
+		Path: "./data/aquahub.db", MaxBatchSize: 64, MaxBatchDelay: 2 * time.Millisecond,
+		Retention: 7 * 24 * time.Hour, DedupWindow: 7 * 24 * time.Hour, PruneInterval: time.Minute, PruneBatch: 256,
+	}
 }
 
 // Validate checks the settings; errors name the field.
@@ -47,7 +75,46 @@ func (c Config) Validate() error {
 	if c.MaxBatchDelay < 0 || c.MaxBatchDelay > time.Second {
 		errs = append(errs, core.Invalid("max_batch_delay", "must be between 0 and 1s (got %s)", c.MaxBatchDelay))
 	}
+	if c.Retention < time.Second {
+		errs = append(errs, core.Invalid("retention", "must be at least 1s (got %s)", c.Retention))
+	}
+	if c.DedupWindow < c.Retention {
+		errs = append(errs, core.Invalid("dedup_window", "must be at least retention, %s (got %s): a kept event keeps its dedup key", c.Retention, c.DedupWindow))
+	}
+	if c.PruneInterval < 10*time.Millisecond || c.PruneInterval > 24*time.Hour {
+		errs = append(errs, core.Invalid("prune_interval", "must be between 10ms and 24h (got %s)", c.PruneInterval))
+	}
+	if c.PruneBatch < 1 || c.PruneBatch > 100000 {
+		errs = append(errs, core.Invalid("prune_batch", "must be between 1 and 100000 (got %d)", c.PruneBatch))
+	}
 	return errors.Join(errs...)
+}
+
+// withDefaults fills the zero fields of c from DefaultConfig.
+func (c Config) withDefaults() Config {
+	def := DefaultConfig()
+	if c.Path == "" {
+		c.Path = def.Path
+	}
+	if c.MaxBatchSize <= 0 {
+		c.MaxBatchSize = def.MaxBatchSize
+	}
+	if c.MaxBatchDelay <= 0 {
+		c.MaxBatchDelay = def.MaxBatchDelay
+	}
+	if c.Retention <= 0 {
+		c.Retention = def.Retention
+	}
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = max(def.DedupWindow, c.Retention)
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = def.PruneInterval
+	}
+	if c.PruneBatch <= 0 {
+		c.PruneBatch = def.PruneBatch
+	}
+	return c
 }
 
 // lockTimeout bounds the wait for the file lock; a variable so tests can shorten it.
@@ -66,7 +133,9 @@ const (
 type DB struct {
 	db       *bbolt.DB
 	path     string
+	cfg      Config
 	pipeline *Pipeline
+	pruner   *Pruner
 }
 
 var (
@@ -74,51 +143,108 @@ var (
 	keyFormatVer = []byte("format_version")
 )
 
-// Open opens or creates the file at cfg.Path, creating its directory. Zero fields of cfg take
-// DefaultConfig's values.
+// options are the bbolt options of the hub's file. The freelist is not written at each
+// commit (NoFreelistSync): pruning frees many pages, and writing their list with every
+// commit would cost more than rebuilding it at open, which also walks every page and so
+// finds a damaged file before the hub serves. NoSync stays off: every commit is on disk.
+func options(readOnly bool) *bbolt.Options {
+	return &bbolt.Options{
+		Timeout: lockTimeout, InitialMmapSize: initialMmapSize, FreelistType: bbolt.FreelistMapType,
+		NoFreelistSync: true, ReadOnly: readOnly,
+	}
+}
+
+// Open opens or creates the file at cfg.Path, creating its directory, and migrates a file of
+// an older format version. Zero fields of cfg take DefaultConfig's values. A file that is
+// not a complete aquahub database is refused with an error naming it; Open never replaces
+// one.
 func Open(cfg Config) (*DB, error) {
-	def := DefaultConfig()
-	if cfg.Path == "" {
-		cfg.Path = def.Path
-	}
-	if cfg.MaxBatchSize <= 0 {
-		cfg.MaxBatchSize = def.MaxBatchSize
-	}
-	if cfg.MaxBatchDelay <= 0 {
-		cfg.MaxBatchDelay = def.MaxBatchDelay
-	}
+	cfg = cfg.withDefaults()
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := bbolt.Open(cfg.Path, 0o600, &bbolt.Options{Timeout: lockTimeout, InitialMmapSize: initialMmapSize, FreelistType: bbolt.FreelistMapType})
+	db, err := openFile(cfg.Path, false)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("opening %s: the file is locked by another process (is another aquahub running?)", cfg.Path)
-		}
-		return nil, fmt.Errorf("opening %s: %w", cfg.Path, err)
+		return nil, err
 	}
 	db.MaxBatchSize = cfg.MaxBatchSize
 	db.MaxBatchDelay = cfg.MaxBatchDelay
-	d := &DB{db: db, path: cfg.Path}
+	d := &DB{db: db, path: cfg.Path, cfg: cfg}
 	d.pipeline = &Pipeline{db: db}
-	if err := d.init(); err != nil {
+	d.pruner = newPruner(d)
+	version, err := d.init()
+	if err == nil && version < 4 {
+		err = d.migrateToV4()
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-// init checks the file's format version, stamping a new file and migrating an older
-// version, and creates every bucket.
-func (d *DB) init() error {
-	return d.db.Update(func(tx *bbolt.Tx) error {
+// openFile opens the bbolt file at path after checking that it is one (preflight), and
+// turns bbolt's failures on a damaged file, panics included, into an error that names the
+// file and the way forward.
+func openFile(path string, readOnly bool) (db *bbolt.DB, err error) {
+	if err := preflight(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, damaged(path, fmt.Errorf("%v", r))
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	for {
+		db, err = bbolt.Open(path, 0o600, options(readOnly))
+		if err != nil {
+			switch {
+			case errors.Is(err, berrors.ErrTimeout):
+				return nil, fmt.Errorf("opening %s: %w", path, ErrLocked)
+			case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+				return nil, damaged(path, err)
+			}
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
+		// aquahub compact renames a new file over the path while it holds the old one's lock;
+		// an opener that waited for that lock holds a file no longer at the path, and opens
+		// again.
+		if same, err := sameFile(db.Path(), path); err != nil || same {
+			return db, err
+		}
+		db.Close()
+	}
+}
+
+// sameFile reports whether the file open as dbPath is still the one at path.
+func sameFile(dbPath, path string) (bool, error) {
+	a, err := os.Stat(dbPath)
+	if err != nil {
+		return false, fmt.Errorf("opening %s: %w", path, err)
+	}
+	b, err := os.Stat(path)
+	if err != nil {
+		return false, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return os.SameFile(a, b), nil
+}
+
+// init checks the file's format version, stamping a new file and migrating version 1's
+// queue, and creates every bucket. It returns the version the file had.
+func (d *DB) init() (int, error) {
+	version := 0
+	err := d.db.Update(func(tx *bbolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("initialising %s: %w", d.path, err)
 		}
-		// A file without a stamp is new, or was written before stamping began in version 1's
-		// layout.
-		version := 1
+		// A file without a stamp is new (and is stamped below), or was written before stamping
+		// began in version 1's layout.
+		version = 1
+		if tx.Bucket(bucketEvents) == nil {
+			version = FormatVersion
+		}
 		if v := meta.Get(keyFormatVer); v != nil {
 			if version, err = strconv.Atoi(string(v)); err != nil || version < 1 || version > FormatVersion {
 				return fmt.Errorf("opening %s: the file has format version %q and this aquahub reads versions 1 to %d; use the aquahub release that wrote it, or restore a backup", d.path, v, FormatVersion)
@@ -133,14 +259,24 @@ func (d *DB) init() error {
 			if err := migrateQueueV1(tx); err != nil {
 				return fmt.Errorf("opening %s: migrating the queue to format version 2: %w", d.path, err)
 			}
+			if err := meta.Put(keyFormatVer, []byte("2")); err != nil {
+				return err
+			}
 		}
 		if version < 3 {
 			if err := migrateWebhookDueV2(tx); err != nil {
 				return fmt.Errorf("opening %s: migrating the webhook queues to format version 3: %w", d.path, err)
 			}
+			if err := meta.Put(keyFormatVer, []byte("3")); err != nil {
+				return err
+			}
 		}
-		return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
+		if version >= 4 {
+			return meta.Put(keyFormatVer, []byte(strconv.Itoa(FormatVersion)))
+		}
+		return nil
 	})
+	return version, err
 }
 
 // migrateQueueV1 refiles version 1's queue (be64(due) tenant\0 run id) under version 2's
@@ -177,6 +313,7 @@ var allBuckets = [][]byte{
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentPending, bucketContentOutbox,
 	bucketAnalyticsTargets, bucketAnalyticsObservations,
 	bucketPartners, bucketPartnerAttributions,
+	bucketPrune, bucketRunsLate, bucketIdemTimes,
 }
 
 // Path is the file's path.

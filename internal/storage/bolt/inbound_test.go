@@ -5,8 +5,9 @@ import (
 
 	"github.com/aquascene/aquahub/internal/inbound"
 	"github.com/aquascene/aquahub/internal/inbound/storetest"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
 func TestInboundContract(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) inbound.Store { return openDB(t).Inbound() })
+	storetest.Run(t, func(t testing.TB) inbound.Store { return openDB(t, bolt.Config{}).Inbound() })
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -129,7 +128,11 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 			for i, a := range res.Events {
 				rec.Events[i] = toAcceptedRecord(a)
 			}
-			return putRecord(tx.Bucket(bucketIdem), key(req.Tenant, req.IdempotencyKey), rec)
+			k := key(req.Tenant, req.IdempotencyKey)
+			if err := tx.Bucket(bucketIdemTimes).Put(timeKey(now, k), nil); err != nil {
+				return err
+			}
+			return putRecord(tx.Bucket(bucketIdem), k, rec)
 		}
 		return nil
 	})
@@ -146,13 +149,13 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 	ev := p.Event
 	idKey := key(tenant, ev.ID, ev.Source)
 	ids := tx.Bucket(bucketEventIDs)
-	var prev acceptedRecord
-	if ok, err := getRecord(ids, idKey, &prev); ok || err != nil {
+	if v := ids.Get(idKey); v != nil {
+		prev, err := decodeDedup(idKey, v)
 		acc := prev.accepted()
 		acc.Duplicate = true
 		return acc, nil, err
 	}
-	events := tx.Bucket(bucketEvents)
+	events := bucket(tx, bucketEvents)
 	seq, err := events.NextSequence()
 	if err != nil {
 		return core.Accepted{}, nil, err
@@ -194,32 +197,53 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 		}
 		acc.Runs = append(acc.Runs, run.ID)
 	}
-	return acc, leased, putRecord(ids, idKey, toAcceptedRecord(acc))
+	return acc, leased, ids.Put(idKey, encodeDedup(acc))
 }
 
-func newRunID() string { return "run_" + uuid.Must(uuid.NewV7()).String() }
+// runIDPrefix starts every run id.
+const runIDPrefix = "run_"
+
+func newRunID() string { return newRunIDFrom(uuid.Must(uuid.NewV7())) }
+
+func newRunIDFrom(u uuid.UUID) string { return runIDPrefix + u.String() }
 
 func putRun(tx *bbolt.Tx, run *core.Run) error {
-	return putRecord(tx.Bucket(bucketRuns), key(run.Tenant, run.ID), toRunRecord(run))
+	return bucket(tx, bucketRuns).Put(key(run.Tenant, run.ID), encodeRun(run))
 }
 
 func getRun(tx *bbolt.Tx, tenant, id string) (core.Run, error) {
-	var r runRecord
-	ok, err := getRecord(tx.Bucket(bucketRuns), key(tenant, id), &r)
-	if err == nil && !ok {
-		err = fmt.Errorf("run %q: %w", id, core.ErrNotFound)
+	k := key(tenant, id)
+	v := tx.Bucket(bucketRuns).Get(k)
+	if v == nil {
+		return core.Run{}, fmt.Errorf("run %q: %w", id, core.ErrNotFound)
 	}
-	return r.run(), err
+	return readRun(tx, k, v)
+}
+
+// readRun decodes the run stored at k with its event's id, source and type, which the run
+// record does not repeat.
+func readRun(tx *bbolt.Tx, k, v []byte) (core.Run, error) {
+	run, err := decodeRun(k, v)
+	if err != nil || run.EventID != "" {
+		return run, err
+	}
+	ek := be64(run.EventSeq)
+	if ev := tx.Bucket(bucketEvents).Get(ek); ev != nil {
+		if run.EventID, run.EventSource, run.EventType, err = eventAttributes(ek, ev); err != nil {
+			return run, fmt.Errorf("run %q: %w", run.ID, err)
+		}
+	}
+	return run, nil
 }
 
 func ledger(tx *bbolt.Tx, tenant, runID string) ([]core.StepRecord, error) {
 	var out []core.StepRecord
 	err := scan(tx.Bucket(bucketLedger), prefix(tenant, runID), func(k, v []byte) (bool, error) {
-		var rec stepRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return false, fmt.Errorf("decoding ledger entry %q: %w", k, err)
+		rec, err := decodeStep(k, v)
+		if err != nil {
+			return false, err
 		}
-		out = append(out, rec.step())
+		out = append(out, rec)
 		return true, nil
 	})
 	if err != nil {
@@ -243,11 +267,14 @@ func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]cor
 			if source != "" && !bytes.Equal(k, prefix) {
 				continue
 			}
-			var acc acceptedRecord
-			if err := json.Unmarshal(v, &acc); err != nil {
+			acc, err := decodeDedup(k, v)
+			if err != nil {
 				return err
 			}
 			ev, err := eventBySeq(tx, acc.Seq)
+			if errors.Is(err, core.ErrNotFound) {
+				continue // pruned; the dedup key outlives it
+			}
 			if err != nil {
 				return err
 			}
@@ -261,12 +288,18 @@ func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]cor
 	return out, err
 }
 
+// eventBySeq reads a stored event; a pruned one is not found.
 func eventBySeq(tx *bbolt.Tx, seq uint64) (core.Event, error) {
-	v := tx.Bucket(bucketEvents).Get(be64(seq))
+	k := be64(seq)
+	v := tx.Bucket(bucketEvents).Get(k)
 	if v == nil {
 		return core.Event{}, fmt.Errorf("event #%d: %w", seq, core.ErrNotFound)
 	}
-	return decodeEvent(v)
+	ev, live, err := decodeEvent(k, v)
+	if err == nil && !live {
+		err = fmt.Errorf("event #%d was pruned: %w", seq, core.ErrNotFound)
+	}
+	return ev, err
 }
 
 // EventBySeq implements core.Store.
@@ -292,11 +325,13 @@ func (s *Pipeline) EventsAfter(ctx context.Context, after uint64, limit int) ([]
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(be64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			ev, err := decodeEvent(v)
+			ev, live, err := decodeEvent(k, v)
 			if err != nil {
 				return err
 			}
-			out = append(out, ev)
+			if live {
+				out = append(out, ev)
+			}
 		}
 		return nil
 	})
@@ -339,11 +374,10 @@ func (s *Pipeline) Runs(ctx context.Context, tenant string, f core.RunFilter) ([
 		}
 		k, v := lastBefore(c, start)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < f.Limit; k, v = c.Prev() {
-			var rec runRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
+			r, err := readRun(tx, k, v)
+			if err != nil {
 				return err
 			}
-			r := rec.run()
 			if (f.Status != "" && r.Status != f.Status) || (f.RuleID != "" && r.RuleID != f.RuleID) || (f.EventID != "" && r.EventID != f.EventID) {
 				continue
 			}
@@ -389,8 +423,8 @@ func (s *Pipeline) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, err
 		prefix := append(key(tenant, f.EventID), 0)
 		c := tx.Bucket(bucketEventIDs).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var acc acceptedRecord
-			if err := json.Unmarshal(v, &acc); err != nil {
+			acc, err := decodeDedup(k, v)
+			if err != nil {
 				return err
 			}
 			for _, id := range acc.Runs {
@@ -452,10 +486,8 @@ func (s *Pipeline) Discard(ctx context.Context, tenant, id string) error {
 		if err := tx.Bucket(bucketDLQ).Delete(key(tenant, id)); err != nil {
 			return err
 		}
-		if err := deletePrefix(tx.Bucket(bucketLedger), prefix(tenant, id)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketRuns).Delete(key(tenant, id))
+		var n core.PruneCounts
+		return deleteRun(tx, &run, time.Time{}, &n)
 	})
 }
 

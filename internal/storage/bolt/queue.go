@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -182,10 +181,7 @@ func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core
 	var v []byte
 	now := time.Now()
 	if rec != nil {
-		var err error
-		if v, err = json.Marshal(toStepRecord(rec)); err != nil {
-			return err
-		}
+		v = encodeStep(rec)
 		now = rec.FinishedAt
 	}
 	runIDs := make([][]string, len(emitted))
@@ -200,7 +196,7 @@ func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core
 			return fmt.Errorf("run %q: lease lost: %w", run.ID, core.ErrConflict)
 		}
 		if rec != nil {
-			if err := tx.Bucket(bucketLedger).Put(key(run.Tenant, run.ID, rec.StepID), v); err != nil {
+			if err := bucket(tx, bucketLedger).Put(key(run.Tenant, run.ID, rec.StepID), v); err != nil {
 				return err
 			}
 		}
@@ -227,6 +223,8 @@ func finishRun(tx *bbolt.Tx, run *core.Run) error {
 		return err
 	}
 	switch run.Status {
+	case core.RunSucceeded:
+		return noteFinished(tx, run)
 	case core.RunRetrying, core.RunQueued:
 		return tx.Bucket(bucketQueue).Put(queueKey(run.NextAt, run), nil)
 	case core.RunDead:

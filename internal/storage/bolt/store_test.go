@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("a file of format version 7 opened")
 	}
-	for _, want := range []string{path, `format version "7"`, "reads versions 1 to 3"} {
+	for _, want := range []string{path, `format version "7"`, fmt.Sprintf("reads versions 1 to %d", bolt.FormatVersion)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

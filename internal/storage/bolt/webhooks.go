@@ -434,6 +434,7 @@ type deliveryRecord struct {
 	LeaseUntil time.Time       `json:"lease_until,omitzero"`
 	DueAt      time.Time       `json:"due_at,omitzero"`
 	Trigger    string          `json:"trigger,omitempty"`
+	StepKey    string          `json:"step_key,omitempty"`
 }
 
 // attemptRecord is one request of a message.
@@ -453,7 +454,7 @@ func toDeliveryRecord(d webhooks.Delivery) deliveryRecord {
 		ID: d.ID, EndpointID: d.EndpointID, EventType: d.EventType, EventID: d.EventID, EventSeq: d.EventSeq,
 		State: string(d.State), Attempts: d.Attempts, NextAt: d.NextAt, LastError: d.LastError,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Log: make([]attemptRecord, 0, len(d.Log)),
-		Tenant: d.Tenant, Body: d.Body, Round: d.Round, LeaseUntil: d.LeaseUntil, DueAt: d.DueAt, Trigger: d.Trigger,
+		Tenant: d.Tenant, Body: d.Body, Round: d.Round, LeaseUntil: d.LeaseUntil, DueAt: d.DueAt, Trigger: d.Trigger, StepKey: d.StepKey,
 	}
 	for _, a := range d.Log {
 		r.Log = append(r.Log, attemptRecord{N: a.N, At: a.At, URL: a.URL, Status: a.Status, LatencyMS: a.LatencyMS,
@@ -467,7 +468,7 @@ func (r deliveryRecord) delivery() webhooks.Delivery {
 		Tenant: r.Tenant, ID: r.ID, EndpointID: r.EndpointID, EventType: r.EventType, EventID: r.EventID, EventSeq: r.EventSeq,
 		State: webhooks.DeliveryState(r.State), Attempts: r.Attempts, NextAt: r.NextAt, LastError: r.LastError,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Log: make([]webhooks.Attempt, 0, len(r.Log)),
-		Body: r.Body, Round: r.Round, LeaseUntil: r.LeaseUntil, DueAt: r.DueAt, Trigger: r.Trigger,
+		Body: r.Body, Round: r.Round, LeaseUntil: r.LeaseUntil, DueAt: r.DueAt, Trigger: r.Trigger, StepKey: r.StepKey,
 	}
 	for _, a := range r.Log {
 		d.Log = append(d.Log, webhooks.Attempt{N: a.N, At: a.At, URL: a.URL, Status: a.Status, LatencyMS: a.LatencyMS,

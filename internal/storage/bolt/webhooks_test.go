@@ -1,7 +1,6 @@
 package bolt_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/aquascene/aquahub/internal/storage/bolt"
@@ -10,22 +9,5 @@ import (
 )
 
 func TestWebhooksContract(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) webhooks.Store { return openDB(t).Webhooks() })
-}
-
-// openDB returns a file in a temporary directory and, at cleanup, closes it and checks its
-// consistency the way `bbolt check` does.
-func openDB(t testing.TB) *bolt.DB {
-	t.Helper()
-	db, err := bolt.Open(bolt.Config{Path: filepath.Join(t.TempDir(), "aquahub.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("database check: %v", err)
-		}
-		db.Close()
-	})
-	return db
+	storetest.Run(t, func(t testing.TB) webhooks.Store { return openDB(t, bolt.Config{}).Webhooks() })
 }
