@@ -12,7 +12,8 @@ import (
 // connector settings from the tenant registry. Its compilation cache defaults to the data file's directory. Without storage
 // (checking rules) kv calls are unavailable.
 func pluginsModule(h *hub) (core.Module, error) {
-	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path), Publisher: h}
+	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path), Publisher: h,
+		Instances: partnerInstances(h)}
 	if h.db != nil {
 		deps.KV = h.db.ConnectorKV()
 	}
