@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -78,6 +79,11 @@ func TestBuiltinKindsCheckAtLoad(t *testing.T) {
 		{"emit refuses unknown fields", core.EmitKind{}, map[string]any{"type": "t", "tipe": "x"}, `emit.tipe: unknown field`},
 		{"emit refuses a literal non-string", core.EmitKind{}, map[string]any{"type": 3}, "emit.type: must be a string"},
 		{"emit accepts an expression", core.EmitKind{}, map[string]any{"type": "${{ event.type }}"}, ""},
+		{"emit accepts an events expression", core.EmitKind{}, map[string]any{"events": "${{ map(steps.a.items, {\"type\": \"x\"}) }}"}, ""},
+		{"emit events excludes the single-event fields", core.EmitKind{}, map[string]any{"events": []any{}, "type": "t"}, "emit.type: not allowed with events"},
+		{"emit events must be a list", core.EmitKind{}, map[string]any{"events": "t"}, "emit.events: must be a list"},
+		{"emit events need a type each", core.EmitKind{}, map[string]any{"events": []any{map[string]any{"type": "a"}, map[string]any{"data": 1}}}, "emit.events[1].type: required"},
+		{"emit events refuse unknown fields", core.EmitKind{}, map[string]any{"events": []any{map[string]any{"type": "a", "tipe": 1}}}, "emit.events[0].tipe: unknown field"},
 		{"log needs a message", core.LogKind{}, map[string]any{"level": "info"}, "log.message: required"},
 		{"log refuses an unknown level", core.LogKind{}, map[string]any{"message": "m", "level": "loud"}, "log.level: want debug"},
 		{"log accepts an expression level", core.LogKind{}, map[string]any{"message": "m", "level": "${{ env.LEVEL }}"}, ""},
@@ -92,5 +98,38 @@ func TestBuiltinKindsCheckAtLoad(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestEmitEventsFansOut(t *testing.T) {
+	items := []any{
+		map[string]any{"type": "partner.product.featured", "subject": "GA-1", "data": map[string]any{"product_id": "GA-1"}},
+		map[string]any{"type": "partner.product.featured", "id": "given", "data": map[string]any{"product_id": "GA-2"}},
+	}
+	call := core.StepCall{RunID: "run1", StepID: "fan", Input: map[string]any{"events": items}}
+	res, err := core.EmitKind{}.Execute(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Emit) != 2 || res.Output["count"] != 2 {
+		t.Fatalf("emitted %d, output %v", len(res.Emit), res.Output)
+	}
+	if res.Emit[0].Subject != "GA-1" || string(res.Emit[0].Data) != `{"product_id":"GA-1"}` || res.Emit[1].ID != "given" {
+		t.Fatalf("events %+v", res.Emit)
+	}
+	again, _ := core.EmitKind{}.Execute(context.Background(), call)
+	if res.Emit[0].ID == "" || again.Emit[0].ID != res.Emit[0].ID || res.Emit[0].ID == res.Emit[1].ID {
+		t.Fatalf("ids %q, %q on a retry: derived ids must be stable per run, step and position", res.Emit[0].ID, again.Emit[0].ID)
+	}
+	empty, err := core.EmitKind{}.Execute(context.Background(), core.StepCall{RunID: "r", StepID: "s", Input: map[string]any{"events": []any{}}})
+	if err != nil || len(empty.Emit) != 0 || empty.Output["count"] != 0 {
+		t.Fatalf("an empty list: %v %v", empty, err)
+	}
+	tooMany := make([]any, core.MaxEmitEvents+1)
+	for i := range tooMany {
+		tooMany[i] = map[string]any{"type": "x"}
+	}
+	if _, err := (core.EmitKind{}).Execute(context.Background(), core.StepCall{Input: map[string]any{"events": tooMany}}); err == nil || !strings.Contains(err.Error(), "at most 1000") {
+		t.Fatalf("1001 events: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 )
 
 var randRead = rand.Read
@@ -20,7 +21,15 @@ func BuiltinStepKinds(logger *slog.Logger) []StepKind {
 // type (required), source, subject, id, data. The event is written together with the step's
 // ledger entry, so it is emitted exactly once; its id defaults to one derived from the run
 // and step.
+//
+// Instead of those fields, `events` takes a list of such objects (at most MaxEmitEvents),
+// one event each: a rule fans out over a list an earlier step returned, for instance
+// `events: ${{ map(steps.list.products, {"type": "product.featured", "data": #}) }}`.
+// The output is the ids and the count.
 type EmitKind struct{}
+
+// MaxEmitEvents bounds the events one emit step publishes.
+const MaxEmitEvents = 1000
 
 var emitFields = []string{"type", "source", "subject", "id", "data"}
 
@@ -29,13 +38,32 @@ func (EmitKind) Syntax() StepSyntax { return StepSyntax{Name: "emit"} }
 
 // Check implements StepKind: unknown fields, and literal attributes that are not strings.
 func (EmitKind) Check(def StepDef) error {
-	_, err := emitEvent(def.Literals(), false)
+	lits := def.Literals()
+	if _, many := def.Input["events"]; many {
+		_, err := emitEvents(lits, false)
+		return err
+	}
+	_, err := emitEvent(lits, "emit.", false)
 	return err
 }
 
 // Execute implements StepKind.
 func (EmitKind) Execute(ctx context.Context, call StepCall) (StepResult, error) {
-	ev, err := emitEvent(call.Input, true)
+	if _, many := call.Input["events"]; many {
+		evs, err := emitEvents(call.Input, true)
+		if err != nil {
+			return StepResult{}, &StepError{Class: ClassInvalidInput, Err: err}
+		}
+		ids := make([]any, len(evs))
+		for i := range evs {
+			if evs[i].ID == "" {
+				evs[i].ID = stableID(call.RunID, call.StepID, i)
+			}
+			ids[i] = evs[i].ID
+		}
+		return StepResult{Output: map[string]any{"ids": ids, "count": len(evs)}, Emit: evs}, nil
+	}
+	ev, err := emitEvent(call.Input, "emit.", true)
 	if err != nil {
 		return StepResult{}, &StepError{Class: ClassInvalidInput, Err: err}
 	}
@@ -45,29 +73,67 @@ func (EmitKind) Execute(ctx context.Context, call StepCall) (StepResult, error) 
 	return StepResult{Output: map[string]any{"id": ev.ID, "type": ev.Type}, Emit: []Event{ev}}, nil
 }
 
-// emitEvent builds the event an emit step's input describes. Nil values are not known yet
-// (load time) and pass; complete requires the type.
-func emitEvent(in map[string]any, complete bool) (Event, error) {
+// emitEvents builds the events of an emit step's `events` list. A nil list is not known
+// yet (load time) and passes; so does a nil element.
+func emitEvents(in map[string]any, complete bool) ([]Event, error) {
+	for k := range in {
+		if k != "events" {
+			return nil, Invalid("emit."+k, "not allowed with events (each event of the list carries its own)")
+		}
+	}
+	raw := in["events"]
+	if raw == nil && !complete {
+		return nil, nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, Invalid("emit.events", "must be a list of events (got %T)", raw)
+	}
+	if len(list) > MaxEmitEvents {
+		return nil, Invalid("emit.events", "at most %d events (got %d)", MaxEmitEvents, len(list))
+	}
+	evs := make([]Event, 0, len(list))
+	for i, item := range list {
+		path := fmt.Sprintf("emit.events[%d].", i)
+		if item == nil && !complete {
+			continue
+		}
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, Invalid(strings.TrimSuffix(path, "."), "must be an object with type, source, subject, id, data (got %T)", item)
+		}
+		ev, err := emitEvent(m, path, complete)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// emitEvent builds the event an emit step's input describes; errors name fields under
+// path. Nil values are not known yet (load time) and pass; complete requires the type.
+func emitEvent(in map[string]any, path string, complete bool) (Event, error) {
 	ev := Event{SpecVersion: SpecVersion}
 	for _, k := range sortedKeys(in) {
 		v := in[k]
 		if k == "data" {
 			b, err := json.Marshal(v)
 			if err != nil {
-				return ev, Invalid("emit.data", "not JSON: %v", err)
+				return ev, Invalid(path+"data", "not JSON: %v", err)
 			}
 			ev.Data, ev.DataContentType = b, "application/json"
 			continue
 		}
 		if !contains(emitFields, k) {
-			return ev, Invalid("emit."+k, "unknown field (want type, source, subject, id, data)")
+			return ev, Invalid(path+k, "unknown field (want type, source, subject, id, data, or a list of them in events)")
 		}
 		if v == nil && !complete {
 			continue
 		}
 		s, ok := v.(string)
 		if !ok {
-			return ev, Invalid("emit."+k, "must be a string")
+			return ev, Invalid(path+k, "must be a string")
 		}
 		switch k {
 		case "type":
@@ -81,7 +147,7 @@ func emitEvent(in map[string]any, complete bool) (Event, error) {
 		}
 	}
 	if _, given := in["type"]; !given || (complete && ev.Type == "") {
-		return ev, Invalid("emit.type", "required")
+		return ev, Invalid(path+"type", "required")
 	}
 	return ev, nil
 }

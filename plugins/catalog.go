@@ -72,6 +72,11 @@ type Deps struct {
 	// Nil (or ok false) means the tenant has none: no config, no secrets, no egress. New
 	// sets it from the tenants' configuration.
 	Grants func(tenant, connector string) (TenantConfig, bool)
+	// Instances returns the settings of an instance of a connector (`connector:
+	// partner/green-aqua` asks for instance green-aqua of partner). Its error fails the step
+	// and should say what is missing; a core.ErrNotFound in it makes the step not_found.
+	// Nil: targets with an instance fail.
+	Instances func(ctx context.Context, tenant, connector, instance string) (Instance, error)
 	// LookupIP replaces DNS resolution for egress (tests). Default the system resolver.
 	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
 	// DataDir is the hub's data directory: with Config.CacheDir empty, compiled code is

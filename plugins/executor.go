@@ -23,6 +23,8 @@ type Call struct {
 	Inputs                []json.RawMessage
 	IdempotencyKey        string
 	Attempt               int
+	// resolved, when set, receives the instance the call ran as (nil for none).
+	resolved func(*Instance)
 }
 
 // Invoke validates the inputs against the action's input schema, runs the action and
@@ -66,9 +68,10 @@ func outcomeOf(results []abi.Result) string {
 // run invokes call and hands the guest's response to decode, which returns the outcome
 // for the call metrics; it counts the call.
 func (c *Catalog) run(ctx context.Context, call Call, decoded []any, decode func(v *version, out []byte) (string, error)) error {
-	v, ok := c.get(call.Connector)
+	id, _ := splitTarget(call.Connector)
+	v, ok := c.get(id)
 	if !ok {
-		return core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", call.Connector, c.loadedIDs()))
+		return core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", id, c.loadedIDs()))
 	}
 	defer v.inflight.Done()
 	out, err := c.invoke(ctx, v, call, decoded)
@@ -107,9 +110,24 @@ const maxPooledRequest = 64 << 10
 // they become step outputs and errors, which the engine keeps in the run record and
 // serves from the API.
 func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]byte, error) {
-	grant, _ := c.grant(call.Tenant, v.id)
-	sc := c.scrubber(call.Tenant, v, grant)
-	out, err := c.invokeGuest(ctx, v, call, decoded, grant, sc)
+	grant, inst, err := c.resolve(ctx, call.Tenant, call.Connector)
+	if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, &core.StepError{Class: core.ClassNotFound, Err: err}
+		}
+		return nil, core.Permanent(err)
+	}
+	grantVersion := ""
+	if inst != nil {
+		grantVersion = inst.Version
+	}
+	if call.resolved != nil {
+		call.resolved(inst)
+	}
+	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
+		target: call.Connector, grantVersion: grantVersion}
+	sc := c.scrubber(cs)
+	out, err := c.invokeGuest(ctx, v, call, decoded, cs, sc)
 	if err != nil {
 		return nil, scrubError(sc, err)
 	}
@@ -147,7 +165,8 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string        { return e.msg }
 func (e *scrubbedError) Is(target error) bool { return e.invalid && target == core.ErrInvalid }
 
-func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decoded []any, grant TenantConfig, sc *scrub.Scrubber) ([]byte, error) {
+func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decoded []any, cs *callState, sc *scrub.Scrubber) ([]byte, error) {
+	grant := cs.grant
 	spec, ok := v.manifest.Action(call.Action)
 	if !ok {
 		return nil, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("action",
@@ -200,7 +219,6 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	if err != nil {
 		return nil, core.Permanent(fmt.Errorf("encoding invoke request: %w", err))
 	}
-	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant}
 	start := time.Now()
 	out, err := v.call(ctx, cs, req)
 	c.reportDroppedLog(cs)
@@ -306,8 +324,9 @@ type ActionCall struct {
 }
 
 // Execute runs one action for a `connector` step: call.Input is validated against the
-// action's input schema and sent with the step's idempotency key; the output object becomes
-// the step output.
+// action's input schema and sent with the step's idempotency key; the output object,
+// rewritten by the instance's Output when call.Connector names an instance, becomes the
+// step output.
 func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult, error) {
 	in, err := json.Marshal(call.Input)
 	if err != nil {
@@ -316,10 +335,12 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 	// The rendered input holds JSON shapes already (maps, slices, strings, float64...);
 	// normalize covers integer types a renderer may produce.
 	var output map[string]any
+	var inst *Instance
 	err = c.run(ctx, Call{
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Connector, Action: call.Action, Inputs: []json.RawMessage{in},
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
+		resolved: func(i *Instance) { inst = i },
 	}, []any{normalized(map[string]any(call.Input))}, func(v *version, out []byte) (string, error) {
 		if vals, ok := decodeOutputsFast(out, 1); ok {
 			output = outputValue(vals[0])
@@ -338,6 +359,11 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 	})
 	if err != nil {
 		return core.StepResult{}, err
+	}
+	if inst != nil && inst.Output != nil {
+		if output, err = inst.Output(call.Action, output); err != nil {
+			return core.StepResult{}, err
+		}
 	}
 	return core.StepResult{Output: output}, nil
 }
@@ -364,6 +390,10 @@ func outputValue(v any) map[string]any {
 // load time; string values containing ${{ }} expressions are accepted wherever a value is
 // expected. The error names the field.
 func (c *Catalog) CheckStep(connector, action string, with map[string]any) error {
+	if err := checkInstanceName(connector); err != nil {
+		return err
+	}
+	connector, _ = splitTarget(connector)
 	m, ok := c.Manifest(connector)
 	if !ok {
 		return fmt.Errorf("connector %q is not loaded (loaded: %s)", connector, c.loadedIDs())

@@ -24,14 +24,17 @@ type callState struct {
 	grant                         TenantConfig
 	inst                          *instance
 	log                           callLog
+	// target is the connector id, or id/instance for an instance; grantVersion is the
+	// instance's Version.
+	target, grantVersion string
 	// deferUntil is set when a request of the call found its origin's circuit open: the call
 	// is then deferred until then, whatever the guest makes of the refusal.
 	deferUntil  time.Time
 	deferReason string
 }
 
-// kvScope is the kv scope of the call: its tenant and connector.
-func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.v.id} }
+// kvScope is the kv scope of the call: its tenant and connector (or instance).
+func (cs *callState) kvScope() KVScope { return KVScope{Tenant: cs.tenant, Connector: cs.target} }
 
 // apiModule is the guest module a host function is called from.
 type apiModule = api.Module
@@ -111,13 +114,13 @@ const egressLogOverhead = 128
 
 // client returns the egress client for the call's tenant and connector version.
 func (c *Catalog) client(cs *callState) (*egress.Client, error) {
-	key := cs.tenant + "\x00" + cs.v.id + "\x00" + cs.v.hash + "\x00" + strconv.FormatUint(cs.grant.Revision, 10)
+	key := cs.tenant + "\x00" + cs.target + "\x00" + cs.v.hash + "\x00" + strconv.FormatUint(cs.grant.Revision, 10) + "\x00" + cs.grantVersion
 	c.clientsMu.Lock()
 	defer c.clientsMu.Unlock()
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	id, tenant, log := cs.v.id, cs.tenant, c.deps.Logger
+	id, target, tenant, log := cs.v.id, cs.target, cs.tenant, c.deps.Logger
 	cl, err := egress.NewClient(egress.Policy{
 		Requested:        cs.v.manifest.Egress,
 		Granted:          cs.grant.Egress,
@@ -128,8 +131,8 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 		LookupIP:         c.deps.LookupIP,
 		RateLimits:       cs.v.manifest.RateLimits,
 		Limiters:         c.limiters,
-		LimitScope:       cs.tenant + "\x00" + cs.v.id,
-		Circuit:          c.breakers.scope(cs.tenant, cs.v.id),
+		LimitScope:       cs.tenant + "\x00" + cs.target,
+		Circuit:          c.breakers.scope(cs.tenant, cs.target),
 		OnDecision: func(d egress.Decision) {
 			decision := "allowed"
 			if !d.Allowed {
@@ -149,7 +152,7 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 				c.metrics.logRecords.WithLabelValues(id).Inc()
 				return
 			}
-			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", id,
+			log.Log(context.Background(), level, "connector egress "+decision, "tenant", tenant, "connector", target,
 				"url", url, "reason", reason)
 		},
 	})
@@ -163,15 +166,15 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 // scrubber returns what finds the tenant's sendable secrets for the connector version: the
 // egress client's, or, when the grant is too broken for a client (no request can be sent
 // then), one of its own.
-func (c *Catalog) scrubber(tenant string, v *version, grant TenantConfig) *scrub.Scrubber {
-	if len(grant.Secrets) == 0 {
+func (c *Catalog) scrubber(cs *callState) *scrub.Scrubber {
+	if len(cs.grant.Secrets) == 0 {
 		return nil
 	}
-	if cl, err := c.client(&callState{tenant: tenant, v: v, grant: grant}); err == nil {
+	if cl, err := c.client(cs); err == nil {
 		return cl.Scrubber()
 	}
-	values := make([]string, 0, len(grant.Secrets))
-	for _, val := range grant.Secrets {
+	values := make([]string, 0, len(cs.grant.Secrets))
+	for _, val := range cs.grant.Secrets {
 		values = append(values, val)
 	}
 	return scrub.New(values...)
@@ -198,7 +201,7 @@ func (c *Catalog) hostSignJWT(ctx context.Context, mod api.Module, stack []uint6
 			Secrets:  cs.grant.Secrets,
 			Declared: cs.v.manifest.Secrets,
 			Keys:     c.keys,
-			Scope:    cs.tenant + "\x00" + cs.v.id,
+			Scope:    cs.tenant + "\x00" + cs.target,
 		}).Sign(req)
 	}
 	out, err := json.Marshal(resp)

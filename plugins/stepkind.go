@@ -13,7 +13,8 @@ import (
 //     action: records.upsert       # one of its actions
 //     with: { table: Content_Master, … }
 //
-// The input is checked against the action's input schema when the rules load and again
+// `connector: partner/green-aqua` runs instance green-aqua of the partner connector, with
+// the settings Deps.Instances gives it (see Instance). The input is checked against the action's input schema when the rules load and again
 // before every call.
 type StepKind struct{ cat *Catalog }
 

@@ -201,6 +201,37 @@ rules:
 	}
 }
 
+// TestRuleTestsSeeSkippedSteps checks that a rule test shows later steps a skipped step the
+// way the engine does, as steps.<id>.skipped.
+func TestRuleTestsSeeSkippedSteps(t *testing.T) {
+	set, err := parse(t, `
+rules:
+  - id: a
+    on: x
+    steps:
+      - id: maybe
+        if: event.data.go == true
+        emit: { type: t }
+      - id: after
+        emit: { type: u, data: { skipped: "${{ steps.maybe.skipped ?? false }}" } }
+    tests:
+      - name: skipped
+        event: { type: x, data: { go: false } }
+        expect: { steps: [after], inputs: { after: { data: { skipped: true } } } }
+      - name: ran
+        event: { type: x, data: { go: true } }
+        expect: { steps: [maybe, after], inputs: { after: { data: { skipped: false } } } }
+`, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range set.RunTests() {
+		if !r.Passed() {
+			t.Errorf("%+v", r)
+		}
+	}
+}
+
 func FuzzParseRules(f *testing.F) {
 	f.Add([]byte("rules:\n  - id: a\n    on: x\n    when: event.data.n > 1\n    steps:\n      - id: s\n        log: {message: \"${{ event.id }}\"}\n"))
 	f.Add([]byte("rules:\n  - id: a\n    on: schedule\n    schedule: '@hourly'\n    steps: [{id: s, emit: {type: t}}]\n"))

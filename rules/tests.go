@@ -165,6 +165,8 @@ func (s *Set) runTest(r *Rule, t Test) TestResult {
 				continue
 			}
 			if b, _ := v.(bool); !b {
+				// As the engine records it: later steps see steps.<id>.skipped.
+				sc.Steps[st.ID] = map[string]any{"skipped": true}
 				continue
 			}
 		}

@@ -36,7 +36,7 @@ const (
 
 func newDevCmd() *cobra.Command {
 	var f serveFlags
-	var rulesDir, connectorsDir string
+	var rulesDir, connectorsDir, partnersDir string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the hub as a local sandbox: example rules, builtin writer, every vendor simulator",
@@ -65,6 +65,7 @@ connectors configured against them. Data lives under ./data unless --data says o
 				defer stop()
 			}
 			return serve(ctx, cfg, func(addr string) {
+				registerDevPartners(ctx, cfg, addr, partnersDir, out)
 				fmt.Fprintf(out, "aquahub dev sandbox\n  hub:      http://%s  (tenant %s, API key %s, role admin)\n  operator: token %s  (aquahub tenants --token …)\n  jwt:      aquahub token --dev --tenant %s --role editor  (HS256, key %q)\n  data:     %s\n  rules:    %s\n  inbound:  http://%s/hooks/%s/content-updates  (X-Signature-256: sha256=<hex HMAC-SHA256 of the body, key %s>)\n  try:      curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/cloudevents+json' -d @examples/aquascene/events/content-scheduled.json http://%s/api/v1/events\n",
 					addr, DevTenant, DevAPIKey, DevOperatorToken, DevTenant, DevJWTSecret, cfg.Storage.Path, rulesDir, addr, DevTenant, DevHookSecret, DevAPIKey, addr)
 			})
@@ -73,6 +74,7 @@ connectors configured against them. Data lives under ./data unless --data says o
 	f.register(cmd, false)
 	cmd.Flags().StringVar(&rulesDir, "rules", "examples/aquascene/rules", "rules directory")
 	cmd.Flags().StringVar(&connectorsDir, "connectors", "", "directory of connector modules (default ./build/connectors, where make builds them)")
+	cmd.Flags().StringVar(&partnersDir, "partners", "examples/aquascene/partners", "directory of partner registrations (*.json) to register, their catalogs at the partner simulator")
 	return cmd
 }
 

@@ -45,7 +45,7 @@ type hub struct {
 // moduleBuilders build the feature modules in order. A builder sees the hub being built:
 // its configuration, logger, storage (nil when only checking rules) and Publish.
 var moduleBuilders = []func(h *hub) (core.Module, error){
-	identityModule, webhooksModule, inboundModule, pluginsModule, contentModule,
+	identityModule, webhooksModule, inboundModule, pluginsModule, contentModule, analyticsModule, partnersModule,
 }
 
 // Publish lets modules put events into the pipeline; it is valid once the hub is built.

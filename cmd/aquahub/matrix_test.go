@@ -76,6 +76,15 @@ var seedPermissions = map[string]string{
 	"POST /api/v1/tenants/{id}/resume":                        "operator",
 	"POST /api/v1/tenants/{id}/keys":                          "operator",
 	"GET /api/v1/hub/audit":                                   "operator",
+	"POST /api/v1/partners":                                   "admin_access",
+	"GET /api/v1/partners":                                    "admin_access",
+	"GET /api/v1/partners/{id}":                               "admin_access",
+	"PUT /api/v1/partners/{id}":                               "admin_access",
+	"DELETE /api/v1/partners/{id}":                            "admin_access",
+	"GET /api/v1/partners/{id}/revenue":                       "view_analytics",
+	"GET /api/v1/partners/{id}/roi":                           "view_analytics",
+	"GET /api/v1/analytics/content":                           "view_analytics",
+	"GET /api/v1/analytics/content/{id}":                      "view_analytics",
 	"GET /healthz":                                            "public",
 	"GET /readyz":                                             "public",
 	"GET /openapi.json":                                       "public",
@@ -205,6 +214,8 @@ func (m *matrixHub) fixture(t *testing.T) {
 	key := call("POST", "/api/v1/keys", map[string]any{"role": "viewer", "name": "matrix"}, 201)
 	apitest.RegisterSecret(key["key"].(string))
 	m.ids["key"] = key["id"].(string)
+	call("PUT", "/api/v1/partners/matrix-partner", map[string]any{"name": "Matrix partner", "revenue_sharing": map[string]any{"currency": "EUR", "usd_exchange_rate": 0.92}}, 201)
+	m.ids["partner"] = "matrix-partner"
 	// Wait for the dead run and a delivery to the endpoint.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -252,6 +263,8 @@ func (m *matrixHub) concrete(t *testing.T, op string) string {
 		{"/api/v1/keys/", "{id}", m.ids["key"]},
 		{"/api/v1/connectors/", "{id}", "noop"},
 		{"/api/v1/tenants/", "{id}", "scratch"},
+		{"/api/v1/partners/", "{id}", m.ids["partner"]},
+		{"/api/v1/analytics/content/", "{id}", m.ids["content"]},
 		{"/hooks/", "{tenant}", "aquascene"},
 		{"/hooks/", "{source}", "hook"},
 	}
@@ -321,7 +334,7 @@ func TestRouteMatrix(t *testing.T) {
 	m := newMatrixHub(t)
 	m.fixture(t)
 	ops := m.operations()
-	fixtureIDs := []string{m.ids["run"], m.ids["dead"], m.ids["content"], m.ids["batch"], m.ids["endpoint"], m.ids["delivery"], m.ids["key"], "matrix_tpl", "ev-ok"}
+	fixtureIDs := []string{m.ids["run"], m.ids["dead"], m.ids["content"], m.ids["batch"], m.ids["endpoint"], m.ids["delivery"], m.ids["key"], m.ids["partner"], "matrix_tpl", "ev-ok"}
 
 	crossChecked := 0
 	t.Run("cross-tenant", func(t *testing.T) {
@@ -336,9 +349,10 @@ func TestRouteMatrix(t *testing.T) {
 			raw := fmt.Sprint(body)
 			switch {
 			case paramPattern.MatchString(strings.SplitN(op, " ", 2)[1]):
-				// An id of tenant aquascene's: not found. PUT /templates/{id} names a template in
-				// the caller's own namespace; with no body it is refused, and aquascene's stays.
-				if op == "PUT /api/v1/templates/{id}" {
+				// An id of tenant aquascene's: not found. PUT /templates/{id} and
+				// /partners/{id} name an object in the caller's own namespace; with no body it
+				// is refused, and aquascene's stays.
+				if op == "PUT /api/v1/templates/{id}" || op == "PUT /api/v1/partners/{id}" {
 					if status != 400 {
 						t.Errorf("%s as another tenant: %d %v, want 400", op, status, body)
 					}

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	airtablesim "github.com/aquascene/aquahub/connectors/airtable/sim"
+	ga4sim "github.com/aquascene/aquahub/connectors/ga4/sim"
 	hubspotsim "github.com/aquascene/aquahub/connectors/hubspot/sim"
+	instagramsim "github.com/aquascene/aquahub/connectors/instagram/sim"
 	mailchimpsim "github.com/aquascene/aquahub/connectors/mailchimp/sim"
+	partnersim "github.com/aquascene/aquahub/connectors/partner/sim"
 	salesforcesim "github.com/aquascene/aquahub/connectors/salesforce/sim"
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/connectors/simkit"
@@ -191,6 +194,61 @@ func simulators() map[string]simulator {
 				return fmt.Sprintf("curl -u any:%s %s/3.0/campaigns", key, baseURL)
 			},
 		},
+		"instagram": {
+			name: "instagram", defaultAddr: instagramsim.DefaultAddr, defaultKey: instagramsim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := instagramsim.New(instagramsim.WithKey(o.key), instagramsim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"account: " + instagramsim.DefaultUser + " (" + instagramsim.DefaultUsername + ")"}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL + "/" + instagramsim.APIVersion, "ig_user_id": instagramsim.DefaultUser},
+					Secrets: map[string]string{"access_token": key},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl '%s/%s/%s/content_publishing_limit?fields=quota_usage,config&access_token=%s'", baseURL, instagramsim.APIVersion, instagramsim.DefaultUser, key)
+			},
+		},
+		"ga4": {
+			name: "ga4", defaultAddr: ga4sim.DefaultAddr, defaultKey: ga4sim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := ga4sim.New(ga4sim.WithClientEmail(o.key), ga4sim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"property: " + ga4sim.DefaultProperty, "service account key file: GET /_sim/service-account"}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				return plugins.TenantConfig{
+					Config:  map[string]any{"base_url": baseURL, "property_id": ga4sim.DefaultProperty},
+					Secrets: map[string]string{"service_account": string(ga4sim.DevServiceAccountJSON(key, baseURL))},
+					Egress:  []string{baseURL},
+				}
+			},
+			curl: func(baseURL, _ string) string {
+				return fmt.Sprintf("curl %s/_sim/service-account > sa.json", baseURL)
+			},
+		},
+		"partner": {
+			name: "partner", defaultAddr: partnersim.DefaultAddr, defaultKey: partnersim.DefaultKey,
+			build: func(o simOptions) simInfo {
+				s := partnersim.New(partnersim.WithKey(o.key), partnersim.WithFaults(o.faults))
+				return simInfo{handler: s, notes: []string{"catalog: Green Aqua, " + partnersim.ProductsPath, "notifications: POST " + partnersim.NotificationsPath}}
+			},
+			connector: func(baseURL, key string) plugins.TenantConfig {
+				// Under the connector's own names for `connector: partner`, and under the names
+				// the registered Green Aqua partner gives them (examples/aquascene/partners).
+				return plugins.TenantConfig{
+					Config: partnersim.ConnectorConfig(baseURL),
+					Secrets: map[string]string{"api_key": key, "notification_secret": partnersim.DevNotificationSecret,
+						"notification_key":   partnersim.DevSigningKeyPEM,
+						"green_aqua_api_key": key, "green_aqua_notification_secret": partnersim.DevNotificationSecret},
+					Egress: []string{baseURL},
+				}
+			},
+			curl: func(baseURL, key string) string {
+				return fmt.Sprintf("curl -H 'X-Api-Key: %s' '%s%s?category=co2-systems'", key, baseURL, partnersim.ProductsPath)
+			},
+		},
 	}
 }
 
@@ -213,10 +271,11 @@ func newSimCmd() *cobra.Command {
 		Short: "Run a vendor API simulator on its own",
 		Long: `Run one vendor API simulator in the foreground. It accepts exactly one credential, in the
 vendor's own auth scheme (Airtable: Bearer token; SendGrid: Bearer API key; Mailchimp: HTTP
-Basic with any user name and the key as password; Salesforce: the connected app's consumer
-secret in the token request, or a JWT signed with its generated key; HubSpot: Bearer
-private-app token; WooCommerce: the consumer secret, over Basic, the query string or OAuth
-1.0a), and answers anything else with the vendor's 401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
+Basic with any user name and the key as password; Instagram: the access_token parameter; GA4:
+tokens for the service account whose email --key names; partner: X-Api-Key; Salesforce: the
+connected app's consumer secret in the token request, or a JWT signed with its generated key;
+HubSpot: Bearer private-app token; WooCommerce: the consumer secret, over Basic, the query
+string or OAuth 1.0a), and answers anything else with the vendor's 401. Faults can be injected with the flags below or at run time through PUT /_sim/faults.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: simNames(),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -8,7 +8,7 @@ import (
 // contentModule builds the content engine from llm and tenants[].content; without storage it
 // can only check generate steps.
 func contentModule(h *hub) (core.Module, error) {
-	deps := content.Deps{Publisher: h, Tenants: h.identity, Logger: h.log.With("feature", "content")}
+	deps := content.Deps{Publisher: h, Tenants: h.identity, Logger: h.log.With("feature", "content"), Partners: partnerGuides{h}}
 	if h.db != nil {
 		deps.Store = h.db.Content()
 	}

@@ -16,7 +16,7 @@ import (
 // calls are unavailable.
 func pluginsModule(h *hub) (core.Module, error) {
 	deps := plugins.Deps{Logger: h.log.With("feature", "connectors"), DataDir: filepath.Dir(h.cfg.Storage.Path),
-		CompileCommand: compileCommand(), Publisher: h}
+		CompileCommand: compileCommand(), Publisher: h, Instances: partnerInstances(h)}
 	if h.db != nil {
 		deps.KV = h.db.ConnectorKV()
 	}

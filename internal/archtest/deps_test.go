@@ -23,6 +23,8 @@ var features = []string{
 	module + "/internal/inbound",
 	module + "/internal/identity",
 	module + "/internal/pipeline",
+	module + "/internal/analytics",
+	module + "/internal/partners",
 	module + "/plugins",
 }
 

@@ -125,6 +125,9 @@ func (s *Service) CreateBatch(ctx context.Context, tenant string, br BatchReques
 		if err := br.Requests[i].Validate(p); err != nil {
 			return Batch{}, err
 		}
+		if err := s.checkPartner(ctx, tenant, p, &br.Requests[i]); err != nil {
+			return Batch{}, err
+		}
 		if _, err := s.Template(ctx, tenant, br.Requests[i].Template); err != nil {
 			if errors.Is(err, core.ErrNotFound) {
 				return Batch{}, core.Invalid(p+".template", "no template %q", br.Requests[i].Template)

@@ -426,6 +426,12 @@ func (f *filler) partnerCTA() string {
 	p := f.partner
 	product := orDefault(p.ProductName, "the products we use")
 	f.linkDone = true
+	if cta := strings.TrimRight(strings.TrimSpace(p.CallToAction), "."); cta != "" {
+		if p.AffiliateLink != "" {
+			return fmt.Sprintf("%s: [%s at %s](%s).", cta, product, p.Partner, p.AffiliateLink)
+		}
+		return cta + "."
+	}
 	if p.AffiliateLink != "" {
 		return fmt.Sprintf("Get %s from our partner %s: [shop at %s](%s).", product, p.Partner, p.Partner, p.AffiliateLink)
 	}

@@ -61,8 +61,10 @@ func (r *Request) ToAPI() api.ContentRequest {
 	}
 	if p := r.Partnership; p != nil {
 		out.Partnership = &api.Partnership{
-			Partner: p.Partner, ProductID: p.ProductID, ProductName: p.ProductName, Category: p.Category,
-			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Partner: p.Partner, PartnerID: p.PartnerID, ProductID: p.ProductID, ProductName: p.ProductName,
+			ProductURL: p.ProductURL, Category: p.Category, Description: p.Description, PriceRange: p.PriceRange,
+			KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
 	}
 	if e := r.ECommerce; e != nil {

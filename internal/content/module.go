@@ -22,6 +22,9 @@ type Deps struct {
 	// Tenants, when set, is the tenant registry: each tenant's brand guidelines go into its
 	// prompts and its daily LLM budget is enforced.
 	Tenants core.TenantDirectory
+	// Partners finds the registered partners requests name by partnership.partner_id; nil
+	// makes such a request invalid.
+	Partners Partners
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now defaults to time.Now.
@@ -59,7 +62,9 @@ func New(cfg Config, tenants map[string]TenantConfig, deps Deps) (*Module, error
 	if deps.Provider != nil {
 		gen.Provider = deps.Provider
 	}
-	return &Module{svc: newService(deps.Store, gen, deps.Publisher, deps.Logger, deps.Now, cfg.MaxConcurrent)}, nil
+	svc := newService(deps.Store, gen, deps.Publisher, deps.Logger, deps.Now, cfg.MaxConcurrent)
+	svc.partners = deps.Partners
+	return &Module{svc: svc}, nil
 }
 
 // Service returns the engine: generation, storage and batches. It is nil in a module built

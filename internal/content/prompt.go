@@ -109,10 +109,25 @@ func BuildPrompt(t *Template, r *Request, brandVoice string, brand core.BrandGui
 		if len(pt.KeyBenefits) > 0 {
 			fmt.Fprintf(&u, "Key benefits: %s\n", strings.Join(pt.KeyBenefits, ", "))
 		}
+		if pt.ProductURL != "" {
+			fmt.Fprintf(&u, "Product page: %s\n", pt.ProductURL)
+		}
 		if pt.AffiliateLink != "" {
 			fmt.Fprintf(&u, "The body MUST contain this affiliate link exactly once, as a Markdown link: %s\n", pt.AffiliateLink)
 		}
-		fmt.Fprintf(&u, "Integrate the product naturally and end with a call to action mentioning the %s partnership.\n", pt.Partner)
+		if pt.Voice != "" {
+			fmt.Fprintf(&u, "Voice for %s content: %s\n", pt.Partner, strings.TrimSpace(pt.Voice))
+		}
+		if pt.ProductIntegration != "" {
+			fmt.Fprintf(&u, "Product integration: %s\n", strings.TrimSpace(pt.ProductIntegration))
+		} else {
+			u.WriteString("Integrate the product naturally.\n")
+		}
+		if pt.CallToAction != "" {
+			fmt.Fprintf(&u, "Call to action: %s\n", strings.TrimSpace(pt.CallToAction))
+		} else {
+			fmt.Fprintf(&u, "End with a call to action mentioning the %s partnership.\n", pt.Partner)
+		}
 	}
 	if e := r.ECommerce; e != nil {
 		e.promptLines(&u)

@@ -37,15 +37,24 @@ type Request struct {
 }
 
 // Partnership is the seed's partnership_data: a partner product the content features.
+// PartnerID names a registered partner (Deps.Partners): its name, content guidelines and
+// affiliate link fill the fields left empty when the content is generated, and listings
+// filter by it.
 type Partnership struct {
 	Partner       string
+	PartnerID     string
 	ProductID     string
 	ProductName   string
+	ProductURL    string
 	Category      string
 	Description   string
 	PriceRange    string
 	KeyBenefits   []string
 	AffiliateLink string
+	// Voice, ProductIntegration and CallToAction are the partner's content guidelines.
+	Voice              string
+	ProductIntegration string
+	CallToAction       string
 }
 
 var requestAliases = map[string]string{
@@ -60,7 +69,8 @@ var requestAliases = map[string]string{
 
 var partnershipAliases = map[string]string{
 	"name": "product_name", "product": "product_name", "affiliate_url": "affiliate_link",
-	"productId": "product_id", "affiliateLink": "affiliate_link",
+	"productId": "product_id", "affiliateLink": "affiliate_link", "partnerId": "partner_id",
+	"url": "product_url", "productUrl": "product_url", "brand_voice": "voice",
 }
 
 // RequestFromMap decodes a request from a JSON object or a rule step's rendered input.
@@ -157,6 +167,16 @@ func partnershipFromMap(m map[string]any, path string) (*Partnership, error) {
 		switch name {
 		case "partner":
 			pt.Partner, err = str(v)
+		case "partner_id":
+			pt.PartnerID, err = str(v)
+		case "product_url":
+			pt.ProductURL, err = str(v)
+		case "voice":
+			pt.Voice, err = str(v)
+		case "product_integration":
+			pt.ProductIntegration, err = str(v)
+		case "call_to_action":
+			pt.CallToAction, err = str(v)
 		case "product_id":
 			pt.ProductID, err = str(v)
 		case "product_name":
@@ -268,8 +288,8 @@ func (r *Request) Validate(prefix string) error {
 		}
 	}
 	if pt := r.Partnership; pt != nil {
-		if pt.Partner == "" {
-			return core.Invalid(p("partnership.partner"), "required")
+		if pt.Partner == "" && pt.PartnerID == "" {
+			return core.Invalid(p("partnership.partner"), "required (or partner_id, naming a registered partner)")
 		}
 		if pt.AffiliateLink != "" {
 			u, err := url.Parse(pt.AffiliateLink)

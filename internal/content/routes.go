@@ -39,6 +39,7 @@ func (m *Module) Routes(mux *httpapi.Mux) {
 		Query: []httpapi.Param{
 			{Name: "status", Description: "pending, running, completed or failed"}, {Name: "template", Description: "template id"},
 			{Name: "batch_id", Description: "only items of this batch"}, {Name: "after", Description: "continue after this content id"},
+			{Name: "partner", Description: "only content featuring this partner (its partner_id, or its name)"},
 			{Name: "limit", Description: "at most this many (default 50, max 500)"},
 		},
 		Responses: []httpapi.Response{{Status: 200, Description: "The content, without bodies", Body: api.ContentList{}}, {Status: 400, Description: "Invalid query parameter"}}}, h.list)
@@ -160,7 +161,8 @@ func (h handlers) get(c *fiber.Ctx) error {
 var contentStatuses = map[string]bool{StatusPending: true, StatusRunning: true, StatusCompleted: true, StatusFailed: true}
 
 func (h handlers) list(c *fiber.Ctx) error {
-	f := Filter{Status: c.Query("status"), Template: c.Query("template"), BatchID: c.Query("batch_id"), After: c.Query("after")}
+	f := Filter{Status: c.Query("status"), Template: c.Query("template"), BatchID: c.Query("batch_id"), After: c.Query("after"),
+		Partner: c.Query("partner")}
 	if f.Status != "" && !contentStatuses[f.Status] {
 		return core.Invalid("status", "must be pending, running, completed or failed (got %q)", f.Status)
 	}

@@ -45,6 +45,9 @@ type Service struct {
 	mu     sync.Mutex
 	active map[string]bool // tenant\x00batch id of batches being run
 
+	// partners finds registered partners (Deps.Partners); nil without a registry.
+	partners Partners
+
 	gaugeMu sync.Mutex
 	running int
 	maxSeen int
@@ -236,6 +239,9 @@ func (s *Service) prepare(ctx context.Context, tenant string, req Request, key s
 	if err := req.Validate(""); err != nil {
 		return Content{}, false, err
 	}
+	if err := s.checkPartner(ctx, tenant, "", &req); err != nil {
+		return Content{}, false, err
+	}
 	if _, err := s.Template(ctx, tenant, req.Template); err != nil {
 		if errors.Is(err, core.ErrNotFound) {
 			return Content{}, false, core.Invalid("template", "no template %q", req.Template)
@@ -330,6 +336,12 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 		<-s.slots
 	}()
 
+	// A registered partner's guidelines and link (which carries the content id) are written
+	// into the stored request, so the record shows what the content was written from.
+	req, perr := s.withPartner(ctx, tenant, c.ID, c.Request)
+	if perr == nil {
+		c.Request = req
+	}
 	started := s.now().UTC()
 	c.Status, c.UpdatedAt = StatusRunning, started
 	startedEv := s.startedEvent(c, started)
@@ -348,7 +360,13 @@ func (s *Service) runWith(ctx context.Context, tenant string, c *Content, publis
 		s.publish(ctx, tenant, startedEv)
 	}
 
-	out, gerr := s.gen.Generate(ctx, tenant, c.Request)
+	var out Content
+	var gerr error
+	if perr != nil {
+		out, gerr = partnerFailure(c, perr)
+	} else {
+		out, gerr = s.gen.Generate(ctx, tenant, c.Request)
+	}
 	var ge *GenerationError
 	if gerr != nil && errors.As(gerr, &ge) && ge.Type == ErrTypeInterruptedByStop {
 		// The caller or the service is stopping: this is no failure of the content. The

@@ -35,12 +35,17 @@ func (x StepKind) Syntax() core.StepSyntax { return core.StepSyntax{Name: "gener
 func (x StepKind) Check(def core.StepDef) error {
 	lits := def.Literals()
 	exprs := expressionFields(def.Input)
+	// A partnership names its partner by name or by partner_id: an expression for either
+	// satisfies the requirement.
+	if exprs["partnership.partner"] == nil && exprs["partnership.partner_id"] != nil {
+		exprs["partnership.partner"] = exprs["partnership.partner_id"]
+	}
 	// Each round sets one required field given as an expression to a placeholder, so that
 	// the checks behind it run too; there are three required fields.
 	for range 4 {
 		_, err := RequestFromMap(lits, "")
 		var fe *core.FieldError
-		if !errors.As(err, &fe) || fe.Reason != "required" || exprs[fe.Path] == nil {
+		if !errors.As(err, &fe) || !strings.HasPrefix(fe.Reason, "required") || exprs[fe.Path] == nil {
 			return err
 		}
 		setPath(lits, exprs[fe.Path], "placeholder")

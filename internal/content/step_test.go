@@ -101,6 +101,7 @@ func TestStepKindCheck(t *testing.T) {
 		{"expressions", map[string]any{"template": "${{ event.data.template }}", "topic": "${{ event.data.topic }}", "keywords": "${{ event.data.keywords ?? [] }}"}, ""},
 		{"an alias given as an expression", map[string]any{"content_type": "${{ event.data.kind }}", "topic": "CO2"}, ""},
 		{"partner as an expression", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": map[string]any{"partner": "${{ event.data.partner }}"}}, ""},
+		{"partner id as an expression", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": map[string]any{"partner_id": "${{ event.data.partner_id }}"}}, ""},
 		{"partnership as an expression", map[string]any{"template": "partner_product_guide", "topic": "x", "partnership": "${{ event.data.partnership }}"}, ""},
 		{"missing template", map[string]any{"topic": "CO2"}, "template"},
 		{"missing topic", map[string]any{"template": "newsletter_article"}, "topic"},

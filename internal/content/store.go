@@ -105,6 +105,8 @@ type Filter struct {
 	Status   string
 	Template string
 	BatchID  string
+	// Partner matches the partnership's partner_id, or its partner name.
+	Partner string
 	// After continues a listing after this content id (exclusive), newest first.
 	After string
 	// Limit caps the answer: List defaults to 50 and allows at most 500.

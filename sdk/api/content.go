@@ -36,16 +36,26 @@ type ContentRequest struct {
 }
 
 // Partnership is a partner product the content features (the seed's partnership_data).
+// PartnerID names a registered partner (/api/v1/partners): its name, content guidelines and
+// affiliate link fill what the request leaves empty, and GET /api/v1/content?partner=
+// finds the content by it.
 type Partnership struct {
-	Partner     string   `json:"partner"`
+	Partner     string   `json:"partner,omitempty"`
+	PartnerID   string   `json:"partner_id,omitempty"`
 	ProductID   string   `json:"product_id,omitempty"`
 	ProductName string   `json:"product_name,omitempty"`
+	ProductURL  string   `json:"product_url,omitempty" jsonschema:"format=uri"`
 	Category    string   `json:"category,omitempty"`
 	Description string   `json:"description,omitempty"`
 	PriceRange  string   `json:"price_range,omitempty"`
 	KeyBenefits []string `json:"key_benefits,omitempty"`
 	// AffiliateLink must appear verbatim in the text.
 	AffiliateLink string `json:"affiliate_link,omitempty" jsonschema:"format=uri"`
+	// Voice, ProductIntegration and CallToAction are the partner's content guidelines,
+	// used in the prompt.
+	Voice              string `json:"voice,omitempty"`
+	ProductIntegration string `json:"product_integration,omitempty"`
+	CallToAction       string `json:"call_to_action,omitempty"`
 }
 
 // ECommerce is the shop product a review or product description is written for (the

@@ -42,13 +42,15 @@ func (c *Client) Content(ctx context.Context, id string) (api.Content, error) {
 // ContentFilter selects content in ListContent; empty fields do not filter.
 type ContentFilter struct {
 	Status, Template, BatchID, After string
-	Limit                            int
+	// Partner is a partner's id (or name): content featuring it.
+	Partner string
+	Limit   int
 }
 
 // ListContent lists content newest first, without bodies.
 func (c *Client) ListContent(ctx context.Context, f ContentFilter) ([]api.Content, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"status": f.Status, "template": f.Template, "batch_id": f.BatchID, "after": f.After} {
+	for k, v := range map[string]string{"status": f.Status, "template": f.Template, "batch_id": f.BatchID, "after": f.After, "partner": f.Partner} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -86,7 +86,7 @@ func (t contentTx) ListContent(tenant string, f content.Filter) ([]content.Conte
 			return nil, fmt.Errorf("decoding content %q: %w", k, err)
 		}
 		if (f.Status != "" && r.Status != f.Status) || (f.Template != "" && r.Template != f.Template) ||
-			(f.BatchID != "" && r.BatchID != f.BatchID) {
+			(f.BatchID != "" && r.BatchID != f.BatchID) || (f.Partner != "" && !r.Request.Partnership.names(f.Partner)) {
 			continue
 		}
 		out = append(out, r.content())
@@ -289,14 +289,19 @@ type ecommerceRecord struct {
 }
 
 type partnershipRecord struct {
-	Partner       string   `json:"partner"`
-	ProductID     string   `json:"product_id,omitempty"`
-	ProductName   string   `json:"product_name,omitempty"`
-	Category      string   `json:"category,omitempty"`
-	Description   string   `json:"description,omitempty"`
-	PriceRange    string   `json:"price_range,omitempty"`
-	KeyBenefits   []string `json:"key_benefits,omitempty"`
-	AffiliateLink string   `json:"affiliate_link,omitempty"`
+	Partner            string   `json:"partner"`
+	PartnerID          string   `json:"partner_id,omitempty"`
+	ProductURL         string   `json:"product_url,omitempty"`
+	Voice              string   `json:"voice,omitempty"`
+	ProductIntegration string   `json:"product_integration,omitempty"`
+	CallToAction       string   `json:"call_to_action,omitempty"`
+	ProductID          string   `json:"product_id,omitempty"`
+	ProductName        string   `json:"product_name,omitempty"`
+	Category           string   `json:"category,omitempty"`
+	Description        string   `json:"description,omitempty"`
+	PriceRange         string   `json:"price_range,omitempty"`
+	KeyBenefits        []string `json:"key_benefits,omitempty"`
+	AffiliateLink      string   `json:"affiliate_link,omitempty"`
 }
 
 type qualityRecord struct {
@@ -394,6 +399,11 @@ func (r contentRecord) content() content.Content {
 	return c
 }
 
+// names reports whether the partnership is with partner, by id or by name.
+func (p *partnershipRecord) names(partner string) bool {
+	return p != nil && (p.PartnerID == partner || p.Partner == partner)
+}
+
 func toRequestRecord(q *content.Request) requestRecord {
 	r := requestRecord{
 		Template: q.Template, Topic: q.Topic, Audience: q.Audience, Keywords: q.Keywords,
@@ -401,8 +411,10 @@ func toRequestRecord(q *content.Request) requestRecord {
 	}
 	if p := q.Partnership; p != nil {
 		r.Partnership = &partnershipRecord{
-			Partner: p.Partner, ProductID: p.ProductID, ProductName: p.ProductName, Category: p.Category,
-			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Partner: p.Partner, PartnerID: p.PartnerID, ProductID: p.ProductID, ProductName: p.ProductName,
+			ProductURL: p.ProductURL, Category: p.Category, Description: p.Description, PriceRange: p.PriceRange,
+			KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
 	}
 	if e := q.ECommerce; e != nil {
@@ -418,8 +430,10 @@ func (r requestRecord) request() content.Request {
 	}
 	if p := r.Partnership; p != nil {
 		q.Partnership = &content.Partnership{
-			Partner: p.Partner, ProductID: p.ProductID, ProductName: p.ProductName, Category: p.Category,
-			Description: p.Description, PriceRange: p.PriceRange, KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Partner: p.Partner, PartnerID: p.PartnerID, ProductID: p.ProductID, ProductName: p.ProductName,
+			ProductURL: p.ProductURL, Category: p.Category, Description: p.Description, PriceRange: p.PriceRange,
+			KeyBenefits: p.KeyBenefits, AffiliateLink: p.AffiliateLink,
+			Voice: p.Voice, ProductIntegration: p.ProductIntegration, CallToAction: p.CallToAction,
 		}
 	}
 	if e := r.ECommerce; e != nil {

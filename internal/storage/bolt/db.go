@@ -337,6 +337,8 @@ var allBuckets = [][]byte{
 	bucketInboundSeen, bucketInboundCursors,
 	bucketDataKeys, bucketIdentityKeys, bucketIdentityTenants, bucketIdentityAudit, bucketIdentityAuditTenant, bucketIdentityCounters,
 	bucketContentItems, bucketContentTemplates, bucketContentBatches, bucketContentIdem, bucketContentUsage, bucketContentDaily, bucketContentPending, bucketContentOutbox,
+	bucketAnalyticsTargets, bucketAnalyticsObservations,
+	bucketPartners, bucketPartnerAttributions,
 	bucketPrune, bucketRunsLate, bucketIdemTimes,
 }
 

@@ -1,0 +1,3 @@
+// Package storetest is the contract every partners.Store implementation must pass. A
+// backend's test calls Run with a constructor returning a fresh, empty store.
+package storetest
