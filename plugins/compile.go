@@ -118,6 +118,11 @@ func (c *Catalog) compileInChild(ctx context.Context, b []byte) error {
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && !exit.Exited() {
 		// Killed by a signal: the CPU limit (SIGKILL after SIGXCPU) or the kernel's OOM killer.
+		// The compiler runs on several threads, so the CPU limit can end it before the wall
+		// clock's timeout does; the CPU it used says which bound it met.
+		if cpu := exit.UserTime() + exit.SystemTime(); cpu >= c.cfg.CompileTimeout*9/10 {
+			return fmt.Errorf("compiling took longer than %s of CPU time (connectors.compile_timeout)", c.cfg.CompileTimeout)
+		}
 		return fmt.Errorf("compiling was stopped after %s (%s): over the time or memory bound (connectors.compile_timeout, connectors.compile_memory)", time.Since(start).Round(time.Millisecond), exit)
 	}
 	if text == "" {
