@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aquascene/aquahub/sdk/catalog"
 )
 
 // Product is one partner product in the hub's shape, whatever the partner's API calls its
@@ -116,85 +117,20 @@ func containsWildcard(segs []string) bool {
 	return false
 }
 
-func asString(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(t)
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64)
-	case json.Number:
-		return t.String()
-	case bool:
-		return strconv.FormatBool(t)
-	case []any:
-		parts := asStrings(t)
-		return strings.Join(parts, ", ")
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// asStrings turns an array (or a string of lines) into its non-empty strings.
-func asStrings(v any) []string {
-	var out []string
-	switch t := v.(type) {
-	case nil:
-	case []any:
-		for _, e := range t {
-			if s := asString(e); s != "" {
-				out = append(out, s)
-			}
-		}
-	case string:
-		for _, line := range strings.Split(t, "\n") {
-			if s := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "-•*")); s != "" {
-				out = append(out, s)
-			}
-		}
-	default:
-		if s := asString(t); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// asBool reads stock flags as partners write them: booleans, quantities, or words such as
-// "in_stock", "available" and "yes".
-func asBool(v any) bool {
-	switch t := v.(type) {
-	case bool:
-		return t
-	case float64:
-		return t > 0
-	case json.Number:
-		f, _ := t.Float64()
-		return f > 0
-	case string:
-		switch strings.ToLower(strings.TrimSpace(t)) {
-		case "true", "yes", "1", "in_stock", "instock", "in stock", "available", "available_now":
-			return true
-		}
-	}
-	return false
-}
-
 // apply maps one partner item onto a Product.
 func (m mapping) apply(item any, partner string) (Product, error) {
 	path := m.paths
 	p := Product{
-		ID:           asString(lookup(item, path["id"])),
-		Name:         asString(lookup(item, path["name"])),
-		Category:     asString(lookup(item, path["category"])),
-		Description:  asString(lookup(item, path["description"])),
-		PriceRange:   asString(lookup(item, path["price_range"])),
-		KeyBenefits:  asStrings(lookup(item, path["key_benefits"])),
-		URL:          asString(lookup(item, path["url"])),
-		InStock:      asBool(lookup(item, path["in_stock"])),
-		SEOKeywords:  asStrings(lookup(item, path["seo_keywords"])),
-		AffiliateURL: asString(lookup(item, path["affiliate_url"])),
+		ID:           catalog.String(lookup(item, path["id"])),
+		Name:         catalog.String(lookup(item, path["name"])),
+		Category:     catalog.String(lookup(item, path["category"])),
+		Description:  catalog.String(lookup(item, path["description"])),
+		PriceRange:   catalog.String(lookup(item, path["price_range"])),
+		KeyBenefits:  catalog.Strings(lookup(item, path["key_benefits"])),
+		URL:          catalog.String(lookup(item, path["url"])),
+		InStock:      catalog.Bool(lookup(item, path["in_stock"])),
+		SEOKeywords:  catalog.Strings(lookup(item, path["seo_keywords"])),
+		AffiliateURL: catalog.String(lookup(item, path["affiliate_url"])),
 		Partner:      partner,
 	}
 	if p.KeyBenefits == nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aquascene/aquahub/sdk/catalog"
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
@@ -247,7 +248,7 @@ func nextPage(pg paging, cur *url.URL, body any, header http.Header, n int, page
 		next.RawQuery = q.Encode()
 		return &next, nil
 	case "cursor":
-		c := asString(lookup(body, pg.NextCursorPath))
+		c := catalog.String(lookup(body, pg.NextCursorPath))
 		if c == "" || n == 0 {
 			return nil, nil
 		}
@@ -257,7 +258,7 @@ func nextPage(pg paging, cur *url.URL, body any, header http.Header, n int, page
 		next.RawQuery = q.Encode()
 		return &next, nil
 	case "next_url":
-		if s := asString(lookup(body, pg.NextURLPath)); s != "" {
+		if s := catalog.String(lookup(body, pg.NextURLPath)); s != "" {
 			return resolve(s)
 		}
 	case "link":

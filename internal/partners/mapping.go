@@ -1,16 +1,15 @@
 package partners
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/sdk/catalog"
 )
 
 // mappingEnv is what a mapping expression sees: the partner's product as its API sent it,
@@ -178,78 +177,12 @@ func coerce(field string, v any) any {
 	switch field {
 	case "key_benefits", "seo_keywords":
 		out := []any{}
-		for _, s := range asStrings(v) {
+		for _, s := range catalog.Strings(v) {
 			out = append(out, s)
 		}
 		return out
 	case "in_stock":
-		return asBool(v)
+		return catalog.Bool(v)
 	}
-	return asString(v)
-}
-
-func asString(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(t)
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(t)
-	case bool:
-		return strconv.FormatBool(t)
-	case []any:
-		return strings.Join(asStrings(t), ", ")
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func asStrings(v any) []string {
-	var out []string
-	switch t := v.(type) {
-	case nil:
-	case []any:
-		for _, e := range t {
-			if s := asString(e); s != "" {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		for _, e := range t {
-			if s := strings.TrimSpace(e); s != "" {
-				out = append(out, s)
-			}
-		}
-	case string:
-		for _, line := range strings.Split(t, "\n") {
-			if s := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "-•*")); s != "" {
-				out = append(out, s)
-			}
-		}
-	default:
-		if s := asString(t); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func asBool(v any) bool {
-	switch t := v.(type) {
-	case bool:
-		return t
-	case float64:
-		return t > 0
-	case int:
-		return t > 0
-	case string:
-		switch strings.ToLower(strings.TrimSpace(t)) {
-		case "true", "yes", "1", "in_stock", "instock", "in stock", "available":
-			return true
-		}
-	}
-	return false
+	return catalog.String(v)
 }
