@@ -54,11 +54,12 @@ func partnerInstances(h *hub) func(ctx context.Context, tenant, connector, insta
 		if err != nil {
 			return plugins.Instance{}, err
 		}
+		// The tenant registry, as for every other connector's grant: tenants created or
+		// changed through the API count, not only the configuration file's.
 		var base plugins.TenantConfig
-		for _, t := range h.cfg.Tenants {
-			if t.ID == tenant {
-				base = t.Connectors[partnerConnector]
-			}
+		if t, ok := h.identity.Tenant(tenant); ok {
+			g := t.Connectors[partnerConnector]
+			base = plugins.TenantConfig{Secrets: g.Secrets, Egress: g.Egress, SecretOrigins: g.SecretOrigins}
 		}
 		// The partner names the tenant's secrets; the connector knows them by its own names
 		// (api_key, notification_secret), and so must the origins the operator bound each to.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -25,13 +26,16 @@ func TestPartnerInstances(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	pm := partners.New(partners.Deps{Store: db.Partners()})
 	const origin = "https://api.greenaqua.example"
-	h := &hub{modules: []core.Module{pm}, cfg: Config{Tenants: []Tenant{{ID: "t1", Connectors: map[string]plugins.TenantConfig{
+	h := &hub{log: slog.New(slog.DiscardHandler), modules: []core.Module{pm}, cfg: Config{Tenants: []Tenant{{ID: "t1", Connectors: map[string]plugins.TenantConfig{
 		"partner": {
 			Secrets:       map[string]string{"ga_key": "ga-api-key-0001", "ga_notify": "whsec_ga_notify_0001", "other_key": "other-key-0001"},
 			Egress:        []string{origin, "https://api.aquaflora.example"},
 			SecretOrigins: map[string][]string{"ga_key": {origin}, "other_key": {"https://api.aquaflora.example"}},
 		},
 	}}}}}
+	if _, err := identityModule(h); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	register := func(id, keySecret string) {
 		t.Helper()
