@@ -338,13 +338,13 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 	// newcomer is refused, whatever the order of the names.
 	byID := map[string]*version{}
 	c.mu.RLock()
-	for _, path := range sortedFiles(next) {
+	for _, path := range sortedKeys(next) {
 		if v := next[path]; c.byID[v.id] == v {
 			byID[v.id] = v
 		}
 	}
 	c.mu.RUnlock()
-	for _, path := range sortedFiles(next) {
+	for _, path := range sortedKeys(next) {
 		v := next[path]
 		if other, dup := byID[v.id]; dup && other != v {
 			refuse(path, v.size, v.modTime, v.hash, fmt.Errorf("id %q is already provided by %s", v.id, other.file))
@@ -478,8 +478,8 @@ type loadJob struct {
 	err  error
 }
 
-func sortedFiles(m map[string]*version) []string { return sortedKeys(m) }
-
+// sortedKeys returns m's keys in order, so that errors and listings come out the same
+// every time.
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -499,8 +499,9 @@ func (c *Catalog) load(ctx context.Context, path string, b []byte, hash string) 
 		return nil, fmt.Errorf("the file name %q is not a connector id (lower-case letters, digits, '-' and '_', starting with a letter): name the file <connector id>.wasm", filepath.Base(path))
 	}
 	if c.deps.Pins != nil {
-		for _, tenant := range sortedKeys(c.deps.Pins(name)) {
-			if pin := c.deps.Pins(name)[tenant]; pin != hash {
+		pins := c.deps.Pins(name)
+		for _, tenant := range sortedKeys(pins) {
+			if pin := pins[tenant]; pin != hash {
 				return nil, fmt.Errorf("its sha256 %s is not the %s that tenant %q pins for connector %q (tenants[].connectors.%s.sha256)", hash, pin, tenant, name, name)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -302,7 +301,7 @@ func (c TenantConfig) Validate() error {
 			errs = append(errs, core.Invalid(fmt.Sprintf("egress[%d]", i), "%v", err))
 		}
 	}
-	for _, name := range sortedNames(c.Secrets) {
+	for _, name := range sortedKeys(c.Secrets) {
 		if name == "" {
 			errs = append(errs, core.Invalid("secrets", "empty secret name"))
 			continue
@@ -318,7 +317,7 @@ func (c TenantConfig) Validate() error {
 			granted = append(granted, o)
 		}
 	}
-	for _, name := range sortedNames(c.SecretOrigins) {
+	for _, name := range sortedKeys(c.SecretOrigins) {
 		path := "secret_origins." + name
 		if _, ok := c.Secrets[name]; !ok {
 			errs = append(errs, core.Invalid(path, "no secret %q is set for this connector", name))
@@ -350,7 +349,7 @@ func (c TenantConfig) UnboundSecrets() []string {
 		return nil
 	}
 	var out []string
-	for _, name := range sortedNames(c.Secrets) {
+	for _, name := range sortedKeys(c.Secrets) {
 		if _, bound := c.SecretOrigins[name]; !bound {
 			out = append(out, name)
 		}
@@ -361,8 +360,8 @@ func (c TenantConfig) UnboundSecrets() []string {
 // WarnUnboundSecrets logs, once at start, every secret an operator left free to go to
 // several granted origins.
 func WarnUnboundSecrets(log *slog.Logger, tenants map[string]map[string]TenantConfig) {
-	for _, tenant := range sortedNames(tenants) {
-		for _, connector := range sortedNames(tenants[tenant]) {
+	for _, tenant := range sortedKeys(tenants) {
+		for _, connector := range sortedKeys(tenants[tenant]) {
 			tc := tenants[tenant][connector]
 			for _, name := range tc.UnboundSecrets() {
 				log.Warn("secret may be sent to every origin the connector is granted; bind it with secret_origins",
@@ -390,13 +389,4 @@ func coveredBy(o abi.Origin, granted []abi.Origin) bool {
 		}
 	}
 	return false
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

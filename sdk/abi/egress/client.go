@@ -372,7 +372,7 @@ func (c *Client) Do(ctx context.Context, req *abi.HTTPRequest) *abi.HTTPResponse
 	if len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)
 	}
-	st := &requestState{origin: originOf(u), bearing: x.bearing}
+	st := &requestState{origin: Origin(u), bearing: x.bearing}
 	hreq, err := http.NewRequestWithContext(withState(ctx, st), req.Method, x.url.String(), body)
 	if err != nil {
 		return fail(abi.HTTPErrorInvalid, "%v", err)

@@ -194,17 +194,10 @@ func (c *Client) secret(kind, name string, u *url.URL, allowed func(kind, name s
 			port = abi.DefaultPort(u.Scheme)
 		}
 		if !matchAny(origins, u.Scheme, u.Hostname(), port) {
-			return "", &refusal{code: abi.HTTPErrorDenied, msg: fmt.Sprintf("secret %q is not bound to %s://%s (the tenant's secret_origins for this connector)", name, u.Scheme, hostPort(u.Hostname(), port))}
+			return "", &refusal{code: abi.HTTPErrorDenied, msg: fmt.Sprintf("secret %q is not bound to %s (the tenant's secret_origins for this connector)", name, Origin(u))}
 		}
 	}
 	return v, nil
-}
-
-func hostPort(host, port string) string {
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + port
 }
 
 // requestState travels with a request through redirects, in its context.
@@ -224,22 +217,13 @@ func stateOf(ctx context.Context) *requestState {
 	return st
 }
 
-// originOf returns scheme://host:port of u, lower-case, with the default port filled in.
-func originOf(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = abi.DefaultPort(u.Scheme)
-	}
-	return strings.ToLower(u.Scheme) + "://" + hostPort(strings.ToLower(u.Hostname()), port)
-}
-
 // checkRedirect drops the headers that carry secrets, and Referer (which holds the
 // previous URL with any secret its query carried), from a redirect to another origin,
 // and refuses a redirect to another origin whose URL holds a secret value the previous
 // server put there.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	st := stateOf(req.Context())
-	if st == nil || originOf(req.URL) == st.origin {
+	if st == nil || Origin(req.URL) == st.origin {
 		return nil
 	}
 	for _, h := range st.bearing {
@@ -247,7 +231,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	req.Header.Del("Referer")
 	if c.scrubber.Found([]byte(req.URL.String())) {
-		return &DeniedError{Reason: "a redirect to " + originOf(req.URL) + " would carry a secret value in its URL"}
+		return &DeniedError{Reason: "a redirect to " + Origin(req.URL) + " would carry a secret value in its URL"}
 	}
 	return nil
 }
