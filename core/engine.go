@@ -553,7 +553,6 @@ func (e *Engine) admit(xs ...*execution) {
 		}
 		if _, ok := e.held[heldKey(&x.run)]; !ok {
 			e.held[heldKey(&x.run)] = x
-			e.sched.held++
 		}
 		x.next = x.nextStep()
 		if x.next < 0 {
@@ -648,10 +647,7 @@ func laneKey(sp *StepPlan) string {
 
 // forget drops x from the held set; mu is held.
 func (e *Engine) forget(x *execution) {
-	if _, ok := e.held[heldKey(&x.run)]; ok {
-		delete(e.held, heldKey(&x.run))
-		e.sched.held--
-	}
+	delete(e.held, heldKey(&x.run))
 	if len(e.held) == 0 && e.drained != nil {
 		select {
 		case <-e.drained:
@@ -684,12 +680,11 @@ func (e *Engine) pump() {
 
 // work runs x's next step in lane l, then queues x for the step after it.
 func (e *Engine) work(x *execution, l *lane) {
-	start := e.now()
 	released := false
 	x.executed = func() {
 		// The lane frees as soon as the step has run; its commit needs no lane resource.
 		e.sched.mu.Lock()
-		e.sched.done(x.run.Tenant, l, e.now().Sub(start))
+		e.sched.done(x.run.Tenant, l)
 		e.sched.mu.Unlock()
 		released = true
 		e.pump()

@@ -2,7 +2,6 @@ package core
 
 import (
 	"sync"
-	"time"
 )
 
 // Capacitor is a StepKind whose calls to one target share a bounded resource: the connector
@@ -21,26 +20,9 @@ type lane struct {
 	key      string
 	capacity int // 0: unbounded
 	inflight int
-	// avg is an exponentially weighted mean of step durations, to estimate waits.
-	avg time.Duration
 }
 
 func (l *lane) full() bool { return l.capacity > 0 && l.inflight >= l.capacity }
-
-// observe folds one step's duration into the lane's mean.
-func (l *lane) observe(d time.Duration) {
-	if l.avg == 0 {
-		l.avg = d
-		return
-	}
-	l.avg += (d - l.avg) / 8
-}
-
-// wait estimates how long n more runs would queue behind the lane.
-func (l *lane) wait(n int) time.Duration {
-	c := max(l.capacity, 1)
-	return max(l.avg, 10*time.Millisecond) * time.Duration(n/c+1)
-}
 
 // tenantQueue is one tenant's runs waiting, per lane.
 type tenantQueue struct {
@@ -59,9 +41,8 @@ type scheduler struct {
 	tenants map[string]*tenantQueue
 	ring    []string // tenants with waiting runs
 	next    int
-	// held counts runs in memory, waiting or executing; executing counts steps running.
-	held, executing int
-	waiting         int
+	// executing counts steps running.
+	executing int
 }
 
 func newScheduler() *scheduler {
@@ -87,7 +68,6 @@ func (s *scheduler) push(x *execution, l *lane, limit int) bool {
 		}
 	}
 	t.waiting[l.key] = append(q, x)
-	s.waiting++
 	return true
 }
 
@@ -126,7 +106,6 @@ func (s *scheduler) pop(tenantLimit int) (*execution, *lane) {
 			x := q[0]
 			q[0] = nil
 			q = q[1:]
-			s.waiting--
 			if len(q) == 0 {
 				delete(t.waiting, key)
 				t.order = append(t.order[:t.next], t.order[t.next+1:]...)
@@ -159,9 +138,8 @@ func (s *scheduler) dropFromRing(id string) {
 }
 
 // done ends a step that ran in lane l for tenant.
-func (s *scheduler) done(tenant string, l *lane, d time.Duration) {
+func (s *scheduler) done(tenant string, l *lane) {
 	l.inflight--
-	l.observe(d)
 	s.executing--
 	if t := s.tenants[tenant]; t != nil {
 		t.executing--
@@ -188,6 +166,6 @@ func (s *scheduler) drainWaiting() []*execution {
 		}
 		t.waiting, t.order = map[string][]*execution{}, nil
 	}
-	s.ring, s.waiting = nil, 0
+	s.ring = nil
 	return out
 }
