@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,14 +215,7 @@ func benchIngest(ctx context.Context, target, key string, clients int, duration 
 	for _, l := range lats {
 		all = append(all, l...)
 	}
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
-	}
-	res.P50MS, res.P99MS, res.MaxMS = pct(0.50), pct(0.99), pct(1)
+	res.P50MS, res.P99MS, res.MaxMS = percentileMS(all, 0.50), percentileMS(all, 0.99), percentileMS(all, 1)
 	if res.Accepted == 0 {
 		msg, _ := firstErr.Load().(string)
 		return res, fmt.Errorf("no event was accepted (first error: %s)", msg)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -72,7 +73,7 @@ func (m *Module) Track(ctx context.Context, tenant string, in Target) (Target, e
 			t.PagePath = in.PagePath
 		}
 		for _, id := range in.InstagramMediaIDs {
-			if !contains(t.InstagramMediaIDs, id) {
+			if !slices.Contains(t.InstagramMediaIDs, id) {
 				t.InstagramMediaIDs = append(t.InstagramMediaIDs, id)
 			}
 		}
@@ -245,15 +246,6 @@ func (m *Module) Content(ctx context.Context, tenant, contentID string, p Period
 		}
 	}
 	return d, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 var (

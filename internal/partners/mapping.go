@@ -2,6 +2,7 @@ package partners
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -140,7 +141,7 @@ func (m *mapper) product(prod map[string]any) error {
 	delete(prod, "raw")
 	env := map[string]any{"item": item, "partner": map[string]any{"id": m.p.ID, "name": m.p.Name}}
 	// The id first: a product without one is reported as that, whatever else fails.
-	fields := sortedKeys(m.programs)
+	fields := slices.Sorted(maps.Keys(m.programs))
 	if _, ok := m.programs["id"]; ok {
 		fields = append([]string{"id"}, slices.DeleteFunc(fields, func(f string) bool { return f == "id" })...)
 	} else {

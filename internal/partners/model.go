@@ -3,11 +3,11 @@ package partners
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -140,8 +140,8 @@ func (p *Partner) Validate() error {
 		if s, ok := c.Paging["style"]; ok && !pagingStyles[fmt.Sprint(s)] {
 			bad("catalog.paging.style", "must be page, cursor, next_url, link or none (got %v)", s)
 		}
-		for _, f := range sortedKeys(c.Mapping) {
-			if !contains(ProductFields, f) {
+		for _, f := range slices.Sorted(maps.Keys(c.Mapping)) {
+			if !slices.Contains(ProductFields, f) {
 				bad("catalog.mapping."+f, "not a product field (want one of %s)", strings.Join(ProductFields, ", "))
 				continue
 			}
@@ -233,7 +233,7 @@ func (a Affiliate) check() error {
 	if !httpURL(sample) {
 		return core.Invalid("affiliate.link_template", "must give an http(s) URL once filled in (got %q)", sample)
 	}
-	for _, k := range sortedKeys(a.Tracking) {
+	for _, k := range slices.Sorted(maps.Keys(a.Tracking)) {
 		if strings.TrimSpace(k) == "" {
 			return core.Invalid("affiliate.tracking", "empty parameter name")
 		}
@@ -278,7 +278,7 @@ func (a Affiliate) render(l Link, partnerID string) string {
 		return ""
 	}
 	q := u.Query()
-	for _, k := range sortedKeys(a.Tracking) {
+	for _, k := range slices.Sorted(maps.Keys(a.Tracking)) {
 		v := placeholder.ReplaceAllStringFunc(a.Tracking[k], func(m string) string { return values[m[1:len(m)-1]] })
 		if strings.TrimSpace(v) == "" {
 			continue
@@ -291,21 +291,3 @@ func (a Affiliate) render(l Link, partnerID string) string {
 
 // AffiliateLink is the partner's affiliate link for l.
 func (p *Partner) AffiliateLink(l Link) string { return p.Affiliate.render(l, p.ID) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -3,7 +3,9 @@ package partners
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,8 +66,8 @@ var attributionFields = []string{"partner_id", "content_id", "order_id", "amount
 // attributionInput reads the step's input; nil values are unknown until the step runs.
 func attributionInput(in map[string]any, complete bool) (string, Attribution, error) {
 	var a Attribution
-	for _, k := range sortedKeys(in) {
-		if !contains(attributionFields, k) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		if !slices.Contains(attributionFields, k) {
 			return "", a, core.Invalid(k, "unknown field (want %s)", strings.Join(attributionFields, ", "))
 		}
 	}

@@ -134,8 +134,8 @@ const (
 type Options struct {
 	// Secrets seals the secret fields of records (webhook endpoint secrets, tenants'
 	// connector secrets and source keys). Without it a store refuses to write a secret and
-	// cannot read one, and a file of format version 2 holding webhook secrets cannot be
-	// opened, since moving to version 3 seals them.
+	// cannot read one, and a file of format version 4 or older holding webhook secrets
+	// cannot be opened, since moving to version 5 seals them.
 	Secrets core.SecretBox
 }
 

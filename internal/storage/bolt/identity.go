@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,11 +106,7 @@ func (s *Identity) Keys(ctx context.Context, tenant string) ([]identity.Key, err
 		})
 	})
 	// Oldest first.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].CreatedAt.Before(out[j-1].CreatedAt); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortStableFunc(out, func(a, b identity.Key) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, err
 }
 

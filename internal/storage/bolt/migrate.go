@@ -166,7 +166,7 @@ func (d *DB) migrateStepKeys() error {
 // in plain text and stamps version 5.
 func (d *DB) migrateToV5() error {
 	return d.db.Update(func(tx *bbolt.Tx) error {
-		if err := migrateEndpointSecretsV3(tx, d.box); err != nil {
+		if err := migrateEndpointSecrets(tx, d.box); err != nil {
 			return fmt.Errorf("opening %s: migrating to format version 5: %w", d.path, err)
 		}
 		return tx.Bucket(bucketMeta).Put(keyFormatVer, []byte("5"))

@@ -22,8 +22,8 @@ var (
 	bucketEventIDs = []byte("eventids")
 	bucketIdem     = []byte("idem")
 	bucketRuns     = []byte("runs")
-	// bucketQueue holds queued runs as tenant\0 be64(due) lane\0 run id: per tenant in due
-	// order, so Lease serves tenants in turn and one tenant's backlog is not in another's
+	// bucketQueue holds queued runs as tenant\0 lane\0 be64(due) run id: per tenant and lane
+	// in due order, so Lease serves tenants in turn and one tenant's backlog is not in another's
 	// way. Format version 1 kept be64(due) tenant\0 run id in "queue" (see migrate).
 	bucketQueue   = []byte("runqueue")
 	bucketQueueV1 = []byte("queue")

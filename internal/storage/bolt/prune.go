@@ -637,11 +637,9 @@ func (w *deliveryWalk) prune(tx *bbolt.Tx, budget int, cut time.Time) (n core.Pr
 }
 
 // noteFinished files a run that succeeded behind its tenant's runs cursor in runs.late, so
-// that the pruner, which has passed it, still finds it. Finish calls it in its transaction.
+// that the pruner, which has passed it, still finds it. Finish calls it in its transaction
+// for a succeeded run.
 func noteFinished(tx *bbolt.Tx, run *core.Run) error {
-	if run.Status != core.RunSucceeded {
-		return nil
-	}
 	last := tx.Bucket(bucketPrune).Get(runsCursorKey(run.Tenant))
 	if last == nil || run.ID > string(last) {
 		return nil

@@ -382,8 +382,8 @@ func (t webhookTx) PutStepMessage(tenant, k, messageID string) error {
 // before it moved behind webhooks.Store, so existing files read unchanged.
 
 // endpointRecord is an endpoint with its secrets, sealed with the tenant's data key since
-// format version 3. Secret and PreviousSecret are version 2's plaintext, read only while
-// migrating.
+// format version 5. Secret and PreviousSecret are the older versions' plaintext, read only
+// while migrating.
 type endpointRecord struct {
 	ID                   string            `json:"id"`
 	URL                  string            `json:"url"`
@@ -447,9 +447,9 @@ func (r endpointRecord) endpoint(tx *bbolt.Tx, box core.SecretBox) (webhooks.End
 	return e, nil
 }
 
-// migrateEndpointSecretsV3 seals version 2's plaintext endpoint secrets. It needs the box
+// migrateEndpointSecrets seals the plaintext endpoint secrets of format version 4 and older. It needs the box
 // only when there is a secret to seal.
-func migrateEndpointSecretsV3(tx *bbolt.Tx, box core.SecretBox) error {
+func migrateEndpointSecrets(tx *bbolt.Tx, box core.SecretBox) error {
 	b := tx.Bucket(bucketWebhookEndpoints)
 	type kv struct {
 		k []byte
