@@ -127,6 +127,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
 		target: call.Connector, grantVersion: grantVersion}
 	sc := c.scrubber(cs)
+	cs.scrub = sc
 	out, err := c.invokeGuest(ctx, v, call, decoded, cs, sc)
 	if err != nil {
 		return nil, scrubError(sc, err)

@@ -27,6 +27,8 @@ type callState struct {
 	// target is the connector id, or id/instance for an instance; grantVersion is the
 	// instance's Version.
 	target, grantVersion string
+	// scrub finds the call's sendable secrets, built once per call for its results and logs.
+	scrub *scrub.Scrubber
 	// deferUntil is set when a request of the call found its origin's circuit open: the call
 	// is then deferred until then, whatever the guest makes of the refusal.
 	deferUntil  time.Time

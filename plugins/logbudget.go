@@ -100,9 +100,8 @@ func (c *Catalog) hostLog(ctx context.Context, mod apiModule, stack []uint64) {
 		attrs = append(attrs, "tenant", cs.tenant, "run", cs.runID, "connector", cs.v.id, "action", cs.action)
 		// A connector only holds what came back to it, scrubbed already; this catches
 		// what a reflection got past that.
-		sc := c.scrubber(cs)
-		rec.Msg = sc.String(rec.Msg)
-		rec.Attrs, _ = sc.Value(rec.Attrs).(map[string]any)
+		rec.Msg = cs.scrub.String(rec.Msg)
+		rec.Attrs, _ = cs.scrub.Value(rec.Attrs).(map[string]any)
 	}
 	if len(rec.Attrs) > 0 {
 		keys := make([]string, 0, len(rec.Attrs))
