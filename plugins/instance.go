@@ -48,14 +48,11 @@ type sleeper struct {
 	done atomic.Pointer[context.Context]
 }
 
-// during makes sleeps end when ctx does; nil between calls.
-func (s *sleeper) during(ctx context.Context) {
-	if ctx == nil {
-		s.done.Store(nil)
-		return
-	}
-	s.done.Store(&ctx)
-}
+// during makes sleeps end when ctx does.
+func (s *sleeper) during(ctx context.Context) { s.done.Store(&ctx) }
+
+// idle is the state between calls: no context to end a sleep.
+func (s *sleeper) idle() { s.done.Store(nil) }
 
 // nanosleep implements sys.Nanosleep.
 func (s *sleeper) nanosleep(ns int64) {
@@ -134,7 +131,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.Compile
 	out := &tailBuffer{max: 16 << 10}
 	sleep := &sleeper{}
 	sleep.during(ctx)
-	defer sleep.during(nil)
+	defer sleep.idle()
 	cfg := wazero.NewModuleConfig().
 		WithNanosleep(sleep.nanosleep).
 		WithName("").

@@ -147,7 +147,7 @@ func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, 
 	ctx = context.WithValue(ctx, callStateKey{}, cs)
 	inst.sleep.during(ctx)
 	release := func(reason string) {
-		inst.sleep.during(nil) // before the instance can serve another call
+		inst.sleep.idle() // before the instance can serve another call
 		v.release(inst, reason)
 	}
 	inst.out.reset()
@@ -174,7 +174,7 @@ func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, 
 func describeWith(ctx context.Context, inst *instance, limit int64, lim abi.Limits, limitPages uint32) (*abi.Manifest, error) {
 	inst.out.reset()
 	inst.sleep.during(ctx)
-	defer inst.sleep.during(nil)
+	defer inst.sleep.idle()
 	res, err := inst.describe.Call(ctx)
 	if err != nil {
 		return nil, inst.classify(ctx, abi.ExportDescribe, err, limitPages)
