@@ -483,15 +483,19 @@ func TestIsolationHangingReceiver(t *testing.T) {
 		t.Fatalf("the hanging endpoint was tried %d times before the healthy one was done", tried)
 	}
 	r.waitCircuit(t, hanging, core.CircuitOpen)
-	ds, err := r.mod.Deliveries(ctx, DevTenant, hanging.ID, webhooks.DeliveryFilter{Limit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The breaker hears of a timeout when the request ends; its attempt is written to the
+	// delivery log just after, so the log is read until the attempts are in it.
 	timeouts := 0
-	for _, d := range ds {
-		for _, a := range d.Log {
-			if strings.Contains(a.Error, "timeout") || strings.Contains(a.Error, "deadline") {
-				timeouts++
+	for deadline := time.Now().Add(10 * time.Second); timeouts == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ds, err := r.mod.Deliveries(ctx, DevTenant, hanging.ID, webhooks.DeliveryFilter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			for _, a := range d.Log {
+				if strings.Contains(a.Error, "timeout") || strings.Contains(a.Error, "deadline") {
+					timeouts++
+				}
 			}
 		}
 	}
