@@ -100,7 +100,7 @@ func benchContent(ctx context.Context, requests, concurrency int, latency time.D
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "bench.db"), MaxBatchSize: concurrency, MaxBatchDelay: 2 * time.Millisecond})
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "bench.db")})
 	if err != nil {
 		return res, err
 	}

@@ -122,7 +122,7 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers, perEn
 		return run, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "hub.db"), MaxBatchSize: workers, MaxBatchDelay: 2 * time.Millisecond})
+	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "hub.db")})
 	if err != nil {
 		return run, err
 	}

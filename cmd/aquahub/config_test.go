@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aquascene/aquahub/internal/identity"
+	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -44,7 +45,7 @@ tenants:
 	if k := cfg.Tenants[0].APIKeys; len(k) != 2 || k[0].Key != "secret-123" || k[0].Role != "" || k[1] != (identity.ConfigKey{Key: "viewer-key-1", Role: "viewer"}) {
 		t.Errorf("api_keys: ${VAR} not expanded, or a form not read: %+v", k)
 	}
-	if cfg.Storage.MaxBatchSize != 64 {
+	if cfg.Storage.MaxBatchSize != bolt.DefaultConfig().MaxBatchSize {
 		t.Errorf("defaults lost: %+v", cfg.Storage)
 	}
 }

@@ -21,7 +21,7 @@ var (
 
 // Analytics is the content analytics store (analytics.Store) on the hub's file.
 type Analytics struct {
-	db *bbolt.DB
+	db handle
 }
 
 // Analytics returns the content analytics store.

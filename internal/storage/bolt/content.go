@@ -26,7 +26,7 @@ var (
 )
 
 // ContentStore is the content engine's store (content.Store) in the hub's file.
-type ContentStore struct{ db *bbolt.DB }
+type ContentStore struct{ db handle }
 
 // Content returns the content engine's store.
 func (d *DB) Content() *ContentStore { return &ContentStore{db: d.db} }

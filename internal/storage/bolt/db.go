@@ -33,11 +33,12 @@ const FormatVersion = 5
 type Config struct {
 	// Path is the bbolt file (default ./data/aquahub.db).
 	Path string `koanf:"path"`
-	// MaxBatchSize is how many concurrent writes share one commit (default 64). Set it near
-	// the number of concurrent writers: a batch that never fills waits MaxBatchDelay.
+	// MaxBatchSize is the most writes one commit holds (default 1000). Writes that arrive
+	// while a commit runs share the next one, so under load a commit holds as many writes as
+	// its duration brings, up to this.
 	MaxBatchSize int `koanf:"max_batch_size"`
-	// MaxBatchDelay is how long a write waits for others to share its commit (default 2ms).
-	// Longer raises throughput under load and latency when idle.
+	// MaxBatchDelay is how long the first write to an idle file waits for others before it
+	// commits (default 0: at once). Writes never wait for a delay under load.
 	MaxBatchDelay time.Duration `koanf:"max_batch_delay"`
 	// Retention is how long a succeeded run and its ledger are kept after it finished, and an
 	// event after it was received once no kept run needs it; finished webhook messages are
@@ -60,7 +61,7 @@ type Config struct {
 // DefaultConfig returns the storage defaults.
 func DefaultConfig() Config {
 	return Config{
-		Path: "./data/aquahub.db", MaxBatchSize: 64, MaxBatchDelay: 2 * time.Millisecond,
+		Path: "./data/aquahub.db", MaxBatchSize: 1000,
 		Retention: 7 * 24 * time.Hour, DedupWindow: 7 * 24 * time.Hour, PruneInterval: time.Minute, PruneBatch: 256,
 	}
 }
@@ -142,7 +143,7 @@ type Options struct {
 // DB is the hub's one bbolt file. Every feature's store is a view of it, so one file is one
 // backup, one lock and one fsync domain.
 type DB struct {
-	db       *bbolt.DB
+	db       handle
 	path     string
 	cfg      Config
 	pipeline *Pipeline
@@ -182,10 +183,9 @@ func OpenWith(cfg Config, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.MaxBatchSize = cfg.MaxBatchSize
-	db.MaxBatchDelay = cfg.MaxBatchDelay
-	d := &DB{db: db, path: cfg.Path, cfg: cfg, box: opts.Secrets}
-	d.pipeline = &Pipeline{db: db}
+	h := handle{DB: db, group: newGroupCommit(db, cfg.MaxBatchSize, cfg.MaxBatchDelay)}
+	d := &DB{db: h, path: cfg.Path, cfg: cfg, box: opts.Secrets}
+	d.pipeline = &Pipeline{db: h}
 	d.pruner = newPruner(d)
 	version, err := d.init()
 	if err == nil && version < 4 {

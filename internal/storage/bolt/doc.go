@@ -16,7 +16,8 @@
 //	runs.late  be64(finished) tenant\0 run id         → empty: runs the pruner passed early
 //	prune      the pruner's cursors and counters
 //
-// Concurrent writers share commits through DB.Batch; NoSync is never set. The Pruner deletes
+// Concurrent writers share commits through a group commit (commit.go): the writes that arrive
+// while one commit runs join the next; NoSync is never set. The Pruner deletes
 // what is past retention in small transactions; Backup copies the file while it serves;
 // Compact rewrites it offline; a damaged file is refused at Open with ErrDamaged.
 package bolt

@@ -26,7 +26,7 @@ var (
 
 // Identity is the identity module's store (identity.Store) on the hub's file.
 type Identity struct {
-	db  *bbolt.DB
+	db  handle
 	box core.SecretBox
 }
 

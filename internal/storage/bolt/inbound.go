@@ -18,7 +18,7 @@ var (
 
 // Inbound is the inbound sources' store (inbound.Store) on the hub's file.
 type Inbound struct {
-	db *bbolt.DB
+	db handle
 }
 
 // Inbound returns the inbound sources' store.

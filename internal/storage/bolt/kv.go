@@ -34,7 +34,7 @@ const kvUsageRecordVersion = 1
 
 // ConnectorKV is plugins.KVStore on the hub's bbolt file.
 type ConnectorKV struct {
-	db *bbolt.DB
+	db handle
 }
 
 var _ plugins.KVStore = (*ConnectorKV)(nil)

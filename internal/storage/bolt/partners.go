@@ -19,7 +19,7 @@ var (
 
 // Partners is the partner registry's store (partners.Store) on the hub's file.
 type Partners struct {
-	db *bbolt.DB
+	db handle
 }
 
 // Partners returns the partner registry's store.

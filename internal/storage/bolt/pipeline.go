@@ -35,7 +35,7 @@ var (
 // Pipeline is the store of events, runs, the queue, the effect ledger and the dead-letter
 // queue: core.Store on the hub's bbolt file.
 type Pipeline struct {
-	db *bbolt.DB
+	db handle
 	// mu guards nextTenant, where the next Lease starts its round of tenants.
 	mu         sync.Mutex
 	nextTenant int

@@ -39,7 +39,7 @@ var keyFanOutCursor = []byte("fanout.cursor")
 
 // Webhooks is the outbound webhooks' store (webhooks.Store) on the hub's file.
 type Webhooks struct {
-	db  *bbolt.DB
+	db  handle
 	box core.SecretBox
 }
 
