@@ -49,11 +49,18 @@ type EngineConfig struct {
 	// more go back to the store, due when the lane is expected to have room, without
 	// counting an attempt (default 0: 4 × the lane's capacity, at least 16).
 	LaneBacklog int `koanf:"lane_backlog"`
+	// BackpressureWait is how long an ingestion from outside the hub waits, before its 202,
+	// for room in a lane its runs start in when that lane's backlog for the tenant is full
+	// (default 250ms; 0: never waits). Producers that wait for their answer are slowed to the
+	// pace the hub delivers at instead of growing a backlog; past the wait the runs are
+	// stored queued, as durable as ever. Only the tenant's ingestions into that lane wait.
+	// Unlike the other fields, zero in an EngineConfig built by hand means no wait.
+	BackpressureWait time.Duration `koanf:"backpressure_wait"`
 }
 
 // DefaultEngineConfig returns the engine's defaults.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000}
+	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000, BackpressureWait: 250 * time.Millisecond}
 }
 
 // Validate checks the settings; errors name the field.
@@ -76,6 +83,9 @@ func (c EngineConfig) Validate() error {
 	}
 	if c.LaneBacklog < 0 {
 		errs = append(errs, Invalid("lane_backlog", "must not be negative (got %d)", c.LaneBacklog))
+	}
+	if c.BackpressureWait < 0 || c.BackpressureWait > time.Minute {
+		errs = append(errs, Invalid("backpressure_wait", "must be between 0 and 1m (got %s)", c.BackpressureWait))
 	}
 	return errors.Join(errs...)
 }
@@ -245,6 +255,9 @@ func (e *Engine) ingest(ctx context.Context, tenant, idempotencyKey string, even
 	limit, name := e.maxQueued(tenant)
 	if err := e.backlog.admit(tenant, newRuns, limit, name); err != nil {
 		return AcceptResult{}, err
+	}
+	if admit {
+		e.awaitRoom(ctx, tenant, pending)
 	}
 	req := AcceptRequest{Tenant: tenant, IdempotencyKey: idempotencyKey, Events: pending, Now: e.now()}
 	// Runs this process has room for, in lanes that are not saturated, are leased to it in
@@ -596,15 +609,61 @@ func (e *Engine) saturated(tenant, laneKey string) bool {
 }
 
 func (e *Engine) saturatedLocked(tenant, laneKey string) bool {
-	if e.suspended(tenant) {
-		return true
-	}
+	return e.suspended(tenant) || e.laneFullLocked(tenant, laneKey)
+}
+
+// laneFullLocked reports whether tenant's backlog for lane is at its limit.
+func (e *Engine) laneFullLocked(tenant, laneKey string) bool {
 	l := e.sched.lanes[laneKey]
 	if l == nil {
 		return false
 	}
 	limit := e.laneLimit(l)
 	return limit > 0 && e.sched.waitingFor(tenant, laneKey) >= limit
+}
+
+// awaitRoom holds an ingestion from outside the hub, up to BackpressureWait, while a lane
+// its runs start in has a full backlog for tenant: the backpressure a producer waiting for
+// its 202 feels when the hub cannot deliver as fast as it accepts. A suspended tenant does
+// not wait; its runs are stored queued at once.
+func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending) {
+	wait := e.opts.Config.BackpressureWait
+	if wait <= 0 || e.suspended(tenant) {
+		return
+	}
+	var timer *time.Timer
+	for {
+		e.sched.mu.Lock()
+		full := ""
+		for _, p := range pending {
+			for _, l := range p.Lanes {
+				if full == "" && e.laneFullLocked(tenant, l) {
+					full = l
+				}
+			}
+		}
+		if full == "" || !e.started.Load() || e.stopped.Load() {
+			e.sched.mu.Unlock()
+			return
+		}
+		room := e.sched.awaitRoom(tenant, full)
+		e.sched.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		}
+		select {
+		case <-room:
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		case <-e.stop:
+		}
+		e.sched.mu.Lock()
+		e.sched.leaveRoom(tenant, full, room)
+		e.sched.mu.Unlock()
+		return
+	}
 }
 
 // handoffLanes is the lanes of pending's runs that are not saturated for tenant, and how

@@ -396,3 +396,73 @@ func TestStorageErrorsLoseNoRun(t *testing.T) {
 		t.Fatalf("no failure was injected (%d) or none cost a rerun (%d)", store.failed.Load(), again)
 	}
 }
+
+// TestBackpressureHoldsOnlyTheFullLane: once a tenant's backlog for a lane is full, that
+// tenant's next ingestion into the lane waits for a run of it to start, while the same
+// tenant's other lanes and other tenants' runs for the same lane are accepted at once; past
+// BackpressureWait an ingestion is accepted anyway, its runs queued in the store.
+func TestBackpressureHoldsOnlyTheFullLane(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+		// released: the blocked ingestion returns because a run started (true) or because
+		// its wait ran out while the lane stayed blocked (false).
+		released bool
+	}{
+		{"a run starts", time.Minute, true},
+		{"the wait runs out", 50 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := make(chan struct{})
+			started := make(chan struct{}, 100)
+			v := &vendor{capacity: map[string]int{"slow": 1, "fast": 1}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+				if call.Target == "slow" {
+					started <- struct{}{}
+					select {
+					case <-gate:
+					case <-ctx.Done():
+						return core.StepResult{}, ctx.Err()
+					}
+				}
+				return core.StepResult{}, nil
+			}}
+			h := newVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second, LaneBacklog: 2, BackpressureWait: tc.wait}, v)
+			var runs []string
+			post := func(tenant, typ, id string) []string {
+				res, err := h.engine.Ingest(context.Background(), tenant, "", []core.Event{{ID: id, Source: "t", Type: typ, SpecVersion: "1.0"}})
+				if err != nil {
+					t.Error(err)
+					return nil
+				}
+				return res.Events[0].Runs
+			}
+			runs = append(runs, post("acme", "slow.requested", "s0")...)
+			<-started // s0 holds the lane; the next two fill acme's backlog of 2
+			runs = append(runs, post("acme", "slow.requested", "s1")...)
+			runs = append(runs, post("acme", "slow.requested", "s2")...)
+
+			held := make(chan []string, 1)
+			go func() { held <- post("acme", "slow.requested", "s3") }()
+			fast := post("acme", "fast.requested", "f0")
+			other := post("other", "slow.requested", "o0")
+			h.waitAll(t, "acme", fast, 10*time.Second)
+			if tc.released {
+				select {
+				case <-held:
+					t.Fatal("an ingestion into a full lane was accepted while no run of the lane could start")
+				default:
+				}
+				close(gate)
+			}
+			s3 := <-held
+			if len(s3) != 1 {
+				t.Fatalf("the held ingestion stored %d runs, want 1", len(s3))
+			}
+			if !tc.released {
+				close(gate)
+			}
+			h.waitAll(t, "acme", append(runs, s3...), 10*time.Second)
+			h.waitAll(t, "other", other, 10*time.Second)
+		})
+	}
+}

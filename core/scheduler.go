@@ -43,10 +43,58 @@ type scheduler struct {
 	next    int
 	// executing counts steps running.
 	executing int
+	// rooms holds, per tenant\0lane, the ingestions waiting for room in that lane, oldest
+	// first; each run the lane starts wakes one.
+	rooms map[string][]chan struct{}
 }
 
 func newScheduler() *scheduler {
-	return &scheduler{lanes: map[string]*lane{}, tenants: map[string]*tenantQueue{}}
+	return &scheduler{lanes: map[string]*lane{}, tenants: map[string]*tenantQueue{}, rooms: map[string][]chan struct{}{}}
+}
+
+// awaitRoom registers a wait for room in tenant's queue for lane; the channel is closed when
+// a run of that queue starts.
+func (s *scheduler) awaitRoom(tenant, lane string) chan struct{} {
+	ch := make(chan struct{})
+	k := tenant + "\x00" + lane
+	s.rooms[k] = append(s.rooms[k], ch)
+	return ch
+}
+
+// leaveRoom drops a wait that ended without being woken.
+func (s *scheduler) leaveRoom(tenant, lane string, ch chan struct{}) {
+	k := tenant + "\x00" + lane
+	w := s.rooms[k]
+	for i, c := range w {
+		if c == ch {
+			w = append(w[:i], w[i+1:]...)
+			break
+		}
+	}
+	if len(w) == 0 {
+		delete(s.rooms, k)
+	} else {
+		s.rooms[k] = w
+	}
+}
+
+// wakeRoom wakes the oldest wait for room in tenant's queue for lane.
+func (s *scheduler) wakeRoom(tenant, lane string) {
+	if len(s.rooms) == 0 {
+		return
+	}
+	k := tenant + "\x00" + lane
+	w := s.rooms[k]
+	if len(w) == 0 {
+		return
+	}
+	close(w[0])
+	w[0] = nil
+	if len(w) == 1 {
+		delete(s.rooms, k)
+	} else {
+		s.rooms[k] = w[1:]
+	}
 }
 
 // push queues x for its next step's lane; it returns false when that lane's queue for the
@@ -119,6 +167,7 @@ func (s *scheduler) pop(tenantLimit int) (*execution, *lane) {
 			l.inflight++
 			t.executing++
 			s.executing++
+			s.wakeRoom(t.id, key)
 			return x, l
 		}
 	}
