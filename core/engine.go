@@ -21,6 +21,9 @@ type Observer interface {
 	EventsAccepted(tenant string, accepted, duplicates int)
 	RunFinished(tenant, rule string, status RunStatus)
 	StepFinished(kind string, status StepStatus, d time.Duration)
+	// IngestHeld reports an ingestion that waited d for room in a lane (backpressure);
+	// timedOut is true when the wait ran out and its runs were stored queued.
+	IngestHeld(tenant string, d time.Duration, timedOut bool)
 }
 
 type nopObserver struct{}
@@ -28,6 +31,7 @@ type nopObserver struct{}
 func (nopObserver) EventsAccepted(string, int, int)                {}
 func (nopObserver) RunFinished(string, string, RunStatus)          {}
 func (nopObserver) StepFinished(string, StepStatus, time.Duration) {}
+func (nopObserver) IngestHeld(string, time.Duration, bool)         {}
 
 // EngineConfig tunes run execution: the `engine` section of the configuration.
 type EngineConfig struct {
@@ -632,6 +636,7 @@ func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending
 		return
 	}
 	var timer *time.Timer
+	var start time.Time
 	for {
 		e.sched.mu.Lock()
 		full := ""
@@ -644,11 +649,15 @@ func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending
 		}
 		if full == "" || !e.started.Load() || e.stopped.Load() {
 			e.sched.mu.Unlock()
+			if timer != nil {
+				e.obs.IngestHeld(tenant, time.Since(start), false)
+			}
 			return
 		}
 		room := e.sched.awaitRoom(tenant, full)
 		e.sched.mu.Unlock()
 		if timer == nil {
+			start = time.Now()
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
 		}
@@ -662,6 +671,7 @@ func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending
 		e.sched.mu.Lock()
 		e.sched.leaveRoom(tenant, full, room)
 		e.sched.mu.Unlock()
+		e.obs.IngestHeld(tenant, time.Since(start), true)
 		return
 	}
 }

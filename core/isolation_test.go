@@ -40,6 +40,11 @@ type vendorHub struct {
 
 func newVendorHub(t *testing.T, cfg core.EngineConfig, v *vendor) *vendorHub {
 	t.Helper()
+	return newObservedVendorHub(t, cfg, v, nil)
+}
+
+func newObservedVendorHub(t *testing.T, cfg core.EngineConfig, v *vendor, obs core.Observer) *vendorHub {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	kinds, err := core.NewStepKinds(append(core.BuiltinStepKinds(quiet), v)...)
 	if err != nil {
@@ -65,7 +70,7 @@ rules:
 		t.Fatal(err)
 	}
 	e, err := core.NewEngine(core.EngineOptions{Store: db.Pipeline(), Rules: set, Kinds: kinds, Config: cfg,
-		PollInterval: 10 * time.Millisecond, Logger: quiet})
+		PollInterval: 10 * time.Millisecond, Logger: quiet, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,6 +402,21 @@ func TestStorageErrorsLoseNoRun(t *testing.T) {
 	}
 }
 
+// heldObserver records the ingestions the engine held for room.
+type heldObserver struct {
+	mu   sync.Mutex
+	held []string
+}
+
+func (o *heldObserver) EventsAccepted(string, int, int)                     {}
+func (o *heldObserver) RunFinished(string, string, core.RunStatus)          {}
+func (o *heldObserver) StepFinished(string, core.StepStatus, time.Duration) {}
+func (o *heldObserver) IngestHeld(tenant string, _ time.Duration, timedOut bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.held = append(o.held, fmt.Sprintf("%s timedOut=%v", tenant, timedOut))
+}
+
 // TestBackpressureHoldsOnlyTheFullLane: once a tenant's backlog for a lane is full, that
 // tenant's next ingestion into the lane waits for a run of it to start, while the same
 // tenant's other lanes and other tenants' runs for the same lane are accepted at once; past
@@ -426,7 +446,8 @@ func TestBackpressureHoldsOnlyTheFullLane(t *testing.T) {
 				}
 				return core.StepResult{}, nil
 			}}
-			h := newVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second, LaneBacklog: 2, BackpressureWait: tc.wait}, v)
+			obs := &heldObserver{}
+			h := newObservedVendorHub(t, core.EngineConfig{Workers: 4, LeaseTTL: 5 * time.Second, LaneBacklog: 2, BackpressureWait: tc.wait}, v, obs)
 			var runs []string
 			post := func(tenant, typ, id string) []string {
 				res, err := h.engine.Ingest(context.Background(), tenant, "", []core.Event{{ID: id, Source: "t", Type: typ, SpecVersion: "1.0"}})
@@ -463,6 +484,11 @@ func TestBackpressureHoldsOnlyTheFullLane(t *testing.T) {
 			}
 			h.waitAll(t, "acme", append(runs, s3...), 10*time.Second)
 			h.waitAll(t, "other", other, 10*time.Second)
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			if want := []string{"acme timedOut=" + fmt.Sprint(!tc.released)}; fmt.Sprint(obs.held) != fmt.Sprint(want) {
+				t.Fatalf("observed waits %v, want %v", obs.held, want)
+			}
 		})
 	}
 }

@@ -29,6 +29,8 @@ type Metrics struct {
 	runsFinished   *prometheus.CounterVec
 	stepLatency    *prometheus.HistogramVec
 	httpRequests   *prometheus.CounterVec
+	ingestHeld     *prometheus.CounterVec
+	ingestHeldSecs *prometheus.CounterVec
 }
 
 var (
@@ -58,7 +60,14 @@ func New() *Metrics {
 			Name: "aquahub_http_requests_total", Help: "HTTP requests, by route and status code.",
 		}, []string{"route", "code"}),
 	}
-	m.Registry.MustRegister(m.eventsAccepted, m.eventsDup, m.runsFinished, m.stepLatency, m.httpRequests,
+	m.ingestHeld = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aquahub_ingest_held_total",
+		Help: "Ingestions that waited for room in a full lane (backpressure), by tenant and outcome: room (a run of the lane started) or timeout (stored queued after engine.backpressure_wait).",
+	}, []string{"tenant", "outcome"})
+	m.ingestHeldSecs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aquahub_ingest_held_seconds_total", Help: "Time ingestions spent waiting for room in a full lane, by tenant.",
+	}, []string{"tenant"})
+	m.Registry.MustRegister(m.eventsAccepted, m.eventsDup, m.runsFinished, m.stepLatency, m.httpRequests, m.ingestHeld, m.ingestHeldSecs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -81,6 +90,16 @@ func (m *Metrics) RunFinished(tenant, rule string, status core.RunStatus) {
 // StepFinished implements core.Observer.
 func (m *Metrics) StepFinished(kind string, status core.StepStatus, d time.Duration) {
 	m.stepLatency.WithLabelValues(kind, string(status)).Observe(d.Seconds())
+}
+
+// IngestHeld implements core.Observer.
+func (m *Metrics) IngestHeld(tenant string, d time.Duration, timedOut bool) {
+	outcome := "room"
+	if timedOut {
+		outcome = "timeout"
+	}
+	m.ingestHeld.WithLabelValues(tenant, outcome).Inc()
+	m.ingestHeldSecs.WithLabelValues(tenant).Add(d.Seconds())
 }
 
 // HTTPRequest counts one request.
