@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -22,11 +23,45 @@ func compileMapping(src string) (*vm.Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, fmt.Errorf("empty expression")
 	}
+	if prog, ok := compiled.get(src); ok {
+		return prog, nil
+	}
 	prog, err := expr.Compile(src, expr.Env(mappingEnv))
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %v", src, err)
 	}
+	compiled.put(src, prog)
 	return prog, nil
+}
+
+// compiled keeps compiled mapping expressions by source: every call of a partner connector
+// maps its products, and compiling a partner's dozen expressions each time cost more than
+// the mapping. A program depends on its source alone, so an edited partner simply finds
+// new sources.
+var compiled = programCache{max: 4096}
+
+// programCache is a bounded map of compiled programs; when full it starts over, which only
+// costs compiling again.
+type programCache struct {
+	mu    sync.Mutex
+	max   int
+	progs map[string]*vm.Program
+}
+
+func (c *programCache) get(src string) (*vm.Program, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.progs[src]
+	return p, ok
+}
+
+func (c *programCache) put(src string, p *vm.Program) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.progs == nil || len(c.progs) >= c.max {
+		c.progs = map[string]*vm.Program{}
+	}
+	c.progs[src] = p
 }
 
 // ConnectorSettings are what the partner connector runs with as instance partner/<id>.

@@ -281,6 +281,37 @@ func TestConnectorSettings(t *testing.T) {
 	}
 }
 
+// TestEditedMappingApplies: a partner's mapping is compiled once, not per call, and an
+// edit takes effect at the next call.
+func TestEditedMappingApplies(t *testing.T) {
+	m := newModule(t)
+	p := register(t, m)
+	name := func() any {
+		t.Helper()
+		s, err := m.ConnectorSettings(context.Background(), "aquascene", "green-aqua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Output("catalog.get", map[string]any{"raw": map[string]any{"sku": "GA-1", "title": "CO2 Pro Set",
+			"summary": "A set", "category": map[string]any{"name": "CO2 systems"}, "price": map[string]any{"label": "€150"},
+			"highlights": []any{}, "availability": map[string]any{"in_stock": 1.0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["name"]
+	}
+	if got := name(); got != "CO2 Pro Set" {
+		t.Fatalf("name %v before the edit", got)
+	}
+	p.Catalog.Mapping["name"] = `upper(item.title)`
+	if _, _, err := m.Put(context.Background(), "aquascene", p); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "CO2 PRO SET" {
+		t.Fatalf("name %v after the mapping was edited, want the new mapping's", got)
+	}
+}
+
 func attribute(t testing.TB, m *partners.Module, in map[string]any) (map[string]any, error) {
 	t.Helper()
 	res, err := m.StepKinds()[0].Execute(context.Background(), core.StepCall{Tenant: "aquascene", Input: in})
