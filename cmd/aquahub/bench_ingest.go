@@ -8,15 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/spf13/cobra"
 )
 
@@ -77,14 +73,12 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 			var h *hub
 			target := url
 			if target == "" {
-				var err error
-				var cleanup func()
-				h, target, cleanup, err = startBenchHub(ctx, benchRule)
+				th, err := startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-", rules: benchRule, log: slog.LevelWarn})
 				if err != nil {
 					return err
 				}
-				defer cleanup()
-				key = DevAPIKey
+				defer th.stop()
+				h, target, key = th.h, th.url, DevAPIKey
 			}
 			var null ingestResult
 			if h != nil && withNull {
@@ -131,36 +125,6 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().BoolVar(&withNull, "null", true, "also measure the HTTP kernel storing nothing, for the ratio")
 	return cmd
-}
-
-// startBenchHub runs a hub on an ephemeral loopback port with a temporary data directory
-// and the given rules.
-func startBenchHub(ctx context.Context, rulesYAML string) (*hub, string, func(), error) {
-	dir, err := os.MkdirTemp("", "aquahub-bench-")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
-		return nil, "", nil, err
-	}
-	cfg := DefaultConfig()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
-	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}}}
-	cfg.Connectors.Dir = filepath.Join(dir, "connectors")
-	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, "", nil, err
-	}
-	addr, _, err := h.start(ctx)
-	if err != nil {
-		h.close(context.Background())
-		os.RemoveAll(dir)
-		return nil, "", nil, err
-	}
-	return h, "http://" + addr.String(), func() { h.shutdown(); os.RemoveAll(dir) }, nil
 }
 
 func benchIngest(ctx context.Context, target, key string, clients int, duration time.Duration, h *hub) (ingestResult, error) {

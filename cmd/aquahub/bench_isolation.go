@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -199,16 +197,11 @@ type connectorRig struct {
 const hostileTenant = "hostile"
 
 func startConnectorRig(ctx context.Context, o connectorRigOptions) (*connectorRig, error) {
-	dir, err := os.MkdirTemp("", "aquahub-bench-isolation-")
-	if err != nil {
-		return nil, err
-	}
 	var stops []func()
 	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
-		os.RemoveAll(dir)
 	}
 	fail := func(err error) (*connectorRig, error) {
 		stopAll()
@@ -237,62 +230,32 @@ func startConnectorRig(ctx context.Context, o connectorRigOptions) (*connectorRi
 	if err != nil {
 		return fail(err)
 	}
-	conns := filepath.Join(dir, "connectors")
-	if err := os.MkdirAll(conns, 0o755); err != nil {
-		return fail(err)
-	}
 	files := map[string]string{"sendgrid.wasm": filepath.Join(o.connectors, "sendgrid.wasm"), "airtable.wasm": filepath.Join(o.connectors, "airtable.wasm")}
 	rulesYAML := isolationRules
 	if o.hostile != "" {
 		files["hostile.wasm"] = o.hostile
 		rulesYAML += hostileRules
 	}
-	for name, src := range files {
-		raw, err := os.ReadFile(src)
-		if err != nil {
-			return fail(fmt.Errorf("%w (run make connectors first, from the repository root)", err))
-		}
-		if err := os.WriteFile(filepath.Join(conns, name), raw, 0o644); err != nil {
-			return fail(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
-		return fail(err)
-	}
 	sims := simulators()
-	cfg := DefaultConfig()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
-	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	cfg.Connectors.Dir = conns
-	cfg.Connectors.WatchInterval = 0
-	cfg.Connectors.CacheDir = sharedCompileCache()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
-		Connectors: map[string]plugins.TenantConfig{
-			"sendgrid": sims["sendgrid"].connector(sgURL, sendgridsim.DefaultKey),
-			"airtable": sims["airtable"].connector(atURL, airtablesim.DefaultKey),
-		}}}
-	if o.hostile != "" {
-		cfg.Tenants = append(cfg.Tenants, Tenant{ID: hostileTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "hostile-key", Role: core.RoleAdmin}}},
-			Connectors: map[string]plugins.TenantConfig{"hostile": {}}})
-	}
-	if o.config != nil {
-		o.config(&cfg)
-	}
-	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})))
+	th, err := startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-isolation-", rules: rulesYAML, modules: files, log: slog.LevelError,
+		configure: func(cfg *Config) {
+			cfg.Tenants[0].Connectors = map[string]plugins.TenantConfig{
+				"sendgrid": sims["sendgrid"].connector(sgURL, sendgridsim.DefaultKey),
+				"airtable": sims["airtable"].connector(atURL, airtablesim.DefaultKey),
+			}
+			if o.hostile != "" {
+				cfg.Tenants = append(cfg.Tenants, Tenant{ID: hostileTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: "hostile-key", Role: core.RoleAdmin}}},
+					Connectors: map[string]plugins.TenantConfig{"hostile": {}}})
+			}
+			if o.config != nil {
+				o.config(cfg)
+			}
+		}})
 	if err != nil {
 		return fail(err)
 	}
-	if _, _, err := h.start(ctx); err != nil {
-		h.close(context.Background())
-		return fail(err)
-	}
-	stops = append(stops, func() {
-		if err := h.shutdown(); err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: shutdown:", err)
-		}
-	})
-	r.h, r.close = h, stopAll
+	stops = append(stops, th.stop)
+	r.h, r.close = th.h, stopAll
 	return r, nil
 }
 
@@ -468,16 +431,11 @@ type webhookRig struct {
 
 // startWebhookRig starts the hub; cfg, when set, adjusts its configuration.
 func startWebhookRig(ctx context.Context, cfg func(*Config)) (*webhookRig, error) {
-	dir, err := os.MkdirTemp("", "aquahub-bench-isolation-")
-	if err != nil {
-		return nil, err
-	}
 	var stops []func()
 	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
-		os.RemoveAll(dir)
 	}
 	fail := func(err error) (*webhookRig, error) {
 		stopAll()
@@ -494,42 +452,24 @@ func startWebhookRig(ctx context.Context, cfg func(*Config)) (*webhookRig, error
 		stops = append(stops, func() { srv.Close() })
 		rc.url = "http://" + ln.Addr().String() + "/hook"
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte("rules:\n  - id: none\n    on: never.sent\n    steps: [ { id: note, log: { message: x } } ]\n"), 0o644); err != nil {
-		return fail(err)
-	}
-	c := DefaultConfig()
-	c.Server.Addr = "127.0.0.1:0"
-	c.Storage.Path = filepath.Join(dir, "aquahub.db")
-	c.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	c.Connectors.Dir = filepath.Join(dir, "no-connectors")
-	c.Connectors.WatchInterval = 0
-	c.Webhooks.AllowHTTP, c.Webhooks.AllowLoopback = true, true
-	c.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}}}}
-	if cfg != nil {
-		cfg(&c)
-	}
-	if err := os.MkdirAll(c.Connectors.Dir, 0o755); err != nil {
-		return fail(err)
-	}
-	h, err := buildHub(c, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})))
+	th, err := startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-isolation-", log: slog.LevelError,
+		rules: "rules:\n  - id: none\n    on: never.sent\n    steps: [ { id: note, log: { message: x } } ]\n",
+		configure: func(c *Config) {
+			c.Webhooks.AllowHTTP, c.Webhooks.AllowLoopback = true, true
+			if cfg != nil {
+				cfg(c)
+			}
+		}})
 	if err != nil {
 		return fail(err)
 	}
-	for _, m := range h.modules {
+	stops = append(stops, th.stop)
+	for _, m := range th.h.modules {
 		if w, ok := m.(*webhooks.Module); ok {
 			r.mod = w
 		}
 	}
-	if _, _, err := h.start(ctx); err != nil {
-		h.close(context.Background())
-		return fail(err)
-	}
-	stops = append(stops, func() {
-		if err := h.shutdown(); err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: shutdown:", err)
-		}
-	})
-	r.h, r.close = h, stopAll
+	r.h, r.close = th.h, stopAll
 	return r, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,7 +21,6 @@ import (
 
 	sendgridsim "github.com/aquascene/aquahub/connectors/sendgrid/sim"
 	"github.com/aquascene/aquahub/core"
-	"github.com/aquascene/aquahub/internal/identity"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
 )
@@ -250,13 +248,12 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		if o.connector == "sendgrid" {
 			step = pipelineSendGridStep
 		}
-		var cleanup func()
-		h, target, _, cleanup, err = startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant, o.retention)
+		th, err := startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant, o.retention)
 		if err != nil {
 			return res, err
 		}
-		defer cleanup()
-		key = DevAPIKey
+		defer th.stop()
+		h, target, key = th.h, th.url, DevAPIKey
 	}
 	res.Target = target
 	var storageBefore core.StorageStats
@@ -424,63 +421,23 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// startPipelineHub runs a hub on loopback with a temporary data directory, the rule, and
-// the connector granted to the sink; the connectors come from build/connectors.
-func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig, retention time.Duration) (*hub, string, string, func(), error) {
+// startPipelineHub runs a hub with the rule and the connector granted to the sink; the
+// connector comes from build/connectors.
+func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig, retention time.Duration) (*tempHub, error) {
 	wasm := filepath.Join("build", "connectors", connector+".wasm")
 	if _, err := os.Stat(wasm); err != nil {
-		return nil, "", "", nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root)", wasm, err)
+		return nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root)", wasm, err)
 	}
-	dir, err := os.MkdirTemp("", "aquahub-bench-pipeline-")
-	if err != nil {
-		return nil, "", "", nil, err
-	}
-	fail := func(err error) (*hub, string, string, func(), error) {
-		os.RemoveAll(dir)
-		return nil, "", "", nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
-		return fail(err)
-	}
-	conns := filepath.Join(dir, "connectors")
-	if err := os.MkdirAll(conns, 0o755); err != nil {
-		return fail(err)
-	}
-	raw, err := os.ReadFile(wasm)
-	if err != nil {
-		return fail(err)
-	}
-	if err := os.WriteFile(filepath.Join(conns, connector+".wasm"), raw, 0o644); err != nil {
-		return fail(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Storage.Path = filepath.Join(dir, "aquahub.db")
-	if retention > 0 {
-		cfg.Storage.Retention, cfg.Storage.DedupWindow = retention, retention
-		cfg.Storage.PruneInterval = min(max(retention/4, 10*time.Millisecond), time.Second)
-	}
-	cfg.Rules.Paths = []string{filepath.Join(dir, "rules.yaml")}
-	cfg.Connectors.Dir = conns
-	if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
-		cfg.Connectors.PoolSize = n
-	}
-	cfg.Connectors.CacheDir = sharedCompileCache()
-	cfg.Tenants = []Tenant{{ID: DevTenant, TenantConfig: identity.TenantConfig{APIKeys: []identity.ConfigKey{{Key: DevAPIKey, Role: core.RoleAdmin}}},
-		Connectors: map[string]plugins.TenantConfig{connector: grant}}}
-	h, err := buildHub(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		return fail(err)
-	}
-	addr, _, err := h.start(ctx)
-	if err != nil {
-		h.close(context.Background())
-		return fail(err)
-	}
-	return h, "http://" + addr.String(), cfg.Storage.Path, func() {
-		if err := h.shutdown(); err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: shutdown:", err)
-		}
-		os.RemoveAll(dir)
-	}, nil
+	return startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-pipeline-", rules: rulesYAML,
+		modules: map[string]string{connector + ".wasm": wasm}, log: slog.LevelWarn,
+		configure: func(cfg *Config) {
+			if retention > 0 {
+				cfg.Storage.Retention, cfg.Storage.DedupWindow = retention, retention
+				cfg.Storage.PruneInterval = min(max(retention/4, 10*time.Millisecond), time.Second)
+			}
+			if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
+				cfg.Connectors.PoolSize = n
+			}
+			cfg.Tenants[0].Connectors = map[string]plugins.TenantConfig{connector: grant}
+		}})
 }
