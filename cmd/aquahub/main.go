@@ -6,11 +6,29 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/aquascene/aquahub/plugins"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:]))
+}
+
+// gcPercent is the garbage collector's target the hub runs with unless GOGC says otherwise.
+// The hub's live heap is small and its allocation rate high (every request, event and step
+// allocates), so Go's default of 100 collects many times a second; 300 cut the CPU per
+// durably accepted event by about a sixth in `aquahub bench ingest`, for a heap that peaks
+// at four times the live data instead of twice.
+const gcPercent = 300
+
+// tuneGC sets gcPercent when the environment does not set GOGC.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 // run executes the CLI and returns the exit code; tests call it in-process.
 func run(args []string) int {
