@@ -132,8 +132,20 @@ func (c *Connector) Manifest() abi.Manifest {
 	return m
 }
 
+// namer is implemented by handlers that know their name without building their spec;
+// Spec derives both schemas by reflection, which a lookup on every call cannot afford.
+type namer interface{ actionName() string }
+
+func (a Action[In, Out]) actionName() string { return a.Name }
+
 func (c *Connector) handler(name string) Handler {
 	for _, a := range c.Actions {
+		if n, ok := a.(namer); ok {
+			if n.actionName() == name {
+				return a
+			}
+			continue
+		}
 		if a.Spec().Name == name {
 			return a
 		}

@@ -106,26 +106,13 @@ type wasmHost struct{}
 func defaultHost() Host { return wasmHost{} }
 
 func (wasmHost) HTTP(_ context.Context, req *abi.HTTPRequest) *abi.HTTPResponse {
-	fail := func(msg string) *abi.HTTPResponse {
-		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorInvalid, Message: msg}}
-	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		return fail(err.Error())
-	}
-	n := hubHTTPRequest(ptrOf(b), uint32(len(b)))
-	if n < 0 {
-		return fail("http_request: " + abi.Status(n).String())
-	}
-	out, err := take(n)
-	if err != nil {
-		return fail(err.Error())
-	}
-	var resp abi.HTTPResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return fail("decoding http response: " + err.Error())
-	}
-	return &resp
+	return roundTripWire(req, func(b []byte) ([]byte, error) {
+		n := hubHTTPRequest(ptrOf(b), uint32(len(b)))
+		if n < 0 {
+			return nil, errors.New("http_request: " + abi.Status(n).String())
+		}
+		return take(n)
+	})
 }
 
 func (wasmHost) KVGet(_ context.Context, key string) ([]byte, bool, error) {
