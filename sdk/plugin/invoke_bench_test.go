@@ -40,7 +40,7 @@ func (h *wireHost) HTTP(_ context.Context, req *abi.HTTPRequest) *abi.HTTPRespon
 	return roundTripWire(req, func([]byte) ([]byte, error) { return h.resp, nil })
 }
 func (*wireHost) KVGet(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
-func (*wireHost) KVSet(context.Context, string, []byte) error        { return nil }
+func (*wireHost) KVSet(context.Context, string, []byte) error         { return nil }
 func (*wireHost) Log(context.Context, abi.LogRecord)                  {}
 func (*wireHost) Now(context.Context) time.Time                       { return time.Now() }
 
