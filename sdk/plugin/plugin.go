@@ -177,6 +177,9 @@ func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeReques
 		ictx := context.WithValue(ctx, callKey{}, &call)
 		ictx = context.WithValue(ictx, hostKey{}, host)
 		out, err := h.Call(ictx, raw)
+		if _, sdk := h.(namer); !sdk && err == nil {
+			out, err = checkOutput(out)
+		}
 		if err != nil {
 			resp.Results[i].Error = toABIError(err)
 			continue
@@ -231,9 +234,5 @@ func invoke(host Host, raw []byte) []byte {
 	default:
 		resp = connector.Invoke(context.Background(), host, req)
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		b, _ = json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "encoding response: " + err.Error()}})
-	}
-	return b
+	return encodeResponse(resp)
 }

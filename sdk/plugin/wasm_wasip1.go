@@ -68,11 +68,10 @@ func hubDescribe() uint64 { return result(describe()) }
 
 //go:wasmexport hub_invoke
 func hubInvoke(ptr, length uint32) uint64 {
-	// The request is decoded into fresh values (json copies strings and RawMessages), so
-	// nothing refers to input once invoke returns and the host may overwrite it.
+	// The request is decoded into fresh values (strings and inputs are copies), so nothing
+	// refers to input once invoke returns and the host may overwrite it.
 	if len(input) == 0 || ptr != uint32(uintptr(unsafe.Pointer(unsafe.SliceData(input)))) || uint32(len(input)) < length {
-		msg, _ := json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer and length are not within the last hub_alloc buffer"}})
-		return result(msg)
+		return result(encodeResponse(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer and length are not within the last hub_alloc buffer"}}))
 	}
 	return result(invoke(wasmHost{}, input[:length]))
 }
@@ -137,7 +136,7 @@ func (wasmHost) KVSet(_ context.Context, key string, value []byte) error {
 }
 
 func (wasmHost) Log(_ context.Context, rec abi.LogRecord) {
-	b, err := json.Marshal(rec)
+	b, err := rec.AppendJSON(nil)
 	if err != nil {
 		return
 	}
