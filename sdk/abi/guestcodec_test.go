@@ -307,3 +307,69 @@ func FuzzGuestEncodings(f *testing.F) {
 		}
 	})
 }
+
+// The benchmarks compare each guest codec with encoding/json on the envelopes of the
+// pipeline bench's http connector call.
+
+func BenchmarkDecodeInvokeRequest(b *testing.B) {
+	in := []byte(decodeCases[0].in)
+	b.Run("guest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeInvokeRequest(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r InvokeRequest
+			if err := json.Unmarshal(in, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeHTTPResponse(b *testing.B) {
+	in := []byte(httpResponseCases[0].in)
+	b.Run("guest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeHTTPResponse(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r HTTPResponse
+			if err := json.Unmarshal(in, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkEncodeHTTPRequest(b *testing.B) {
+	req := HTTPRequest{Method: "POST", URL: "http://127.0.0.1:9/v3/mail/send",
+		Headers: map[string][]string{"Content-Type": {"application/json"}, "Authorization": {"Bearer {{secret:api_key}}"}, "Idempotency-Key": {"r1:send"}},
+		Body:    []byte(`{"content":[{"type":"text/html","value":"<h1>CO2</h1><p>Issue 7</p>"}],"custom_args":{"bench_id":"b-7","content_id":"CNT-7"},"from":{"email":"newsletter@aquascene.bg","name":"AquaScene"},"personalizations":[{"to":[{"email":"reader7@example.com"}]}],"subject":"This Week in Aquascaping"}`)}
+	b.Run("guest", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf = req.AppendJSON(buf[:0])
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

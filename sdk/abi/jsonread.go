@@ -125,47 +125,106 @@ func (d *jsonReader) push() error {
 	return nil
 }
 
-// skip reads and validates any value and returns its bytes.
+// skip reads and validates any value and returns its bytes. It loops rather than
+// recursing, since inputs pass through it whole.
 func (d *jsonReader) skip() ([]byte, error) {
+	d.ws()
 	start := d.pos
-	switch d.next() {
-	case '{':
-		start = d.pos
-		if err := d.object(func([]byte) error { _, err := d.skip(); return err }); err != nil {
-			return nil, err
+	var arr [32]byte
+	open := arr[:0] // the brackets of the containers skip is inside
+	for {
+		// The reader is at a value.
+		switch d.next() {
+		case '{':
+			d.pos++
+			if err := d.push(); err != nil {
+				return nil, err
+			}
+			if d.next() == '}' {
+				d.pos++
+				d.depth--
+				break
+			}
+			open = append(open, '}')
+			if err := d.skipKey(); err != nil {
+				return nil, err
+			}
+			continue
+		case '[':
+			d.pos++
+			if err := d.push(); err != nil {
+				return nil, err
+			}
+			if d.next() == ']' {
+				d.pos++
+				d.depth--
+				break
+			}
+			open = append(open, ']')
+			continue
+		case '"':
+			if _, _, err := d.stringSpan(); err != nil {
+				return nil, err
+			}
+		case 't':
+			if err := d.literal("true"); err != nil {
+				return nil, err
+			}
+		case 'f':
+			if err := d.literal("false"); err != nil {
+				return nil, err
+			}
+		case 'n':
+			if err := d.literal("null"); err != nil {
+				return nil, err
+			}
+		default:
+			if _, err := d.number(); err != nil {
+				return nil, err
+			}
 		}
-	case '[':
-		start = d.pos
-		if err := d.array(func() error { _, err := d.skip(); return err }); err != nil {
-			return nil, err
-		}
-	case '"':
-		start = d.pos
-		if _, _, err := d.stringSpan(); err != nil {
-			return nil, err
-		}
-	case 't':
-		start = d.pos
-		if err := d.literal("true"); err != nil {
-			return nil, err
-		}
-	case 'f':
-		start = d.pos
-		if err := d.literal("false"); err != nil {
-			return nil, err
-		}
-	case 'n':
-		start = d.pos
-		if err := d.literal("null"); err != nil {
-			return nil, err
-		}
-	default:
-		start = d.pos
-		if _, err := d.number(); err != nil {
-			return nil, err
+		// The reader is after a value: close containers until one has more.
+		for {
+			if len(open) == 0 {
+				return d.data[start:d.pos], nil
+			}
+			closer := open[len(open)-1]
+			c := d.next()
+			if c == ',' {
+				d.pos++
+				if closer == '}' {
+					if err := d.skipKey(); err != nil {
+						return nil, err
+					}
+				}
+				break
+			}
+			if c != closer {
+				if closer == '}' {
+					return nil, d.syntax("after object key:value pair")
+				}
+				return nil, d.syntax("after array element")
+			}
+			d.pos++
+			d.depth--
+			open = open[:len(open)-1]
 		}
 	}
-	return d.data[start:d.pos], nil
+}
+
+// skipKey reads an object key and its colon.
+func (d *jsonReader) skipKey() error {
+	if d.next() != '"' {
+		return d.syntax("looking for beginning of object key string")
+	}
+	if _, _, err := d.stringSpan(); err != nil {
+		return err
+	}
+	if d.next() != ':' {
+		return d.syntax("after object key")
+	}
+	d.pos++
+	return nil
 }
 
 // object reads an object, calling field with each key (unescaped; valid only during the
