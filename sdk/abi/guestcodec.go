@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/aquascene/aquahub/sdk/internal/wirejson"
 )
 
 // The guest side of the envelopes: a wasm guest decodes InvokeRequest and HTTPResponse
@@ -22,7 +24,7 @@ import (
 // Inputs are copies of the input's bytes.
 func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
 	r := &InvokeRequest{}
-	if err := decodeTop(b, r.decodeFields); err != nil {
+	if err := wirejson.DecodeObject(b, r.decodeFields); err != nil {
 		return nil, fmt.Errorf("invoke request: %w", err)
 	}
 	if r.Action == "" {
@@ -34,35 +36,35 @@ func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
 var invokeRequestFields = []string{"action", "inputs", "config", "secrets", "tenant", "run_id",
 	"step_id", "idempotency_key", "attempt", "deadline_unix_ms", "log_level"}
 
-func (r *InvokeRequest) decodeFields(d *jsonReader, key []byte) error {
-	switch fieldName(key, invokeRequestFields...) {
+func (r *InvokeRequest) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, invokeRequestFields...) {
 	case "action":
-		return d.stringField(&r.Action)
+		return d.StringField(&r.Action)
 	case "inputs":
-		return d.rawsField(&r.Inputs)
+		return d.RawsField(&r.Inputs)
 	case "config":
-		return d.mapField(&r.Config)
+		return d.MapField(&r.Config)
 	case "secrets":
-		return d.stringsField(&r.Secrets)
+		return d.StringsField(&r.Secrets)
 	case "tenant":
-		return d.stringField(&r.Tenant)
+		return d.StringField(&r.Tenant)
 	case "run_id":
-		return d.stringField(&r.RunID)
+		return d.StringField(&r.RunID)
 	case "step_id":
-		return d.stringField(&r.StepID)
+		return d.StringField(&r.StepID)
 	case "idempotency_key":
-		return d.stringField(&r.IdempotencyKey)
+		return d.StringField(&r.IdempotencyKey)
 	case "attempt":
 		n := int64(r.Attempt)
-		err := d.intField(&n)
+		err := d.IntField(&n)
 		r.Attempt = int(n)
 		return err
 	case "deadline_unix_ms":
-		return d.intField(&r.DeadlineUnixMS)
+		return d.IntField(&r.DeadlineUnixMS)
 	case "log_level":
-		return d.stringField(&r.LogLevel)
+		return d.StringField(&r.LogLevel)
 	}
-	_, err := d.skip()
+	_, err := d.Skip()
 	return err
 }
 
@@ -70,7 +72,7 @@ func (r *InvokeRequest) decodeFields(d *jsonReader, key []byte) error {
 // ignored). It is the guest's reader of what its host sends; the host never uses it.
 func DecodeHTTPResponse(b []byte) (*HTTPResponse, error) {
 	r := &HTTPResponse{}
-	if err := decodeTop(b, r.decodeFields); err != nil {
+	if err := wirejson.DecodeObject(b, r.decodeFields); err != nil {
 		return nil, fmt.Errorf("http response: %w", err)
 	}
 	return r, nil
@@ -78,90 +80,46 @@ func DecodeHTTPResponse(b []byte) (*HTTPResponse, error) {
 
 var httpResponseFields = []string{"status", "headers", "body", "url", "error"}
 
-func (r *HTTPResponse) decodeFields(d *jsonReader, key []byte) error {
-	switch fieldName(key, httpResponseFields...) {
+func (r *HTTPResponse) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, httpResponseFields...) {
 	case "status":
 		n := int64(r.Status)
-		err := d.intField(&n)
+		err := d.IntField(&n)
 		r.Status = int(n)
 		return err
 	case "headers":
-		return d.headersField(&r.Headers)
+		return d.HeadersField(&r.Headers)
 	case "body":
-		return d.bytesField(&r.Body)
+		return d.BytesField(&r.Body)
 	case "url":
-		return d.stringField(&r.URL)
+		return d.StringField(&r.URL)
 	case "error":
-		if isNull, err := d.null(); isNull || err != nil {
+		if isNull, err := d.Null(); isNull || err != nil {
 			r.Error = nil
 			return err
 		}
 		if r.Error == nil {
 			r.Error = &HTTPError{}
 		}
-		return d.objectInto("HTTPError", r.Error.decodeFields)
+		return d.ObjectInto("HTTPError", r.Error.decodeFields)
 	}
-	_, err := d.skip()
+	_, err := d.Skip()
 	return err
 }
 
 var httpErrorFields = []string{"code", "message", "retry_after_ms"}
 
-func (e *HTTPError) decodeFields(d *jsonReader, key []byte) error {
-	switch fieldName(key, httpErrorFields...) {
+func (e *HTTPError) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, httpErrorFields...) {
 	case "code":
-		return d.stringField(&e.Code)
+		return d.StringField(&e.Code)
 	case "message":
-		return d.stringField(&e.Message)
+		return d.StringField(&e.Message)
 	case "retry_after_ms":
-		return d.intField(&e.RetryAfterMS)
+		return d.IntField(&e.RetryAfterMS)
 	}
-	_, err := d.skip()
+	_, err := d.Skip()
 	return err
-}
-
-// decodeTop reads one object (or null, which decodes nothing) filling it through field.
-func decodeTop(b []byte, field func(*jsonReader, []byte) error) error {
-	d := &jsonReader{data: b}
-	if isNull, err := d.null(); err != nil {
-		return err
-	} else if !isNull {
-		if err := d.objectInto("object", field); err != nil {
-			return err
-		}
-	}
-	return d.end()
-}
-
-// objectInto reads an object through field, or reports a value of another type.
-func (d *jsonReader) objectInto(typ string, field func(*jsonReader, []byte) error) error {
-	if d.next() != '{' {
-		return d.mismatch(typ)
-	}
-	return d.object(func(key []byte) error { return field(d, key) })
-}
-
-// rawsField reads an array of values, each kept as a copy of its bytes (a null element as
-// "null"), or null (nil).
-func (d *jsonReader) rawsField(v *[]json.RawMessage) error {
-	switch d.next() {
-	case 'n':
-		*v = nil
-		return d.literal("null")
-	case '[':
-		out := (*v)[:0]
-		if out == nil {
-			out = []json.RawMessage{}
-		}
-		err := d.array(func() error {
-			raw, err := d.skip()
-			out = append(out, append(json.RawMessage(nil), raw...))
-			return err
-		})
-		*v = out
-		return err
-	}
-	return d.mismatch("[]json.RawMessage")
 }
 
 // AppendJSON appends the response's JSON encoding to dst. Outputs are copied as they are:

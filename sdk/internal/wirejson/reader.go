@@ -1,7 +1,8 @@
-package abi
+package wirejson
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,26 +11,29 @@ import (
 	"unicode/utf8"
 )
 
-// jsonReader reads one JSON document the way encoding/json's Unmarshal reads it into the
-// envelope types the guest SDK decodes: the same grammar, the same nesting limit, the same
+// Reader reads one JSON document the way encoding/json's Unmarshal reads it into the
+// types the guest SDK decodes: the same grammar, the same nesting limit, the same
 // string unescaping (invalid UTF-8 and lone surrogates become U+FFFD), object keys matched
 // exactly or else case-insensitively, unknown keys skipped, null leaving scalars untouched
 // and setting slices, maps and pointers to nil, a repeated object key decoded again on top
 // of the first (maps and pointed-to structs merge). It exists because encoding/json's
 // reflection and garbage cost a wasm guest far more than the few fields it needs.
-type jsonReader struct {
+type Reader struct {
 	data  []byte
 	pos   int
 	depth int
-	buf   []byte // scratch for unescaping keys
+	buf   []byte // scratch for ScratchString
 }
+
+// NewReader returns a reader of b.
+func NewReader(b []byte) *Reader { return &Reader{data: b} }
 
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = 10000
 
 var errJSONEnd = errors.New("unexpected end of JSON input")
 
-func (d *jsonReader) syntax(what string) error {
+func (d *Reader) syntax(what string) error {
 	if d.pos >= len(d.data) {
 		return errJSONEnd
 	}
@@ -51,7 +55,7 @@ func typeError(what, into string, off int) error {
 	return fmt.Errorf("cannot unmarshal %s into %s (offset %d)", what, into, off)
 }
 
-func (d *jsonReader) ws() {
+func (d *Reader) ws() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -62,8 +66,8 @@ func (d *jsonReader) ws() {
 	}
 }
 
-// next skips whitespace and returns the next byte, or 0 at the end.
-func (d *jsonReader) next() byte {
+// Next skips whitespace and returns the next byte, or 0 at the end.
+func (d *Reader) Next() byte {
 	d.ws()
 	if d.pos < len(d.data) {
 		return d.data[d.pos]
@@ -71,17 +75,17 @@ func (d *jsonReader) next() byte {
 	return 0
 }
 
-// end reports an error unless only whitespace is left.
-func (d *jsonReader) end() error {
-	if d.next() != 0 || d.pos < len(d.data) {
+// End reports an error unless only whitespace is left.
+func (d *Reader) End() error {
+	if d.Next() != 0 || d.pos < len(d.data) {
 		return d.syntax("after top-level value")
 	}
 	return nil
 }
 
 // kind names the value starting at the next byte, for type errors.
-func (d *jsonReader) kind() string {
-	switch d.next() {
+func (d *Reader) kind() string {
+	switch d.Next() {
 	case '{':
 		return "object"
 	case '[':
@@ -96,15 +100,16 @@ func (d *jsonReader) kind() string {
 	return "number"
 }
 
-// null consumes a null literal if one is next.
-func (d *jsonReader) null() (bool, error) {
-	if d.next() != 'n' {
+// Null consumes a null literal if one is next.
+func (d *Reader) Null() (bool, error) {
+	if d.Next() != 'n' {
 		return false, nil
 	}
-	return true, d.literal("null")
+	return true, d.Literal("null")
 }
 
-func (d *jsonReader) literal(lit string) error {
+// Literal reads the literal lit (true, false or null).
+func (d *Reader) Literal(lit string) error {
 	for i := 0; i < len(lit); i++ {
 		if d.pos >= len(d.data) {
 			return errJSONEnd
@@ -117,7 +122,7 @@ func (d *jsonReader) literal(lit string) error {
 	return nil
 }
 
-func (d *jsonReader) push() error {
+func (d *Reader) push() error {
 	d.depth++
 	if d.depth > maxJSONDepth {
 		return errors.New("exceeded max depth")
@@ -125,22 +130,22 @@ func (d *jsonReader) push() error {
 	return nil
 }
 
-// skip reads and validates any value and returns its bytes. It loops rather than
+// Skip reads and validates any value and returns its bytes. It loops rather than
 // recursing, since inputs pass through it whole.
-func (d *jsonReader) skip() ([]byte, error) {
+func (d *Reader) Skip() ([]byte, error) {
 	d.ws()
 	start := d.pos
 	var arr [32]byte
 	open := arr[:0] // the brackets of the containers skip is inside
 	for {
 		// The reader is at a value.
-		switch d.next() {
+		switch d.Next() {
 		case '{':
 			d.pos++
 			if err := d.push(); err != nil {
 				return nil, err
 			}
-			if d.next() == '}' {
+			if d.Next() == '}' {
 				d.pos++
 				d.depth--
 				break
@@ -155,7 +160,7 @@ func (d *jsonReader) skip() ([]byte, error) {
 			if err := d.push(); err != nil {
 				return nil, err
 			}
-			if d.next() == ']' {
+			if d.Next() == ']' {
 				d.pos++
 				d.depth--
 				break
@@ -167,19 +172,19 @@ func (d *jsonReader) skip() ([]byte, error) {
 				return nil, err
 			}
 		case 't':
-			if err := d.literal("true"); err != nil {
+			if err := d.Literal("true"); err != nil {
 				return nil, err
 			}
 		case 'f':
-			if err := d.literal("false"); err != nil {
+			if err := d.Literal("false"); err != nil {
 				return nil, err
 			}
 		case 'n':
-			if err := d.literal("null"); err != nil {
+			if err := d.Literal("null"); err != nil {
 				return nil, err
 			}
 		default:
-			if _, err := d.number(); err != nil {
+			if _, err := d.Number(); err != nil {
 				return nil, err
 			}
 		}
@@ -189,7 +194,7 @@ func (d *jsonReader) skip() ([]byte, error) {
 				return d.data[start:d.pos], nil
 			}
 			closer := open[len(open)-1]
-			c := d.next()
+			c := d.Next()
 			if c == ',' {
 				d.pos++
 				if closer == '}' {
@@ -213,52 +218,52 @@ func (d *jsonReader) skip() ([]byte, error) {
 }
 
 // skipKey reads an object key and its colon.
-func (d *jsonReader) skipKey() error {
-	if d.next() != '"' {
+func (d *Reader) skipKey() error {
+	if d.Next() != '"' {
 		return d.syntax("looking for beginning of object key string")
 	}
 	if _, _, err := d.stringSpan(); err != nil {
 		return err
 	}
-	if d.next() != ':' {
+	if d.Next() != ':' {
 		return d.syntax("after object key")
 	}
 	d.pos++
 	return nil
 }
 
-// object reads an object, calling field with each key (unescaped; valid only during the
+// Object reads an object, calling field with each key (unescaped; valid only during the
 // call) with the reader at the key's value, which field must consume.
-func (d *jsonReader) object(field func(key []byte) error) error {
-	if d.next() != '{' {
+func (d *Reader) Object(field func(key []byte) error) error {
+	if d.Next() != '{' {
 		return d.syntax("looking for beginning of object")
 	}
 	d.pos++
 	if err := d.push(); err != nil {
 		return err
 	}
-	if d.next() == '}' {
+	if d.Next() == '}' {
 		d.pos++
 		d.depth--
 		return nil
 	}
 	for {
-		if d.next() != '"' {
+		if d.Next() != '"' {
 			return d.syntax("looking for beginning of object key string")
 		}
 		// An escaped key gets its own buffer: the value may use the scratch one.
-		key, err := d.rawString(nil)
+		key, err := d.RawString(nil)
 		if err != nil {
 			return err
 		}
-		if d.next() != ':' {
+		if d.Next() != ':' {
 			return d.syntax("after object key")
 		}
 		d.pos++
 		if err := field(key); err != nil {
 			return err
 		}
-		switch d.next() {
+		switch d.Next() {
 		case ',':
 			d.pos++
 		case '}':
@@ -271,16 +276,16 @@ func (d *jsonReader) object(field func(key []byte) error) error {
 	}
 }
 
-// array reads an array, calling elem with the reader at each element.
-func (d *jsonReader) array(elem func() error) error {
-	if d.next() != '[' {
+// Array reads an array, calling elem with the reader at each element.
+func (d *Reader) Array(elem func() error) error {
+	if d.Next() != '[' {
 		return d.syntax("looking for beginning of array")
 	}
 	d.pos++
 	if err := d.push(); err != nil {
 		return err
 	}
-	if d.next() == ']' {
+	if d.Next() == ']' {
 		d.pos++
 		d.depth--
 		return nil
@@ -289,7 +294,7 @@ func (d *jsonReader) array(elem func() error) error {
 		if err := elem(); err != nil {
 			return err
 		}
-		switch d.next() {
+		switch d.Next() {
 		case ',':
 			d.pos++
 		case ']':
@@ -304,7 +309,7 @@ func (d *jsonReader) array(elem func() error) error {
 
 // stringSpan validates the string starting at pos and returns its contents between the
 // quotes and whether they need unescaping (escapes, invalid UTF-8).
-func (d *jsonReader) stringSpan() (raw []byte, plain bool, err error) {
+func (d *Reader) stringSpan() (raw []byte, plain bool, err error) {
 	d.pos++ // opening quote
 	start := d.pos
 	plain = true
@@ -357,9 +362,9 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// rawString reads a string and returns its unescaped bytes: a slice of the input when
+// RawString reads a string and returns its unescaped bytes: a slice of the input when
 // nothing needed unescaping, else appended to dst.
-func (d *jsonReader) rawString(dst []byte) ([]byte, error) {
+func (d *Reader) RawString(dst []byte) ([]byte, error) {
 	raw, plain, err := d.stringSpan()
 	if err != nil {
 		return nil, err
@@ -370,14 +375,14 @@ func (d *jsonReader) rawString(dst []byte) ([]byte, error) {
 	return unescape(dst, raw), nil
 }
 
-// str reads a string value into a new string.
-func (d *jsonReader) str() (string, error) {
-	b, err := d.scratchString()
+// String reads a string value into a new string.
+func (d *Reader) String() (string, error) {
+	b, err := d.ScratchString()
 	return string(b), err
 }
 
-// scratchString reads a string whose unescaped bytes are valid until the next call.
-func (d *jsonReader) scratchString() ([]byte, error) {
+// ScratchString reads a string whose unescaped bytes are valid until the next call.
+func (d *Reader) ScratchString() ([]byte, error) {
 	raw, plain, err := d.stringSpan()
 	if err != nil || plain {
 		return raw, err
@@ -456,8 +461,8 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// number reads and validates a number literal.
-func (d *jsonReader) number() ([]byte, error) {
+// Number reads and validates a number literal.
+func (d *Reader) Number() ([]byte, error) {
 	start := d.pos
 	at := func(i int) byte {
 		if i < len(d.data) {
@@ -511,36 +516,36 @@ func (d *jsonReader) number() ([]byte, error) {
 	return d.data[start:d.pos], nil
 }
 
-// stringField reads a string or null (which leaves *v as it was).
-func (d *jsonReader) stringField(v *string) error {
-	switch d.next() {
+// StringField reads a string or null (which leaves *v as it was).
+func (d *Reader) StringField(v *string) error {
+	switch d.Next() {
 	case 'n':
-		return d.literal("null")
+		return d.Literal("null")
 	case '"':
-		s, err := d.str()
+		s, err := d.String()
 		*v = s
 		return err
 	}
-	return d.mismatch("string")
+	return d.Mismatch("string")
 }
 
-// mismatch skips a value of the wrong type and reports it.
-func (d *jsonReader) mismatch(into string) error {
+// Mismatch skips a value of the wrong type and reports it.
+func (d *Reader) Mismatch(into string) error {
 	off, kind := d.pos, d.kind()
-	if _, err := d.skip(); err != nil {
+	if _, err := d.Skip(); err != nil {
 		return err
 	}
 	return typeError(kind, into, off)
 }
 
-// intField reads an integer or null (which leaves *v as it was).
-func (d *jsonReader) intField(v *int64) error {
-	switch c := d.next(); {
+// IntField reads an integer or null (which leaves *v as it was).
+func (d *Reader) IntField(v *int64) error {
+	switch c := d.Next(); {
 	case c == 'n':
-		return d.literal("null")
+		return d.Literal("null")
 	case c == '-' || '0' <= c && c <= '9':
 		off := d.pos
-		num, err := d.number()
+		num, err := d.Number()
 		if err != nil {
 			return err
 		}
@@ -551,19 +556,19 @@ func (d *jsonReader) intField(v *int64) error {
 		*v = n
 		return nil
 	}
-	return d.mismatch("int64")
+	return d.Mismatch("int64")
 }
 
-// bytesField reads base64 (standard encoding, as encoding/json writes []byte), an array
+// BytesField reads base64 (standard encoding, as encoding/json writes []byte), an array
 // of byte values, or null (nil).
-func (d *jsonReader) bytesField(v *[]byte) error {
-	switch c := d.next(); c {
+func (d *Reader) BytesField(v *[]byte) error {
+	switch c := d.Next(); c {
 	case 'n':
 		*v = nil
-		return d.literal("null")
+		return d.Literal("null")
 	case '"':
 		off := d.pos
-		s, err := d.scratchString()
+		s, err := d.ScratchString()
 		if err != nil {
 			return err
 		}
@@ -579,9 +584,9 @@ func (d *jsonReader) bytesField(v *[]byte) error {
 		if out == nil {
 			out = []byte{}
 		}
-		err := d.array(func() error {
+		err := d.Array(func() error {
 			off := d.pos
-			if isNull, err := d.null(); isNull || err != nil {
+			if isNull, err := d.Null(); isNull || err != nil {
 				var b byte
 				if len(out) < cap(out) {
 					b = out[:len(out)+1][len(out)]
@@ -589,10 +594,10 @@ func (d *jsonReader) bytesField(v *[]byte) error {
 				out = append(out, b)
 				return err
 			}
-			if c := d.next(); c != '-' && (c < '0' || c > '9') {
-				return d.mismatch("uint8")
+			if c := d.Next(); c != '-' && (c < '0' || c > '9') {
+				return d.Mismatch("uint8")
 			}
-			num, err := d.number()
+			num, err := d.Number()
 			if err != nil {
 				return err
 			}
@@ -606,15 +611,15 @@ func (d *jsonReader) bytesField(v *[]byte) error {
 		*v = out
 		return err
 	}
-	return d.mismatch("[]byte")
+	return d.Mismatch("[]byte")
 }
 
-// stringsField reads an array of strings (null elements are "") or null (nil).
-func (d *jsonReader) stringsField(v *[]string) error {
-	switch d.next() {
+// StringsField reads an array of strings (null elements are "") or null (nil).
+func (d *Reader) StringsField(v *[]string) error {
+	switch d.Next() {
 	case 'n':
 		*v = nil
-		return d.literal("null")
+		return d.Literal("null")
 	case '[':
 		// Like encoding/json, decode into the existing array: a null element keeps what
 		// that position held.
@@ -622,74 +627,74 @@ func (d *jsonReader) stringsField(v *[]string) error {
 		if out == nil {
 			out = []string{}
 		}
-		err := d.array(func() error {
+		err := d.Array(func() error {
 			var s string
 			if len(out) < cap(out) {
 				s = out[:len(out)+1][len(out)]
 			}
-			err := d.stringField(&s)
+			err := d.StringField(&s)
 			out = append(out, s)
 			return err
 		})
 		*v = out
 		return err
 	}
-	return d.mismatch("[]string")
+	return d.Mismatch("[]string")
 }
 
-// headersField reads an object of string arrays or null (nil). A repeated key replaces
+// HeadersField reads an object of string arrays or null (nil). A repeated key replaces
 // the earlier value; an existing map is added to, as encoding/json does.
-func (d *jsonReader) headersField(v *map[string][]string) error {
-	switch d.next() {
+func (d *Reader) HeadersField(v *map[string][]string) error {
+	switch d.Next() {
 	case 'n':
 		*v = nil
-		return d.literal("null")
+		return d.Literal("null")
 	case '{':
 		if *v == nil {
 			*v = map[string][]string{}
 		}
 		m := *v
-		return d.object(func(key []byte) error {
+		return d.Object(func(key []byte) error {
 			var vals []string
-			err := d.stringsField(&vals)
+			err := d.StringsField(&vals)
 			m[string(key)] = vals
 			return err
 		})
 	}
-	return d.mismatch("map[string][]string")
+	return d.Mismatch("map[string][]string")
 }
 
-// anyValue reads any value as encoding/json does into an interface: objects as
+// Any reads any value as encoding/json does into an interface: objects as
 // map[string]any, arrays as []any, numbers as float64.
-func (d *jsonReader) anyValue() (any, error) {
-	switch c := d.next(); c {
+func (d *Reader) Any() (any, error) {
+	switch c := d.Next(); c {
 	case '{':
 		m := map[string]any{}
-		err := d.object(func(key []byte) error {
-			v, err := d.anyValue()
+		err := d.Object(func(key []byte) error {
+			v, err := d.Any()
 			m[string(key)] = v
 			return err
 		})
 		return m, err
 	case '[':
 		a := []any{}
-		err := d.array(func() error {
-			v, err := d.anyValue()
+		err := d.Array(func() error {
+			v, err := d.Any()
 			a = append(a, v)
 			return err
 		})
 		return a, err
 	case '"':
-		return d.str()
+		return d.String()
 	case 't':
-		return true, d.literal("true")
+		return true, d.Literal("true")
 	case 'f':
-		return false, d.literal("false")
+		return false, d.Literal("false")
 	case 'n':
-		return nil, d.literal("null")
+		return nil, d.Literal("null")
 	default:
 		off := d.pos
-		num, err := d.number()
+		num, err := d.Number()
 		if err != nil {
 			return nil, err
 		}
@@ -701,29 +706,29 @@ func (d *jsonReader) anyValue() (any, error) {
 	}
 }
 
-// mapField reads an object into *v (adding to an existing map) or null (nil).
-func (d *jsonReader) mapField(v *map[string]any) error {
-	switch d.next() {
+// MapField reads an object into *v (adding to an existing map) or null (nil).
+func (d *Reader) MapField(v *map[string]any) error {
+	switch d.Next() {
 	case 'n':
 		*v = nil
-		return d.literal("null")
+		return d.Literal("null")
 	case '{':
 		if *v == nil {
 			*v = map[string]any{}
 		}
 		m := *v
-		return d.object(func(key []byte) error {
-			val, err := d.anyValue()
+		return d.Object(func(key []byte) error {
+			val, err := d.Any()
 			m[string(key)] = val
 			return err
 		})
 	}
-	return d.mismatch("map[string]any")
+	return d.Mismatch("map[string]any")
 }
 
-// fieldName returns the entry of names that key names: an exact match, else one equal to
+// FieldName returns the entry of names that key names: an exact match, else one equal to
 // it under encoding/json's case folding. It returns "" for an unknown key.
-func fieldName(key []byte, names ...string) string {
+func FieldName(key []byte, names ...string) string {
 	for _, n := range names {
 		if string(key) == n {
 			return n
@@ -774,4 +779,49 @@ func foldKey(dst, key []byte) []byte {
 		i += size
 	}
 	return dst
+}
+
+// DecodeObject reads b as one object (or null, which decodes nothing), handing each key
+// to field with the reader at its value, which field must consume.
+func DecodeObject(b []byte, field func(*Reader, []byte) error) error {
+	d := &Reader{data: b}
+	if isNull, err := d.Null(); err != nil {
+		return err
+	} else if !isNull {
+		if err := d.ObjectInto("object", field); err != nil {
+			return err
+		}
+	}
+	return d.End()
+}
+
+// ObjectInto reads an object through field, or reports a value of another type.
+func (d *Reader) ObjectInto(typ string, field func(*Reader, []byte) error) error {
+	if d.Next() != '{' {
+		return d.Mismatch(typ)
+	}
+	return d.Object(func(key []byte) error { return field(d, key) })
+}
+
+// RawsField reads an array of values, each kept as a copy of its bytes (a null element as
+// "null"), or null (nil).
+func (d *Reader) RawsField(v *[]json.RawMessage) error {
+	switch d.Next() {
+	case 'n':
+		*v = nil
+		return d.Literal("null")
+	case '[':
+		out := (*v)[:0]
+		if out == nil {
+			out = []json.RawMessage{}
+		}
+		err := d.Array(func() error {
+			raw, err := d.Skip()
+			out = append(out, append(json.RawMessage(nil), raw...))
+			return err
+		})
+		*v = out
+		return err
+	}
+	return d.Mismatch("[]json.RawMessage")
 }
