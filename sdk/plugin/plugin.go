@@ -81,7 +81,8 @@ func (a Action[In, Out]) Spec() abi.ActionSpec {
 // Call implements Handler.
 func (a Action[In, Out]) Call(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var in In
-	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) && !decodeFast(raw, &in) {
+		in = *new(In)
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
