@@ -103,10 +103,6 @@ func TestFastInputDecoderLeavesOtherTypesToEncodingJSON(t *testing.T) {
 	type stringOption struct {
 		N int `json:"n,string"`
 	}
-	type clash struct {
-		A string `json:"a"`
-		B string `json:"a"`
-	}
 	type withTime struct {
 		At time.Time `json:"at"`
 	}
@@ -131,7 +127,10 @@ func TestFastInputDecoderLeavesOtherTypesToEncodingJSON(t *testing.T) {
 	}{
 		{"embedded struct", reflect.TypeFor[embedded]()},
 		{"string option", reflect.TypeFor[stringOption]()},
-		{"clashing names", reflect.TypeFor[clash]()},
+		{"clashing names", reflect.StructOf([]reflect.StructField{ // built, since vet refuses it as source
+			{Name: "A", Type: reflect.TypeFor[string](), Tag: `json:"a"`},
+			{Name: "B", Type: reflect.TypeFor[string](), Tag: `json:"a"`},
+		})},
 		{"time.Time", reflect.TypeFor[withTime]()},
 		{"[]byte", reflect.TypeFor[withBytes]()},
 		{"float32", reflect.TypeFor[withFloat32]()},
