@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,10 +22,10 @@ import (
 
 // DecodeInvokeRequest parses an invoke request as json.Unmarshal would (unknown fields
 // ignored, keys matched case-insensitively when not exactly) and requires an action.
-// Inputs are copies of the input's bytes.
+// The request's strings and inputs share one copy of b, so b may change afterwards.
 func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
 	r := &InvokeRequest{}
-	if err := wirejson.DecodeObject(b, r.decodeFields); err != nil {
+	if err := wirejson.DecodeObjectShared(bytes.Clone(b), r.decodeFields); err != nil {
 		return nil, fmt.Errorf("invoke request: %w", err)
 	}
 	if r.Action == "" {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Reader reads one JSON document the way encoding/json's Unmarshal reads it into the
@@ -23,6 +24,9 @@ type Reader struct {
 	pos   int
 	depth int
 	buf   []byte // scratch for ScratchString
+	// shared makes strings and raw values point into data instead of copying it (see
+	// DecodeObjectShared).
+	shared bool
 }
 
 // NewReader returns a reader of b.
@@ -377,8 +381,24 @@ func (d *Reader) RawString(dst []byte) ([]byte, error) {
 
 // String reads a string value into a new string.
 func (d *Reader) String() (string, error) {
+	if d.shared {
+		raw, plain, err := d.stringSpan()
+		if err != nil || !plain {
+			return string(unescape(nil, raw)), err
+		}
+		return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+	}
 	b, err := d.ScratchString()
 	return string(b), err
+}
+
+// keyString returns an object key from Object as a string. A key Object hands out is
+// either part of data or a buffer of its own, so a shared reader may point into it.
+func (d *Reader) keyString(key []byte) string {
+	if d.shared && len(key) > 0 {
+		return unsafe.String(unsafe.SliceData(key), len(key))
+	}
+	return string(key)
 }
 
 // ScratchString reads a string whose unescaped bytes are valid until the next call.
@@ -657,7 +677,7 @@ func (d *Reader) HeadersField(v *map[string][]string) error {
 		return d.Object(func(key []byte) error {
 			var vals []string
 			err := d.StringsField(&vals)
-			m[string(key)] = vals
+			m[d.keyString(key)] = vals
 			return err
 		})
 	}
@@ -672,7 +692,7 @@ func (d *Reader) Any() (any, error) {
 		m := map[string]any{}
 		err := d.Object(func(key []byte) error {
 			v, err := d.Any()
-			m[string(key)] = v
+			m[d.keyString(key)] = v
 			return err
 		})
 		return m, err
@@ -719,7 +739,7 @@ func (d *Reader) MapField(v *map[string]any) error {
 		m := *v
 		return d.Object(func(key []byte) error {
 			val, err := d.Any()
-			m[string(key)] = val
+			m[d.keyString(key)] = val
 			return err
 		})
 	}
@@ -784,7 +804,17 @@ func foldKey(dst, key []byte) []byte {
 // DecodeObject reads b as one object (or null, which decodes nothing), handing each key
 // to field with the reader at its value, which field must consume.
 func DecodeObject(b []byte, field func(*Reader, []byte) error) error {
-	d := &Reader{data: b}
+	return decodeObject(&Reader{data: b}, field)
+}
+
+// DecodeObjectShared is DecodeObject whose strings and raw values point into b instead of
+// copying it, which saves a wasm guest an allocation for each. b must never change
+// afterwards: pass a copy of your own.
+func DecodeObjectShared(b []byte, field func(*Reader, []byte) error) error {
+	return decodeObject(&Reader{data: b, shared: true}, field)
+}
+
+func decodeObject(d *Reader, field func(*Reader, []byte) error) error {
 	if isNull, err := d.Null(); err != nil {
 		return err
 	} else if !isNull {
@@ -817,7 +847,11 @@ func (d *Reader) RawsField(v *[]json.RawMessage) error {
 		}
 		err := d.Array(func() error {
 			raw, err := d.Skip()
-			out = append(out, append(json.RawMessage(nil), raw...))
+			if d.shared {
+				out = append(out, raw[:len(raw):len(raw)])
+			} else {
+				out = append(out, append(json.RawMessage(nil), raw...))
+			}
 			return err
 		})
 		*v = out
