@@ -70,10 +70,12 @@ func (r *InvokeRequest) decodeFields(d *wirejson.Reader, key []byte) error {
 }
 
 // DecodeHTTPResponse parses an http_request result as json.Unmarshal would (unknown fields
-// ignored). It is the guest's reader of what its host sends; the host never uses it.
+// ignored). It is the guest's reader of what its host sends; the host never uses it. The
+// response's strings point into b, which must not change afterwards: the guest hands it
+// the buffer it took the result into.
 func DecodeHTTPResponse(b []byte) (*HTTPResponse, error) {
 	r := &HTTPResponse{}
-	if err := wirejson.DecodeObject(b, r.decodeFields); err != nil {
+	if err := wirejson.DecodeObjectShared(b, r.decodeFields); err != nil {
 		return nil, fmt.Errorf("http response: %w", err)
 	}
 	return r, nil

@@ -9,7 +9,8 @@ import (
 )
 
 // roundTripWire encodes req, hands it to call (the http_request import) and decodes the
-// answer; a failure on either side becomes an invalid_request error. The hand-written
+// answer, which call must not change afterwards; a failure on either side becomes an
+// invalid_request error. The hand-written
 // codecs in package abi stand in for encoding/json, whose reflection a wasm guest pays
 // for dearly on every call.
 func roundTripWire(req *abi.HTTPRequest, call func([]byte) ([]byte, error)) *abi.HTTPResponse {
