@@ -207,7 +207,7 @@ func TestLogRecordAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{"scalar attributes", LogRecord{Level: "debug", Msg: "http request", Attrs: map[string]any{
 			"method": "POST", "status": int64(202), "ok": true, "n": 3, "u": uint64(math.MaxUint64), "none": nil}}},
 		{"floats", LogRecord{Level: "info", Msg: "f", Attrs: map[string]any{
-			"a": 1.5, "b": 1e21, "c": 1e-7, "d": 123456789.0, "e": -0.0, "f": float32(0.1), "g": 1e20, "h": 5e-324, "i": float32(1e-7)}}},
+			"a": 1.5, "b": 1e21, "c": 1e-7, "d": 123456789.0, "e": math.Copysign(0, -1), "f": float32(0.1), "g": 1e20, "h": 5e-324, "i": float32(1e-7)}}},
 		{"groups and lists", LogRecord{Level: "warn", Msg: "g", Attrs: map[string]any{
 			"g": map[string]any{"z": 1, "a": []any{"x", 2.5, nil}}, "empty": map[string]any{}}}},
 		{"other types go through encoding/json", LogRecord{Level: "error", Msg: "e", Attrs: map[string]any{

@@ -40,6 +40,7 @@ type fastIn struct {
 	Raw     *json.RawMessage  `json:"raw"`
 	NoTag   string
 	Dash    string `json:"-"`
+	//lint:ignore U1000 an unexported field the decoders must leave alone
 	skipped string
 }
 
