@@ -20,26 +20,26 @@ type fastName string
 
 // fastIn uses every kind the fast decoder handles.
 type fastIn struct {
-	Method  string            `json:"method,omitempty"`
-	URL     string            `json:"url"`
-	Query   map[string]string `json:"query,omitempty"`
-	JSON    json.RawMessage   `json:"json,omitempty"`
-	N       int               `json:"n"`
-	I8      int8              `json:"i8"`
-	U       uint16            `json:"u"`
-	F       float64           `json:"f"`
-	B       bool              `json:"b"`
-	P       *string           `json:"p"`
-	Any     any               `json:"any"`
-	List    []fastItem        `json:"list"`
-	Tags    []string          `json:"tags"`
-	M       map[string]any    `json:"m"`
-	Nested  *fastItem         `json:"nested"`
-	Named   fastName          `json:"named"`
-	Keyed   map[fastName]bool `json:"keyed"`
-	Raw     *json.RawMessage  `json:"raw"`
-	NoTag   string
-	Dash    string `json:"-"`
+	Method string            `json:"method,omitempty"`
+	URL    string            `json:"url"`
+	Query  map[string]string `json:"query,omitempty"`
+	JSON   json.RawMessage   `json:"json,omitempty"`
+	N      int               `json:"n"`
+	I8     int8              `json:"i8"`
+	U      uint16            `json:"u"`
+	F      float64           `json:"f"`
+	B      bool              `json:"b"`
+	P      *string           `json:"p"`
+	Any    any               `json:"any"`
+	List   []fastItem        `json:"list"`
+	Tags   []string          `json:"tags"`
+	M      map[string]any    `json:"m"`
+	Nested *fastItem         `json:"nested"`
+	Named  fastName          `json:"named"`
+	Keyed  map[fastName]bool `json:"keyed"`
+	Raw    *json.RawMessage  `json:"raw"`
+	NoTag  string
+	Dash   string `json:"-"`
 	//lint:ignore U1000 an unexported field the decoders must leave alone
 	skipped string
 }
