@@ -29,9 +29,12 @@ type RequestIn struct {
 	Query  map[string]string `json:"query,omitempty" desc:"query parameters added to the URL; values may hold {{secret:NAME}}"`
 	// Headers may reference secrets: "Bearer {{secret:api_key}}" or "{{basic:user:password_secret}}".
 	Headers map[string]string `json:"headers,omitempty" desc:"request headers; values may hold {{secret:NAME}} or {{basic:USER:NAME}}"`
-	JSON    any               `json:"json,omitempty" desc:"body sent as application/json"`
-	Form    map[string]string `json:"form,omitempty" desc:"body sent as application/x-www-form-urlencoded"`
-	Body    string            `json:"body,omitempty" desc:"raw body; set content-type in headers"`
+	// JSON is kept as the bytes the hub sent and sent on as they are: decoding it into Go
+	// values and encoding them again cost a wasm guest more than the rest of the call, and
+	// would round large integers through float64.
+	JSON json.RawMessage   `json:"json,omitempty" desc:"body sent as application/json"`
+	Form map[string]string `json:"form,omitempty" desc:"body sent as application/x-www-form-urlencoded"`
+	Body string            `json:"body,omitempty" desc:"raw body; set content-type in headers"`
 	// BearerSecret is a shorthand for Authorization: Bearer {{secret:NAME}}.
 	BearerSecret string `json:"bearer_secret,omitempty" desc:"name of a tenant secret sent as Authorization: Bearer"`
 	// IdempotencyHeader, when set, sends the step's idempotency key in that header.
@@ -87,13 +90,9 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 	bodies := 0
 	var body io.Reader
 	contentType := ""
-	if in.JSON != nil {
+	if len(in.JSON) > 0 && string(in.JSON) != "null" {
 		bodies++
-		b, err := json.Marshal(in.JSON)
-		if err != nil {
-			return RequestOut{}, plugin.InvalidInput("json", err)
-		}
-		body, contentType = bytes.NewReader(b), "application/json"
+		body, contentType = bytes.NewReader(in.JSON), "application/json"
 	}
 	if len(in.Form) > 0 {
 		bodies++

@@ -133,6 +133,20 @@ func TestRequest(t *testing.T) {
 						t.Fatalf("got %v", j)
 					}
 				}},
+				{name: "JSON body sent as given, large integers exact", in: map[string]any{
+					"method": "POST", "url": "/ids", "json": map[string]any{"id": json.Number("12345678901234567890"), "s": "<b>"},
+				}, check: func(t *testing.T, out map[string]any) {
+					j := out["json"].(map[string]any)
+					if j["body"] != `{"id":12345678901234567890,"s":"\u003cb\u003e"}` && j["body"] != `{"id":12345678901234567890,"s":"<b>"}` {
+						t.Fatalf("body %q", j["body"])
+					}
+				}},
+				{name: "null json is no body", in: map[string]any{"method": "POST", "url": "/raw", "json": nil, "body": "x"},
+					check: func(t *testing.T, out map[string]any) {
+						if j := out["json"].(map[string]any); j["body"] != "x" || j["ctype"] != "" {
+							t.Fatalf("got %v", j)
+						}
+					}},
 				{name: "form body", in: map[string]any{"method": "PUT", "url": srv.URL + "/f", "form": map[string]any{"a": "1"}},
 					check: func(t *testing.T, out map[string]any) {
 						j := out["json"].(map[string]any)

@@ -343,18 +343,6 @@ type InvokeRequest struct {
 	LogLevel string `json:"log_level,omitempty"`
 }
 
-// DecodeInvokeRequest parses an invoke request.
-func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
-	var r InvokeRequest
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("invoke request: %w", err)
-	}
-	if r.Action == "" {
-		return nil, errors.New("invoke request: action: required")
-	}
-	return &r, nil
-}
-
 // InvokeResponse is the hub_invoke result. Either Error is set (the whole call failed, for
 // example an unknown action) or Results has one entry per input, in order.
 type InvokeResponse struct {

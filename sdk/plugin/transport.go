@@ -49,8 +49,8 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ErrNoHost
 	}
 	areq := &abi.HTTPRequest{Method: req.Method, URL: req.URL.String(), Headers: map[string][]string(req.Header.Clone())}
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := readBody(req.Body, req.ContentLength)
 		req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("reading request body: %w", err)
@@ -76,4 +76,26 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(resp.Body)),
 		Request:       req,
 	}, nil
+}
+
+// readBody reads a request body into one buffer of its declared length (io.ReadAll would
+// grow one from 512 bytes, leaving garbage for the wasm guest's collector).
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > abi.DefaultMaxResponseBytes {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1) // +1: room to read EOF without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }

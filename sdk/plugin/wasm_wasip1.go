@@ -68,11 +68,10 @@ func hubDescribe() uint64 { return result(describe()) }
 
 //go:wasmexport hub_invoke
 func hubInvoke(ptr, length uint32) uint64 {
-	// The request is decoded into fresh values (json copies strings and RawMessages), so
-	// nothing refers to input once invoke returns and the host may overwrite it.
+	// The request is decoded into fresh values (strings and inputs are copies), so nothing
+	// refers to input once invoke returns and the host may overwrite it.
 	if len(input) == 0 || ptr != uint32(uintptr(unsafe.Pointer(unsafe.SliceData(input)))) || uint32(len(input)) < length {
-		msg, _ := json.Marshal(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer and length are not within the last hub_alloc buffer"}})
-		return result(msg)
+		return result(encodeResponse(&abi.InvokeResponse{Error: &abi.Error{Kind: abi.KindPermanent, Message: "hub_invoke: pointer and length are not within the last hub_alloc buffer"}}))
 	}
 	return result(invoke(wasmHost{}, input[:length]))
 }
@@ -106,26 +105,13 @@ type wasmHost struct{}
 func defaultHost() Host { return wasmHost{} }
 
 func (wasmHost) HTTP(_ context.Context, req *abi.HTTPRequest) *abi.HTTPResponse {
-	fail := func(msg string) *abi.HTTPResponse {
-		return &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorInvalid, Message: msg}}
-	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		return fail(err.Error())
-	}
-	n := hubHTTPRequest(ptrOf(b), uint32(len(b)))
-	if n < 0 {
-		return fail("http_request: " + abi.Status(n).String())
-	}
-	out, err := take(n)
-	if err != nil {
-		return fail(err.Error())
-	}
-	var resp abi.HTTPResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return fail("decoding http response: " + err.Error())
-	}
-	return &resp
+	return roundTripWire(req, func(b []byte) ([]byte, error) {
+		n := hubHTTPRequest(ptrOf(b), uint32(len(b)))
+		if n < 0 {
+			return nil, errors.New("http_request: " + abi.Status(n).String())
+		}
+		return take(n)
+	})
 }
 
 func (wasmHost) KVGet(_ context.Context, key string) ([]byte, bool, error) {
@@ -150,7 +136,7 @@ func (wasmHost) KVSet(_ context.Context, key string, value []byte) error {
 }
 
 func (wasmHost) Log(_ context.Context, rec abi.LogRecord) {
-	b, err := json.Marshal(rec)
+	b, err := rec.AppendJSON(nil)
 	if err != nil {
 		return
 	}

@@ -1,0 +1,351 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/aquascene/aquahub/sdk/internal/wirejson"
+)
+
+// The guest side of the envelopes: a wasm guest decodes InvokeRequest and HTTPResponse
+// and encodes InvokeResponse, HTTPRequest and LogRecord on every call, and encoding/json's
+// reflection and garbage cost it several times the work of the call itself. These
+// functions read what json.Unmarshal reads into the same types and write what json.Marshal
+// writes for them, without HTML escaping (see AppendJSONString). The host keeps its own
+// strict decoders (DecodeHTTPRequest, DecodeInvokeResponse): a guest is not trusted.
+
+// DecodeInvokeRequest parses an invoke request as json.Unmarshal would (unknown fields
+// ignored, keys matched case-insensitively when not exactly) and requires an action.
+// The request's strings and inputs share one copy of b, so b may change afterwards.
+func DecodeInvokeRequest(b []byte) (*InvokeRequest, error) {
+	r := &InvokeRequest{}
+	if err := wirejson.DecodeObjectShared(bytes.Clone(b), r.decodeFields); err != nil {
+		return nil, fmt.Errorf("invoke request: %w", err)
+	}
+	if r.Action == "" {
+		return nil, errors.New("invoke request: action: required")
+	}
+	return r, nil
+}
+
+var invokeRequestFields = []string{"action", "inputs", "config", "secrets", "tenant", "run_id",
+	"step_id", "idempotency_key", "attempt", "deadline_unix_ms", "log_level"}
+
+func (r *InvokeRequest) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, invokeRequestFields...) {
+	case "action":
+		return d.StringField(&r.Action)
+	case "inputs":
+		return d.RawsField(&r.Inputs)
+	case "config":
+		return d.MapField(&r.Config)
+	case "secrets":
+		return d.StringsField(&r.Secrets)
+	case "tenant":
+		return d.StringField(&r.Tenant)
+	case "run_id":
+		return d.StringField(&r.RunID)
+	case "step_id":
+		return d.StringField(&r.StepID)
+	case "idempotency_key":
+		return d.StringField(&r.IdempotencyKey)
+	case "attempt":
+		n := int64(r.Attempt)
+		err := d.IntField(&n)
+		r.Attempt = int(n)
+		return err
+	case "deadline_unix_ms":
+		return d.IntField(&r.DeadlineUnixMS)
+	case "log_level":
+		return d.StringField(&r.LogLevel)
+	}
+	_, err := d.Skip()
+	return err
+}
+
+// DecodeHTTPResponse parses an http_request result as json.Unmarshal would (unknown fields
+// ignored). It is the guest's reader of what its host sends; the host never uses it. The
+// response's strings point into b, which must not change afterwards: the guest hands it
+// the buffer it took the result into.
+func DecodeHTTPResponse(b []byte) (*HTTPResponse, error) {
+	r := &HTTPResponse{}
+	if err := wirejson.DecodeObjectShared(b, r.decodeFields); err != nil {
+		return nil, fmt.Errorf("http response: %w", err)
+	}
+	return r, nil
+}
+
+var httpResponseFields = []string{"status", "headers", "body", "url", "error"}
+
+func (r *HTTPResponse) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, httpResponseFields...) {
+	case "status":
+		n := int64(r.Status)
+		err := d.IntField(&n)
+		r.Status = int(n)
+		return err
+	case "headers":
+		return d.HeadersField(&r.Headers)
+	case "body":
+		return d.BytesField(&r.Body)
+	case "url":
+		return d.StringField(&r.URL)
+	case "error":
+		if isNull, err := d.Null(); isNull || err != nil {
+			r.Error = nil
+			return err
+		}
+		if r.Error == nil {
+			r.Error = &HTTPError{}
+		}
+		return d.ObjectInto("HTTPError", r.Error.decodeFields)
+	}
+	_, err := d.Skip()
+	return err
+}
+
+var httpErrorFields = []string{"code", "message", "retry_after_ms"}
+
+func (e *HTTPError) decodeFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, httpErrorFields...) {
+	case "code":
+		return d.StringField(&e.Code)
+	case "message":
+		return d.StringField(&e.Message)
+	case "retry_after_ms":
+		return d.IntField(&e.RetryAfterMS)
+	}
+	_, err := d.Skip()
+	return err
+}
+
+// AppendJSON appends the response's JSON encoding to dst. Outputs are copied as they are:
+// each must be compact, valid JSON, which the SDK's own actions produce.
+func (r *InvokeResponse) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if len(r.Results) > 0 {
+		dst = append(dst, `"results":[`...)
+		for i, res := range r.Results {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			if len(res.Output) > 0 {
+				dst = append(dst, `"output":`...)
+				dst = append(dst, res.Output...)
+			}
+			if res.Error != nil {
+				if len(res.Output) > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `"error":`...)
+				dst = res.Error.AppendJSON(dst)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+		sep = true
+	}
+	if r.Error != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"error":`...)
+		dst = r.Error.AppendJSON(dst)
+		sep = true
+	}
+	if len(r.Usage) > 0 {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"usage":[`...)
+		for i, u := range r.Usage {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"quota":`...)
+			dst = AppendJSONString(dst, u.Quota)
+			dst = append(dst, `,"used":`...)
+			dst = strconv.AppendInt(dst, u.Used, 10)
+			dst = append(dst, `,"limit":`...)
+			dst = strconv.AppendInt(dst, u.Limit, 10)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends the error's JSON encoding to dst.
+func (e *Error) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"kind":`...)
+	dst = AppendJSONString(dst, string(e.Kind))
+	dst = append(dst, `,"message":`...)
+	dst = AppendJSONString(dst, e.Message)
+	if e.RetryAfterMS != 0 {
+		dst = append(dst, `,"retry_after_ms":`...)
+		dst = strconv.AppendInt(dst, e.RetryAfterMS, 10)
+	}
+	if e.Field != "" {
+		dst = append(dst, `,"field":`...)
+		dst = AppendJSONString(dst, e.Field)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends the request's JSON encoding to dst, headers in sorted order.
+func (r *HTTPRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"method":`...)
+	dst = AppendJSONString(dst, r.Method)
+	dst = append(dst, `,"url":`...)
+	dst = AppendJSONString(dst, r.URL)
+	if len(r.Headers) > 0 {
+		dst = append(dst, `,"headers":{`...)
+		var arr [16]string
+		names := arr[:0]
+		for k := range r.Headers {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for i, k := range names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = appendStrings(dst, r.Headers[k])
+		}
+		dst = append(dst, '}')
+	}
+	if len(r.Body) > 0 {
+		dst = append(dst, `,"body":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, r.Body)
+		dst = append(dst, '"')
+	}
+	return append(dst, '}')
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// AppendJSON appends the record's JSON encoding to dst, attributes in sorted order. It
+// fails, as json.Marshal does, on a value JSON cannot hold (NaN, a channel...).
+func (r *LogRecord) AppendJSON(dst []byte) ([]byte, error) {
+	dst = append(dst, `{"level":`...)
+	dst = AppendJSONString(dst, r.Level)
+	dst = append(dst, `,"msg":`...)
+	dst = AppendJSONString(dst, r.Msg)
+	if len(r.Attrs) > 0 {
+		dst = append(dst, `,"attrs":`...)
+		var err error
+		if dst, err = appendAnyJSON(dst, r.Attrs); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendAnyJSON appends v as json.Marshal would (maps in sorted key order), by hand for
+// the types slog attributes carry and through json.Marshal for the rest.
+func appendAnyJSON(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return AppendJSONString(dst, v), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, v, 10), nil
+	case float64:
+		return appendFloat(dst, v, 64)
+	case float32:
+		return appendFloat(dst, float64(v), 32)
+	case []any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendAnyJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case map[string]any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendAnyJSON(dst, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// appendFloat writes f as encoding/json does: the shortest representation, in exponent
+// form only below 1e-6 or from 1e21, with a one-digit negative exponent unpadded.
+func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, bits))
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
+}
