@@ -329,7 +329,7 @@ type ActionCall struct {
 // rewritten by the instance's Output when call.Connector names an instance, becomes the
 // step output.
 func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult, error) {
-	in, err := json.Marshal(call.Input)
+	in, err := abi.AppendJSONValue(nil, map[string]any(call.Input))
 	if err != nil {
 		return core.StepResult{}, &core.StepError{Class: core.ClassInvalidInput, Err: core.Invalid("with", "not JSON: %v", err)}
 	}

@@ -256,16 +256,19 @@ func (r *LogRecord) AppendJSON(dst []byte) ([]byte, error) {
 	if len(r.Attrs) > 0 {
 		dst = append(dst, `,"attrs":`...)
 		var err error
-		if dst, err = appendAnyJSON(dst, r.Attrs); err != nil {
+		if dst, err = AppendJSONValue(dst, r.Attrs); err != nil {
 			return nil, err
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-// appendAnyJSON appends v as json.Marshal would (maps in sorted key order), by hand for
-// the types slog attributes carry and through json.Marshal for the rest.
-func appendAnyJSON(dst []byte, v any) ([]byte, error) {
+// AppendJSONValue appends v as json.Marshal would (maps in sorted key order) but without
+// HTML escaping, by hand for the shapes decoded JSON and slog attributes take (maps of
+// string to any, slices of any, strings, numbers, booleans, nil) and through json.Marshal
+// for the rest. The host encodes rendered step inputs with it: encoding/json looks each
+// interface value's type up in its encoder cache, which cost more than the encoding.
+func AppendJSONValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -293,7 +296,7 @@ func appendAnyJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendAnyJSON(dst, e); err != nil {
+			if dst, err = AppendJSONValue(dst, e); err != nil {
 				return nil, err
 			}
 		}
@@ -315,7 +318,7 @@ func appendAnyJSON(dst []byte, v any) ([]byte, error) {
 			dst = AppendJSONString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendAnyJSON(dst, v[k]); err != nil {
+			if dst, err = AppendJSONValue(dst, v[k]); err != nil {
 				return nil, err
 			}
 		}

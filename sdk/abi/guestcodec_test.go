@@ -373,3 +373,36 @@ func BenchmarkEncodeHTTPRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendJSONValueMatchesEncodingJSON: the host encodes rendered step inputs with
+// AppendJSONValue; whatever shape a rule renders, the guest gets what encoding/json would
+// have sent, but for HTML escaping.
+func TestAppendJSONValueMatchesEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		v    any
+	}{
+		{"mail body", map[string]any{
+			"personalizations": []any{map[string]any{"to": []any{map[string]any{"email": "a@example.com", "name": "Ann <Admin>"}}}},
+			"from":             map[string]any{"email": "news@example.com"}, "subject": "Fish & plants \u2028 \"now\"",
+			"content": []any{map[string]any{"type": "text/html", "value": "<p>Hello\n\tworld</p>\x00\xff"}}}},
+		{"numbers", map[string]any{"f": 0.1, "big": 1e21, "small": 1e-7, "int": 42, "i64": int64(-7), "u": uint64(math.MaxUint64), "neg0": math.Copysign(0, -1)}},
+		{"empty and nil", map[string]any{"m": map[string]any{}, "l": []any{}, "nil": nil, "nilmap": map[string]any(nil), "nillist": []any(nil)}},
+		{"other types through encoding/json", map[string]any{"raw": json.RawMessage(`{ "b": 1 }`), "num": json.Number("12.50"), "strs": []string{"x"}, "i32": int32(3)}},
+		{"not a map", []any{"a", true, false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := AppendJSONValue(nil, tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := marshalPlain(t, tc.v); !bytes.Equal(got, want) {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+	if _, err := AppendJSONValue(nil, map[string]any{"nan": math.NaN()}); err == nil {
+		t.Fatal("NaN encoded; encoding/json refuses it")
+	}
+}
