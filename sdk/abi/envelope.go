@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/aquascene/aquahub/sdk/internal/wirejson"
 )
 
 // Manifest is what hub_describe returns: the connector's identity, actions, configuration and
@@ -501,7 +503,7 @@ type HTTPRequest struct {
 // DecodeHTTPRequest parses and checks an http_request argument.
 func DecodeHTTPRequest(b []byte) (*HTTPRequest, error) {
 	var r HTTPRequest
-	if err := decodeStrict(b, &r); err != nil {
+	if err := wirejson.DecodeObject(b, r.decodeStrictFields); err != nil {
 		return nil, fmt.Errorf("http request: %w", err)
 	}
 	if r.Method == "" {
@@ -533,6 +535,24 @@ func validMethod(m string) bool {
 		}
 	}
 	return true
+}
+
+var httpRequestFields = []string{"method", "url", "headers", "body"}
+
+// decodeStrictFields reads the request's fields as encoding/json with unknown fields
+// disallowed would, without reflection: every connector HTTP call passes through it.
+func (r *HTTPRequest) decodeStrictFields(d *wirejson.Reader, key []byte) error {
+	switch wirejson.FieldName(key, httpRequestFields...) {
+	case "method":
+		return d.StringField(&r.Method)
+	case "url":
+		return d.StringField(&r.URL)
+	case "headers":
+		return d.HeadersField(&r.Headers)
+	case "body":
+		return d.BytesField(&r.Body)
+	}
+	return fmt.Errorf("json: unknown field %q", key)
 }
 
 // HTTPResponse is what http_request returns: either a response or Error.

@@ -2,7 +2,11 @@ package abi
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
+
+	"github.com/aquascene/aquahub/sdk/internal/wirejson"
 )
 
 // The host decodes these envelopes from untrusted guest memory; none may panic, and what
@@ -46,7 +50,26 @@ func FuzzDecodeInvokeResponse(f *testing.F) {
 
 func FuzzDecodeHTTPRequest(f *testing.F) {
 	f.Add([]byte(`{"method":"POST","url":"https://api.example.com/x?k={{secret:key}}","headers":{"Authorization":["Bearer {{secret:key}}"]},"body":"e30="}`))
+	f.Add([]byte(`{"URL":"http://h","Method":"PUT","headers":null,"body":null,"url":"http://g"}`))
+	f.Add([]byte(`{"url":"http://h","headers":{"A":["1"],"A":["2"]},"body":"e30"}`))
+	f.Add([]byte(`{"url":"http://h"} {}`))
+	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The hand-written decoder agrees with encoding/json's strict decoding, which also
+		// refuses what follows the value (decodeStrict's More misses a stray '}').
+		var want HTTPRequest
+		wantErr := decodeStrict(b, &want)
+		if wantErr == nil && !json.Valid(b) {
+			wantErr = errors.New("trailing data")
+		}
+		var got HTTPRequest
+		gotErr := wirejson.DecodeObject(b, got.decodeStrictFields)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%q: decoded with error %v, encoding/json %v", b, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: decoded %#v, encoding/json %#v", b, got, want)
+		}
 		r, err := DecodeHTTPRequest(b)
 		if err != nil {
 			return
