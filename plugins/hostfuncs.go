@@ -102,11 +102,7 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 			}
 		}
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		stack[0] = status(abi.StatusUnavailable)
-		return
-	}
+	out := resp.AppendJSON(nil)
 	cs.inst.pending = out
 	stack[0] = uint64(len(out))
 }

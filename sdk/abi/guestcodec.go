@@ -232,6 +232,63 @@ func (r *HTTPRequest) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+// AppendJSON appends the response's JSON encoding to dst, headers in sorted order: what
+// the host returns for every http_request.
+func (r *HTTPResponse) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	sep := func() {
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+	}
+	if r.Status != 0 {
+		dst = append(dst, `"status":`...)
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	}
+	if len(r.Headers) > 0 {
+		sep()
+		dst = append(dst, `"headers":{`...)
+		names := make([]string, 0, len(r.Headers))
+		for k := range r.Headers {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for i, k := range names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = appendStrings(dst, r.Headers[k])
+		}
+		dst = append(dst, '}')
+	}
+	if len(r.Body) > 0 {
+		sep()
+		dst = append(dst, `"body":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, r.Body)
+		dst = append(dst, '"')
+	}
+	if r.URL != "" {
+		sep()
+		dst = append(dst, `"url":`...)
+		dst = AppendJSONString(dst, r.URL)
+	}
+	if e := r.Error; e != nil {
+		sep()
+		dst = append(dst, `"error":{"code":`...)
+		dst = AppendJSONString(dst, e.Code)
+		dst = append(dst, `,"message":`...)
+		dst = AppendJSONString(dst, e.Message)
+		if e.RetryAfterMS != 0 {
+			dst = append(dst, `,"retry_after_ms":`...)
+			dst = strconv.AppendInt(dst, e.RetryAfterMS, 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
 func appendStrings(dst []byte, ss []string) []byte {
 	if ss == nil {
 		return append(dst, "null"...)

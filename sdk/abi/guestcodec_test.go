@@ -190,6 +190,29 @@ func TestHTTPRequestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestHTTPResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		resp HTTPResponse
+	}{
+		{"empty", HTTPResponse{}},
+		{"answer", HTTPResponse{Status: 202, Headers: map[string][]string{"X-Message-Id": {"m<1>"}, "Content-Type": {"application/json"}, "Set-Cookie": {"a", "b"}, "X-Nil": nil},
+			Body: []byte(`{"ok":true}`), URL: "http://127.0.0.1:9/v3/mail/send?x={{secret:k}}"}},
+		{"no status, body only", HTTPResponse{Body: []byte{0, 0xff}}},
+		{"error", HTTPResponse{Error: &HTTPError{Code: HTTPErrorCircuitOpen, Message: "breaker \"open\"\n", RetryAfterMS: 1500}}},
+		{"error without retry", HTTPResponse{URL: "u", Error: &HTTPError{Code: HTTPErrorDenied}}},
+		{"many headers", HTTPResponse{Status: 200, Headers: manyHeaders(40)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, want := tc.resp.AppendJSON(nil), marshalPlain(t, &tc.resp)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
 func manyHeaders(n int) map[string][]string {
 	h := map[string][]string{}
 	for i := range n {
@@ -290,6 +313,10 @@ func FuzzGuestEncodings(f *testing.F) {
 		req := HTTPRequest{Method: method, URL: url, Headers: map[string][]string{key: {value, msg}, msg: nil}, Body: body}
 		if got, want := req.AppendJSON(nil), marshalPlain(t, &req); !bytes.Equal(got, want) {
 			t.Fatalf("http request\ngot  %s\nwant %s", got, want)
+		}
+		hr := HTTPResponse{Status: int(n), Headers: req.Headers, Body: body, URL: url, Error: &HTTPError{Code: msg, Message: value, RetryAfterMS: n}}
+		if got, want := hr.AppendJSON(nil), marshalPlain(t, &hr); !bytes.Equal(got, want) {
+			t.Fatalf("http response\ngot  %s\nwant %s", got, want)
 		}
 		out, _ := json.Marshal(map[string]any{key: value, "n": n, "body": body})
 		resp := InvokeResponse{Results: []Result{{Output: out}, {Error: &Error{Kind: ErrorKind(msg), Message: value, Field: key, RetryAfterMS: n}}},
