@@ -93,7 +93,7 @@ func (a Action[In, Out]) Call(ctx context.Context, raw json.RawMessage) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(out)
+	b, err := marshalOutput(out)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("encoding output: %w", err))
 	}
