@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,10 +45,6 @@ func (e *EgressError) Unwrap() error {
 
 // RoundTrip implements http.RoundTripper.
 func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	h := hostFrom(req.Context())
-	if h == nil {
-		return nil, ErrNoHost
-	}
 	areq := &abi.HTTPRequest{Method: req.Method, URL: req.URL.String(), Headers: map[string][]string(req.Header.Clone())}
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := readBody(req.Body, req.ContentLength)
@@ -57,9 +54,9 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		areq.Body = b
 	}
-	resp := h.HTTP(req.Context(), areq)
-	if resp.Error != nil {
-		return nil, &EgressError{resp.Error}
+	resp, err := Do(req.Context(), areq)
+	if err != nil {
+		return nil, err
 	}
 	hdr := http.Header(resp.Headers)
 	if hdr == nil {
@@ -76,6 +73,25 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(resp.Body)),
 		Request:       req,
 	}, nil
+}
+
+// Do sends req through the host's http_request import, as Transport does, but without the
+// net/http request and response around it: a connector that builds its requests from its
+// input spares a wasm guest the URL parsing, header copying and readers per call. The
+// method must be a valid HTTP method and the URL absolute; header names are sent as given
+// (Transport's come canonicalised by net/http). The host leaves req as it is; the answer's
+// status is final (the host follows redirects). A refused or failed request is an
+// *EgressError.
+func Do(ctx context.Context, req *abi.HTTPRequest) (*abi.HTTPResponse, error) {
+	h := hostFrom(ctx)
+	if h == nil {
+		return nil, ErrNoHost
+	}
+	resp := h.HTTP(ctx, req)
+	if resp.Error != nil {
+		return nil, &EgressError{resp.Error}
+	}
+	return resp, nil
 }
 
 // readBody reads a request body into one buffer of its declared length (io.ReadAll would
