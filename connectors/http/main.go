@@ -11,11 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin"
 )
 
@@ -75,24 +76,24 @@ func init() { plugin.Main(Connector) }
 func main() {}
 
 func request(ctx context.Context, in RequestIn) (RequestOut, error) {
-	target, err := resolveURL(ctx, in.URL)
+	u, err := resolveURL(ctx, in.URL)
 	if err != nil {
 		return RequestOut{}, plugin.InvalidInput("url", err)
 	}
 	if len(in.Query) > 0 {
-		q := target.Query()
+		q := u.Query()
 		for k, v := range in.Query {
 			q.Set(k, v)
 		}
 		// Keep {{secret:...}} braces readable for the host's injection.
-		target.RawQuery = strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}", "%3A", ":").Replace(q.Encode())
+		u.RawQuery = strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}", "%3A", ":").Replace(q.Encode())
 	}
 	bodies := 0
-	var body io.Reader
+	var body []byte
 	contentType := ""
 	if len(in.JSON) > 0 && string(in.JSON) != "null" {
 		bodies++
-		body, contentType = bytes.NewReader(in.JSON), "application/json"
+		body, contentType = in.JSON, "application/json"
 	}
 	if len(in.Form) > 0 {
 		bodies++
@@ -100,11 +101,11 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 		for k, v := range in.Form {
 			form.Set(k, v)
 		}
-		body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
 	}
 	if in.Body != "" {
 		bodies++
-		body = strings.NewReader(in.Body)
+		body = []byte(in.Body)
 	}
 	if bodies > 1 {
 		return RequestOut{}, plugin.InvalidInput("json", errors.New("set at most one of json, form and body"))
@@ -113,43 +114,49 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target.String(), body)
-	if err != nil {
-		return RequestOut{}, plugin.InvalidInput("url", err)
+	if !validMethod(method) {
+		return RequestOut{}, plugin.InvalidInput("url", fmt.Errorf("net/http: invalid method %q", method))
 	}
+	// The request goes to the host as the ABI's request rather than through net/http: an
+	// http.Request and http.Response around every call (URL parsed again, headers copied,
+	// readers) cost the wasm guest more than the call's own work. Header names are
+	// canonicalised as http.Header.Set does; the host follows redirects and enforces the
+	// deadline.
+	header := http.Header{}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header.Set("Content-Type", contentType)
 	}
 	for k, v := range in.Headers {
-		req.Header.Set(k, v)
+		header.Set(k, v)
 	}
 	if in.BearerSecret != "" {
-		req.Header.Set("Authorization", "Bearer "+plugin.Secret(in.BearerSecret))
+		header.Set("Authorization", "Bearer "+plugin.Secret(in.BearerSecret))
 	}
 	if in.IdempotencyHeader != "" {
 		if key := plugin.IdempotencyKey(ctx); key != "" {
-			req.Header.Set(in.IdempotencyHeader, key)
+			header.Set(in.IdempotencyHeader, key)
 		}
 	}
-	// The host follows redirects and enforces the deadline, so the transport is enough; an
-	// http.Client would add its redirect and timer machinery to every call.
-	resp, err := plugin.Transport{}.RoundTrip(req)
+	target := u.String()
+	resp, err := plugin.Do(ctx, &abi.HTTPRequest{Method: method, URL: target, Headers: header, Body: body})
 	if err != nil {
 		return RequestOut{}, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return RequestOut{}, plugin.Transient(err)
+	b := resp.Body
+	respHeader := http.Header(resp.Headers)
+	if resp.Status >= 400 {
+		// CheckResponse's message names the request and status as net/http had them.
+		hresp := &http.Response{Status: strconv.Itoa(resp.Status) + " " + http.StatusText(resp.Status), StatusCode: resp.Status,
+			Header: respHeader, Request: &http.Request{Method: method, URL: u}}
+		if err := plugin.CheckResponse(hresp, b); err != nil {
+			return RequestOut{}, err
+		}
 	}
-	if err := plugin.CheckResponse(resp, b); err != nil {
-		return RequestOut{}, err
+	out := RequestOut{Status: resp.Status, Headers: make(map[string]string, len(respHeader)), URL: target}
+	for k := range respHeader {
+		out.Headers[strings.ToLower(k)] = respHeader.Get(k)
 	}
-	out := RequestOut{Status: resp.StatusCode, Headers: map[string]string{}, URL: resp.Request.URL.String()}
-	for k := range resp.Header {
-		out.Headers[strings.ToLower(k)] = resp.Header.Get(k)
-	}
-	asJSON := in.Response == "json" || (in.Response != "text" && strings.Contains(resp.Header.Get("Content-Type"), "json"))
+	asJSON := in.Response == "json" || (in.Response != "text" && strings.Contains(respHeader.Get("Content-Type"), "json"))
 	if asJSON && len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, &out.JSON); err != nil {
 			if in.Response == "json" {
@@ -161,7 +168,7 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 		out.Text = string(b)
 	}
 	if l := plugin.Logger(ctx); l != nil {
-		l.Debug("http request", "method", method, "status", resp.StatusCode)
+		l.Debug("http request", "method", method, "status", resp.Status)
 	}
 	return out, nil
 }
@@ -183,4 +190,18 @@ func resolveURL(ctx context.Context, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("base_url: %w", err)
 	}
 	return b.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery}), nil
+}
+
+// validMethod reports whether m is an HTTP token, the check http.NewRequest makes.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

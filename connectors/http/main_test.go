@@ -116,6 +116,7 @@ func TestRequest(t *testing.T) {
 				check func(t *testing.T, out map[string]any)
 				class string // expected error class; empty = success
 				retry int64
+				msg   string // part of the error message
 			}{
 				{name: "GET JSON with query and bearer secret", in: map[string]any{
 					"url": srv.URL + "/things", "query": map[string]any{"q": "a b"}, "bearer_secret": "api_key",
@@ -166,7 +167,8 @@ func TestRequest(t *testing.T) {
 					}
 				}},
 				{name: "401 is auth", in: map[string]any{"url": srv.URL + "/status/401"}, class: "auth"},
-				{name: "404 is not found", in: map[string]any{"url": srv.URL + "/status/404"}, class: "not_found"},
+				{name: "404 is not found", in: map[string]any{"url": srv.URL + "/status/404?a=1"}, class: "not_found",
+					msg: "GET " + srv.URL + "/status/404?a=1: 404 Not Found: {\"error\":\"as asked\"}"},
 				{name: "429 is rate limited with Retry-After", in: map[string]any{"url": srv.URL + "/status/429"}, class: "rate_limited", retry: 7000},
 				{name: "422 is invalid input", in: map[string]any{"url": srv.URL + "/status/422"}, class: "invalid_input"},
 				{name: "503 is transient", in: map[string]any{"url": srv.URL + "/status/503"}, class: "transient"},
@@ -175,6 +177,7 @@ func TestRequest(t *testing.T) {
 				{name: "two bodies", in: map[string]any{"url": srv.URL, "json": 1, "body": "x"}, class: "invalid_input"},
 				{name: "unknown field", in: map[string]any{"url": srv.URL, "metod": "GET"}, class: "invalid_input"},
 				{name: "bad method", in: map[string]any{"url": srv.URL, "method": "BREW"}, class: "invalid_input"},
+				{name: "relative URL without base", in: map[string]any{"url": "://x"}, class: "invalid_input", msg: "url"},
 				{name: "unknown secret", in: map[string]any{"url": srv.URL, "bearer_secret": "nope"}, class: "permanent"},
 			}
 			for _, tt := range tests {
@@ -190,6 +193,9 @@ func TestRequest(t *testing.T) {
 					var ce classErr
 					if !errors.As(err, &ce) || ce.class != tt.class {
 						t.Fatalf("want class %s, got %v", tt.class, err)
+					}
+					if !strings.Contains(ce.msg, tt.msg) {
+						t.Fatalf("message %q does not hold %q", ce.msg, tt.msg)
 					}
 					if tt.retry > 0 && ce.retryMS != tt.retry {
 						t.Fatalf("retry after %d ms, want %d", ce.retryMS, tt.retry)
