@@ -160,8 +160,8 @@ func (c *Connector) handler(name string) Handler {
 // stops the call, so that an action can bound its own waits.
 func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeRequest) *abi.InvokeResponse {
 	if req.DeadlineUnixMS > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.UnixMilli(req.DeadlineUnixMS))
+		var cancel func()
+		ctx, cancel = withDeadline(ctx, time.UnixMilli(req.DeadlineUnixMS))
 		defer cancel()
 	}
 	h := c.handler(req.Action)
@@ -171,12 +171,10 @@ func (c *Connector) Invoke(ctx context.Context, host Host, req *abi.InvokeReques
 	}
 	resp := &abi.InvokeResponse{Results: make([]abi.Result, len(req.Inputs))}
 	for i, raw := range req.Inputs {
-		call := callInfo{req: req, key: req.IdempotencyKey, resp: resp}
-		if len(req.Inputs) > 1 && call.key != "" {
-			call.key += "-" + strconv.Itoa(i)
+		ictx := &actionContext{Context: ctx, call: callInfo{req: req, key: req.IdempotencyKey, resp: resp}, host: host}
+		if len(req.Inputs) > 1 && ictx.call.key != "" {
+			ictx.call.key += "-" + strconv.Itoa(i)
 		}
-		ictx := context.WithValue(ctx, callKey{}, &call)
-		ictx = context.WithValue(ictx, hostKey{}, host)
 		out, err := h.Call(ictx, raw)
 		if _, sdk := h.(namer); !sdk && err == nil {
 			out, err = checkOutput(out)
