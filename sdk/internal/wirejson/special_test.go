@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestSpecial8 holds the eight-byte test to a byte-by-byte one: every byte value at every
+// TestSpecial8 holds the eight-byte tests to a byte-by-byte one: every byte value at every
 // position among ordinary bytes, and random words.
 func TestSpecial8(t *testing.T) {
 	slow := func(b []byte) bool {
@@ -17,10 +17,25 @@ func TestSpecial8(t *testing.T) {
 		}
 		return false
 	}
+	slowHTML := func(b []byte) bool {
+		for _, c := range b {
+			if c == '<' || c == '>' || c == '&' {
+				return true
+			}
+		}
+		return false
+	}
 	check := func(b []byte) {
 		t.Helper()
-		if got, want := special8(binary.LittleEndian.Uint64(b)), slow(b); got != want {
+		w := binary.LittleEndian.Uint64(b)
+		if got, want := special8(w), slow(b); got != want {
 			t.Fatalf("special8(%q) = %v, want %v", b, got, want)
+		}
+		if got, want := html8(w), slowHTML(b); got != want {
+			t.Fatalf("html8(%q) = %v, want %v", b, got, want)
+		}
+		if load8(string(b), 0) != w {
+			t.Fatalf("load8(%q) = %x, want %x", b, load8(string(b), 0), w)
 		}
 	}
 	for pos := range 8 {

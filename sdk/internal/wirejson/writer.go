@@ -16,6 +16,17 @@ func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes that need no escaping at a time, as the reader scans.
+		for i+8 <= len(s) {
+			w := load8(s, i)
+			if special8(w) || escapeHTML && html8(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
@@ -60,6 +71,19 @@ func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// load8 returns the eight bytes of s from i as a word.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// html8 reports whether any of the eight bytes in w is '<', '>' or '&'.
+func html8(w uint64) bool {
+	zero := func(x uint64) uint64 { return (x - ones) &^ x }
+	return (zero(w^(ones*'<'))|zero(w^(ones*'>'))|zero(w^(ones*'&')))&highs != 0
 }
 
 // AppendFloat writes f as encoding/json does: the shortest representation, in exponent
