@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aquascene/aquahub/sdk/abi"
 	"github.com/aquascene/aquahub/sdk/plugin"
@@ -185,11 +186,33 @@ func resolveURL(ctx context.Context, raw string) (*url.URL, error) {
 	if base == "" {
 		return nil, fmt.Errorf("%q is relative and the tenant has no base_url configured", raw)
 	}
-	b, err := url.Parse(strings.TrimSuffix(base, "/") + "/")
+	b, err := parseBase(base)
 	if err != nil {
 		return nil, fmt.Errorf("base_url: %w", err)
 	}
 	return b.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery}), nil
+}
+
+// parsedBase is a base_url as parseBase read it.
+type parsedBase struct {
+	raw string
+	u   *url.URL
+	err error
+}
+
+// lastBase keeps the last base_url parsed: a tenant's base rarely changes, and parsing it
+// on every call cost the guest as much as parsing the request's own URL.
+var lastBase atomic.Pointer[parsedBase]
+
+// parseBase parses base with a trailing slash, so that paths join below it. The URL it
+// returns is shared: callers must not change it (ResolveReference does not).
+func parseBase(base string) (*url.URL, error) {
+	if p := lastBase.Load(); p != nil && p.raw == base {
+		return p.u, p.err
+	}
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + "/")
+	lastBase.Store(&parsedBase{raw: base, u: u, err: err})
+	return u, err
 }
 
 // validMethod reports whether m is an HTTP token, the check http.NewRequest makes.

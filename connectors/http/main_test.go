@@ -205,3 +205,37 @@ func TestRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestBaseURLFollowsTheTenant: the parsed base_url is kept between calls, so calls for
+// tenants with different bases, alternating, must each join their own.
+func TestBaseURLFollowsTheTenant(t *testing.T) {
+	srv := vendor(t)
+	tests := []struct{ name, base, want string }{
+		{"first tenant", srv.URL + "/a", "/a/x"},
+		{"second tenant", srv.URL + "/b/", "/b/x"},
+		{"bad base", "http://[::1", ""},
+	}
+	harnesses := make([]*plugintest.Harness, len(tests))
+	for i, tc := range tests {
+		harnesses[i] = plugintest.Start(t, Connector, plugintest.Options{Config: map[string]any{"base_url": tc.base}, Egress: []string{srv.URL}})
+	}
+	for range 2 {
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				out, err := harnesses[i].Invoke(context.Background(), "request", map[string]any{"url": "x"})
+				if tc.want == "" {
+					if ae := plugintest.WantError(t, err, abi.KindInvalidInput, "url"); !strings.Contains(ae.Message, "base_url") {
+						t.Fatalf("error %q does not name base_url", ae.Message)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if path := out["json"].(map[string]any)["path"]; path != tc.want {
+					t.Fatalf("path %v, want %s", path, tc.want)
+				}
+			})
+		}
+	}
+}
