@@ -315,59 +315,65 @@ func (d *Reader) Array(elem func() error) error {
 // stringSpan validates the string starting at pos and returns its contents between the
 // quotes and whether they need unescaping (escapes, invalid UTF-8).
 func (d *Reader) stringSpan() (raw []byte, plain bool, err error) {
-	d.pos++ // opening quote
-	start := d.pos
+	// The loop works on locals and stores the position only when it returns: a wasm
+	// guest would otherwise load and store d.pos and d.data at every byte.
+	data, pos := d.data, d.pos+1 // after the opening quote
+	start := pos
 	plain = true
-	for d.pos < len(d.data) {
+	for pos < len(data) {
 		// Eight ordinary bytes at a time: a wasm guest pays for every branch of the
 		// byte loop below, and strings are most of what it reads.
-		for d.pos+8 <= len(d.data) && !special8(binary.LittleEndian.Uint64(d.data[d.pos:])) {
-			d.pos += 8
+		for pos+8 <= len(data) && !special8(binary.LittleEndian.Uint64(data[pos:])) {
+			pos += 8
 		}
-		if d.pos >= len(d.data) {
+		if pos >= len(data) {
 			break
 		}
-		c := d.data[d.pos]
+		c := data[pos]
 		switch {
 		case c == '"':
-			raw = d.data[start:d.pos]
-			d.pos++
-			return raw, plain, nil
+			d.pos = pos + 1
+			return data[start:pos], plain, nil
 		case c == '\\':
 			plain = false
-			d.pos++
-			if d.pos >= len(d.data) {
+			pos++
+			if pos >= len(data) {
+				d.pos = pos
 				return nil, false, errJSONEnd
 			}
-			switch d.data[d.pos] {
+			switch data[pos] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				d.pos++
+				pos++
 			case 'u':
-				d.pos++
+				pos++
 				for range 4 {
-					if d.pos >= len(d.data) {
+					d.pos = pos
+					if pos >= len(data) {
 						return nil, false, errJSONEnd
 					}
-					if !isHex(d.data[d.pos]) {
+					if !isHex(data[pos]) {
 						return nil, false, d.syntax("in \\u hexadecimal character escape")
 					}
-					d.pos++
+					pos++
 				}
 			default:
+				d.pos = pos
 				return nil, false, d.syntax("in string escape code")
 			}
 		case c < 0x20:
+			d.pos = pos
 			return nil, false, d.syntax("in string literal")
 		case c < utf8.RuneSelf:
-			d.pos++
+			pos++
 		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
+			r, size := utf8.DecodeRune(data[pos:])
 			if r == utf8.RuneError && size == 1 {
 				plain = false
 			}
-			d.pos += size
+			pos += size
 		}
 	}
+	d.pos = pos
 	return nil, false, errJSONEnd
 }
 
