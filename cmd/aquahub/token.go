@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/aquascene/aquahub/internal/identity"
@@ -36,26 +34,7 @@ for the sandbox of aquahub dev instead.`,
 					return err
 				}
 			}
-			var key *identity.JWTKey
-			for i, k := range cfg.Identity.JWT.Keys {
-				alg := strings.ToUpper(k.Algorithm)
-				if (alg == "" || alg == "HS256") && (kid == "" || k.ID == kid) {
-					key = &cfg.Identity.JWT.Keys[i]
-					break
-				}
-			}
-			if key == nil {
-				return fmt.Errorf("no HS256 key%s in identity.jwt.keys: tokens for RS256 and ES256 keys are minted by their issuer", kidNote(kid))
-			}
-			secret := []byte(key.Secret)
-			if key.SecretFile != "" {
-				b, err := os.ReadFile(key.SecretFile)
-				if err != nil {
-					return err
-				}
-				secret = []byte(strings.TrimRight(string(b), "\r\n"))
-			}
-			tok, err := identity.Mint(secret, key.ID, cfg.Identity.JWT.Issuer, cfg.Identity.JWT.Audience, tenant, role, subject, ttl, time.Now())
+			tok, err := cfg.Identity.JWT.MintWith(kid, tenant, role, subject, ttl, time.Now())
 			if err != nil {
 				return err
 			}
@@ -73,11 +52,4 @@ for the sandbox of aquahub dev instead.`,
 	_ = cmd.MarkFlagRequired("tenant")
 	_ = cmd.MarkFlagRequired("role")
 	return cmd
-}
-
-func kidNote(kid string) string {
-	if kid == "" {
-		return ""
-	}
-	return fmt.Sprintf(" with id %q", kid)
 }

@@ -392,6 +392,26 @@ func describeJWTError(err error) string {
 	return "it does not verify"
 }
 
+// MintWith signs a token with the HS256 key of c whose id is kid (or the first HS256 key
+// when kid is empty), read the way the hub reads it to verify: for `aquahub token`.
+func (c JWTConfig) MintWith(kid, tenant, role, subject string, ttl time.Duration, now time.Time) (string, error) {
+	for _, kc := range c.Keys {
+		if kc.algorithm() != "HS256" || kid != "" && kc.ID != kid {
+			continue
+		}
+		k, err := loadJWTKey(kc)
+		if err != nil {
+			return "", fmt.Errorf("identity.jwt.keys[%s]: %w", kc.ID, err)
+		}
+		return Mint(k.secret, kc.ID, c.Issuer, c.Audience, tenant, role, subject, ttl, now)
+	}
+	which := ""
+	if kid != "" {
+		which = fmt.Sprintf(" with id %q", kid)
+	}
+	return "", fmt.Errorf("no HS256 key%s in identity.jwt.keys: tokens for RS256 and ES256 keys are minted by their issuer", which)
+}
+
 // Mint signs a token with an HS256 key, for `aquahub token` and tests. ttl must be
 // positive.
 func Mint(secret []byte, kid, issuer, audience, tenant, role, subject string, ttl time.Duration, now time.Time) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,38 @@ func TestMintedTokenVerifies(t *testing.T) {
 	} {
 		if bad.err() == nil {
 			t.Errorf("%s: minted", bad.name)
+		}
+	}
+}
+
+// TestMintWithPicksTheKeyTheHubVerifiesWith: `aquahub token` mints with the configured
+// HS256 key it is asked for, read from its secret_file the way the hub reads it, and says
+// which key it lacks.
+func TestMintWithPicksTheKeyTheHubVerifiesWith(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/hs.secret"
+	if err := os.WriteFile(file, append(append([]byte(nil), hmacSecret...), "\r\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, func(c *identity.Config) {
+		c.JWT.Keys[0] = identity.JWTKey{ID: "hs", SecretFile: file}
+	})
+	jwtCfg := identity.JWTConfig{Issuer: "https://auth.aquascene.example", Audience: "aquahub", Keys: []identity.JWTKey{
+		{ID: "rs", Algorithm: "RS256", PublicKeyFile: "unused.pem"}, {ID: "hs", SecretFile: file},
+		{ID: "partner", Secret: "partner-secret-0123456789abcdefghijkl"}}}
+	tok, err := jwtCfg.MintWith("", "aquascene", "editor", "cli", time.Hour, r.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, _ := r.srv.Call(t, "GET", "/api/v1/probe", tok, nil, nil); status != 200 || body["role"] != "editor" {
+		t.Fatalf("the first HS256 key's token: %d %v", status, body)
+	}
+	for _, tc := range []struct{ kid, want string }{
+		{"rs", `no HS256 key with id "rs"`},
+		{"nope", `no HS256 key with id "nope"`},
+	} {
+		if _, err := jwtCfg.MintWith(tc.kid, "aquascene", "editor", "cli", time.Hour, r.clock.now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("kid %q: %v, want %q", tc.kid, err, tc.want)
 		}
 	}
 }

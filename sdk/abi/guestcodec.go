@@ -206,29 +206,39 @@ func (r *HTTPRequest) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"url":`...)
 	dst = AppendJSONString(dst, r.URL)
 	if len(r.Headers) > 0 {
-		dst = append(dst, `,"headers":{`...)
-		var arr [16]string
-		names := arr[:0]
-		for k := range r.Headers {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for i, k := range names {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendStrings(dst, r.Headers[k])
-		}
-		dst = append(dst, '}')
+		dst = appendHeaders(append(dst, `,"headers":`...), r.Headers)
 	}
 	if len(r.Body) > 0 {
-		dst = append(dst, `,"body":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Body)
-		dst = append(dst, '"')
+		dst = appendBase64(append(dst, `,"body":`...), r.Body)
 	}
 	return append(dst, '}')
+}
+
+// appendHeaders appends h as a JSON object, names in sorted order, as encoding/json does.
+func appendHeaders(dst []byte, h map[string][]string) []byte {
+	var arr [16]string
+	names := arr[:0]
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	dst = append(dst, '{')
+	for i, k := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendStrings(dst, h[k])
+	}
+	return append(dst, '}')
+}
+
+// appendBase64 appends b as a JSON string in standard base64, as encoding/json writes []byte.
+func appendBase64(dst, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
 }
 
 // AppendJSON appends the response's JSON encoding to dst, headers in sorted order: what
@@ -246,27 +256,11 @@ func (r *HTTPResponse) AppendJSON(dst []byte) []byte {
 	}
 	if len(r.Headers) > 0 {
 		sep()
-		dst = append(dst, `"headers":{`...)
-		names := make([]string, 0, len(r.Headers))
-		for k := range r.Headers {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for i, k := range names {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendStrings(dst, r.Headers[k])
-		}
-		dst = append(dst, '}')
+		dst = appendHeaders(append(dst, `"headers":`...), r.Headers)
 	}
 	if len(r.Body) > 0 {
 		sep()
-		dst = append(dst, `"body":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Body)
-		dst = append(dst, '"')
+		dst = appendBase64(append(dst, `"body":`...), r.Body)
 	}
 	if r.URL != "" {
 		sep()
