@@ -84,7 +84,8 @@ func TestActionContextFollowsItsParent(t *testing.T) {
 	ctx, cancel := withDeadline(parent, time.Now().Add(time.Hour))
 	defer cancel()
 	actx := &actionContext{Context: ctx, call: callInfo{key: "k"}}
-	derived := context.WithValue(actx, struct{}{}, 1)
+	type otherKey struct{}
+	derived := context.WithValue(actx, otherKey{}, 1)
 	if IdempotencyKey(derived) != "k" {
 		t.Fatalf("idempotency key %q through a derived context", IdempotencyKey(derived))
 	}
