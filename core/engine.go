@@ -129,10 +129,10 @@ type Engine struct {
 	obs   Observer
 	now   func() time.Time
 
-	kick    chan struct{}
-	stop    chan struct{}
+	kick chan struct{}
+	stop chan struct{}
 	// jobs hands a step to an idle worker goroutine (see worker).
-	jobs chan job
+	jobs    chan job
 	started atomic.Bool
 	stopped atomic.Bool
 	wg      sync.WaitGroup
