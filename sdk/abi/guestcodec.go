@@ -319,60 +319,25 @@ func (r *LogRecord) AppendJSON(dst []byte) ([]byte, error) {
 // for the rest. The host encodes rendered step inputs with it: encoding/json looks each
 // interface value's type up in its encoder cache, which cost more than the encoding.
 func AppendJSONValue(dst []byte, v any) ([]byte, error) {
+	return wirejson.AppendAny(dst, v, false, 0, maxValueDepth, appendOtherValue)
+}
+
+// maxValueDepth bounds AppendJSONValue's nesting; deeper values go to json.Marshal, which
+// reports a cycle if there is one.
+const maxValueDepth = 1000
+
+// appendOtherValue writes the integer types slog attributes carry and float32 by hand, and
+// anything else through json.Marshal.
+func appendOtherValue(dst []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case string:
-		return AppendJSONString(dst, v), nil
-	case bool:
-		return strconv.AppendBool(dst, v), nil
 	case int:
 		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
 	case uint64:
 		return strconv.AppendUint(dst, v, 10), nil
-	case float64:
-		return appendFloat(dst, v, 64)
 	case float32:
 		return appendFloat(dst, float64(v), 32)
-	case []any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = AppendJSONValue(dst, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
-	case map[string]any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendJSONString(dst, k)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = AppendJSONValue(dst, v[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, '}'), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -211,57 +211,17 @@ func encodeAny(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 }
 
 func appendAny(dst []byte, x any, depth int) ([]byte, error) {
+	return wirejson.AppendAny(dst, x, true, depth, maxAnyDepth, appendOther)
+}
+
+// appendOther writes what AppendAny leaves to it: json.Number, the types with an encoder,
+// and nothing past maxAnyDepth.
+func appendOther(dst []byte, x any, depth int) ([]byte, error) {
 	if depth > maxAnyDepth {
 		return nil, errUnsupported
 	}
-	switch x := x.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case string:
-		return wirejson.AppendString(dst, x, true), nil
-	case float64:
-		return wirejson.AppendFloat(dst, x, 64)
-	case bool:
-		return strconv.AppendBool(dst, x), nil
-	case json.Number:
-		return appendNumber(dst, string(x))
-	case []any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendAny(dst, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
-	case map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = wirejson.AppendString(dst, k, true)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = appendAny(dst, x[k], depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, '}'), nil
+	if n, ok := x.(json.Number); ok {
+		return appendNumber(dst, string(n))
 	}
 	v := reflect.ValueOf(x)
 	enc := encoderFor(v.Type())

@@ -3,6 +3,7 @@ package wirejson
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -106,4 +107,62 @@ func AppendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// AppendAny appends x as encoding/json would when x has one of the shapes decoded JSON takes
+// (nil, string, float64, bool, []any, map[string]any with keys sorted), escaping HTML as
+// escapeHTML says. Any other value, and any value nested deeper than maxDepth, goes to
+// other with its depth; other decides what it can write and what it refuses.
+func AppendAny(dst []byte, x any, escapeHTML bool, depth, maxDepth int, other func(dst []byte, x any, depth int) ([]byte, error)) ([]byte, error) {
+	if depth > maxDepth {
+		return other(dst, x, depth)
+	}
+	switch x := x.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return AppendString(dst, x, escapeHTML), nil
+	case float64:
+		return AppendFloat(dst, x, 64)
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendAny(dst, e, escapeHTML, depth+1, maxDepth, other); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case map[string]any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, k, escapeHTML)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendAny(dst, x[k], escapeHTML, depth+1, maxDepth, other); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	return other(dst, x, depth)
 }
