@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/aquascene/aquahub/sdk/internal/wirejson"
@@ -32,22 +31,13 @@ func (r *InvokeRequest) AppendJSON(dst []byte) ([]byte, error) {
 		dst = append(dst, ']')
 	}
 	if len(r.Config) > 0 {
-		b, err := json.Marshal(r.Config)
-		if err != nil {
+		var err error
+		if dst, err = AppendJSONValue(append(dst, `,"config":`...), r.Config); err != nil {
 			return dst, err
 		}
-		dst = append(dst, `,"config":`...)
-		dst = append(dst, b...)
 	}
 	if len(r.Secrets) > 0 {
-		dst = append(dst, `,"secrets":[`...)
-		for i, s := range r.Secrets {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendJSONString(dst, s)
-		}
-		dst = append(dst, ']')
+		dst = appendStrings(append(dst, `,"secrets":`...), r.Secrets)
 	}
 	for _, f := range [...]struct{ name, v string }{
 		{`,"tenant":`, r.Tenant}, {`,"run_id":`, r.RunID}, {`,"step_id":`, r.StepID},

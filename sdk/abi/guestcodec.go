@@ -337,15 +337,11 @@ func appendOtherValue(dst []byte, v any, depth int) ([]byte, error) {
 	case uint64:
 		return strconv.AppendUint(dst, v, 10), nil
 	case float32:
-		return appendFloat(dst, float64(v), 32)
+		return wirejson.AppendFloat(dst, float64(v), 32)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return append(dst, b...), nil
-}
-
-func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
-	return wirejson.AppendFloat(dst, f, bits)
 }
