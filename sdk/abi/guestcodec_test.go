@@ -127,19 +127,6 @@ func checkHTTPResponse(tb testing.TB, b []byte) {
 	}
 }
 
-// marshalPlain is json.Marshal without HTML escaping, which the hand-written encoders leave
-// out: both forms decode to the same strings.
-func marshalPlain(tb testing.TB, v any) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		tb.Fatal(err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
 func TestInvokeResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
 	tests := []struct {
 		name string
@@ -159,7 +146,7 @@ func TestInvokeResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, want := tc.resp.AppendJSON(nil), marshalPlain(t, &tc.resp)
+			got, want := tc.resp.AppendJSON(nil), marshalNoHTML(t, &tc.resp)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
@@ -182,7 +169,7 @@ func TestHTTPRequestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, want := tc.req.AppendJSON(nil), marshalPlain(t, &tc.req)
+			got, want := tc.req.AppendJSON(nil), marshalNoHTML(t, &tc.req)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
@@ -205,7 +192,7 @@ func TestHTTPResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, want := tc.resp.AppendJSON(nil), marshalPlain(t, &tc.resp)
+			got, want := tc.resp.AppendJSON(nil), marshalNoHTML(t, &tc.resp)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
@@ -242,7 +229,7 @@ func TestLogRecordAppendJSONMatchesEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := marshalPlain(t, &tc.rec); !bytes.Equal(got, want) {
+			if want := marshalNoHTML(t, &tc.rec); !bytes.Equal(got, want) {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
 		})
@@ -311,17 +298,17 @@ func FuzzGuestEncodings(f *testing.F) {
 	f.Add("\xff", "\u2028\x00\"", "\x7f", "\\", []byte{}, "", int64(-1))
 	f.Fuzz(func(t *testing.T, method, url, key, value string, body []byte, msg string, n int64) {
 		req := HTTPRequest{Method: method, URL: url, Headers: map[string][]string{key: {value, msg}, msg: nil}, Body: body}
-		if got, want := req.AppendJSON(nil), marshalPlain(t, &req); !bytes.Equal(got, want) {
+		if got, want := req.AppendJSON(nil), marshalNoHTML(t, &req); !bytes.Equal(got, want) {
 			t.Fatalf("http request\ngot  %s\nwant %s", got, want)
 		}
 		hr := HTTPResponse{Status: int(n), Headers: req.Headers, Body: body, URL: url, Error: &HTTPError{Code: msg, Message: value, RetryAfterMS: n}}
-		if got, want := hr.AppendJSON(nil), marshalPlain(t, &hr); !bytes.Equal(got, want) {
+		if got, want := hr.AppendJSON(nil), marshalNoHTML(t, &hr); !bytes.Equal(got, want) {
 			t.Fatalf("http response\ngot  %s\nwant %s", got, want)
 		}
 		out, _ := json.Marshal(map[string]any{key: value, "n": n, "body": body})
 		resp := InvokeResponse{Results: []Result{{Output: out}, {Error: &Error{Kind: ErrorKind(msg), Message: value, Field: key, RetryAfterMS: n}}},
 			Usage: []Usage{{Quota: msg, Used: n, Limit: -n}}}
-		if got, want := resp.AppendJSON(nil), marshalPlain(t, &resp); !bytes.Equal(got, want) {
+		if got, want := resp.AppendJSON(nil), marshalNoHTML(t, &resp); !bytes.Equal(got, want) {
 			t.Fatalf("invoke response\ngot  %s\nwant %s", got, want)
 		}
 		rec := LogRecord{Level: method, Msg: msg, Attrs: map[string]any{key: value, url: float64(n) / 7, "n": n}}
@@ -329,7 +316,7 @@ func FuzzGuestEncodings(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := marshalPlain(t, &rec); !bytes.Equal(got, want) {
+		if want := marshalNoHTML(t, &rec); !bytes.Equal(got, want) {
 			t.Fatalf("log record\ngot  %s\nwant %s", got, want)
 		}
 	})
@@ -424,7 +411,7 @@ func TestAppendJSONValueMatchesEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := marshalPlain(t, tc.v); !bytes.Equal(got, want) {
+			if want := marshalNoHTML(t, tc.v); !bytes.Equal(got, want) {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
 		})
