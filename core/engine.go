@@ -641,14 +641,7 @@ func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending
 	var start time.Time
 	for {
 		e.sched.mu.Lock()
-		full := ""
-		for _, p := range pending {
-			for _, l := range p.Lanes {
-				if full == "" && e.laneFullLocked(tenant, l) {
-					full = l
-				}
-			}
-		}
+		full := e.fullLaneLocked(tenant, pending)
 		if full == "" || !e.started.Load() || e.stopped.Load() {
 			e.sched.mu.Unlock()
 			if timer != nil {
@@ -676,6 +669,18 @@ func (e *Engine) awaitRoom(ctx context.Context, tenant string, pending []Pending
 		e.obs.IngestHeld(tenant, time.Since(start), true)
 		return
 	}
+}
+
+// fullLaneLocked is a lane of pending's runs whose backlog for tenant is full, or "".
+func (e *Engine) fullLaneLocked(tenant string, pending []Pending) string {
+	for _, p := range pending {
+		for _, l := range p.Lanes {
+			if e.laneFullLocked(tenant, l) {
+				return l
+			}
+		}
+	}
+	return ""
 }
 
 // handoffLanes is the lanes of pending's runs that are not saturated for tenant, and how

@@ -56,14 +56,16 @@ func newScheduler() *scheduler {
 // a run of that queue starts.
 func (s *scheduler) awaitRoom(tenant, lane string) chan struct{} {
 	ch := make(chan struct{})
-	k := tenant + "\x00" + lane
+	k := roomKey(tenant, lane)
 	s.rooms[k] = append(s.rooms[k], ch)
 	return ch
 }
 
+func roomKey(tenant, lane string) string { return tenant + "\x00" + lane }
+
 // leaveRoom drops a wait that ended without being woken.
 func (s *scheduler) leaveRoom(tenant, lane string, ch chan struct{}) {
-	k := tenant + "\x00" + lane
+	k := roomKey(tenant, lane)
 	w := s.rooms[k]
 	for i, c := range w {
 		if c == ch {
@@ -83,7 +85,7 @@ func (s *scheduler) wakeRoom(tenant, lane string) {
 	if len(s.rooms) == 0 {
 		return
 	}
-	k := tenant + "\x00" + lane
+	k := roomKey(tenant, lane)
 	w := s.rooms[k]
 	if len(w) == 0 {
 		return
