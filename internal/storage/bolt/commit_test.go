@@ -184,7 +184,9 @@ func TestAFailingWriteGetsItsOwnErrorAndTheOthersCommit(t *testing.T) {
 	}
 }
 
-func TestALoneWriteCommitsWithoutWaiting(t *testing.T) {
+// TestWritesOneAtATimeEachCommit: with no write waiting behind it, each commit ends the
+// committing goroutine, and the next lone write starts another.
+func TestWritesOneAtATimeEachCommit(t *testing.T) {
 	db, g := openGroup(t, 1000)
 	for i := range 3 {
 		if err := g.do(put(fmt.Sprint(i))); err != nil {
