@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -49,8 +50,15 @@ type piece struct {
 	form, off int
 }
 
+// none is the scrubber of no values, shared: a scrubber is never changed after New, and the
+// host builds one for every request its guests send, most of them with nothing to find.
+var none = &Scrubber{}
+
 // New returns a scrubber of values. Values shorter than MinValueBytes are ignored.
 func New(values ...string) *Scrubber {
+	if !slices.ContainsFunc(values, func(v string) bool { return len(v) >= MinValueBytes }) {
+		return none
+	}
 	s := &Scrubber{pieces: map[uint64][]piece{}}
 	seen := map[string]bool{}
 	for _, v := range values {
