@@ -141,6 +141,9 @@ func (c *Catalog) client(cs *callState) (*egress.Client, error) {
 			if !d.Allowed {
 				level = slog.LevelWarn
 			}
+			if !log.Enabled(context.Background(), level) {
+				return
+			}
 			url, reason := clip(d.URL, maxLoggedField), clip(d.Reason, maxLoggedField)
 			// A denial costs the guest nothing, so its lines are charged to the connector's
 			// log budget for the tenant: a guest asking for forbidden URLs in a loop cannot
