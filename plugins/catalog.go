@@ -301,7 +301,7 @@ func (c *Catalog) Reload(ctx context.Context) (ReloadReport, error) {
 		pending = append(pending, &loadJob{path: path, b: b, hash: hash, info: info})
 	}
 	// Compiling a Go module takes seconds without a warm cache: use every core.
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	sem := make(chan struct{}, runtime.NumCPU())
 	var wg sync.WaitGroup
 	for _, j := range pending {
 		wg.Add(1)

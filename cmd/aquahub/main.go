@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/aquascene/aquahub/plugins"
@@ -13,6 +14,7 @@ import (
 
 func main() {
 	tuneGC()
+	tuneProcs()
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -27,6 +29,22 @@ const gcPercent = 300
 func tuneGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
+	}
+}
+
+// procsPerCPU is how many Go processors (Ps) the hub runs per CPU it may use, unless
+// GOMAXPROCS says otherwise. A connector's WebAssembly code runs on its goroutine's P and
+// cannot be preempted by the Go scheduler while it computes: with one P per CPU, guests on
+// every P shut out the commit writer and the HTTP handlers until one returns. With two per
+// CPU the kernel shares the CPUs among them instead. `aquahub bench pipeline` delivered
+// 13–18 % more events per second, with less CPU per event, in alternating runs.
+const procsPerCPU = 2
+
+// tuneProcs multiplies the runtime's default GOMAXPROCS (the CPUs the process may use) by
+// procsPerCPU when the environment does not set GOMAXPROCS.
+func tuneProcs() {
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(procsPerCPU * runtime.GOMAXPROCS(0))
 	}
 }
 
