@@ -472,10 +472,17 @@ func normalize(v any) any {
 // guestLogLevel is the least level the host logger keeps, which the invoke request passes
 // on so guests do not encode and send records that would be dropped.
 func (c *Catalog) guestLogLevel(ctx context.Context) string {
-	for _, l := range [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
-		if c.deps.Logger.Enabled(ctx, l) {
-			return strings.ToLower(l.String())
+	for _, l := range guestLevels {
+		if c.deps.Logger.Enabled(ctx, l.level) {
+			return l.name
 		}
 	}
 	return "error"
 }
+
+// guestLevels are the levels guestLogLevel tries, least first, with their names in the
+// invoke request.
+var guestLevels = [...]struct {
+	level slog.Level
+	name  string
+}{{slog.LevelDebug, "debug"}, {slog.LevelInfo, "info"}, {slog.LevelWarn, "warn"}}

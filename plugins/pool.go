@@ -55,10 +55,16 @@ func newVersion(c *Catalog) *version {
 
 // acquire returns an instance, waiting for a free slot; it creates one when none is idle.
 func (v *version) acquire(ctx context.Context) (*instance, error) {
+	// A free slot is taken without asking for ctx.Done, which makes the context allocate
+	// its channel.
 	select {
 	case v.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for a free %s instance: %w", v.id, ctx.Err())
+	default:
+		select {
+		case v.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a free %s instance: %w", v.id, ctx.Err())
+		}
 	}
 	select {
 	case inst := <-v.idle:
