@@ -40,6 +40,7 @@ check: connectors node
 # Every figure the README's Performance section shows, then the Go benchmarks.
 bench: build
 	./$(BIN) bench ingest
+	./$(BIN) bench pipeline
 	./$(BIN) bench plugins
 	./$(BIN) bench webhooks
 	./$(BIN) bench content

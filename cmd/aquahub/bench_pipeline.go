@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +22,8 @@ import (
 	"github.com/aquascene/aquahub/core"
 	"github.com/aquascene/aquahub/plugins"
 	"github.com/spf13/cobra"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // pipelineResult is what `aquahub bench pipeline` prints.
@@ -103,10 +104,10 @@ const pipelineSendGridStep = `      - id: send
 
 func newBenchPipelineCmd() *cobra.Command {
 	var (
-		url, key, connector, sinkAddr string
-		events, clients               int
-		asJSON                        bool
-		retention                     time.Duration
+		url, key, connector, sinkAddr, modules string
+		events, clients                        int
+		asJSON                                 bool
+		retention                              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
@@ -129,7 +130,7 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 			if connector != "http" && connector != "sendgrid" {
 				return fmt.Errorf("--connector: must be http or sendgrid (got %q)", connector)
 			}
-			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, sinkAddr: sinkAddr, events: events, clients: clients, retention: retention})
+			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, modules: modules, sinkAddr: sinkAddr, events: events, clients: clients, retention: retention})
 			if err != nil {
 				return err
 			}
@@ -143,6 +144,7 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 	cmd.Flags().StringVar(&url, "url", "", "target a running hub instead of starting one")
 	cmd.Flags().StringVar(&key, "key", DevAPIKey, "API key for --url")
 	cmd.Flags().StringVar(&connector, "connector", "http", "http (to a counting sink) or sendgrid (to the SendGrid simulator)")
+	cmd.Flags().StringVar(&modules, "connectors", filepath.Join("build", "connectors"), "the directory holding the connector's module (<connector>.wasm), built by make connectors")
 	cmd.Flags().StringVar(&sinkAddr, "sink", "127.0.0.1:0", "where the counting sink listens")
 	cmd.Flags().IntVar(&events, "events", 20000, "events to post")
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent clients")
@@ -170,8 +172,10 @@ func printPipeline(w io.Writer, r pipelineResult) {
 
 type pipelineOptions struct {
 	url, key, connector, sinkAddr string
-	events, clients               int
-	retention                     time.Duration
+	// modules is the directory holding <connector>.wasm.
+	modules         string
+	events, clients int
+	retention       time.Duration
 }
 
 // sink counts deliveries and records when each bench event arrived.
@@ -194,27 +198,30 @@ func (s *sink) record(id string) {
 	s.mu.Unlock()
 }
 
-// ServeHTTP answers like SendGrid's mail/send: 202 with an X-Message-Id.
-func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serve answers like SendGrid's mail/send: 202 with an X-Message-Id.
+func (s *sink) serve(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		CustomArgs map[string]string `json:"custom_args"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-		http.Error(w, `{"errors":[{"message":"bad JSON"}]}`, http.StatusBadRequest)
+	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+		ctx.Error(`{"errors":[{"message":"bad JSON"}]}`, fasthttp.StatusBadRequest)
 		return
 	}
 	s.record(body.CustomArgs["bench_id"])
-	w.Header().Set("X-Message-Id", "bench")
-	w.WriteHeader(http.StatusAccepted)
+	ctx.Response.Header.Set("X-Message-Id", "bench")
+	ctx.SetStatusCode(fasthttp.StatusAccepted)
 }
 
 func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, error) {
 	res := pipelineResult{Connector: o.connector, Events: o.events, Clients: o.clients, CPUs: runtime.NumCPU()}
 	sk := &sink{arrived: make(map[string]time.Time, o.events), done: make(chan struct{}), want: int64(o.events)}
-	var handler http.Handler = sk
+	// The load generator and the sink are fasthttp's: they share the hub's CPUs, and
+	// net/http's client and server cost more of them per request than the hub's own
+	// HTTP layers (see docs/performance.md).
+	handler := sk.serve
 	if o.connector == "sendgrid" {
 		sim := sendgridsim.New(sendgridsim.WithKey("SG.bench.key"))
-		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler = fasthttpadaptor.NewFastHTTPHandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 			r.Body = io.NopCloser(bytes.NewReader(raw))
 			rec := &statusRecorder{ResponseWriter: w}
@@ -235,9 +242,9 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	if err != nil {
 		return res, fmt.Errorf("sink: %w", err)
 	}
-	srv := &http.Server{Handler: handler}
+	srv := &fasthttp.Server{Handler: handler, MaxRequestBodySize: 1 << 20}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer srv.Shutdown()
 	sinkURL := "http://" + ln.Addr().String()
 
 	target, key := o.url, o.key
@@ -248,7 +255,7 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		if o.connector == "sendgrid" {
 			step = pipelineSendGridStep
 		}
-		th, err := startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), o.connector, grant, o.retention)
+		th, err := startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), filepath.Join(o.modules, o.connector+".wasm"), o.connector, grant, o.retention)
 		if err != nil {
 			return res, err
 		}
@@ -262,9 +269,8 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	}
 	cpuBefore := processCPU()
 
-	tr := &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2}
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	defer tr.CloseIdleConnections()
+	hc := &fasthttp.Client{MaxConnsPerHost: o.clients * 2, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	defer hc.CloseIdleConnections()
 	sent := make([]time.Time, o.events)
 	lats := make([][]time.Duration, o.clients)
 	var next, accepted, failed atomic.Int64
@@ -275,29 +281,32 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.SetRequestURI(target + "/api/v1/events")
+			req.Header.SetContentType("application/cloudevents+json")
+			req.Header.Set("Authorization", "Bearer "+key)
+			var body []byte
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= o.events {
 					return
 				}
-				id := fmt.Sprintf("bench-%d-%d", start.UnixNano(), i)
-				body := fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"aquahub/bench","type":"newsletter.send.requested","data":{"content_id":"CNT-%d","subject":"This Week in Aquascaping","html":"<h1>CO2</h1><p>Issue %d</p>","recipients":["reader%d@example.com"]}}`, id, i, i, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/events", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/cloudevents+json")
-				req.Header.Set("Authorization", "Bearer "+key)
+				body = fmt.Appendf(body[:0], `{"specversion":"1.0","id":"bench-%d-%d","source":"aquahub/bench","type":"newsletter.send.requested","data":{"content_id":"CNT-%d","subject":"This Week in Aquascaping","html":"<h1>CO2</h1><p>Issue %d</p>","recipients":["reader%d@example.com"]}}`, start.UnixNano(), i, i, i, i)
+				req.SetBodyRaw(body)
 				t0 := time.Now()
 				sent[i] = t0
-				resp, err := hc.Do(req)
-				if err != nil {
+				if err := hc.Do(req, resp); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
+				if resp.StatusCode() != fasthttp.StatusAccepted {
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, resp.Status)
+					problem := resp.Body()
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", resp.StatusCode(), problem[:min(len(problem), 200)]))
 					continue
 				}
 				lats[c] = append(lats[c], time.Since(t0))
@@ -421,12 +430,11 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// startPipelineHub runs a hub with the rule and the connector granted to the sink; the
-// connector comes from build/connectors.
-func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant plugins.TenantConfig, retention time.Duration) (*tempHub, error) {
-	wasm := filepath.Join("build", "connectors", connector+".wasm")
+// startPipelineHub runs a hub with the rule and the connector, whose module is wasm,
+// granted to the sink.
+func startPipelineHub(ctx context.Context, rulesYAML, wasm, connector string, grant plugins.TenantConfig, retention time.Duration) (*tempHub, error) {
 	if _, err := os.Stat(wasm); err != nil {
-		return nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root)", wasm, err)
+		return nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root, or name the directory with --connectors)", wasm, err)
 	}
 	return startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-pipeline-", rules: rulesYAML,
 		modules: map[string]string{connector + ".wasm": wasm}, log: slog.LevelWarn,
@@ -434,9 +442,6 @@ func startPipelineHub(ctx context.Context, rulesYAML, connector string, grant pl
 			if retention > 0 {
 				cfg.Storage.Retention, cfg.Storage.DedupWindow = retention, retention
 				cfg.Storage.PruneInterval = min(max(retention/4, 10*time.Millisecond), time.Second)
-			}
-			if n, err := strconv.Atoi(os.Getenv("BENCH_POOL")); err == nil {
-				cfg.Connectors.PoolSize = n
 			}
 			cfg.Tenants[0].Connectors = map[string]plugins.TenantConfig{connector: grant}
 		}})
