@@ -23,8 +23,6 @@ type Call struct {
 	Inputs                []json.RawMessage
 	IdempotencyKey        string
 	Attempt               int
-	// resolved, when set, receives the instance the call ran as (nil for none).
-	resolved func(*Instance)
 }
 
 // Invoke validates the inputs against the action's input schema, runs the action and
@@ -32,7 +30,7 @@ type Call struct {
 // failed: unknown connector or action, invalid input, deadline, trap, oversized response.
 func (c *Catalog) Invoke(ctx context.Context, call Call) ([]abi.Result, error) {
 	var results []abi.Result
-	err := c.run(ctx, call, nil, func(v *version, out []byte) (string, error) {
+	err := c.run(ctx, call, nil, func(v *version, _ *Instance, out []byte) (string, error) {
 		resp, err := decodeResponse(v.id, call.Action, out, len(call.Inputs))
 		if err != nil {
 			return "", err
@@ -65,19 +63,19 @@ func outcomeOf(results []abi.Result) string {
 	return "ok"
 }
 
-// run invokes call and hands the guest's response to decode, which returns the outcome
-// for the call metrics; it counts the call.
-func (c *Catalog) run(ctx context.Context, call Call, decoded []any, decode func(v *version, out []byte) (string, error)) error {
+// run invokes call and hands the guest's response, with the instance the call ran as (nil
+// for none), to decode, which returns the outcome for the call metrics; it counts the call.
+func (c *Catalog) run(ctx context.Context, call Call, decoded []any, decode func(v *version, inst *Instance, out []byte) (string, error)) error {
 	id, _ := splitTarget(call.Connector)
 	v, ok := c.get(id)
 	if !ok {
 		return core.Permanent(fmt.Errorf("connector %q is not loaded (loaded: %s)", id, c.loadedIDs()))
 	}
 	defer v.inflight.Done()
-	out, err := c.invoke(ctx, v, call, decoded)
+	out, inst, err := c.invoke(ctx, v, call, decoded)
 	outcome := "ok"
 	if err == nil {
-		outcome, err = decode(v, out)
+		outcome, err = decode(v, inst, out)
 	}
 	if err != nil && (outcome == "" || outcome == "ok") {
 		outcome = string(core.Classify(err).Class)
@@ -103,26 +101,24 @@ var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); ret
 // maxPooledRequest keeps rare huge requests from pinning memory in requestBuffers.
 const maxPooledRequest = 64 << 10
 
-// invoke runs call on v. decoded, when not nil, holds the inputs already decoded (the
+// invoke runs call on v and returns the guest's response with the instance the call ran
+// as (nil for none). decoded, when not nil, holds the inputs already decoded (the
 // executor's rendered `with`), which saves decoding them again for validation.
 //
 // The guest's response and any error are scrubbed of the tenant's secrets here, before
 // they become step outputs and errors, which the engine keeps in the run record and
 // serves from the API.
-func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]byte, error) {
+func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []any) ([]byte, *Instance, error) {
 	grant, inst, err := c.resolve(ctx, call.Tenant, call.Connector)
 	if err != nil {
 		if errors.Is(err, core.ErrNotFound) {
-			return nil, &core.StepError{Class: core.ClassNotFound, Err: err}
+			return nil, nil, &core.StepError{Class: core.ClassNotFound, Err: err}
 		}
-		return nil, core.Permanent(err)
+		return nil, nil, core.Permanent(err)
 	}
 	grantVersion := ""
 	if inst != nil {
 		grantVersion = inst.Version
-	}
-	if call.resolved != nil {
-		call.resolved(inst)
 	}
 	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
 		target: call.Connector, grantVersion: grantVersion}
@@ -130,9 +126,9 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 	cs.scrub = sc
 	out, err := c.invokeGuest(ctx, v, call, decoded, cs, sc)
 	if err != nil {
-		return nil, scrubError(sc, err)
+		return nil, inst, scrubError(sc, err)
 	}
-	return sc.Bytes(out), nil
+	return sc.Bytes(out), inst, nil
 }
 
 // scrubError returns err with any secret in its message redacted, keeping its class,
@@ -341,8 +337,8 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Connector, Action: call.Action, Inputs: []json.RawMessage{in},
 		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
-		resolved: func(i *Instance) { inst = i },
-	}, []any{normalized(map[string]any(call.Input))}, func(v *version, out []byte) (string, error) {
+	}, []any{normalized(map[string]any(call.Input))}, func(v *version, ran *Instance, out []byte) (string, error) {
+		inst = ran
 		if vals, ok := decodeOutputsFast(out, 1); ok {
 			output = outputValue(vals[0])
 			return "ok", nil
