@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,19 +8,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// runBenchPipeline runs `aquahub bench pipeline` with args and returns what it printed.
-func runBenchPipeline(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newBenchPipelineCmd()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	cmd.SetContext(t.Context())
-	err := cmd.Execute()
-	return out.String(), err
-}
 
 func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
 	if testing.Short() {
@@ -37,7 +23,7 @@ func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
 		{name: "sendgrid connector to the simulator", connector: "sendgrid", events: 60},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runBenchPipeline(t, "--connectors", conns, "--connector", tc.connector,
+			out, err := runAquahub(t, "bench", "pipeline", "--connectors", conns, "--connector", tc.connector,
 				"--events", strconv.Itoa(tc.events), "--clients", "4", "--json")
 			if err != nil {
 				t.Fatalf("bench pipeline: %v\n%s", err, out)
@@ -73,7 +59,7 @@ func TestBenchPipelineRefusals(t *testing.T) {
 		{name: "hub refuses every event", args: []string{"--url", refusing.URL, "--key", "wrong"}, want: `no event was accepted (first error: 401 {"title":"unknown API key"})`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runBenchPipeline(t, append(tc.args, "--events", "10")...)
+			out, err := runAquahub(t, append([]string{"bench", "pipeline", "--events", "10"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v (output %q); want one containing %q", err, out, tc.want)
 			}
