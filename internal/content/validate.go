@@ -209,13 +209,18 @@ func onlyDigits(s string) string {
 	return b.String()
 }
 
-// digitBoundary reports whether text[start:end] is not part of a longer number.
+// digitBoundary reports whether text[start:end] stands alone: not part of a longer number,
+// and not part of an identifier such as a content id, a UUID or a SKU, whose digits glue to
+// letters (directly or across a dash) and may pass the Luhn check by chance. A dot next to
+// a letter ends a sentence, so only a digit across a dot continues the number.
 func digitBoundary(text string, start, end int) bool {
 	isNum := func(b byte) bool { return b >= '0' && b <= '9' }
-	if start > 0 && (isNum(text[start-1]) || (start > 1 && (text[start-1] == '-' || text[start-1] == '.') && isNum(text[start-2]))) {
+	isAlnum := func(b byte) bool { return isNum(b) || b|0x20 >= 'a' && b|0x20 <= 'z' }
+	joined := func(sep, next byte) bool { return sep == '-' && isAlnum(next) || sep == '.' && isNum(next) }
+	if start > 0 && (isAlnum(text[start-1]) || (start > 1 && joined(text[start-1], text[start-2]))) {
 		return false
 	}
-	if end < len(text) && (isNum(text[end]) || (end+1 < len(text) && (text[end] == '-' || text[end] == '.') && isNum(text[end+1]))) {
+	if end < len(text) && (isAlnum(text[end]) || (end+1 < len(text) && joined(text[end], text[end+1]))) {
 		return false
 	}
 	return true

@@ -28,6 +28,10 @@ func TestFindPII(t *testing.T) {
 		{"16 digits failing Luhn without separators", "Batch 1234567812345678 arrived.", nil},
 		{"mixed separators are not a card", "Code 4111-1111 1111-1111 here.", nil},
 		{"card inside a longer number is ignored", "ID 41111111111111110000000 end.", nil},
+		{"Luhn-valid digits inside a content id are not a card", "Shop at https://greenaqua.hu/p?utm_content=gen-01a23633-8564-7128-b5e1-4e87138db78d today.", nil},
+		{"digits glued to letters are an identifier", "Part GA2363385647128 and 2363385647128x ship.", nil},
+		{"a card after a colon is still a card", "card:4111111111111111, thanks", []string{"card"}},
+		{"a phone ending a sentence without a space is still a phone", "Call 555-867-5309.Then wait.", []string{"phone"}},
 		{"date range and sizes", "From 2025-08-06 to 2025-09-01, tanks of 60-90 litres, 1200-1500 words.", nil},
 		{"several", "Mail a@b.io or call 555-867-5309.", []string{"email", "phone"}},
 	}
