@@ -39,6 +39,10 @@ type pipelineResult struct {
 	// the time from the first send to the last delivery.
 	AcceptedPerSec  float64 `json:"accepted_per_s"`
 	DeliveredPerSec float64 `json:"delivered_per_s"`
+	// SteadyPerSec is the delivery rate between the 10th and the 90th percentile of arrival
+	// times at the sink: the rate once connections, connector instances and the data file
+	// have warmed up, before the last clients finish.
+	SteadyPerSec float64 `json:"steady_delivered_per_s,omitempty"`
 	AcceptP50MS     float64 `json:"accept_p50_ms"`
 	AcceptP99MS     float64 `json:"accept_p99_ms"`
 	// DeliveryP50MS and DeliveryP99MS are event-to-delivery latencies: from the send of an
@@ -157,6 +161,9 @@ func printPipeline(w io.Writer, r pipelineResult) {
 	fmt.Fprintf(w, "pipeline: %d events from %d clients, %s connector, against %s (%d CPUs)\n", r.Events, r.Clients, r.Connector, r.Target, r.CPUs)
 	fmt.Fprintf(w, "  accepted        %d (%d errors), %.0f events/s, p50 %.2f ms, p99 %.2f ms\n", r.Accepted, r.Errors, r.AcceptedPerSec, r.AcceptP50MS, r.AcceptP99MS)
 	fmt.Fprintf(w, "  delivered       %d, %.0f events/s end to end (first send to last delivery, %.1fs)\n", r.Delivered, r.DeliveredPerSec, r.ElapsedS)
+	if r.SteadyPerSec > 0 {
+		fmt.Fprintf(w, "  steady          %.0f events/s delivered between the 10th and the 90th percentile of arrivals\n", r.SteadyPerSec)
+	}
 	fmt.Fprintf(w, "  event→delivery  p50 %.1f ms, p99 %.1f ms\n", r.DeliveryP50MS, r.DeliveryP99MS)
 	if r.UsedBytes > 0 {
 		fmt.Fprintf(w, "  disk            %.0f bytes per event (growth of the pages in use); file %s, %s in use\n", r.BytesPerEvent, byteCount(r.FileBytes), byteCount(r.UsedBytes))
@@ -340,7 +347,7 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	}
 	res.Delivered = sk.count.Load()
 	var last time.Time
-	var delivery []time.Duration
+	var delivery, arrivals []time.Duration
 	sk.mu.Lock()
 	for i := range o.events {
 		at, ok := sk.arrived[fmt.Sprintf("bench-%d-%d", start.UnixNano(), i)]
@@ -348,11 +355,13 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 			continue
 		}
 		delivery = append(delivery, at.Sub(sent[i]))
+		arrivals = append(arrivals, at.Sub(start))
 		if at.After(last) {
 			last = at
 		}
 	}
 	sk.mu.Unlock()
+	res.SteadyPerSec = steadyRate(arrivals)
 	elapsed := last.Sub(start)
 	res.ElapsedS = elapsed.Seconds()
 	res.AcceptedPerSec = float64(res.Accepted) / sendTime.Seconds()
@@ -379,6 +388,21 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		res.CPUSecondsPer1000 = (processCPU() - cpuBefore).Seconds() / float64(res.Delivered) * 1000
 	}
 	return res, nil
+}
+
+// steadyRate is how many of the arrivals (times since the start, sorted in place) came
+// per second between the 10th and the 90th percentile; 0 when there are too few to say.
+func steadyRate(arrivals []time.Duration) float64 {
+	if len(arrivals) < 100 {
+		return 0
+	}
+	slices.Sort(arrivals)
+	lo, hi := len(arrivals)/10, len(arrivals)*9/10
+	span := arrivals[hi] - arrivals[lo]
+	if span <= 0 {
+		return 0
+	}
+	return float64(hi-lo) / span.Seconds()
 }
 
 // statusRecorder keeps the status a handler wrote.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
@@ -20,7 +23,7 @@ func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
 		events    int
 	}{
 		{name: "http connector to the counting sink", connector: "http", events: 300},
-		{name: "sendgrid connector to the simulator", connector: "sendgrid", events: 60},
+		{name: "sendgrid connector to the simulator", connector: "sendgrid", events: 120},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runAquahub(t, "bench", "pipeline", "--connectors", conns, "--connector", tc.connector,
@@ -35,7 +38,7 @@ func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
 			if res.Accepted != int64(tc.events) || res.Errors != 0 || res.Delivered != int64(tc.events) {
 				t.Fatalf("accepted %d (%d errors), delivered %d; want all %d", res.Accepted, res.Errors, res.Delivered, tc.events)
 			}
-			if res.BytesPerEvent <= 0 || res.CPUSecondsPer1000 <= 0 || res.DeliveryP99MS < res.DeliveryP50MS {
+			if res.BytesPerEvent <= 0 || res.CPUSecondsPer1000 <= 0 || res.DeliveryP99MS < res.DeliveryP50MS || res.SteadyPerSec <= 0 {
 				t.Fatalf("figures missing or inconsistent: %+v", res)
 			}
 		})
@@ -62,6 +65,37 @@ func TestBenchPipelineRefusals(t *testing.T) {
 			out, err := runAquahub(t, append([]string{"bench", "pipeline", "--events", "10"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v (output %q); want one containing %q", err, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestSteadyRate(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, tc := range []struct {
+		name     string
+		arrivals []time.Duration
+		want     float64
+	}{
+		{name: "too few to say", arrivals: []time.Duration{ms(1), ms(2)}, want: 0},
+		{name: "a slow start and a slow tail are left out", arrivals: func() []time.Duration {
+			var a []time.Duration
+			for i := range 10 { // the first tenth arrives over a whole second
+				a = append(a, ms(100*i))
+			}
+			for i := range 80 { // then one per millisecond
+				a = append(a, ms(1000+i))
+			}
+			for i := range 10 { // and a tail spread over another second
+				a = append(a, ms(1080+100*i))
+			}
+			slices.Reverse(a) // the order arrivals are recorded in does not matter
+			return a
+		}(), want: 80 / 0.08},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := steadyRate(tc.arrivals); math.Abs(got-tc.want) > 0.5 {
+				t.Fatalf("steadyRate = %v, want %v", got, tc.want)
 			}
 		})
 	}
