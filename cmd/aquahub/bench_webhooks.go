@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/secrets"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 	"github.com/aquascene/aquahub/internal/webhooks"
 	"github.com/aquascene/aquahub/sdk/signature"
@@ -122,7 +123,16 @@ func benchWebhookDelivery(ctx context.Context, endpoints, events, workers, perEn
 		return run, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bolt.Open(bolt.Config{Path: filepath.Join(dir, "hub.db")})
+	// Endpoint secrets are sealed at rest, as in the hub: a throwaway master key seals them.
+	key, err := secrets.ParseMasterKey(secrets.NewMasterKey())
+	if err != nil {
+		return run, err
+	}
+	vault, err := secrets.NewVault(key)
+	if err != nil {
+		return run, err
+	}
+	db, err := bolt.OpenWith(bolt.Config{Path: filepath.Join(dir, "hub.db")}, bolt.Options{Secrets: vault})
 	if err != nil {
 		return run, err
 	}

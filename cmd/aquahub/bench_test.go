@@ -100,3 +100,22 @@ func TestSteadyRate(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchWebhooksDeliversEveryMessage(t *testing.T) {
+	out, err := runAquahub(t, "bench", "webhooks", "--deliveries", "200", "--json")
+	if err != nil {
+		t.Fatalf("bench webhooks: %v\n%s", err, out)
+	}
+	var res webhookBenchResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("--json printed %q: %v", out, err)
+	}
+	if len(res.Runs) != 2 {
+		t.Fatalf("%d scenarios, want 1 and 100 endpoints: %+v", len(res.Runs), res)
+	}
+	for _, r := range res.Runs {
+		if r.Deliveries != 200 || r.DeliveriesPer <= 0 {
+			t.Fatalf("%d endpoint(s): %d deliveries at %.0f/s, want all 200", r.Endpoints, r.Deliveries, r.DeliveriesPer)
+		}
+	}
+}
