@@ -43,8 +43,8 @@ type pipelineResult struct {
 	// times at the sink: the rate once connections, connector instances and the data file
 	// have warmed up, before the last clients finish.
 	SteadyPerSec float64 `json:"steady_delivered_per_s,omitempty"`
-	AcceptP50MS     float64 `json:"accept_p50_ms"`
-	AcceptP99MS     float64 `json:"accept_p99_ms"`
+	AcceptP50MS  float64 `json:"accept_p50_ms"`
+	AcceptP99MS  float64 `json:"accept_p99_ms"`
 	// DeliveryP50MS and DeliveryP99MS are event-to-delivery latencies: from the send of an
 	// event to its arrival at the sink.
 	DeliveryP50MS float64 `json:"delivery_p50_ms"`
