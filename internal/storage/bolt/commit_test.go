@@ -39,27 +39,32 @@ func stored(t *testing.T, db *bbolt.DB) []string {
 }
 
 // holdWriter takes the file's write lock until the returned function is called, so that
-// writes queue behind a commit the way they do under load.
+// writes queue behind a commit the way they do under load. A test that fails first still
+// lets go of the lock, before the file is closed.
 func holdWriter(t *testing.T, db *bbolt.DB) (release func()) {
 	t.Helper()
 	held, done := make(chan struct{}), make(chan struct{})
 	go db.Update(func(*bbolt.Tx) error { close(held); <-done; return nil })
 	<-held
-	return func() { close(done) }
+	release = sync.OnceFunc(func() { close(done) })
+	t.Cleanup(release)
+	return release
 }
 
-// queued waits until n writes wait in g behind the one committing.
+// queued waits until the commit loop runs (it has taken the first write) and n writes wait
+// in g behind it. Seeing no write pending is not enough on its own: the first write's
+// goroutine may not have queued yet.
 func queued(t *testing.T, g *groupCommit, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		g.mu.Lock()
-		got := len(g.pending)
+		running, got := g.running, len(g.pending)
 		g.mu.Unlock()
-		if got == n {
+		if running && got == n {
 			return
 		}
 	}
-	t.Fatalf("%d writes never queued", n)
+	t.Fatalf("%d writes never queued behind a running commit", n)
 }
 
 // commitsOf counts the transactions the writes ran in.
