@@ -249,7 +249,9 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	if err != nil {
 		return res, fmt.Errorf("sink: %w", err)
 	}
-	srv := &fasthttp.Server{Handler: handler, MaxRequestBodySize: 1 << 20}
+	// Without fasthttp's Server and Content-Type headers the sink answers with the headers
+	// net/http's did, which the http connector keeps in its output and so in the ledger.
+	srv := &fasthttp.Server{Handler: handler, MaxRequestBodySize: 1 << 20, NoDefaultServerHeader: true, NoDefaultContentType: true}
 	go srv.Serve(ln)
 	defer srv.Shutdown()
 	sinkURL := "http://" + ln.Addr().String()
