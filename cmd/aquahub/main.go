@@ -37,7 +37,7 @@ func tuneGC() {
 // cannot be preempted by the Go scheduler while it computes: with one P per CPU, guests on
 // every P shut out the commit writer and the HTTP handlers until one returns. With two per
 // CPU the kernel shares the CPUs among them instead. `aquahub bench pipeline` delivered
-// 13–18 % more events per second, with less CPU per event, in alternating runs.
+// 13–19 % more events per second, with less CPU per event, in alternating runs (RATIONALE.md).
 const procsPerCPU = 2
 
 // tuneProcs multiplies the runtime's default GOMAXPROCS (the CPUs the process may use) by
