@@ -52,14 +52,20 @@ func startDev(t *testing.T) *devSandbox {
 	simLine := regexp.MustCompile(`^\s+([a-z0-9]+):\s+(http://\S+)`)
 	ready := make(chan struct{})
 	go func() {
+		// The simulators are printed before the sandbox's banner, whose own lines (hub:,
+		// inbound:) look like theirs: sims is written only until the banner, after which the
+		// test reads it, and the rest of stdout is drained so that the child never blocks.
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			if strings.Contains(sc.Text(), "aquahub dev sandbox") {
+				close(ready)
+				break
+			}
 			if m := simLine.FindStringSubmatch(sc.Text()); m != nil {
 				sims[m[1]] = m[2]
 			}
-			if strings.Contains(sc.Text(), "aquahub dev sandbox") {
-				close(ready)
-			}
+		}
+		for sc.Scan() {
 		}
 	}()
 	select {
