@@ -212,6 +212,7 @@ func (s *Server) ping(h Webhook) {
 	d.Header.Set("User-Agent", UserAgent)
 	err := s.post(&d, body)
 	if err == nil && d.Status != http.StatusOK {
+		//lint:ignore ST1005 WooCommerce's own wording, which the simulator reproduces
 		err = fmt.Errorf("Error: Delivery URL returned response code: %d", d.Status)
 	}
 	s.mu.Lock()
