@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/aquascene/aquahub/sdk/internal/wirejson"
@@ -216,22 +215,10 @@ func (r *HTTPRequest) AppendJSON(dst []byte) []byte {
 
 // appendHeaders appends h as a JSON object, names in sorted order, as encoding/json does.
 func appendHeaders(dst []byte, h map[string][]string) []byte {
-	var arr [16]string
-	names := arr[:0]
-	for k := range h {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	dst = append(dst, '{')
-	for i, k := range names {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = appendStrings(dst, h[k])
-	}
-	return append(dst, '}')
+	dst, _ = wirejson.AppendObject(dst, h, false, func(dst []byte, vs []string) ([]byte, error) {
+		return appendStrings(dst, vs), nil
+	})
+	return dst
 }
 
 // appendBase64 appends b as a JSON string in standard base64, as encoding/json writes []byte.

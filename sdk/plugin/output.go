@@ -257,21 +257,9 @@ func encodeStringMap(dst []byte, v reflect.Value, _ int) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = wirejson.AppendString(dst, k, true)
-		dst = append(dst, ':')
-		dst = wirejson.AppendString(dst, m[k], true)
-	}
-	return append(dst, '}'), nil
+	return wirejson.AppendObject(dst, m, true, func(dst []byte, s string) ([]byte, error) {
+		return wirejson.AppendString(dst, s, true), nil
+	})
 }
 
 // mapEncoder writes a string-keyed map in sorted key order, as encoding/json does.

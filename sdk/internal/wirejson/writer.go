@@ -145,24 +145,33 @@ func AppendAny(dst []byte, x any, escapeHTML bool, depth, maxDepth int, other fu
 		if x == nil {
 			return append(dst, "null"...), nil
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, k, escapeHTML)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = AppendAny(dst, x[k], escapeHTML, depth+1, maxDepth, other); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, '}'), nil
+		return AppendObject(dst, x, escapeHTML, func(dst []byte, e any) ([]byte, error) {
+			return AppendAny(dst, e, escapeHTML, depth+1, maxDepth, other)
+		})
 	}
 	return other(dst, x, depth)
+}
+
+// AppendObject appends m as a JSON object with its keys in sorted order, as encoding/json
+// writes a map, escaping HTML in the keys as escapeHTML says; value appends one value.
+func AppendObject[V any](dst []byte, m map[string]V, escapeHTML bool, value func(dst []byte, v V) ([]byte, error)) ([]byte, error) {
+	var arr [16]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, k, escapeHTML)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = value(dst, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
 }
