@@ -142,7 +142,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.Compile
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
 	// No WithFS, WithEnv or WithArgs: the guest sees no files, no environment and no args.
-	mod, err := rt.InstantiateModule(ctx, compiled, cfg)
+	mod, err := rt.InstantiateModule(guestMemory(ctx), compiled, cfg)
 	if err != nil {
 		if text := out.crashText(); text != "" {
 			return nil, fmt.Errorf("initialising: %w: %s", err, guestSays(text))
