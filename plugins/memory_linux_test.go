@@ -111,3 +111,19 @@ func thpEligible(t *testing.T, addr uintptr) string {
 	t.Fatalf("no mapping holds %#x", addr)
 	return ""
 }
+
+// Where no mapping can be made, an instance still gets memory: a Go slice that keeps the
+// guest's bytes as it grows.
+func TestGuestMemoryFallsBackToTheHeap(t *testing.T) {
+	const page = 64 << 10
+	m := allocateGuestMemory(page, 1<<33) // larger than a 32-bit memory: no mapping
+	t.Cleanup(m.Free)
+	if _, ok := m.(*heapMemory); !ok {
+		t.Fatalf("allocator returned %T, want the heap fallback", m)
+	}
+	copy(m.Reallocate(page), "guest data")
+	grown := m.Reallocate(4 * page)
+	if len(grown) != 4*page || !bytes.HasPrefix(grown, []byte("guest data")) || !bytes.Equal(grown[page:], make([]byte, 3*page)) {
+		t.Fatal("the heap memory lost the guest's bytes or exposed non-zero memory as it grew")
+	}
+}
