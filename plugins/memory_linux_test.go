@@ -38,10 +38,7 @@ func TestGuestMemoryGrowsInPlaceUpToItsMaximum(t *testing.T) {
 // A memory of several huge pages lies on huge-page boundaries in a mapping the kernel may
 // back with huge pages, unless this kernel never uses them.
 func TestGuestMemoryIsEligibleForHugePages(t *testing.T) {
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || strings.Contains(string(mode), "[never]") {
-		t.Skipf("transparent huge pages are off on this machine (%q, %v)", strings.TrimSpace(string(mode)), err)
-	}
+	skipWithoutHugePages(t)
 	m, err := mapGuestMemory(8 * hugePage)
 	if err != nil {
 		t.Fatal(err)
@@ -59,10 +56,7 @@ func TestGuestMemoryIsEligibleForHugePages(t *testing.T) {
 // The hub's instances get such memory: a connector's linear memory is in an advised
 // mapping of its own, not in Go's heap.
 func TestConnectorInstancesLiveInHugePageMemory(t *testing.T) {
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || strings.Contains(string(mode), "[never]") {
-		t.Skipf("transparent huge pages are off on this machine (%q, %v)", strings.TrimSpace(string(mode)), err)
-	}
+	skipWithoutHugePages(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "noop.wasm"), NoopModule(), 0o644); err != nil {
 		t.Fatal(err)
@@ -84,6 +78,16 @@ func TestConnectorInstancesLiveInHugePageMemory(t *testing.T) {
 	}
 	if eligible := thpEligible(t, addressOf(b)); eligible != "1" {
 		t.Fatalf("THPeligible of the instance's memory = %q, want 1", eligible)
+	}
+}
+
+// skipWithoutHugePages skips a test on a machine whose kernel never uses transparent huge
+// pages, where no mapping is eligible for them.
+func skipWithoutHugePages(t *testing.T) {
+	t.Helper()
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || strings.Contains(string(mode), "[never]") {
+		t.Skipf("transparent huge pages are off on this machine (%q, %v)", strings.TrimSpace(string(mode)), err)
 	}
 }
 
