@@ -50,7 +50,7 @@ type RequestOut struct {
 	Headers map[string]string `json:"headers" desc:"response headers (first value of each)"`
 	JSON    any               `json:"json,omitempty" desc:"decoded JSON body"`
 	Text    string            `json:"text,omitempty" desc:"body as text when not JSON"`
-	URL     string            `json:"url" desc:"final URL after redirects"`
+	URL     string            `json:"url" desc:"final URL after redirects, secret values scrubbed"`
 }
 
 // Connector is the http connector; init registers it for the wasm exports.
@@ -153,7 +153,10 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 			return RequestOut{}, err
 		}
 	}
-	out := RequestOut{Status: resp.Status, Headers: make(map[string]string, len(respHeader)), URL: target}
+	out := RequestOut{Status: resp.Status, Headers: make(map[string]string, len(respHeader)), URL: resp.URL}
+	if out.URL == "" {
+		out.URL = target // the host fills it in; an answer without one keeps the request's
+	}
 	for k := range respHeader {
 		out.Headers[strings.ToLower(k)] = respHeader.Get(k)
 	}

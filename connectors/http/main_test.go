@@ -20,7 +20,8 @@ import (
 	"github.com/aquascene/aquahub/sdk/plugin/plugintest"
 )
 
-// vendor is a loopback API: /echo reflects the request, /status/N answers N, /text is text.
+// vendor is a loopback API: /echo reflects the request, /status/N answers N, /text is text,
+// /moved redirects to /text keeping the query.
 func vendor(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +34,8 @@ func vendor(t *testing.T) *httptest.Server {
 			}
 			w.WriteHeader(code)
 			fmt.Fprint(w, `{"error":"as asked"}`)
+		case r.URL.Path == "/moved":
+			http.Redirect(w, r, "/text?"+r.URL.RawQuery, http.StatusFound)
 		case r.URL.Path == "/text":
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, "plain words")
@@ -168,6 +171,19 @@ func TestRequest(t *testing.T) {
 						t.Fatalf("got %v", out)
 					}
 				}},
+				{name: "url is the request's own without a redirect", in: map[string]any{"url": "/orders", "query": map[string]any{"k": "{{secret:api_key}}"}},
+					check: func(t *testing.T, out map[string]any) {
+						if want := srv.URL + "/api/orders?k={{secret:api_key}}"; out["url"] != want {
+							t.Fatalf("url %v, want %s", out["url"], want)
+						}
+					}},
+				{name: "url is the final one after a redirect, secret values scrubbed", in: map[string]any{"url": srv.URL + "/moved", "query": map[string]any{"k": "{{secret:api_key}}"}},
+					check: func(t *testing.T, out map[string]any) {
+						u, _ := out["url"].(string)
+						if !strings.HasPrefix(u, srv.URL+"/text?k=") || strings.Contains(u, "sk-live-123456") || out["text"] != "plain words" {
+							t.Fatalf("url %q, output %v", u, out)
+						}
+					}},
 				{name: "401 is auth", in: map[string]any{"url": srv.URL + "/status/401"}, class: "auth"},
 				{name: "404 is not found", in: map[string]any{"url": srv.URL + "/status/404?a=1"}, class: "not_found",
 					msg: "GET " + srv.URL + "/status/404?a=1: 404 Not Found: {\"error\":\"as asked\"}"},
