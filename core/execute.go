@@ -26,7 +26,9 @@ type execution struct {
 	eventLoaded bool
 	event       Event
 	scope       Scope
-	log         *slog.Logger
+	// log is the run's logger, made on first use: building one formats its attributes,
+	// and most runs never log.
+	log *slog.Logger
 	// executed, when set, is called once the step's kind has returned, before its outcome is
 	// committed: the lane's resource (a connector instance) is free again by then.
 	executed func()
@@ -66,7 +68,6 @@ func (e *Engine) load(x *execution) error {
 		x.event, x.eventLoaded = ev, true
 	}
 	x.scope = Scope{Event: &x.event, Steps: map[string]map[string]any{}, Tenant: x.run.Tenant}
-	x.log = e.log.With("run", x.run.ID, "rule", x.run.RuleID, "tenant", x.run.Tenant)
 	for id, rec := range x.done {
 		out, err := decodeOutput(rec.Output)
 		if err != nil {
@@ -77,6 +78,14 @@ func (e *Engine) load(x *execution) error {
 	x.run.Steps = nil
 	x.loaded = true
 	return nil
+}
+
+// runLog is the logger of x's run.
+func (e *Engine) runLog(x *execution) *slog.Logger {
+	if x.log == nil {
+		x.log = e.log.With("run", x.run.ID, "rule", x.run.RuleID, "tenant", x.run.Tenant)
+	}
+	return x.log
 }
 
 // decodeOutput reads a step output back from the ledger, exactly as later steps see it.
@@ -141,13 +150,13 @@ func (e *Engine) step(ctx context.Context, x *execution, sp StepPlan, last bool)
 		return false
 	}
 	if _, err := e.store.RecordStep(context.Background(), &x.run, rec, emitted); err != nil {
-		x.log.Error("recording step", "step", sp.ID, "err", err)
+		e.runLog(x).Error("recording step", "step", sp.ID, "err", err)
 		return false
 	}
 	// Later steps see the output re-read through JSON, exactly as a resumed run would.
 	seen, err := decodeOutput(out)
 	if err != nil {
-		x.log.Error("re-reading step output", "step", sp.ID, "err", err)
+		e.runLog(x).Error("re-reading step output", "step", sp.ID, "err", err)
 		return false
 	}
 	x.scope.Steps[sp.ID] = seen
@@ -188,9 +197,9 @@ func (e *Engine) fail(ctx context.Context, x *execution, sp StepPlan, rec StepRe
 	last := &rec
 	switch {
 	case d.Status == RunRetrying:
-		x.log.Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", x.run.Attempts, "next", d.NextAt, "err", err)
+		e.runLog(x).Warn("step failed; will retry", "step", sp.ID, "class", se.Class, "attempt", x.run.Attempts, "next", d.NextAt, "err", err)
 	case d.Status == RunDead:
-		x.log.Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", x.run.Attempts, "err", err)
+		e.runLog(x).Error("step failed; run dead-lettered", "step", sp.ID, "class", se.Class, "attempts", x.run.Attempts, "err", err)
 	case se.Class == ClassDeferred:
 		// Not an attempt of the step: nothing was tried, so the ledger keeps no entry.
 		last = nil
