@@ -157,8 +157,13 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 	if out.URL == "" {
 		out.URL = target // the host fills it in; an answer without one keeps the request's
 	}
-	for k := range respHeader {
-		out.Headers[strings.ToLower(k)] = respHeader.Get(k)
+	for k, vs := range resp.Headers {
+		// The first value, as Header.Get gives it, without canonicalising each name again.
+		if len(vs) > 0 {
+			out.Headers[strings.ToLower(k)] = vs[0]
+		} else {
+			out.Headers[strings.ToLower(k)] = ""
+		}
 	}
 	asJSON := in.Response == "json" || (in.Response != "text" && strings.Contains(respHeader.Get("Content-Type"), "json"))
 	if asJSON && len(bytes.TrimSpace(b)) > 0 {
