@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -31,8 +32,14 @@ type program struct {
 	p   *vm.Program
 }
 
+// vms are expression machines kept between runs: a machine resets its stack and scopes at
+// each run, and a fresh one per expression allocated them again.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
 func (p *program) run(env map[string]any) (any, error) {
-	v, err := expr.Run(p.p, env)
+	m := vms.Get().(*vm.VM)
+	v, err := m.Run(p.p, env)
+	vms.Put(m)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %q: %w", p.src, err)
 	}
