@@ -153,17 +153,15 @@ func request(ctx context.Context, in RequestIn) (RequestOut, error) {
 			return RequestOut{}, err
 		}
 	}
+	// The host's URL is the final one, scrubbed; without a redirect it is target itself.
 	out := RequestOut{Status: resp.Status, Headers: make(map[string]string, len(respHeader)), URL: resp.URL}
-	if out.URL == "" {
-		out.URL = target // the host fills it in; an answer without one keeps the request's
-	}
 	for k, vs := range resp.Headers {
 		// The first value, as Header.Get gives it, without canonicalising each name again.
+		v := ""
 		if len(vs) > 0 {
-			out.Headers[strings.ToLower(k)] = vs[0]
-		} else {
-			out.Headers[strings.ToLower(k)] = ""
+			v = vs[0]
 		}
+		out.Headers[strings.ToLower(k)] = v
 	}
 	asJSON := in.Response == "json" || (in.Response != "text" && strings.Contains(respHeader.Get("Content-Type"), "json"))
 	if asJSON && len(bytes.TrimSpace(b)) > 0 {
