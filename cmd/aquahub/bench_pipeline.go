@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,8 +68,13 @@ type pipelineResult struct {
 	// events; in-process the load generator and the sink share the process, so it is an
 	// upper bound.
 	CPUSecondsPer1000 float64 `json:"cpu_s_per_1000,omitempty"`
-	ElapsedS          float64 `json:"elapsed_s"`
-	CPUs              int     `json:"cpus"`
+	// SinkLatencyMS is how long the sink took to answer each request (--sink-latency), standing
+	// in for a vendor's round trip; PoolSize is the in-process hub's connectors.pool_size, the
+	// calls the connector has in flight at most.
+	SinkLatencyMS float64 `json:"sink_latency_ms,omitempty"`
+	PoolSize      int     `json:"pool_size,omitempty"`
+	ElapsedS      float64 `json:"elapsed_s"`
+	CPUs          int     `json:"cpus"`
 }
 
 // pipelineRule maps newsletter.send.requested to a SendGrid v3 mail/send body and POSTs it;
@@ -109,9 +115,9 @@ const pipelineSendGridStep = `      - id: send
 func newBenchPipelineCmd() *cobra.Command {
 	var (
 		url, key, connector, sinkAddr, modules string
-		events, clients                        int
+		events, clients, poolSize              int
 		asJSON                                 bool
-		retention                              time.Duration
+		retention, sinkLatency                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
@@ -124,7 +130,11 @@ delivered/s, event-to-delivery p50/p99, bytes on disk per event and CPU seconds 
 events.
 
 With --url it targets a running hub instead: that hub must have the rule above with its http
-connector granted to the sink this command starts on --sink (default 127.0.0.1:8799).`,
+connector granted to the sink this command starts on --sink (default 127.0.0.1:8799).
+
+--sink-latency makes the sink answer like a vendor across the internet: a connector instance is
+busy for the whole round trip, so delivered/s is then at most connectors.pool_size (--pool-size
+for the in-process hub) divided by the latency.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -134,7 +144,14 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 			if connector != "http" && connector != "sendgrid" {
 				return fmt.Errorf("--connector: must be http or sendgrid (got %q)", connector)
 			}
-			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, modules: modules, sinkAddr: sinkAddr, events: events, clients: clients, retention: retention})
+			if sinkLatency < 0 || sinkLatency > time.Minute {
+				return fmt.Errorf("--sink-latency: must be between 0 and 1m (got %s)", sinkLatency)
+			}
+			if poolSize != 0 && url != "" {
+				return errors.New("--pool-size: sets the in-process hub's connectors.pool_size; with --url, set it in that hub's configuration")
+			}
+			res, err := benchPipeline(ctx, pipelineOptions{url: url, key: key, connector: connector, modules: modules, sinkAddr: sinkAddr,
+				events: events, clients: clients, retention: retention, sinkLatency: sinkLatency, poolSize: poolSize})
 			if err != nil {
 				return err
 			}
@@ -153,6 +170,8 @@ connector granted to the sink this command starts on --sink (default 127.0.0.1:8
 	cmd.Flags().IntVar(&events, "events", 20000, "events to post")
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent clients")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().DurationVar(&sinkLatency, "sink-latency", 0, "how long the sink takes to answer each request, standing in for a vendor's round trip (default: at once)")
+	cmd.Flags().IntVar(&poolSize, "pool-size", 0, "connectors.pool_size of the in-process hub: the connector's calls in flight at most (default: the hub's default, 4)")
 	cmd.Flags().DurationVar(&retention, "retention", 0, "storage.retention (and dedup_window) of the in-process hub, to watch the pruner run during the bench (default: the hub's 7 days, so nothing is pruned)")
 	return cmd
 }
@@ -165,6 +184,13 @@ func printPipeline(w io.Writer, r pipelineResult) {
 		fmt.Fprintf(w, "  steady          %.0f events/s delivered between the 10th and the 90th percentile of arrivals\n", r.SteadyPerSec)
 	}
 	fmt.Fprintf(w, "  event→delivery  p50 %.1f ms, p99 %.1f ms\n", r.DeliveryP50MS, r.DeliveryP99MS)
+	if r.SinkLatencyMS > 0 {
+		pool := "the target hub's connectors.pool_size"
+		if r.PoolSize > 0 {
+			pool = fmt.Sprintf("pool_size %d", r.PoolSize)
+		}
+		fmt.Fprintf(w, "  sink latency    %.0f ms a request; with %s the connector has that many calls in flight at most\n", r.SinkLatencyMS, pool)
+	}
 	if r.UsedBytes > 0 {
 		fmt.Fprintf(w, "  disk            %.0f bytes per event (growth of the pages in use); file %s, %s in use\n", r.BytesPerEvent, byteCount(r.FileBytes), byteCount(r.UsedBytes))
 	}
@@ -183,6 +209,10 @@ type pipelineOptions struct {
 	modules         string
 	events, clients int
 	retention       time.Duration
+	// sinkLatency delays every answer of the sink; poolSize, when not 0, is the in-process
+	// hub's connectors.pool_size.
+	sinkLatency time.Duration
+	poolSize    int
 }
 
 // sink counts deliveries and records when each bench event arrived.
@@ -220,7 +250,7 @@ func (s *sink) serve(ctx *fasthttp.RequestCtx) {
 }
 
 func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, error) {
-	res := pipelineResult{Connector: o.connector, Events: o.events, Clients: o.clients, CPUs: runtime.NumCPU()}
+	res := pipelineResult{Connector: o.connector, Events: o.events, Clients: o.clients, CPUs: runtime.NumCPU(), SinkLatencyMS: ms(o.sinkLatency)}
 	sk := &sink{arrived: make(map[string]time.Time, o.events), done: make(chan struct{}), want: int64(o.events)}
 	// The load generator and the sink are fasthttp's: they share the hub's CPUs, and
 	// net/http's client and server cost more of them per request than the hub's own
@@ -245,6 +275,13 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 			}
 		})
 	}
+	if o.sinkLatency > 0 {
+		answer := handler
+		handler = func(ctx *fasthttp.RequestCtx) {
+			time.Sleep(o.sinkLatency)
+			answer(ctx)
+		}
+	}
 	ln, err := net.Listen("tcp", o.sinkAddr)
 	if err != nil {
 		return res, fmt.Errorf("sink: %w", err)
@@ -264,12 +301,13 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 		if o.connector == "sendgrid" {
 			step = pipelineSendGridStep
 		}
-		th, err := startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), filepath.Join(o.modules, o.connector+".wasm"), o.connector, grant, o.retention)
+		th, err := startPipelineHub(ctx, fmt.Sprintf(pipelineRule, step), filepath.Join(o.modules, o.connector+".wasm"), o.connector, grant, o)
 		if err != nil {
 			return res, err
 		}
 		defer th.stop()
 		h, target, key = th.h, th.url, DevAPIKey
+		res.PoolSize = th.cfg.Connectors.PoolSize
 	}
 	res.Target = target
 	var storageBefore core.StorageStats
@@ -458,16 +496,19 @@ func processCPU() time.Duration {
 
 // startPipelineHub runs a hub with the rule and the connector, whose module is wasm,
 // granted to the sink.
-func startPipelineHub(ctx context.Context, rulesYAML, wasm, connector string, grant plugins.TenantConfig, retention time.Duration) (*tempHub, error) {
+func startPipelineHub(ctx context.Context, rulesYAML, wasm, connector string, grant plugins.TenantConfig, o pipelineOptions) (*tempHub, error) {
 	if _, err := os.Stat(wasm); err != nil {
 		return nil, fmt.Errorf("%s: %w (run make connectors first, from the repository root, or name the directory with --connectors)", wasm, err)
 	}
 	return startTempHub(ctx, tempHubSpec{prefix: "aquahub-bench-pipeline-", rules: rulesYAML,
 		modules: map[string]string{connector + ".wasm": wasm}, log: slog.LevelWarn,
 		configure: func(cfg *Config) {
-			if retention > 0 {
+			if retention := o.retention; retention > 0 {
 				cfg.Storage.Retention, cfg.Storage.DedupWindow = retention, retention
 				cfg.Storage.PruneInterval = min(max(retention/4, 10*time.Millisecond), time.Second)
+			}
+			if o.poolSize > 0 {
+				cfg.Connectors.PoolSize = o.poolSize
 			}
 			cfg.Tenants[0].Connectors = map[string]plugins.TenantConfig{connector: grant}
 		}})

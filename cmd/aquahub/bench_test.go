@@ -45,6 +45,33 @@ func TestBenchPipelineDeliversEveryEvent(t *testing.T) {
 	}
 }
 
+// A sink that answers like a distant vendor holds a connector instance for each round trip,
+// so with one instance the deliveries come one latency apart at the fastest.
+func TestBenchPipelineSlowVendor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a hub with a wasm connector")
+	}
+	const events, latency = 12, 40 * time.Millisecond
+	out, err := runAquahub(t, "bench", "pipeline", "--connectors", connectorsDir(t), "--events", strconv.Itoa(events),
+		"--clients", "4", "--sink-latency", latency.String(), "--pool-size", "1", "--json")
+	if err != nil {
+		t.Fatalf("bench pipeline: %v\n%s", err, out)
+	}
+	var res pipelineResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("--json printed %q: %v", out, err)
+	}
+	if res.Delivered != events || res.SinkLatencyMS != 40 || res.PoolSize != 1 {
+		t.Fatalf("delivered %d, sink latency %v ms, pool size %d; want %d, 40, 1", res.Delivered, res.SinkLatencyMS, res.PoolSize, events)
+	}
+	if res.DeliveryP50MS < 40 {
+		t.Errorf("event→delivery p50 %.1f ms: shorter than the sink's latency", res.DeliveryP50MS)
+	}
+	if serial := float64(events) * latency.Seconds(); res.ElapsedS < serial {
+		t.Errorf("%d deliveries through one instance took %.3fs; the sink's latency alone takes %.3fs one after another", events, res.ElapsedS, serial)
+	}
+}
+
 func TestBenchPipelineRefusals(t *testing.T) {
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -59,6 +86,8 @@ func TestBenchPipelineRefusals(t *testing.T) {
 	}{
 		{name: "unknown connector", args: []string{"--connector", "ftp"}, want: "--connector: must be http or sendgrid"},
 		{name: "module missing", args: []string{"--connectors", t.TempDir()}, want: "run make connectors first"},
+		{name: "negative sink latency", args: []string{"--sink-latency", "-1s"}, want: "--sink-latency: must be between 0 and 1m (got -1s)"},
+		{name: "pool size of a hub it does not start", args: []string{"--url", refusing.URL, "--pool-size", "8"}, want: "--pool-size: sets the in-process hub's connectors.pool_size; with --url"},
 		{name: "hub refuses every event", args: []string{"--url", refusing.URL, "--key", "wrong"}, want: `no event was accepted (first error: 401 {"title":"unknown API key"})`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
