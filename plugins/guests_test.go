@@ -12,16 +12,14 @@ import (
 	"github.com/aquascene/aquahub/plugins/internal/wasmbuild"
 )
 
-// Guests are built from testdata once per test binary, into a directory removed by TestMain.
+// Guests are built from testdata once per test binary (wasmbuild.Build).
 
 func TestMain(m *testing.M) {
 	// The compiling child of tests that compile out of process (compileInChild).
 	if len(os.Args) > 1 && os.Args[1] == CompilerCommand {
 		os.Exit(RunCompiler(os.Args[2:], os.Stdin, os.Stderr))
 	}
-	code := m.Run()
-	wasmbuild.Cleanup()
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // buildGuest builds a wasip1 reactor from pkg (a path relative to the module root) with

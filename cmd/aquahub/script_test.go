@@ -19,9 +19,21 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == plugins.CompilerCommand {
 		os.Exit(run(os.Args[1:]))
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removingBinary{m}, map[string]func(){
 		"aquahub": func() { os.Exit(run(os.Args[1:])) },
 	})
+}
+
+// removingBinary runs the tests, then removes the aquahub binary the process tests built
+// (aquahubBinary), which would otherwise stay in the temporary directory: 40 MiB a run.
+type removingBinary struct{ m *testing.M }
+
+func (r removingBinary) Run() int {
+	code := r.m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	return code
 }
 
 // TestScripts runs the CLI scripts in testdata/script/*.txtar. Scripts that build Go code

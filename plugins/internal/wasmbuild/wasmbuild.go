@@ -4,10 +4,13 @@
 package wasmbuild
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -20,13 +23,18 @@ type build struct {
 var (
 	mu     sync.Mutex
 	builds = map[string]*build{}
-	outDir string
 )
 
 // Build compiles pkg (a package path relative to dir, such as "." or "./plugins/testdata/raw")
 // with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared and the extra go build arguments, once
-// per name for the life of the process, and returns the .wasm path. The output lives in one
-// temporary directory shared by every build of the process.
+// per name for the life of the process, and returns the .wasm path.
+//
+// The module is written to the user's cache (OutDir), one file per name, package and
+// arguments, replaced by each test binary that builds it: a directory per test binary
+// would be left behind by every package without a TestMain to remove it, and a `make
+// test` left some 160 MiB in the temporary directory that way. Each build goes to a file
+// of its own and is renamed over the shared one, so test binaries building the same
+// module at once, as `go test ./...` runs them, never see half a file.
 func Build(name, dir, pkg string, args ...string) (string, error) {
 	mu.Lock()
 	b, ok := builds[name]
@@ -34,36 +42,48 @@ func Build(name, dir, pkg string, args ...string) (string, error) {
 		b = &build{}
 		builds[name] = b
 	}
-	if outDir == "" {
-		d, err := os.MkdirTemp("", "aquahub-wasmbuild-")
-		if err != nil {
-			mu.Unlock()
-			return "", err
-		}
-		outDir = d
-	}
-	out := outDir
 	mu.Unlock()
-	b.once.Do(func() {
-		b.path = filepath.Join(out, filepath.Base(name)+".wasm")
-		cmdArgs := append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", b.path}, args...)
-		cmd := exec.Command("go", append(cmdArgs, pkg)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if output, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("building %s for wasip1: %v\n%s", name, err, output)
-		}
-	})
+	b.once.Do(func() { b.path, b.err = compile(name, dir, pkg, args) })
 	return b.path, b.err
 }
 
-// Cleanup removes the build directory; call it from TestMain after the tests ran.
-func Cleanup() {
-	mu.Lock()
-	defer mu.Unlock()
-	if outDir != "" {
-		os.RemoveAll(outDir)
+func compile(name, dir, pkg string, args []string) (string, error) {
+	out, err := OutDir()
+	if err != nil {
+		return "", err
 	}
+	// A connector's id is its file's name, so the file keeps the name's last element; the
+	// directory tells builds of the same name apart.
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{name, pkg}, args...), "\x00")))
+	out = filepath.Join(out, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(out, filepath.Base(name)+".wasm")
+	tmp, err := os.CreateTemp(out, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // gone once renamed
+	cmdArgs := append([]string{"build", "-buildmode=c-shared", "-trimpath", "-o", tmp.Name()}, args...)
+	cmd := exec.Command("go", append(cmdArgs, pkg)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s for wasip1: %v\n%s", name, err, output)
+	}
+	return path, os.Rename(tmp.Name(), path)
+}
+
+// OutDir is where Build writes modules: aquahub/wasm-test-builds in the user's cache.
+func OutDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(base, "aquahub", "wasm-test-builds")
+	return dir, os.MkdirAll(dir, 0o755)
 }
 
 // CacheDir returns a compilation cache directory kept between test runs: compiling a Go
