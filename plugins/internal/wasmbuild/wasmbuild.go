@@ -29,7 +29,7 @@ var (
 // with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared and the extra go build arguments, once
 // per name for the life of the process, and returns the .wasm path.
 //
-// The module is written to the user's cache (OutDir), one file per name, package and
+// The module is written to the user's cache (outDir), one file per name, package and
 // arguments, replaced by each test binary that builds it: a directory per test binary
 // would be left behind by every package without a TestMain to remove it, and a `make
 // test` left some 160 MiB in the temporary directory that way. Each build goes to a file
@@ -48,7 +48,7 @@ func Build(name, dir, pkg string, args ...string) (string, error) {
 }
 
 func compile(name, dir, pkg string, args []string) (string, error) {
-	out, err := OutDir()
+	out, err := outDir()
 	if err != nil {
 		return "", err
 	}
@@ -76,23 +76,19 @@ func compile(name, dir, pkg string, args []string) (string, error) {
 	return path, os.Rename(tmp.Name(), path)
 }
 
-// OutDir is where Build writes modules: aquahub/wasm-test-builds in the user's cache.
-func OutDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(base, "aquahub", "wasm-test-builds")
-	return dir, os.MkdirAll(dir, 0o755)
-}
+// outDir is where Build writes modules: aquahub/wasm-test-builds in the user's cache.
+func outDir() (string, error) { return userCache("wasm-test-builds") }
 
 // CacheDir returns a compilation cache directory kept between test runs: compiling a Go
 // guest takes seconds, and the cache is keyed by content, so stale entries are harmless.
-func CacheDir() (string, error) {
+func CacheDir() (string, error) { return userCache("wazero-test") }
+
+// userCache makes and returns aquahub/name in the user's cache directory.
+func userCache(name string) (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(base, "aquahub", "wazero-test")
+	dir := filepath.Join(base, "aquahub", name)
 	return dir, os.MkdirAll(dir, 0o755)
 }
