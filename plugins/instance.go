@@ -39,6 +39,8 @@ type instance struct {
 	pending []byte
 	// sleep is how the guest sleeps (WASI poll_oneoff on a clock).
 	sleep *sleeper
+	// stack holds hub_invoke's two arguments and then its result (CallWithStack).
+	stack [2]uint64
 }
 
 // sleeper puts a guest to sleep for real, until the call's context ends: without it the

@@ -165,13 +165,14 @@ func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, 
 		release(ce.reason)
 		return nil, ce
 	}
-	res, err := inst.invoke.Call(ctx, uint64(ptr), uint64(len(req)))
-	if err != nil {
+	stack := inst.stack[:] // the arguments in, the result out, without a slice per call
+	stack[0], stack[1] = uint64(ptr), uint64(len(req))
+	if err := inst.invoke.CallWithStack(ctx, stack); err != nil {
 		ce := inst.classify(ctx, abi.ExportInvoke, err, limit)
 		release(ce.reason)
 		return nil, ce
 	}
-	out, err := inst.read(res[0], int64(v.cat.cfg.MaxResponseBytes))
+	out, err := inst.read(stack[0], int64(v.cat.cfg.MaxResponseBytes))
 	release("")
 	return out, err
 }
