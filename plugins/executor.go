@@ -176,7 +176,7 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	}
 	// Validation belongs to the call: it runs under the call's deadline, and its work is
 	// bounded by a budget, since the schema (its patterns above all) is the guest's.
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	ctx, cancel := withCallDeadline(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	opts := abi.ValidateOptions{Budget: &abi.Budget{Steps: c.cfg.ValidationBudget}}
