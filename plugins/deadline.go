@@ -33,14 +33,15 @@ type armedDeadline struct {
 	cancel context.CancelFunc
 }
 
-// withCallDeadline returns ctx with a deadline d from now (or ctx's own, if earlier) and the
-// function that releases it, as context.WithTimeout does.
-func withCallDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	c := &callDeadline{parent: ctx, deadline: time.Now().Add(d)}
+// newCallDeadline returns ctx with a deadline d after now (or ctx's own, if earlier), as
+// context.WithTimeout does; its cancel method is the CancelFunc (called directly, it
+// allocates no closure).
+func newCallDeadline(ctx context.Context, now time.Time, d time.Duration) *callDeadline {
+	c := &callDeadline{parent: ctx, deadline: now.Add(d)}
 	if pd, ok := ctx.Deadline(); ok && pd.Before(c.deadline) {
 		c.deadline = pd
 	}
-	return c, c.cancel
+	return c
 }
 
 func (c *callDeadline) arm() *armedDeadline {

@@ -10,11 +10,15 @@ import (
 
 // The call's context behaves as context.WithTimeout's whether or not Done was asked for.
 func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
+	withCallDeadline := func(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
+		dl := newCallDeadline(ctx, now, d)
+		return dl, dl.cancel
+	}
 	type key struct{}
 	parent := context.WithValue(context.Background(), key{}, "v")
 
 	t.Run("expires without Done", func(t *testing.T) {
-		ctx, cancel := withCallDeadline(parent, 20*time.Millisecond)
+		ctx, cancel := withCallDeadline(parent, time.Now(), 20*time.Millisecond)
 		defer cancel()
 		if err := ctx.Err(); err != nil {
 			t.Fatalf("fresh: %v", err)
@@ -37,7 +41,7 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 	})
 
 	t.Run("Done closes at the deadline", func(t *testing.T) {
-		ctx, cancel := withCallDeadline(parent, 20*time.Millisecond)
+		ctx, cancel := withCallDeadline(parent, time.Now(), 20*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		select {
@@ -55,14 +59,14 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 
 	t.Run("the parent's cancellation", func(t *testing.T) {
 		p, stop := context.WithCancel(parent)
-		ctx, cancel := withCallDeadline(p, time.Minute)
+		ctx, cancel := withCallDeadline(p, time.Now(), time.Minute)
 		defer cancel()
 		stop()
 		if err := ctx.Err(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("unarmed: %v", err)
 		}
 		p, stop = context.WithCancel(parent)
-		ctx, cancel = withCallDeadline(p, time.Minute)
+		ctx, cancel = withCallDeadline(p, time.Now(), time.Minute)
 		defer cancel()
 		done := ctx.Done()
 		stop()
@@ -77,7 +81,7 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 		p, stop := context.WithTimeout(parent, time.Second)
 		defer stop()
 		pd, _ := p.Deadline()
-		ctx, cancel := withCallDeadline(p, time.Hour)
+		ctx, cancel := withCallDeadline(p, time.Now(), time.Hour)
 		defer cancel()
 		if d, ok := ctx.Deadline(); !ok || !d.Equal(pd) {
 			t.Fatalf("deadline %v %v, want the parent's %v", d, ok, pd)
@@ -85,7 +89,7 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 	})
 
 	t.Run("cancel", func(t *testing.T) {
-		ctx, cancel := withCallDeadline(parent, time.Minute)
+		ctx, cancel := withCallDeadline(parent, time.Now(), time.Minute)
 		cancel()
 		if err := ctx.Err(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled unarmed: %v", err)
@@ -95,7 +99,7 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 		default:
 			t.Fatal("Done asked for after cancel is open")
 		}
-		ctx, cancel = withCallDeadline(parent, time.Minute)
+		ctx, cancel = withCallDeadline(parent, time.Now(), time.Minute)
 		done := ctx.Done()
 		cancel()
 		select {
@@ -106,7 +110,7 @@ func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 	})
 
 	t.Run("children and AfterFunc", func(t *testing.T) {
-		ctx, cancel := withCallDeadline(parent, 20*time.Millisecond)
+		ctx, cancel := withCallDeadline(parent, time.Now(), 20*time.Millisecond)
 		defer cancel()
 		child, stop := context.WithCancel(ctx)
 		defer stop()

@@ -176,9 +176,11 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	}
 	// Validation belongs to the call: it runs under the call's deadline, and its work is
 	// bounded by a budget, since the schema (its patterns above all) is the guest's.
-	ctx, cancel := withCallDeadline(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
+	start := time.Now()
+	dl := newCallDeadline(ctx, start, c.cfg.CallTimeout)
+	defer dl.cancel()
+	ctx = dl
+	deadline := dl.deadline
 	opts := abi.ValidateOptions{Budget: &abi.Budget{Steps: c.cfg.ValidationBudget}}
 	for i := range max(len(decoded), len(call.Inputs)) {
 		if err := ctx.Err(); err != nil {
@@ -216,7 +218,6 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	if err != nil {
 		return nil, core.Permanent(fmt.Errorf("encoding invoke request: %w", err))
 	}
-	start := time.Now()
 	out, err := v.call(ctx, cs, req)
 	c.reportDroppedLog(cs)
 	if !cs.deferUntil.IsZero() {
