@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// callDeadline is a connector call's context: its parent with a deadline, like
-// context.WithDeadline's, whose timer is started only when somebody asks for Done.
+// callDeadline is a connector call's context: its parent with the call's state (see stateOf)
+// and a deadline, like context.WithDeadline's, whose timer is started only when somebody
+// asks for Done.
 //
 // Most calls never do. The runtime watches a call's context only once the call has run long
 // enough to yield to Go, acquiring an instance asks only when the pool is empty, and Err
@@ -19,6 +20,9 @@ import (
 type callDeadline struct {
 	parent   context.Context
 	deadline time.Time
+	// state is the call's, for the host functions; context.WithValue would be an
+	// allocation more per call.
+	state *callState
 
 	// armed is the stdlib context once Done (or AfterFunc) was asked for; every method then
 	// answers from it.
@@ -33,11 +37,11 @@ type armedDeadline struct {
 	cancel context.CancelFunc
 }
 
-// newCallDeadline returns ctx with a deadline d after now (or ctx's own, if earlier), as
-// context.WithTimeout does; its cancel method is the CancelFunc (called directly, it
-// allocates no closure).
-func newCallDeadline(ctx context.Context, now time.Time, d time.Duration) *callDeadline {
-	c := &callDeadline{parent: ctx, deadline: now.Add(d)}
+// newCallDeadline returns ctx with the call's state cs and a deadline d after now (or ctx's
+// own, if earlier), as context.WithTimeout does; its cancel method is the CancelFunc
+// (called directly, it allocates no closure).
+func newCallDeadline(ctx context.Context, cs *callState, now time.Time, d time.Duration) *callDeadline {
+	c := &callDeadline{parent: ctx, state: cs, deadline: now.Add(d)}
 	if pd, ok := ctx.Deadline(); ok && pd.Before(c.deadline) {
 		c.deadline = pd
 	}
@@ -97,6 +101,9 @@ func (c *callDeadline) Err() error {
 // Value implements context.Context. Before arming it is the parent's: the context package
 // asks for its own key (to find the cancelable context below) only after asking for Done.
 func (c *callDeadline) Value(key any) any {
+	if _, ok := key.(callStateKey); ok && c.state != nil {
+		return c.state
+	}
 	if a := c.armed.Load(); a != nil {
 		return a.ctx.Value(key)
 	}

@@ -11,7 +11,7 @@ import (
 // The call's context behaves as context.WithTimeout's whether or not Done was asked for.
 func TestCallDeadlineIsAContextWithTimeout(t *testing.T) {
 	withCallDeadline := func(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
-		dl := newCallDeadline(ctx, now, d)
+		dl := newCallDeadline(ctx, nil, now, d)
 		return dl, dl.cancel
 	}
 	type key struct{}

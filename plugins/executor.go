@@ -177,7 +177,7 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	// Validation belongs to the call: it runs under the call's deadline, and its work is
 	// bounded by a budget, since the schema (its patterns above all) is the guest's.
 	start := time.Now()
-	dl := newCallDeadline(ctx, start, c.cfg.CallTimeout)
+	dl := newCallDeadline(ctx, cs, start, c.cfg.CallTimeout)
 	defer dl.cancel()
 	ctx = dl
 	deadline := dl.deadline

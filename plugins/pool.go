@@ -143,14 +143,13 @@ func (v *version) closeIdle() {
 }
 
 // call runs one export round trip on a pooled instance: write req, call hub_invoke, read the
-// result. cs is visible to host functions through the context.
+// result. ctx carries cs for the host functions (newCallDeadline).
 func (v *version) call(ctx context.Context, cs *callState, req []byte) ([]byte, error) {
 	inst, err := v.acquire(ctx)
 	if err != nil {
 		return nil, &callError{reason: "deadline", err: err}
 	}
 	cs.inst = inst
-	ctx = context.WithValue(ctx, callStateKey{}, cs)
 	inst.sleep.during(ctx)
 	release := func(reason string) {
 		inst.sleep.idle() // before the instance can serve another call
