@@ -792,7 +792,11 @@ func (e *Engine) worker(j job) {
 func (e *Engine) work(x *execution, l *lane) {
 	released := false
 	x.executed = func() {
-		// The lane frees as soon as the step has run; its commit needs no lane resource.
+		// The lane frees as soon as the step has run (or its kind says it holds nothing of
+		// the lane's resource any more: StepCall.Released); its commit needs none.
+		if released {
+			return
+		}
 		e.sched.mu.Lock()
 		e.sched.done(x.run.Tenant, l)
 		e.sched.mu.Unlock()

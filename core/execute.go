@@ -243,6 +243,7 @@ func (e *Engine) invoke(ctx context.Context, x *execution, sp StepPlan, attempt 
 		Tenant: x.run.Tenant, RunID: x.run.ID, RuleID: x.run.RuleID, StepID: sp.ID, Kind: sp.Kind,
 		Target: sp.Target, Params: sp.Params, Input: input,
 		IdempotencyKey: stableID(x.run.ID, sp.ID, -1), Attempt: attempt, Event: &x.event,
+		Released: x.executed,
 	})
 }
 

@@ -492,3 +492,39 @@ func TestBackpressureHoldsOnlyTheFullLane(t *testing.T) {
 		})
 	}
 }
+
+// A kind that calls StepCall.Released while it still has work (a connector waiting for a
+// write after handing its instance back) frees its lane for the next run at once, and a
+// second call frees nothing more.
+func TestReleasedFreesTheLaneEarly(t *testing.T) {
+	var inLane, most atomic.Int32
+	var calls atomic.Int32
+	secondStarted := make(chan struct{})
+	v := &vendor{capacity: map[string]int{"slow": 1, "fast": 1}, call: func(ctx context.Context, call core.StepCall) (core.StepResult, error) {
+		n := calls.Add(1)
+		if n == 2 {
+			close(secondStarted)
+		}
+		in := inLane.Add(1)
+		for m := most.Load(); in > m && !most.CompareAndSwap(m, in); m = most.Load() {
+		}
+		time.Sleep(10 * time.Millisecond) // the lane's resource in use
+		inLane.Add(-1)
+		call.Released()
+		call.Released()
+		if n == 1 {
+			select {
+			case <-secondStarted: // the next run got the lane while this one still works
+			case <-time.After(10 * time.Second):
+				return core.StepResult{}, errors.New("the lane was not freed by Released")
+			}
+		}
+		return core.StepResult{Output: map[string]any{"ok": true}}, nil
+	}}
+	h := newVendorHub(t, core.EngineConfig{Workers: 4, TenantConcurrency: 4}, v)
+	runs := h.post(t, "t1", "slow.requested", 4)
+	h.waitAll(t, "t1", runs, 30*time.Second)
+	if m := most.Load(); m > 1 {
+		t.Fatalf("%d runs used the lane's resource at once; its capacity is 1 (a second Released freed more)", m)
+	}
+}

@@ -102,6 +102,12 @@ type StepCall struct {
 	// Attempt counts from 1.
 	Attempt int
 	Event   *Event
+	// Released, when set, may be called by the kind once it holds nothing of its lane's
+	// resource (a connector instance, say) but still has work before it returns, such as
+	// waiting for a write: the engine then gives the lane to the next run at once. Call it
+	// from the goroutine running Execute; a second call does nothing. Without it the lane
+	// frees when Execute returns.
+	Released func()
 }
 
 // StepResult is what a successful step produced.
