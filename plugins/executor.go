@@ -23,6 +23,9 @@ type Call struct {
 	Inputs                []json.RawMessage
 	IdempotencyKey        string
 	Attempt               int
+	// Released, when set, is called once the call's instance is back in the pool, before
+	// the call waits for its kv_set writes (core.StepCall.Released).
+	Released func()
 }
 
 // Invoke validates the inputs against the action's input schema, runs the action and
@@ -121,7 +124,7 @@ func (c *Catalog) invoke(ctx context.Context, v *version, call Call, decoded []a
 		grantVersion = inst.Version
 	}
 	cs := &callState{tenant: call.Tenant, runID: call.RunID, stepID: call.StepID, action: call.Action, v: v, grant: grant,
-		target: call.Connector, grantVersion: grantVersion}
+		target: call.Connector, grantVersion: grantVersion, released: call.Released}
 	sc := c.scrubber(cs)
 	cs.scrub = sc
 	out, err := c.invokeGuest(ctx, v, call, decoded, cs, sc)
@@ -219,7 +222,15 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 		return nil, core.Permanent(fmt.Errorf("encoding invoke request: %w", err))
 	}
 	out, err := v.call(ctx, cs, req)
+	if cs.released != nil {
+		cs.released() // the instance is back in the pool
+	}
 	c.reportDroppedLog(cs)
+	if kvErr := cs.settleKV(); kvErr != nil && err == nil {
+		// The guest was told its kv_set was stored, and it was not: whatever it answered,
+		// the call failed, as it would have had the write failed while it waited.
+		return nil, core.Transient(fmt.Errorf("connector %q action %q: kv_set: %w", v.id, call.Action, kvErr))
+	}
 	if !cs.deferUntil.IsZero() {
 		// Nothing reached the vendor, so whatever the guest answered, the call is not an
 		// attempt: the engine runs it again once the breaker may let a probe through.
@@ -319,6 +330,8 @@ type ActionCall struct {
 	Input          map[string]any
 	IdempotencyKey string
 	Attempt        int
+	// Released is Call.Released.
+	Released func()
 }
 
 // Execute runs one action for a `connector` step: call.Input is validated against the
@@ -337,7 +350,7 @@ func (c *Catalog) Execute(ctx context.Context, call ActionCall) (core.StepResult
 	err = c.run(ctx, Call{
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Connector, Action: call.Action, Inputs: []json.RawMessage{in},
-		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
+		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt, Released: call.Released,
 	}, []any{normalized(map[string]any(call.Input))}, func(v *version, ran *Instance, out []byte) (string, error) {
 		inst = ran
 		if vals, ok := decodeOutputsFast(out, 1); ok {

@@ -33,6 +33,28 @@ type callState struct {
 	// is then deferred until then, whatever the guest makes of the refusal.
 	deferUntil  time.Time
 	deferReason string
+	// released is Call.Released.
+	released func()
+	// kv is the call's kv_set on its way to disk, if any (see hostKVSet).
+	kv *pendingKV
+}
+
+// pendingKV is a kv_set the guest was answered before the value was durable.
+type pendingKV struct {
+	done chan struct{}
+	err  error
+}
+
+// settleKV waits for the call's kv_set on its way to disk, if any, and returns its error.
+// The call settles before anything that must come after its writes: reading the store
+// again, a request leaving for a vendor, and the end of the call, whose outcome the engine
+// records next. A failure is kept, so the call fails at its end.
+func (cs *callState) settleKV() error {
+	if cs.kv == nil {
+		return nil
+	}
+	<-cs.kv.done
+	return cs.kv.err
 }
 
 // kvScope is the kv scope of the call: its tenant and connector (or instance).
@@ -92,6 +114,9 @@ func (c *Catalog) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 	req, err := abi.DecodeHTTPRequest(b)
 	if err != nil {
 		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorInvalid, Message: err.Error()}}
+	} else if err := cs.settleKV(); err != nil {
+		// What the guest stored before a request is durable before the request leaves.
+		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorNetwork, Message: "not sent: an earlier kv_set of this call failed: " + err.Error()}}
 	} else if client, err := c.client(cs); err != nil {
 		resp = &abi.HTTPResponse{Error: &abi.HTTPError{Code: abi.HTTPErrorDenied, Message: err.Error()}}
 	} else {
@@ -225,7 +250,11 @@ func (c *Catalog) hostKVGet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(orInvalid(st))
 		return
 	}
-	v, ok, err := c.kvGet(ctx, cs.kvScope(), key)
+	// The call reads what it stored.
+	v, ok, err := []byte(nil), false, cs.settleKV()
+	if err == nil {
+		v, ok, err = c.kvGet(ctx, cs.kvScope(), key)
+	}
 	switch {
 	case err != nil:
 		c.deps.Logger.Warn("connector kv_get failed", "tenant", cs.tenant, "connector", cs.v.id, "err", err)
@@ -254,7 +283,11 @@ func (c *Catalog) hostKVSet(ctx context.Context, mod api.Module, stack []uint64)
 		stack[0] = status(st)
 		return
 	}
-	if err := c.kvSet(ctx, cs.kvScope(), key, val); err != nil {
+	if err := cs.settleKV(); err != nil {
+		stack[0] = status(abi.StatusUnavailable)
+		return
+	}
+	if err := c.kvSetAsync(ctx, cs, key, val); err != nil {
 		if errors.Is(err, ErrKVQuota) {
 			c.metrics.kvRefused.WithLabelValues(cs.tenant, cs.v.id).Inc()
 			stack[0] = status(abi.StatusQuotaExceeded)

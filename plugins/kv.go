@@ -60,6 +60,19 @@ func QuotaError(scope KVScope, usage KVUsage, quota KVQuota) error {
 		scope.Connector, scope.Tenant, usage.Keys, usage.Bytes, quota.Keys, quota.Bytes, ErrKVQuota)
 }
 
+// UsageAfterSet is a scope's usage once key holds value, from its usage before and the
+// key's old value (nil when it had none).
+func UsageAfterSet(before KVUsage, key, old, value []byte) KVUsage {
+	after := before
+	if old != nil {
+		after.Bytes += int64(len(value) - len(old))
+	} else {
+		after.Keys++
+		after.Bytes += int64(len(key) + len(value))
+	}
+	return after
+}
+
 // CheckQuota returns QuotaError when after, the scope's usage once a Set is done, is over
 // quota and larger than before (a Set that shrinks a value stays allowed over a lowered
 // quota), else nil. Stores call it inside the transaction that writes.
@@ -107,16 +120,43 @@ func (c *Catalog) kvGet(ctx context.Context, scope KVScope, key []byte) (value [
 	return v, err == nil, err
 }
 
-// kvSet stores value under the catalog's quota; an empty value deletes the key, as the ABI
-// says.
-func (c *Catalog) kvSet(ctx context.Context, scope KVScope, key, value []byte) error {
+// kvSetAsync stores value for the call under the catalog's quota, and returns before the
+// value is durable: the guest goes on while the write waits for its commit, and the call
+// settles (callState.settleKV) before it reads the store, sends a request or ends, so that
+// nothing the call does can be seen before its writes are on disk. The write holds no
+// instance once the guest has returned (Call.Released). A write that would take the scope
+// over its quota is refused here, as a write that waited would be; the store checks again
+// when it writes. An empty value deletes the key, as the ABI says, before returning.
+func (c *Catalog) kvSetAsync(ctx context.Context, cs *callState, key, value []byte) error {
 	if c.deps.KV == nil {
 		return errNoKV
 	}
+	scope := cs.kvScope()
 	if len(value) == 0 {
 		return c.deps.KV.Delete(ctx, scope, key)
 	}
-	return c.deps.KV.Set(ctx, scope, key, value, c.kvQuota())
+	quota := c.kvQuota()
+	if quota != (KVQuota{}) {
+		before, err := c.deps.KV.Usage(ctx, scope)
+		if err != nil {
+			return err
+		}
+		old, _, err := c.kvGet(ctx, scope, key)
+		if err != nil {
+			return err
+		}
+		if err := CheckQuota(scope, before, UsageAfterSet(before, key, old, value), quota); err != nil {
+			return err
+		}
+	}
+	p := &pendingKV{done: make(chan struct{})}
+	key, value = bytes.Clone(key), bytes.Clone(value) // they are in guest memory
+	go func() {
+		defer close(p.done)
+		p.err = c.deps.KV.Set(context.WithoutCancel(ctx), scope, key, value, quota)
+	}()
+	cs.kv = p
+	return nil
 }
 
 func (c *Catalog) kvQuota() KVQuota {

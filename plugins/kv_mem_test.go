@@ -56,14 +56,7 @@ func (s *memKV) Set(_ context.Context, scope KVScope, k, value []byte, quota KVQ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	before := s.usage(scope)
-	after := before
-	if old, ok := s.m[key]; ok {
-		after.Bytes -= int64(len(old))
-	} else {
-		after.Keys++
-		after.Bytes += int64(len(k))
-	}
-	after.Bytes += int64(len(value))
+	after := UsageAfterSet(before, k, s.m[key], value)
 	if err := CheckQuota(scope, before, after, quota); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (k StepKind) Execute(ctx context.Context, call core.StepCall) (core.StepRes
 	return k.cat.Execute(ctx, ActionCall{
 		Tenant: call.Tenant, RunID: call.RunID, StepID: call.StepID,
 		Connector: call.Target, Action: call.Params["action"], Input: call.Input,
-		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
+		IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt, Released: call.Released,
 	})
 }
 

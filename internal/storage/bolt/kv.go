@@ -96,13 +96,7 @@ func (s *ConnectorKV) Set(ctx context.Context, scope plugins.KVScope, k, value [
 		if err != nil {
 			return err
 		}
-		after := before
-		if old := b.Get(full); old != nil {
-			after.Bytes += int64(len(v) - len(old))
-		} else {
-			after.Keys++
-			after.Bytes += int64(len(k) + len(v))
-		}
+		after := plugins.UsageAfterSet(before, k, b.Get(full), v)
 		if refused = plugins.CheckQuota(scope, before, after, quota); refused != nil {
 			return nil
 		}

@@ -56,6 +56,13 @@ type kvIn struct {
 	Value string `json:"value,omitempty"`
 }
 
+// kvPutIn stores Value under Key and then, when URL is set, fetches it.
+type kvPutIn struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	URL   string `json:"url,omitempty"`
+}
+
 type kvOut struct {
 	Value string `json:"value"`
 	Found bool   `json:"found"`
@@ -223,6 +230,25 @@ func init() {
 			}},
 			plugin.Action[stealIn, stealOut]{Name: "steal", Handle: steal},
 			plugin.Action[empty, deadlineOut]{Name: "deadline", Handle: deadline},
+			plugin.Action[kvPutIn, fetchOut]{Name: "kvput", Handle: func(ctx context.Context, in kvPutIn) (fetchOut, error) {
+				if err := plugin.KVSet(ctx, in.Key, []byte(in.Value)); err != nil {
+					return fetchOut{}, plugin.Permanent(err)
+				}
+				if in.URL == "" {
+					return fetchOut{}, nil
+				}
+				req, err := http.NewRequestWithContext(ctx, "GET", in.URL, nil)
+				if err != nil {
+					return fetchOut{}, plugin.InvalidInput("url", err)
+				}
+				resp, err := plugin.HTTPClient().Do(req)
+				if err != nil {
+					return fetchOut{}, err
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return fetchOut{Status: resp.StatusCode, Body: string(b)}, nil
+			}},
 			plugin.Action[kvIn, kvOut]{Name: "kv", Handle: func(ctx context.Context, in kvIn) (kvOut, error) {
 				if in.Value != "" {
 					if err := plugin.KVSet(ctx, in.Key, []byte(in.Value)); err != nil {
