@@ -146,6 +146,8 @@ func KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 // KVSet stores a durable value scoped to this tenant and connector. An empty value deletes.
+// Under the hub it returns before the value is on disk; the hub makes it durable before the
+// call's next kv read or write, its next request, and its end (docs/connector-abi.md §5.3).
 func KVSet(ctx context.Context, key string, value []byte) error {
 	h := hostFrom(ctx)
 	if h == nil {
