@@ -229,6 +229,9 @@ func (c *Catalog) invokeGuest(ctx context.Context, v *version, call Call, decode
 	if kvErr := cs.settleKV(); kvErr != nil && err == nil {
 		// The guest was told its kv_set was stored, and it was not: whatever it answered,
 		// the call failed, as it would have had the write failed while it waited.
+		if errors.Is(kvErr, ErrKVQuota) { // another call of the scope got there first
+			c.metrics.kvRefused.WithLabelValues(cs.tenant, cs.v.id).Inc()
+		}
 		return nil, core.Transient(fmt.Errorf("connector %q action %q: kv_set: %w", v.id, call.Action, kvErr))
 	}
 	if !cs.deferUntil.IsZero() {
