@@ -130,18 +130,7 @@ func init() {
 				panic(in.Message)
 			}},
 			plugin.Action[fetchIn, fetchOut]{Name: "fetch", Handle: func(ctx context.Context, in fetchIn) (fetchOut, error) {
-				req, err := http.NewRequestWithContext(ctx, "GET", in.URL, nil)
-				if err != nil {
-					return fetchOut{}, plugin.InvalidInput("url", err)
-				}
-				req.Header.Set("Authorization", "Bearer "+plugin.Secret("token"))
-				resp, err := plugin.HTTPClient().Do(req)
-				if err != nil {
-					return fetchOut{}, err
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return fetchOut{Status: resp.StatusCode, Body: string(b)}, nil
+				return get(ctx, in.URL, "Bearer "+plugin.Secret("token"))
 			}},
 			plugin.Action[empty, probeOut]{Name: "probe", Handle: func(context.Context, empty) (probeOut, error) {
 				var out probeOut
@@ -237,17 +226,7 @@ func init() {
 				if in.URL == "" {
 					return fetchOut{}, nil
 				}
-				req, err := http.NewRequestWithContext(ctx, "GET", in.URL, nil)
-				if err != nil {
-					return fetchOut{}, plugin.InvalidInput("url", err)
-				}
-				resp, err := plugin.HTTPClient().Do(req)
-				if err != nil {
-					return fetchOut{}, err
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return fetchOut{Status: resp.StatusCode, Body: string(b)}, nil
+				return get(ctx, in.URL, "")
 			}},
 			plugin.Action[kvIn, kvOut]{Name: "kv", Handle: func(ctx context.Context, in kvIn) (kvOut, error) {
 				if in.Value != "" {
@@ -264,4 +243,22 @@ func init() {
 			}},
 		},
 	})
+}
+
+// get GETs url through the host, with an Authorization header when auth is set.
+func get(ctx context.Context, url, auth string) (fetchOut, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return fetchOut{}, plugin.InvalidInput("url", err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := plugin.HTTPClient().Do(req)
+	if err != nil {
+		return fetchOut{}, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fetchOut{Status: resp.StatusCode, Body: string(b)}, nil
 }
