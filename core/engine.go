@@ -65,7 +65,7 @@ type EngineConfig struct {
 
 // DefaultEngineConfig returns the engine's defaults.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{Workers: 32, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000, BackpressureWait: 250 * time.Millisecond}
+	return EngineConfig{Workers: 64, LeaseTTL: 60 * time.Second, MaxQueuedPerTenant: 100000, BackpressureWait: 250 * time.Millisecond}
 }
 
 // Validate checks the settings; errors name the field.

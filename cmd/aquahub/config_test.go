@@ -107,7 +107,7 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Engine.Workers != 32 || cfg.Connectors.MaxResponseBytes == 0 || cfg.Webhooks.Workers == 0 {
+	if cfg.Engine.Workers != 64 || cfg.Connectors.MaxResponseBytes == 0 || cfg.Webhooks.Workers == 0 {
 		t.Fatalf("module defaults missing: %+v", cfg)
 	}
 }
