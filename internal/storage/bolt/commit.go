@@ -10,10 +10,35 @@ import (
 )
 
 // handle is the bbolt file as the stores see it: bbolt's DB, whose Batch is replaced by the
-// group commit below. Update and View are bbolt's.
+// group commit below and whose Update keeps the dedup index's map of the journal in step
+// with the file. View is bbolt's.
 type handle struct {
 	*bbolt.DB
 	group *groupCommit
+	idx   *dedupIndex
+}
+
+func newHandle(db *bbolt.DB, cfg Config) handle {
+	h := handle{DB: db, idx: newDedupIndex()}
+	h.group = newGroupCommit(h.Update, cfg.MaxBatchSize, cfg.MaxBatchDelay)
+	return h
+}
+
+// Update runs fn in a write transaction, as bbolt's does, and then applies to the dedup
+// index what fn journaled (or drops it, if the transaction did not commit). It holds the
+// index's lock throughout, so the next transaction starts from the settled index; bbolt
+// runs one write transaction at a time anyway.
+func (h handle) Update(fn func(*bbolt.Tx) error) error {
+	h.idx.mu.Lock()
+	defer h.idx.mu.Unlock()
+	ranAll := false
+	err := h.DB.Update(func(tx *bbolt.Tx) error {
+		err := fn(tx)
+		ranAll = err == nil
+		return err
+	})
+	h.idx.settle(err == nil, ranAll)
+	return err
 }
 
 // Batch runs fn in a write transaction shared with the other writes waiting at the time, and
@@ -29,7 +54,7 @@ func (h handle) Batch(fn func(*bbolt.Tx) error) error { return h.group.do(fn) }
 // next one, so a commit's cost is shared by as many writes as its duration brings, and an
 // idle hub commits a lone write at once.
 type groupCommit struct {
-	db *bbolt.DB
+	update func(func(*bbolt.Tx) error) error
 	// max is the most calls one commit holds; delay how long the first write of an idle
 	// file waits for others.
 	max   int
@@ -49,8 +74,8 @@ type call struct {
 // it; the call runs alone to get its own error.
 var errSolo = errors.New("bolt: batch function failed in a group; run alone")
 
-func newGroupCommit(db *bbolt.DB, max int, delay time.Duration) *groupCommit {
-	return &groupCommit{db: db, max: max, delay: delay}
+func newGroupCommit(update func(func(*bbolt.Tx) error) error, max int, delay time.Duration) *groupCommit {
+	return &groupCommit{update: update, max: max, delay: delay}
 }
 
 func (g *groupCommit) do(fn func(*bbolt.Tx) error) error {
@@ -64,7 +89,7 @@ func (g *groupCommit) do(fn func(*bbolt.Tx) error) error {
 	g.mu.Unlock()
 	err := <-c.err
 	if err == errSolo {
-		err = g.db.Update(func(tx *bbolt.Tx) error { return safely(fn, tx) })
+		err = g.update(func(tx *bbolt.Tx) error { return safely(fn, tx) })
 	}
 	return err
 }
@@ -96,7 +121,7 @@ func (g *groupCommit) commitLoop() {
 func (g *groupCommit) commit(calls []*call) {
 	for len(calls) > 0 {
 		failed := -1
-		err := g.db.Update(func(tx *bbolt.Tx) error {
+		err := g.update(func(tx *bbolt.Tx) error {
 			for i, c := range calls {
 				if err := safely(c.fn, tx); err != nil {
 					failed = i

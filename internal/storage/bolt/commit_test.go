@@ -22,7 +22,7 @@ func openGroup(t *testing.T, max int) (*bbolt.DB, *groupCommit) {
 	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
 		t.Fatal(err)
 	}
-	return db, newGroupCommit(db, max, 0)
+	return db, newGroupCommit(db.Update, max, 0)
 }
 
 func put(k string) func(*bbolt.Tx) error {

@@ -27,7 +27,9 @@ import (
 //     messages name the step key that queued them.
 //   - 5: webhook endpoint secrets are sealed (core.SecretBox), tenants' data keys are kept in
 //     secrets.datakeys, and the identity buckets exist.
-const FormatVersion = 5
+//   - 6: new dedup keys wait in the journal eventids.new until they are filed in eventids
+//     (dedup.go); an older release would not look there.
+const FormatVersion = 6
 
 // Config is where state lives: the `storage` section of the configuration.
 type Config struct {
@@ -148,6 +150,7 @@ type DB struct {
 	cfg      Config
 	pipeline *Pipeline
 	pruner   *Pruner
+	filer    *filer
 	box      core.SecretBox
 }
 
@@ -183,7 +186,7 @@ func OpenWith(cfg Config, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := handle{DB: db, group: newGroupCommit(db, cfg.MaxBatchSize, cfg.MaxBatchDelay)}
+	h := newHandle(db, cfg)
 	d := &DB{db: h, path: cfg.Path, cfg: cfg, box: opts.Secrets}
 	d.pipeline = &Pipeline{db: h}
 	d.pruner = newPruner(d)
@@ -194,10 +197,15 @@ func OpenWith(cfg Config, opts Options) (*DB, error) {
 	if err == nil && version < 5 {
 		err = d.migrateToV5()
 	}
+	if err == nil && version < 6 {
+		err = d.migrateToV6()
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	d.filer = startFiler(d)
+	h.idx.kick <- struct{}{} // file what the last process left in the journal
 	return d, nil
 }
 
@@ -331,7 +339,7 @@ func migrateQueueV1(tx *bbolt.Tx) error {
 
 // allBuckets lists every bucket of every store, created at open.
 var allBuckets = [][]byte{
-	bucketEvents, bucketEventIDs, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
+	bucketEvents, bucketEventIDs, bucketEventIDsNew, bucketIdem, bucketRuns, bucketQueue, bucketLeases, bucketLedger, bucketDLQ,
 	bucketConnectorKV, bucketConnectorKVUsage,
 	bucketWebhookEndpoints, bucketWebhookDeliveries, bucketWebhookQueue, bucketWebhookReady, bucketWebhookHeads, bucketWebhookMeta, bucketWebhookStepKeys,
 	bucketInboundSeen, bucketInboundCursors,
@@ -358,5 +366,11 @@ func (d *DB) Check() error {
 	})
 }
 
-// Close closes the file.
-func (d *DB) Close() error { return d.db.Close() }
+// Close stops the dedup journal's filer and closes the file.
+func (d *DB) Close() error {
+	if d.filer != nil {
+		d.filer.close()
+		d.filer = nil
+	}
+	return d.db.Close()
+}

@@ -3,6 +3,7 @@ package bolt
 import (
 	"time"
 
+	"github.com/aquascene/aquahub/core"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -30,4 +31,35 @@ func LegacyRecords(d *DB) (int, error) {
 		return nil
 	})
 	return legacy, err
+}
+
+// DedupKeys counts the dedup keys waiting in the journal and those filed in eventids.
+func DedupKeys(d *DB) (journaled, filed int, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		journaled = tx.Bucket(bucketEventIDsNew).Stats().KeyN
+		filed = tx.Bucket(bucketEventIDs).Stats().KeyN
+		return nil
+	})
+	return journaled, filed, err
+}
+
+// FileDedupJournal files the whole journal now, as the filer does.
+func FileDedupJournal(d *DB) error { return (&filer{d: d}).fileAll() }
+
+// StopFiler stops the dedup journal's filer, so that new keys stay journaled.
+func StopFiler(d *DB) {
+	d.filer.close()
+	d.filer = nil
+}
+
+// FailAfterAccept accepts the event id in a write transaction that then fails, so that it
+// rolls back after journaling the event's key.
+func FailAfterAccept(d *DB, tenant, id string, fail error) error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		p := core.Pending{Event: core.Event{ID: id, Source: "app", Type: "t", SpecVersion: "1.0"}}
+		if _, _, err := acceptOne(tx, d.db.idx, tenant, &p, nil, time.Now(), time.Time{}, nil); err != nil {
+			return err
+		}
+		return fail
+	})
 }

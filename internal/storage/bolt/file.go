@@ -168,7 +168,7 @@ func BackupFile(path string, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer db.Close()
-	d := &DB{db: handle{DB: db}, path: path}
+	d := &DB{db: newHandle(db, Config{}), path: path}
 	return d.Backup(w)
 }
 
@@ -186,7 +186,7 @@ func CheckFile(path string) (err error) {
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	if err := (&DB{db: handle{DB: db}, path: path}).Check(); err != nil {
+	if err := (&DB{db: newHandle(db, Config{}), path: path}).Check(); err != nil {
 		return damaged(path, err)
 	}
 	return nil

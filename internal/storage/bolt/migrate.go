@@ -172,3 +172,12 @@ func (d *DB) migrateToV5() error {
 		return tx.Bucket(bucketMeta).Put(keyFormatVer, []byte("5"))
 	})
 }
+
+// migrateToV6 stamps version 6. Its one change, the dedup journal, is a bucket that init
+// creates; the stamp keeps older releases, which would not read the journal, from opening
+// the file.
+func (d *DB) migrateToV6() error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyFormatVer, []byte("6"))
+	})
+}

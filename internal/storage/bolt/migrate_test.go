@@ -232,7 +232,7 @@ func TestMigrationCutShortResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &DB{db: handle{DB: raw}, path: path}
+	d := &DB{db: newHandle(raw, Config{}), path: path}
 	stop := errors.New("power cut")
 	seen := 0
 	err = d.migrateEach(bucketEvents, func(tx *bbolt.Tx, k, v []byte) error {

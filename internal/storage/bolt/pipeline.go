@@ -116,7 +116,7 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 			leaseUntil = now.Add(req.LeaseTTL)
 		}
 		for i := range req.Events {
-			acc, leased, err := acceptOne(tx, req.Tenant, &req.Events[i], runIDs[i], now, leaseUntil, req.LeaseLanes)
+			acc, leased, err := acceptOne(tx, s.db.idx, req.Tenant, &req.Events[i], runIDs[i], now, leaseUntil, req.LeaseLanes)
 			if err != nil {
 				return err
 			}
@@ -144,12 +144,15 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 
 // acceptOne stores one event unless its (tenant, source, id) exists, with one run per
 // matched rule: queued, or leased until leaseUntil when it is not zero (and then returned).
-// Shared by Accept and RecordStep so emitted events follow the same path.
-func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, now, leaseUntil time.Time, leaseLanes map[string]bool) (core.Accepted, []core.Run, error) {
+// Shared by Accept and RecordStep so emitted events follow the same path. The event's dedup
+// key goes to the journal (dedup.go).
+func acceptOne(tx *bbolt.Tx, ix *dedupIndex, tenant string, p *core.Pending, runIDs []string, now, leaseUntil time.Time, leaseLanes map[string]bool) (core.Accepted, []core.Run, error) {
 	ev := p.Event
 	idKey := key(tenant, ev.ID, ev.Source)
-	ids := tx.Bucket(bucketEventIDs)
-	if v := ids.Get(idKey); v != nil {
+	if v, err := dedupGet(tx, ix, idKey); v != nil || err != nil {
+		if err != nil {
+			return core.Accepted{}, nil, err
+		}
 		prev, err := decodeDedup(idKey, v)
 		acc := prev.accepted()
 		acc.Duplicate = true
@@ -197,7 +200,7 @@ func acceptOne(tx *bbolt.Tx, tenant string, p *core.Pending, runIDs []string, no
 		}
 		acc.Runs = append(acc.Runs, run.ID)
 	}
-	return acc, leased, ids.Put(idKey, encodeDedup(acc))
+	return acc, leased, ix.add(tx, idKey, seq, encodeDedup(acc))
 }
 
 // runIDPrefix starts every run id.
@@ -262,10 +265,9 @@ func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]cor
 		if source != "" {
 			prefix = key(tenant, id, source)
 		}
-		c := tx.Bucket(bucketEventIDs).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		return scanDedup(tx, prefix, func(k, v []byte) error {
 			if source != "" && !bytes.Equal(k, prefix) {
-				continue
+				return nil
 			}
 			acc, err := decodeDedup(k, v)
 			if err != nil {
@@ -273,14 +275,14 @@ func (s *Pipeline) Events(ctx context.Context, tenant, id, source string) ([]cor
 			}
 			ev, err := eventBySeq(tx, acc.Seq)
 			if errors.Is(err, core.ErrNotFound) {
-				continue // pruned; the dedup key outlives it
+				return nil // pruned; the dedup key outlives it
 			}
 			if err != nil {
 				return err
 			}
 			out = append(out, ev)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err == nil && len(out) == 0 {
 		err = fmt.Errorf("event %q: %w", id, core.ErrNotFound)
@@ -421,8 +423,7 @@ func (s *Pipeline) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, err
 	var out []core.Run
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		prefix := append(key(tenant, f.EventID), 0)
-		c := tx.Bucket(bucketEventIDs).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		return scanDedup(tx, prefix, func(k, v []byte) error {
 			acc, err := decodeDedup(k, v)
 			if err != nil {
 				return err
@@ -440,8 +441,8 @@ func (s *Pipeline) runsOfEvent(tenant string, f core.RunFilter) ([]core.Run, err
 				}
 				out = append(out, r)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
 	if len(out) > f.Limit {

@@ -164,6 +164,12 @@ func (p *Pruner) Prune(ctx context.Context, now time.Time) (core.PruneCounts, er
 	var total core.PruneCounts
 	var deliveries deliveryWalk
 	steps := []step{
+		// The dedup keys the pruner reads and deletes are those filed in eventids; it files
+		// the journal first, so that what is past retention is not left for the filer.
+		func(tx *bbolt.Tx, budget int) (core.PruneCounts, bool, bool, error) {
+			changed, more, err := fileJournal(tx, p.d.db.idx, budget)
+			return core.PruneCounts{}, changed, more, err
+		},
 		func(tx *bbolt.Tx, budget int) (core.PruneCounts, bool, bool, error) {
 			return pruneRuns(tx, budget, runCut, dedupCut)
 		},
@@ -449,6 +455,7 @@ func pruneEvents(tx *bbolt.Tx, budget int, cut, dedupCut time.Time) (n core.Prun
 	meta := tx.Bucket(bucketPrune)
 	cursor := getU64(meta, keyEventsCursor)
 	fan, hasFan := fanOutCursor(tx)
+	journaled, hasJournal := journalStart(tx)
 	var seqs []uint64
 	c := tx.Bucket(bucketEvents).Cursor()
 	for k, v := c.Seek(be64(cursor + 1)); k != nil; k, v = c.Next() {
@@ -457,7 +464,7 @@ func pruneEvents(tx *bbolt.Tx, budget int, cut, dedupCut time.Time) (n core.Prun
 			break
 		}
 		seq, _ := readBE64(k)
-		if hasFan && seq > fan {
+		if (hasFan && seq > fan) || (hasJournal && seq >= journaled) {
 			break
 		}
 		ev, _, err := decodeEvent(k, v)

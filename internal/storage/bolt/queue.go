@@ -201,7 +201,7 @@ func (s *Pipeline) writeStep(run *core.Run, rec *core.StepRecord, emitted []core
 			}
 		}
 		for i := range emitted {
-			acc, _, err := acceptOne(tx, run.Tenant, &emitted[i], runIDs[i], now, time.Time{}, nil)
+			acc, _, err := acceptOne(tx, s.db.idx, run.Tenant, &emitted[i], runIDs[i], now, time.Time{}, nil)
 			if err != nil {
 				return err
 			}
