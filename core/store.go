@@ -136,6 +136,10 @@ type StorageStats struct {
 	PruneLag  time.Duration
 	// PruneErrors counts pruning passes that failed.
 	PruneErrors int64
+	// DedupJournal counts the dedup keys accepted and not yet filed in the dedup index (they
+	// are found all the same); DedupFileErrors the filings that failed.
+	DedupJournal    int64
+	DedupFileErrors int64
 }
 
 // PruneCounts counts pruned data by kind.

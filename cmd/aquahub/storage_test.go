@@ -206,4 +206,8 @@ func TestMetricsShowTheFile(t *testing.T) {
 	if m["aquahub_prune_last_run_timestamp_seconds"] <= 0 || m["aquahub_prune_errors_total"] != 0 {
 		t.Errorf("pruner progress: last run %v, errors %v", m["aquahub_prune_last_run_timestamp_seconds"], m["aquahub_prune_errors_total"])
 	}
+	// The pruned events' dedup keys were filed from the journal first.
+	if v, ok := m["aquahub_storage_dedup_journal_keys"]; !ok || v != 0 || m["aquahub_storage_dedup_file_errors_total"] != 0 {
+		t.Errorf("dedup journal after pruning: %v keys (reported: %v), %v filing errors; want 0 keys, 0 errors", v, ok, m["aquahub_storage_dedup_file_errors_total"])
+	}
 }

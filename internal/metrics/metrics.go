@@ -190,14 +190,17 @@ var (
 	descPruneLast = prometheus.NewDesc("aquahub_prune_last_run_timestamp_seconds", "When the last pruning pass ended (Unix time; 0 before the first).", nil, nil)
 	descPruneLag  = prometheus.NewDesc("aquahub_prune_lag_seconds",
 		"Seconds since the pruner last had nothing left past retention: about storage.prune_interval when it keeps up, growing when it does not.", nil, nil)
-	descPruneErrors = prometheus.NewDesc("aquahub_prune_errors_total", "Pruning passes that failed.", nil, nil)
+	descPruneErrors  = prometheus.NewDesc("aquahub_prune_errors_total", "Pruning passes that failed.", nil, nil)
+	descDedupJournal = prometheus.NewDesc("aquahub_storage_dedup_journal_keys",
+		"Dedup keys accepted and not yet filed in the dedup index (found all the same; the filer files them in the background).", nil, nil)
+	descDedupFileErrors = prometheus.NewDesc("aquahub_storage_dedup_file_errors_total", "Filings of the dedup journal that failed (the next accept retries).", nil, nil)
 )
 
 // storageCollector reads the storage's stats once per scrape.
 type storageCollector struct{ s StorageReporter }
 
 func (c storageCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descFileBytes, descUsedBytes, descEventsKept, descBytesPerEvent, descPruned, descPruneLast, descPruneLag, descPruneErrors} {
+	for _, d := range []*prometheus.Desc{descFileBytes, descUsedBytes, descEventsKept, descBytesPerEvent, descPruned, descPruneLast, descPruneLag, descPruneErrors, descDedupJournal, descDedupFileErrors} {
 		ch <- d
 	}
 }
@@ -230,4 +233,6 @@ func (c storageCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descPruneLast, last)
 	gauge(descPruneLag, st.PruneLag.Seconds())
 	counter(descPruneErrors, st.PruneErrors)
+	gauge(descDedupJournal, float64(st.DedupJournal))
+	counter(descDedupFileErrors, st.DedupFileErrors)
 }

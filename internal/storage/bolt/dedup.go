@@ -53,6 +53,8 @@ type dedupIndex struct {
 	size atomic.Int64
 	// kick wakes the filer when a commit added keys.
 	kick chan struct{}
+	// fileErrors counts failed filings.
+	fileErrors atomic.Int64
 }
 
 func newDedupIndex() *dedupIndex {
@@ -273,8 +275,6 @@ type filer struct {
 	d    *DB
 	stop chan struct{}
 	done chan struct{}
-	// errors counts failed filings.
-	errors atomic.Int64
 }
 
 func startFiler(d *DB) *filer {
@@ -299,7 +299,7 @@ func (f *filer) loop() {
 		}
 		if err := f.fileAll(); err != nil {
 			// The keys stay journaled and found; the next commit that adds keys tries again.
-			f.errors.Add(1)
+			ix.fileErrors.Add(1)
 		}
 	}
 }

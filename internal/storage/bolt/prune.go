@@ -667,6 +667,7 @@ func (d *DB) StorageStats() core.StorageStats {
 		st.PruneLag = time.Since(since)
 	}
 	p.mu.Unlock()
+	st.DedupJournal, st.DedupFileErrors = d.db.idx.size.Load(), d.db.idx.fileErrors.Load()
 	if fi, err := os.Stat(d.path); err == nil {
 		st.FileBytes = fi.Size()
 	}
