@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -129,60 +124,25 @@ events/s with p50/p99 latency; in-process it then waits for every run and prints
 
 func benchIngest(ctx context.Context, target, key string, clients int, duration time.Duration, h *hub) (ingestResult, error) {
 	res := ingestResult{Target: target, Clients: clients, CPUs: runtime.NumCPU()}
-	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	defer tr.CloseIdleConnections()
-	var accepted, failed atomic.Int64
-	lats := make([][]time.Duration, clients)
 	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(duration)
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				body := fmt.Appendf(nil, `{"specversion":"1.0","id":"bench-%d-%d-%d","source":"aquahub/bench","type":"bench.ping","data":{"n":%d}}`, start.UnixNano(), c, i, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", target+"/api/v1/events", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/cloudevents+json")
-				req.Header.Set("Authorization", "Bearer "+key)
-				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, resp.Status)
-					continue
-				}
-				lats[c] = append(lats[c], time.Since(t0))
-				accepted.Add(1)
-			}
-		}(c)
-	}
-	wg.Wait()
+	sent := make([]int, clients)
+	load := postEvents(ctx, target, key, clients, func(c int, buf []byte) ([]byte, bool) {
+		i := sent[c]
+		sent[c]++
+		return fmt.Appendf(buf, `{"specversion":"1.0","id":"bench-%d-%d-%d","source":"aquahub/bench","type":"bench.ping","data":{"n":%d}}`, start.UnixNano(), c, i, i), time.Now().Before(deadline)
+	})
 	elapsed := time.Since(start)
-	if n := accepted.Load(); n > 0 {
-		res.CPUMicros = float64((processCPU() - cpu0).Microseconds()) / float64(n)
+	if load.Accepted > 0 {
+		res.CPUMicros = float64((processCPU() - cpu0).Microseconds()) / float64(load.Accepted)
 	}
 	res.DurationS = elapsed.Seconds()
-	res.Accepted, res.Errors = accepted.Load(), failed.Load()
+	res.Accepted, res.Errors = load.Accepted, load.Failed
 	res.AcceptedPerSec = float64(res.Accepted) / elapsed.Seconds()
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	res.P50MS, res.P99MS, res.MaxMS = percentileMS(all, 0.50), percentileMS(all, 0.99), percentileMS(all, 1)
+	res.P50MS, res.P99MS, res.MaxMS = percentileMS(load.Latencies, 0.50), percentileMS(load.Latencies, 0.99), percentileMS(load.Latencies, 1)
 	if res.Accepted == 0 {
-		msg, _ := firstErr.Load().(string)
-		return res, fmt.Errorf("no event was accepted (first error: %s)", msg)
+		return res, fmt.Errorf("no event was accepted (first error: %s)", load.FirstErr)
 	}
 	if h != nil {
 		// Every accepted event started one run; wait for the queue to drain.

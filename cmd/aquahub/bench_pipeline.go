@@ -316,57 +316,21 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	}
 	cpuBefore := processCPU()
 
-	hc := &fasthttp.Client{MaxConnsPerHost: o.clients * 2, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
-	defer hc.CloseIdleConnections()
 	sent := make([]time.Time, o.events)
-	lats := make([][]time.Duration, o.clients)
-	var next, accepted, failed atomic.Int64
-	var firstErr atomic.Value
+	var next atomic.Int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	for c := 0; c < o.clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			req.Header.SetMethod(fasthttp.MethodPost)
-			req.SetRequestURI(target + "/api/v1/events")
-			req.Header.SetContentType("application/cloudevents+json")
-			req.Header.Set("Authorization", "Bearer "+key)
-			var body []byte
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= o.events {
-					return
-				}
-				body = fmt.Appendf(body[:0], `{"specversion":"1.0","id":"bench-%d-%d","source":"aquahub/bench","type":"newsletter.send.requested","data":{"content_id":"CNT-%d","subject":"This Week in Aquascaping","html":"<h1>CO2</h1><p>Issue %d</p>","recipients":["reader%d@example.com"]}}`, start.UnixNano(), i, i, i, i)
-				req.SetBodyRaw(body)
-				t0 := time.Now()
-				sent[i] = t0
-				if err := hc.Do(req, resp); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				if resp.StatusCode() != fasthttp.StatusAccepted {
-					failed.Add(1)
-					problem := resp.Body()
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", resp.StatusCode(), problem[:min(len(problem), 200)]))
-					continue
-				}
-				lats[c] = append(lats[c], time.Since(t0))
-				accepted.Add(1)
-			}
-		}(c)
-	}
-	wg.Wait()
+	load := postEvents(ctx, target, key, o.clients, func(_ int, buf []byte) ([]byte, bool) {
+		i := int(next.Add(1)) - 1
+		if i >= o.events {
+			return buf, false
+		}
+		sent[i] = time.Now()
+		return fmt.Appendf(buf, `{"specversion":"1.0","id":"bench-%d-%d","source":"aquahub/bench","type":"newsletter.send.requested","data":{"content_id":"CNT-%d","subject":"This Week in Aquascaping","html":"<h1>CO2</h1><p>Issue %d</p>","recipients":["reader%d@example.com"]}}`, start.UnixNano(), i, i, i, i), true
+	})
 	sendTime := time.Since(start)
-	res.Accepted, res.Errors = accepted.Load(), failed.Load()
+	res.Accepted, res.Errors = load.Accepted, load.Failed
 	if res.Accepted == 0 {
-		msg, _ := firstErr.Load().(string)
-		return res, fmt.Errorf("no event was accepted (first error: %s)", msg)
+		return res, fmt.Errorf("no event was accepted (first error: %s)", load.FirstErr)
 	}
 	sk.mu.Lock()
 	sk.want = res.Accepted
@@ -406,11 +370,7 @@ func benchPipeline(ctx context.Context, o pipelineOptions) (pipelineResult, erro
 	res.ElapsedS = elapsed.Seconds()
 	res.AcceptedPerSec = float64(res.Accepted) / sendTime.Seconds()
 	res.DeliveredPerSec = float64(res.Delivered) / elapsed.Seconds()
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	res.AcceptP50MS, res.AcceptP99MS = percentileMS(all, 0.50), percentileMS(all, 0.99)
+	res.AcceptP50MS, res.AcceptP99MS = percentileMS(load.Latencies, 0.50), percentileMS(load.Latencies, 0.99)
 	res.DeliveryP50MS, res.DeliveryP99MS = percentileMS(delivery, 0.50), percentileMS(delivery, 0.99)
 	if h != nil {
 		if err := waitIdle(ctx, h); err != nil {
