@@ -19,7 +19,8 @@ import (
 // (docs/performance.md, finding 19). So an accept files its key in a journal instead,
 // eventids.new, under the event's sequence number: an append, which costs one page for the
 // whole commit. A filer moves the journal into eventids in the background, in sorted
-// transactions, where many keys share a leaf. Until then the keys are held in memory (rebuilt
+// transactions: the index's leaves are then written off the path every accept waits for,
+// many in one commit and its two flushes, and keys that share a leaf cost it once. Until then the keys are held in memory (rebuilt
 // from the journal at open), so a duplicate is found in the same commit as before and what
 // deduplication guarantees does not change: a key is in eventids or in the journal, never
 // both, and the journal is in the same file, so backup and compact copy it with the rest.
