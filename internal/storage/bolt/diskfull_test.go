@@ -81,6 +81,18 @@ func TestFullDiskRefusesThenResumes(t *testing.T) {
 		Event: core.Event{ID: "after", Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}}); err != nil {
 		t.Fatalf("after room returned: %v", err)
 	}
+	// The refused event was not stored, so sending it again stores it; an accepted one is a
+	// duplicate.
+	for _, c := range []struct {
+		id  string
+		dup bool
+	}{{fmt.Sprint(accepted), false}, {"0", true}} {
+		res, err := st.Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
+			Event: core.Event{ID: c.id, Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
+		if err != nil || res.Events[0].Duplicate != c.dup {
+			t.Fatalf("event %s sent again after room returned: %+v, %v; want duplicate %v", c.id, res, err, c.dup)
+		}
+	}
 	if err := db.Check(); err != nil {
 		t.Fatalf("database check after a full disk: %v", err)
 	}
