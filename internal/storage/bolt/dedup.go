@@ -194,7 +194,10 @@ func dedupGet(tx *bbolt.Tx, ix *dedupIndex, k []byte) ([]byte, error) {
 	if v == nil {
 		return nil, fmt.Errorf("dedup journal: entry #%d of %q is missing", seq, k)
 	}
-	_, rec, err := decodeJournal(be64(seq), v)
+	dk, rec, err := decodeJournal(be64(seq), v)
+	if err == nil && !bytes.Equal(dk, k) {
+		err = fmt.Errorf("dedup journal: entry #%d holds %q, not %q", seq, dk, k)
+	}
 	return rec, err
 }
 
