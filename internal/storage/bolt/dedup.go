@@ -221,12 +221,16 @@ func scanDedup(tx *bbolt.Tx, p []byte, fn func(k, v []byte) error) error {
 }
 
 // fileJournal moves up to budget of the oldest journal entries into eventids, in key
-// order. It reports whether it moved any and whether more are left.
-func fileJournal(tx *bbolt.Tx, ix *dedupIndex, budget int) (changed, more bool, err error) {
+// order, those of events up to upTo (all when upTo is 0). It reports whether it moved any
+// and whether more are left.
+func fileJournal(tx *bbolt.Tx, ix *dedupIndex, budget int, upTo uint64) (changed, more bool, err error) {
 	type entry struct{ seq, dk, rec []byte }
 	var entries []entry
 	c := tx.Bucket(bucketEventIDsNew).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if seq, _ := readBE64(k); upTo > 0 && seq > upTo {
+			break
+		}
 		if len(entries) >= budget {
 			more = true
 			break
@@ -321,7 +325,7 @@ func (f *filer) fileAll() error {
 		err := f.d.db.Update(func(tx *bbolt.Tx) error {
 			var changed bool
 			var err error
-			changed, more, err = fileJournal(tx, f.d.db.idx, fileChunk)
+			changed, more, err = fileJournal(tx, f.d.db.idx, fileChunk, 0)
 			if err == nil && !changed {
 				return errUnchanged
 			}

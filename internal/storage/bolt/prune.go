@@ -163,11 +163,17 @@ func (p *Pruner) Prune(ctx context.Context, now time.Time) (core.PruneCounts, er
 	runCut, dedupCut := now.Add(-cfg.Retention), now.Add(-cfg.DedupWindow)
 	var total core.PruneCounts
 	var deliveries deliveryWalk
+	var fileUpTo uint64
 	steps := []step{
 		// The dedup keys the pruner reads and deletes are those filed in eventids; it files
-		// the journal first, so that what is past retention is not left for the filer.
+		// the journal first, so that what is past retention is not left for the filer: the
+		// journal as it was when the pass began, so that a steady stream of accepts cannot
+		// keep the pass from going on.
 		func(tx *bbolt.Tx, budget int) (core.PruneCounts, bool, bool, error) {
-			changed, more, err := fileJournal(tx, p.d.db.idx, budget)
+			if fileUpTo == 0 {
+				fileUpTo = max(bucket(tx, bucketEvents).Sequence(), 1)
+			}
+			changed, more, err := fileJournal(tx, p.d.db.idx, budget, fileUpTo)
 			return core.PruneCounts{}, changed, more, err
 		},
 		func(tx *bbolt.Tx, budget int) (core.PruneCounts, bool, bool, error) {
