@@ -205,7 +205,7 @@ func OpenWith(cfg Config, opts Options) (*DB, error) {
 		return nil, err
 	}
 	d.filer = startFiler(d)
-	h.idx.kick <- struct{}{} // file what the last process left in the journal
+	h.idx.wake() // file what the last process left in the journal
 	return d, nil
 }
 

@@ -149,10 +149,11 @@ func (s *Pipeline) Accept(ctx context.Context, req core.AcceptRequest) (core.Acc
 func acceptOne(tx *bbolt.Tx, ix *dedupIndex, tenant string, p *core.Pending, runIDs []string, now, leaseUntil time.Time, leaseLanes map[string]bool) (core.Accepted, []core.Run, error) {
 	ev := p.Event
 	idKey := key(tenant, ev.ID, ev.Source)
-	if v, err := dedupGet(tx, ix, idKey); v != nil || err != nil {
-		if err != nil {
-			return core.Accepted{}, nil, err
-		}
+	v, err := dedupGet(tx, ix, idKey)
+	if err != nil {
+		return core.Accepted{}, nil, err
+	}
+	if v != nil {
 		prev, err := decodeDedup(idKey, v)
 		acc := prev.accepted()
 		acc.Duplicate = true
