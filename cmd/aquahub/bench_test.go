@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +150,38 @@ func TestBenchWebhooksDeliversEveryMessage(t *testing.T) {
 	for _, r := range res.Runs {
 		if r.Deliveries != 200 || r.DeliveriesPer <= 0 {
 			t.Fatalf("%d endpoint(s): %d deliveries at %.0f/s, want all 200", r.Endpoints, r.Deliveries, r.DeliveriesPer)
+		}
+	}
+}
+
+// --cpuprofile and --memprofile write profiles of the run that go tool pprof reads: gzipped
+// protocol buffers whose string tables name the sample types and the hub's functions.
+func TestBenchWritesProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
+	out, err := runAquahub(t, "bench", "ingest", "--duration", "500ms", "--null=false", "--clients", "4",
+		"--cpuprofile", cpu, "--memprofile", mem)
+	if err != nil {
+		t.Fatalf("bench ingest: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ path, sampleType string }{{cpu, "cpu"}, {mem, "alloc_space"}} {
+		f, err := os.Open(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s is not gzipped: %v", tc.path, err)
+		}
+		b, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		for _, want := range []string{tc.sampleType, "(*Engine).Ingest"} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("%s does not name %q", tc.path, want)
+			}
 		}
 	}
 }
