@@ -55,11 +55,21 @@ func StopFiler(d *DB) {
 // FailAfterAccept accepts the event id in a write transaction that then fails, so that it
 // rolls back after journaling the event's key.
 func FailAfterAccept(d *DB, tenant, id string, fail error) error {
-	return d.db.Update(func(tx *bbolt.Tx) error {
+	return d.db.Update(failAfterAccept(d, tenant, id, fail))
+}
+
+// FailAfterAcceptInGroup is FailAfterAccept through the group commit, whose other writes
+// of the moment are committed without it.
+func FailAfterAcceptInGroup(d *DB, tenant, id string, fail error) error {
+	return d.db.Batch(failAfterAccept(d, tenant, id, fail))
+}
+
+func failAfterAccept(d *DB, tenant, id string, fail error) func(*bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
 		p := core.Pending{Event: core.Event{ID: id, Source: "app", Type: "t", SpecVersion: "1.0"}}
 		if _, _, err := acceptOne(tx, d.db.idx, tenant, &p, nil, time.Now(), time.Time{}, nil); err != nil {
 			return err
 		}
 		return fail
-	})
+	}
 }
