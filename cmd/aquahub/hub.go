@@ -120,7 +120,7 @@ func buildHub(cfg Config, log *slog.Logger) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := bolt.OpenWith(cfg.Storage, bolt.Options{Secrets: vault})
+	db, err := bolt.OpenWith(cfg.Storage, bolt.Options{Secrets: vault, Log: log})
 	if err != nil {
 		return nil, err
 	}

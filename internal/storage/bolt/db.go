@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,6 +141,9 @@ type Options struct {
 	// cannot read one, and a file of format version 4 or older holding webhook secrets
 	// cannot be opened, since moving to version 5 seals them.
 	Secrets core.SecretBox
+	// Log receives a warning when filing the dedup journal starts to fail and a line when it
+	// works again; nil discards them. (The pruner has a logger of its own: DB.Pruner.)
+	Log *slog.Logger
 }
 
 // DB is the hub's one bbolt file. Every feature's store is a view of it, so one file is one
@@ -204,7 +208,7 @@ func OpenWith(cfg Config, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	d.filer = startFiler(d)
+	d.filer = startFiler(d, opts.Log)
 	h.idx.wake() // file what the last process left in the journal
 	return d, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -288,12 +289,22 @@ func journalStart(tx *bbolt.Tx) (seq uint64, ok bool) {
 // it, fileChunk keys a transaction.
 type filer struct {
 	d    *DB
+	log  *slog.Logger
 	stop chan struct{}
 	done chan struct{}
+	// failing says the last filing failed, so that a lasting fault is logged once when it
+	// begins and once when it ends, not at every attempt.
+	failing bool
+	// fault, set only by tests, fails each filing transaction after its work, as a full disk
+	// would at its commit.
+	fault atomic.Pointer[error]
 }
 
-func startFiler(d *DB) *filer {
-	f := &filer{d: d, stop: make(chan struct{}), done: make(chan struct{})}
+func startFiler(d *DB, log *slog.Logger) *filer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := &filer{d: d, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	go f.loop()
 	return f
 }
@@ -312,10 +323,26 @@ func (f *filer) loop() {
 			return
 		case <-time.After(fileDelay):
 		}
-		if err := f.fileAll(); err != nil {
-			// The keys stay journaled and found; the next commit that adds keys tries again.
-			ix.fileErrors.Add(1)
+		f.report(f.fileAll())
+	}
+}
+
+// report counts and logs a failed filing, and logs the first success after failures. The
+// keys of a failed filing stay journaled and found; the next commit that adds keys, or the
+// next pruning pass, tries again.
+func (f *filer) report(err error) {
+	ix := f.d.db.idx
+	switch {
+	case err != nil:
+		ix.fileErrors.Add(1)
+		if !f.failing {
+			f.log.Warn("filing the dedup journal failed; its keys stay journaled and are still found, and filing is retried",
+				"err", err, "journaled_keys", ix.size.Load())
 		}
+		f.failing = true
+	case f.failing:
+		f.log.Info("filing the dedup journal works again", "failed_filings", ix.fileErrors.Load())
+		f.failing = false
 	}
 }
 
@@ -332,8 +359,11 @@ func (f *filer) fileAll() error {
 			var changed bool
 			var err error
 			changed, more, err = fileJournal(tx, f.d.db.idx, fileChunk, 0)
-			if err == nil && !changed {
+			switch fault := f.fault.Load(); {
+			case err == nil && !changed:
 				return errUnchanged
+			case err == nil && fault != nil:
+				return *fault
 			}
 			return err
 		})

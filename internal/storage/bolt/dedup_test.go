@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,5 +174,68 @@ func TestConcurrentAcceptsStoreEachKeyOnce(t *testing.T) {
 	j, f := dedupKeys(t, db)
 	if j+f != ids {
 		t.Fatalf("%d journaled + %d filed dedup keys, want %d", j, f, ids)
+	}
+}
+
+// logBuffer collects log lines written from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A filer that cannot file is counted at every attempt and logged once, its keys are still
+// found, and when filing works again it says so and empties the journal.
+func TestAFailingFilerIsLoggedOnceAndRecovers(t *testing.T) {
+	var logs logBuffer
+	db, err := bolt.OpenWith(bolt.Config{Path: filepath.Join(t.TempDir(), "aquahub.db")},
+		bolt.Options{Secrets: vault(t), Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitFor := func(what string, ok func(core.StorageStats) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(db.StorageStats()); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: stats %+v\nlog:\n%s", what, db.StorageStats(), logs.String())
+			}
+		}
+	}
+	bolt.FailFiling(db, errors.New("no space left on device"))
+	at := time.Now()
+	first := acceptAt(t, db.Pipeline(), at, "e1", "r1")
+	waitFor("first failed filing", func(s core.StorageStats) bool { return s.DedupFileErrors >= 1 })
+	acceptAt(t, db.Pipeline(), at, "e9")
+	waitFor("second failed filing", func(s core.StorageStats) bool { return s.DedupFileErrors >= 2 })
+	if st := db.StorageStats(); st.DedupJournal != 2 {
+		t.Fatalf("%d keys journaled while filing fails, want 2", st.DedupJournal)
+	}
+	checkFound(t, db.Pipeline(), first, at)
+	out := logs.String()
+	if n := strings.Count(out, "filing the dedup journal failed"); n != 1 || !strings.Contains(out, "no space left on device") || !strings.Contains(out, "level=WARN") {
+		t.Fatalf("want one warning naming the error, got %d in:\n%s", n, out)
+	}
+
+	bolt.FailFiling(db, nil)
+	acceptAt(t, db.Pipeline(), at, "e10")
+	waitFor("filing again", func(s core.StorageStats) bool { return s.DedupJournal == 0 })
+	if j, f := dedupKeys(t, db); j != 0 || f != 3 {
+		t.Fatalf("after recovery: %d journaled, %d filed; want 0, 3", j, f)
+	}
+	checkFound(t, db.Pipeline(), first, at)
+	if out := logs.String(); !strings.Contains(out, "filing the dedup journal works again") || strings.Count(out, "filing the dedup journal failed") != 1 {
+		t.Fatalf("want the recovery logged once after one warning:\n%s", out)
 	}
 }

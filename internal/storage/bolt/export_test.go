@@ -46,6 +46,16 @@ func DedupKeys(d *DB) (journaled, filed int, err error) {
 // FileDedupJournal files the whole journal now, as the filer does.
 func FileDedupJournal(d *DB) error { return (&filer{d: d}).fileAll() }
 
+// FailFiling makes the filer's transactions fail with err after their work, until it is
+// called with nil.
+func FailFiling(d *DB, err error) {
+	if err == nil {
+		d.filer.fault.Store(nil)
+		return
+	}
+	d.filer.fault.Store(&err)
+}
+
 // StopFiler stops the dedup journal's filer, so that new keys stay journaled.
 func StopFiler(d *DB) {
 	d.filer.close()
