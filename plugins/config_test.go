@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/logtest"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -107,7 +108,7 @@ func TestTenantConfigValidate(t *testing.T) {
 // TestWarnsOfSecretsFreeToGoToSeveralOrigins: the hub calls WarnUnboundSecrets at start
 // with the file's tenants.
 func TestWarnsOfSecretsFreeToGoToSeveralOrigins(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	tenants := map[string]map[string]TenantConfig{
 		"t1": {
 			"http": {Egress: []string{"https://a.example", "https://b.example"}, Secrets: map[string]string{"bound": "0123456789", "free": "0123456789"},

@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/logtest"
 )
 
 // The hostile connector's steal action sends requests carrying secret references and looks
@@ -275,7 +275,7 @@ func TestHostileConnectorGetsNoShortSecrets(t *testing.T) {
 // the connector's log lines must still not hold it.
 func TestHostileConnectorCannotLeakThroughRunRecordsOrLogs(t *testing.T) {
 	srv := newReflector(t)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	c := stealCatalog(t, false, Deps{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, map[string]TenantConfig{
 		"t1": {Egress: []string{srv.url}, Secrets: map[string]string{"token": leakSecret}},
 	})
@@ -322,24 +322,6 @@ func TestHostileConnectorCannotLeakThroughRunRecordsOrLogs(t *testing.T) {
 		t.Fatalf("class %s, error %v: want the permanent error, redacted", cls, err)
 	}
 	keepsServing(t, c, "t1")
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestHostileConnectorKeptToDeclaredPlacesAndBoundOrigins runs the variant whose manifest

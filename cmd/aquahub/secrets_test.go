@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,6 @@ import (
 	"github.com/aquascene/aquahub/plugins/wasmtest"
 	"github.com/aquascene/aquahub/sdk/client"
 )
-
-// lockedBuffer collects the hub's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRunRecordsNeverShowSecrets runs a hostile connector in a whole hub: it collects the
 // tenant's secret from a granted server in thirds (each too short to be caught on the way
@@ -99,7 +80,7 @@ func TestRunRecordsNeverShowSecrets(t *testing.T) {
 	if err := config.Validate(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	h, err := buildHub(cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,48 +145,13 @@ func TestAFailingWriteInAGroupLeavesNoDedupKey(t *testing.T) {
 	db := openDB(t, bolt.Config{})
 	ctx := context.Background()
 	boom := errors.New("boom")
-	const writers, ids = 6, 30
-	var mu sync.Mutex
-	stored := map[string]uint64{}
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for i := range ids {
-				id := fmt.Sprintf("e%d", (i*7+w*5)%ids)
-				res, err := db.Pipeline().Accept(ctx, core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
-					Event: core.Event{ID: id, Source: "app", Type: "t", SpecVersion: "1.0"}}}})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ev := res.Events[0]; !ev.Duplicate {
-					mu.Lock()
-					if prev, ok := stored[id]; ok {
-						t.Errorf("%s stored as #%d and #%d", id, prev, ev.Seq)
-					}
-					stored[id] = ev.Seq
-					mu.Unlock()
-				}
+	acceptFromMany(t, db, 6, 30, func(w int) {
+		for i := range 10 {
+			if err := bolt.FailAfterAcceptInGroup(db, "acme", fmt.Sprintf("f%d", (i+w)%10), boom); !errors.Is(err, boom) {
+				t.Errorf("failing write: %v, want boom", err)
 			}
-		}()
-		go func() {
-			defer wg.Done()
-			for i := range 10 {
-				if err := bolt.FailAfterAcceptInGroup(db, "acme", fmt.Sprintf("f%d", (i+w)%10), boom); !errors.Is(err, boom) {
-					t.Errorf("failing write: %v, want boom", err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if len(stored) != ids {
-		t.Fatalf("%d ids stored, want %d", len(stored), ids)
-	}
-	if j, f := dedupKeys(t, db); j+f != ids {
-		t.Fatalf("%d journaled + %d filed dedup keys, want %d", j, f, ids)
-	}
+		}
+	})
 	for i := range 10 {
 		id := fmt.Sprintf("f%d", i)
 		if evs, err := db.Pipeline().Events(ctx, "acme", id, ""); !errors.Is(err, core.ErrNotFound) {

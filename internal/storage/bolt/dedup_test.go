@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aquascene/aquahub/core"
+	"github.com/aquascene/aquahub/internal/logtest"
 	"github.com/aquascene/aquahub/internal/storage/bolt"
 )
 
@@ -130,34 +131,34 @@ func TestARolledBackAcceptLeavesNoDedupKey(t *testing.T) {
 	checkFound(t, db.Pipeline(), first, time.Now())
 }
 
-func TestConcurrentAcceptsStoreEachKeyOnce(t *testing.T) {
-	db := openDB(t, bolt.Config{})
-	s := db.Pipeline()
-	const ids, rounds = 40, 8
+// acceptFromMany accepts the ids e0 … e(ids-1) of source app from writers goroutines, each
+// in an order of its own, runs also(w) beside writer w, and returns the sequence numbers
+// each id was stored under (a duplicate answer stores nothing).
+func acceptFromMany(t *testing.T, db *bolt.DB, writers, ids int, also func(w int)) map[string][]uint64 {
+	t.Helper()
 	var mu sync.Mutex
 	stored := map[string][]uint64{}
 	var wg sync.WaitGroup
-	for r := range rounds {
-		wg.Add(1)
+	for w := range writers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			also(w)
+		}()
 		go func() {
 			defer wg.Done()
 			for i := range ids {
-				id := fmt.Sprintf("e%d", (i+r*7)%ids)
-				res, err := s.Accept(context.Background(), core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
+				id := fmt.Sprintf("e%d", (i*7+w*5)%ids)
+				res, err := db.Pipeline().Accept(context.Background(), core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
 					Event: core.Event{ID: id, Source: "app", Type: "t", SpecVersion: "1.0"}}}})
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if !res.Events[0].Duplicate {
+				if ev := res.Events[0]; !ev.Duplicate {
 					mu.Lock()
-					stored[id] = append(stored[id], res.Events[0].Seq)
+					stored[id] = append(stored[id], ev.Seq)
 					mu.Unlock()
-				}
-			}
-			if r%3 == 0 {
-				if err := bolt.FileDedupJournal(db); err != nil {
-					t.Error(err)
 				}
 			}
 		}()
@@ -175,30 +176,24 @@ func TestConcurrentAcceptsStoreEachKeyOnce(t *testing.T) {
 	if j+f != ids {
 		t.Fatalf("%d journaled + %d filed dedup keys, want %d", j, f, ids)
 	}
+	return stored
 }
 
-// logBuffer collects log lines written from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func TestConcurrentAcceptsStoreEachKeyOnce(t *testing.T) {
+	db := openDB(t, bolt.Config{})
+	acceptFromMany(t, db, 8, 40, func(w int) {
+		if w%3 == 0 {
+			if err := bolt.FileDedupJournal(db); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
 
 // A filer that cannot file is counted at every attempt and logged once, its keys are still
 // found, and when filing works again it says so and empties the journal.
 func TestAFailingFilerIsLoggedOnceAndRecovers(t *testing.T) {
-	var logs logBuffer
+	var logs logtest.Buffer
 	db, err := bolt.OpenWith(bolt.Config{Path: filepath.Join(t.TempDir(), "aquahub.db")},
 		bolt.Options{Secrets: vault(t), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
