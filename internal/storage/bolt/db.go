@@ -360,15 +360,35 @@ func (d *DB) Path() string { return d.path }
 // Ping reports whether the file can be read, for readiness checks.
 func (d *DB) Ping() error { return d.db.View(func(*bbolt.Tx) error { return nil }) }
 
-// Check verifies the file's consistency the way `bbolt check` does.
+// Check verifies the file's consistency the way `bbolt check` does. bbolt's check compares
+// the transaction's pages with the file's live list of free pages, so a commit between the
+// two would show pages that commit freed as both reachable and free. On a file open for
+// writing the check therefore runs in a write transaction, which holds commits off, and
+// rolls it back.
 func (d *DB) Check() error {
-	return d.db.View(func(tx *bbolt.Tx) error {
+	check := func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			return err
 		}
 		return nil
+	}
+	if d.db.IsReadOnly() {
+		return d.db.View(check)
+	}
+	err := d.db.DB.Update(func(tx *bbolt.Tx) error {
+		if err := check(tx); err != nil {
+			return err
+		}
+		return errChecked
 	})
+	if errors.Is(err, errChecked) {
+		return nil
+	}
+	return err
 }
+
+// errChecked rolls back the write transaction Check runs in.
+var errChecked = errors.New("checked")
 
 // Close stops the dedup journal's filer and closes the file.
 func (d *DB) Close() error {
