@@ -155,11 +155,11 @@ func TestBenchWebhooksDeliversEveryMessage(t *testing.T) {
 }
 
 // --cpuprofile and --memprofile write profiles of the run that go tool pprof reads: gzipped
-// protocol buffers whose string tables name the sample types and the hub's functions.
+// protocol buffers whose string tables name the sample type and functions of the hub.
 func TestBenchWritesProfiles(t *testing.T) {
 	dir := t.TempDir()
 	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
-	out, err := runAquahub(t, "bench", "ingest", "--duration", "500ms", "--null=false", "--clients", "4",
+	out, err := runAquahub(t, "bench", "ingest", "--duration", "1s", "--null=false", "--clients", "4",
 		"--cpuprofile", cpu, "--memprofile", mem)
 	if err != nil {
 		t.Fatalf("bench ingest: %v\n%s", err, out)
@@ -178,7 +178,9 @@ func TestBenchWritesProfiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
-		for _, want := range []string{tc.sampleType, "(*Engine).Ingest"} {
+		// Which functions a sampled profile names is chance; that it names some of the
+		// hub's (their package paths hold the module's name) is not.
+		for _, want := range []string{tc.sampleType, "github.com/aquascene/aquahub/"} {
 			if !bytes.Contains(b, []byte(want)) {
 				t.Errorf("%s does not name %q", tc.path, want)
 			}
