@@ -375,20 +375,17 @@ func (d *DB) Check() error {
 	if d.db.IsReadOnly() {
 		return d.db.View(check)
 	}
-	err := d.db.DB.Update(func(tx *bbolt.Tx) error {
+	err := d.db.Update(func(tx *bbolt.Tx) error {
 		if err := check(tx); err != nil {
 			return err
 		}
-		return errChecked
+		return errUnchanged
 	})
-	if errors.Is(err, errChecked) {
+	if errors.Is(err, errUnchanged) {
 		return nil
 	}
 	return err
 }
-
-// errChecked rolls back the write transaction Check runs in.
-var errChecked = errors.New("checked")
 
 // Close stops the dedup journal's filer and closes the file.
 func (d *DB) Close() error {

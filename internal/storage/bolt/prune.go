@@ -147,9 +147,9 @@ func (p *Pruner) loop() {
 	}
 }
 
-// errUnchanged rolls back a pruning transaction that found nothing to write, which then
-// costs no commit.
-var errUnchanged = errors.New("nothing to prune")
+// errUnchanged rolls back a write transaction that wrote nothing (a pruning pass or a
+// filing that found nothing to move, a consistency check), which then costs no commit.
+var errUnchanged = errors.New("nothing written")
 
 // step is one kind of pruning: it looks at up to budget items in tx and reports what it
 // deleted, whether it wrote anything, and whether more is left.
