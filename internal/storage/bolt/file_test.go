@@ -145,24 +145,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	}
 	defer db.Close()
 	fill(t, db, 1000, "r")
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var written atomic.Int64
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				_, err := db.Pipeline().Accept(context.Background(), core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
-					Event: core.Event{ID: fmt.Sprint("w", w, "-", i), Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				written.Add(1)
-			}
-		}()
-	}
+	written, stop := writeInBackground(t, db, 8, nil)
 	for written.Load() < 50 {
 		time.Sleep(time.Millisecond)
 	}
@@ -185,8 +168,7 @@ func TestBackupUnderLoad(t *testing.T) {
 		backups = append(backups, path)
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
+	stop()
 	if written.Load() <= during {
 		t.Fatal("no event was written while the backups were taken")
 	}
@@ -202,6 +184,41 @@ func TestBackupUnderLoad(t *testing.T) {
 			t.Errorf("backup %s lacks an event stored before it began: %v", path, err)
 		}
 		b.Close()
+	}
+}
+
+// writeInBackground accepts events w<w>-<i>, each with a run of rule r, from writers
+// goroutines until stop is called, which waits for them; after, when set, runs after each
+// writer's accept i. written counts the accepts.
+func writeInBackground(t *testing.T, db *bolt.DB, writers int, after func(i int) error) (written *atomic.Int64, stop func()) {
+	t.Helper()
+	written = new(atomic.Int64)
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !done.Load(); i++ {
+				_, err := db.Pipeline().Accept(context.Background(), core.AcceptRequest{Tenant: "acme", Events: []core.Pending{{
+					Event: core.Event{ID: fmt.Sprint("w", w, "-", i), Source: "s", Type: "t", SpecVersion: "1.0"}, RuleIDs: []string{"r"}}}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				written.Add(1)
+				if after != nil {
+					if err := after(i); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	return written, func() {
+		done.Store(true)
+		wg.Wait()
 	}
 }
 
